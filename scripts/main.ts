@@ -1,0 +1,94 @@
+/**
+ * The main job, for now: open the GPU, put MNIST on it, gather a few shuffled batches and
+ * report adapter, timings and the statistics of a batch. (Training replaces this later.)
+ */
+import { parseArgs } from 'node:util';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
+import { requestGpu } from '../src/gpu/gpu.js';
+import { GpuDataset } from '../src/mnist/dataset.js';
+import { loadImageSet } from '../src/mnist/files.js';
+import { NormalNoise } from '../src/random/noise.js';
+import { positiveInt, runMain } from './cli.js';
+
+const HELP = `Usage: npm start -- [options]
+
+Opens a WebGPU adapter, uploads an MNIST-style data set to it, gathers shuffled batches on the
+GPU and prints the adapter, timings and one batch's statistics.
+
+Options:
+  --backend NAME    ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto: a GPU, else the CPU default)
+  --data NAME       mnist | fashion | DIR with IDX files (default: mnist)
+  --batch-size N    images per batch (default: 64)
+  --batches N       batches to gather for the timing (default: 100)
+  --seed N          shuffle and noise seed (default: 0)
+  -h, --help        this text`;
+
+await runMain(async () => {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string' },
+      data: { type: 'string', default: 'mnist' },
+      'batch-size': { type: 'string', default: '64' },
+      batches: { type: 'string', default: '100' },
+      seed: { type: 'string', default: '0' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return console.log(HELP);
+  const batchSize = positiveInt(values['batch-size'], '--batch-size');
+  const batches = positiveInt(values.batches, '--batches');
+  const seed = positiveInt(values.seed, '--seed', 0);
+
+  let t = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - t;
+    t = now;
+    return `${ms.toFixed(0)} ms`;
+  };
+  const set = loadImageSet(values.data, 'train');
+  console.log(`data     ${set.count} images ${set.height}x${set.width} from ${set.source} (${lap()})`);
+  const gpu = await requestGpu(values.backend ? { backend: parseBackend(values.backend) } : {});
+  try {
+    console.log(`adapter  ${gpu.describe()} (${lap()})`);
+    const ds = await GpuDataset.create(gpu, set, { batchSize, seed });
+    await gpu.sync('upload');
+    console.log(`upload   ${(set.pixels.byteLength / 2 ** 20).toFixed(1)} MiB of images, ${ds.batchesPerEpoch} batches/epoch, last has ${ds.set.count - (ds.batchesPerEpoch - 1) * batchSize} (${lap()})`);
+
+    const n = Math.min(batches, ds.batchesPerEpoch);
+    for (let i = 0; i < n; i++) {
+      ds.setBatch(i);
+      gpu.run([ds.gather], 'gather');
+    }
+    await gpu.sync('gather');
+    const ms = performance.now() - t;
+    console.log(`gather   ${n} batches of ${batchSize} in ${lap()} (${((n * batchSize) / (ms / 1000)).toFixed(0)} images/s)`);
+
+    ds.setBatch(0);
+    gpu.run([ds.gather]);
+    const x = (await gpu.read(ds.batch)) as Float32Array;
+    console.log(`batch 0  ${stats(x)}`);
+
+    const z = gpu.tensor('z', [batchSize, 100]);
+    const noise = await NormalNoise.create(gpu, z, seed);
+    gpu.run([noise.dispatch]);
+    console.log(`z        ${stats((await gpu.read(z)) as Float32Array)} (${lap()})`);
+  } finally {
+    gpu.destroy();
+  }
+});
+
+function stats(x: Float32Array): string {
+  let min = Infinity, max = -Infinity, sum = 0, sq = 0;
+  for (const v of x) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+    sq += v * v;
+  }
+  const mean = sum / x.length;
+  const std = Math.sqrt(sq / x.length - mean * mean);
+  return `n=${x.length} min=${min.toFixed(4)} max=${max.toFixed(4)} mean=${mean.toFixed(4)} std=${std.toFixed(4)}`;
+}

@@ -1,0 +1,28 @@
+/** Opening a WebGPU adapter in a browser through `navigator.gpu`. */
+import type { Backend } from './backend.js';
+import { AdapterUnavailableError } from './errors.js';
+import type { OpenedAdapter } from './adapter-node.js';
+
+export type { OpenedAdapter };
+
+export async function openAdapter(backend: Backend): Promise<OpenedAdapter> {
+  if (backend === 'swiftshader' || backend === 'gles') {
+    throw new AdapterUnavailableError(
+      `backend "${backend}" exists only in Node; a browser chooses its own adapter (use "auto" or "gpu").`,
+    );
+  }
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new AdapterUnavailableError(
+      'this browser does not expose WebGPU (navigator.gpu is missing). Use a current Chrome or Edge; ' +
+        'on Linux start Chromium with --enable-unsafe-webgpu, in Firefox enable dom.webgpu.enabled.',
+    );
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new AdapterUnavailableError(
+      'navigator.gpu exists but returned no adapter: WebGPU is disabled or blocklisted for this GPU ' +
+        '(see chrome://gpu; --enable-unsafe-webgpu overrides the blocklist).',
+    );
+  }
+  return { adapter, backend: 'gpu', release: () => {} };
+}

@@ -1,0 +1,123 @@
+/**
+ * Opening a WebGPU adapter in Node through dawn.node (npm `webgpu`). Browser builds resolve
+ * `#gpu-adapter` to adapter-browser.ts instead, so nothing here reaches a bundle.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create, globals } from 'webgpu';
+import { DEFAULT_CPU_BACKEND, type Backend, type CpuBackend } from './backend.js';
+import { AdapterUnavailableError } from './errors.js';
+
+export interface OpenedAdapter {
+  adapter: GPUAdapter;
+  /** The backend actually opened (never `auto`). */
+  backend: Exclude<Backend, 'auto'>;
+  /** Drops the strong reference to the Dawn instance; call after the device is destroyed. */
+  release(): void;
+}
+
+export const SWIFTSHADER_ICD =
+  process.env.WEBGPU_DCGAN_SWIFTSHADER_ICD ?? '/usr/lib/chromium/vk_swiftshader_icd.json';
+const SWIFTSHADER_INSTALL = 'apt-get install -y chromium libvulkan1';
+const GLES_INSTALL = 'apt-get install -y libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri';
+
+Object.assign(globalThis, globals);
+
+/**
+ * Dawn crashes (futex errors, segfaults in InstanceBase::ProcessEvents) when the object `create()`
+ * returns is garbage-collected while a device is alive, so every live instance is held here until
+ * its device is released. Holding it forever would instead keep Node from exiting.
+ */
+const liveInstances = new Set<GPU>();
+
+function newInstance(options: string[]): { gpu: GPU; release(): void } {
+  const gpu = create(options);
+  liveInstances.add(gpu);
+  return { gpu, release: () => void liveInstances.delete(gpu) };
+}
+
+/** Software adapters Dawn can expose; `gpu` must never return one of these. */
+export function isCpuAdapter(info: GPUAdapterInfo): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|software/.test(text);
+}
+
+/** Vulkan drivers' window-system code complains on every start without a runtime dir (headless, root). */
+function ensureRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  const dir = join(tmpdir(), `webgpu-dcgan-xdg-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  process.env.XDG_RUNTIME_DIR = dir;
+}
+
+async function openSwiftShader(): Promise<OpenedAdapter> {
+  if (!existsSync(SWIFTSHADER_ICD)) {
+    throw new AdapterUnavailableError(
+      `SwiftShader not found: expected its Vulkan ICD at ${SWIFTSHADER_ICD}. Install it with \`${SWIFTSHADER_INSTALL}\`.`,
+    );
+  }
+  ensureRuntimeDir();
+  // The Vulkan loader reads this when Dawn creates its VkInstance: only SwiftShader is visible.
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  const inst = newInstance(['backend=vulkan']);
+  const adapter = await inst.gpu.requestAdapter();
+  if (!adapter || !/swiftshader/i.test(`${adapter.info.vendor} ${adapter.info.architecture}`)) {
+    inst.release();
+    throw new AdapterUnavailableError(
+      `SwiftShader did not open through Vulkan (ICD ${SWIFTSHADER_ICD}). Is the Vulkan loader installed? \`${SWIFTSHADER_INSTALL}\`.`,
+    );
+  }
+  return { adapter, backend: 'swiftshader', release: inst.release };
+}
+
+async function openGles(): Promise<OpenedAdapter> {
+  // Mesa's EGL needs no display server on the surfaceless platform.
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  const inst = newInstance(['backend=opengles']);
+  const adapter = await inst.gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
+  if (!adapter) {
+    inst.release();
+    throw new AdapterUnavailableError(
+      `no OpenGL ES adapter (Mesa llvmpipe through EGL). Install Mesa with \`${GLES_INSTALL}\`.`,
+    );
+  }
+  return { adapter, backend: 'gles', release: inst.release };
+}
+
+async function openHardwareGpu(): Promise<OpenedAdapter> {
+  if (process.env.VK_ICD_FILENAMES === SWIFTSHADER_ICD) delete process.env.VK_ICD_FILENAMES;
+  ensureRuntimeDir();
+  const inst = newInstance([]);
+  const adapter = await inst.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter || isCpuAdapter(adapter.info)) {
+    const found = adapter ? `only the software adapter "${adapter.info.description || adapter.info.architecture}"` : 'no adapter';
+    inst.release();
+    throw new AdapterUnavailableError(
+      `no hardware GPU: Dawn found ${found}. Install the GPU's Vulkan driver and \`apt-get install -y libvulkan1\`, or pass --backend swiftshader|gles to run on the CPU.`,
+    );
+  }
+  return { adapter, backend: 'gpu', release: inst.release };
+}
+
+const openers: Record<CpuBackend | 'gpu', () => Promise<OpenedAdapter>> = {
+  gpu: openHardwareGpu,
+  swiftshader: openSwiftShader,
+  gles: openGles,
+};
+
+export async function openAdapter(backend: Backend): Promise<OpenedAdapter> {
+  if (backend !== 'auto') return openers[backend]();
+  // auto: a hardware GPU, else the measured-fastest CPU adapter, else the other one.
+  const order: Array<keyof typeof openers> = ['gpu', DEFAULT_CPU_BACKEND, DEFAULT_CPU_BACKEND === 'gles' ? 'swiftshader' : 'gles'];
+  const reasons: string[] = [];
+  for (const name of order) {
+    try {
+      return await openers[name]();
+    } catch (err) {
+      if (!(err instanceof AdapterUnavailableError)) throw err;
+      reasons.push(`${name}: ${err.message}`);
+    }
+  }
+  throw new AdapterUnavailableError(`no WebGPU adapter could be opened.\n  ${reasons.join('\n  ')}`);
+}

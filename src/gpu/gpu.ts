@@ -1,0 +1,316 @@
+/**
+ * The GPU runtime: one device, one buffer allocator, one pipeline cache, one dispatch helper.
+ * The same class runs in Node (dawn.node) and in a browser; only adapter opening differs
+ * (`#gpu-adapter` resolves per platform, see package.json "imports").
+ */
+import { openAdapter } from '#gpu-adapter';
+import { BACKEND_ENV, parseBackend, type Backend } from './backend.js';
+import { DeviceLostError, GpuError, KernelError } from './errors.js';
+import {
+  formatCompilationMessages,
+  kernelKey,
+  toBufferBinding,
+  type Binding,
+  type Dispatch,
+  type Kernel,
+} from './kernel.js';
+import { HOST_ARRAY, Tensor, numel, type DType, type HostArray } from './tensor.js';
+
+export interface GpuOptions {
+  /** Which adapter; default: $WEBGPU_DCGAN_BACKEND in Node, else `auto`. */
+  backend?: Backend;
+}
+
+/** Limits the kernels depend on; the device is created with the adapter's real values. */
+const REQUESTED_LIMITS = [
+  'maxStorageBuffersPerShaderStage',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxUniformBufferBindingSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as const;
+
+export type GpuLimits = Record<(typeof REQUESTED_LIMITS)[number], number>;
+
+export interface AdapterDescription {
+  backend: Exclude<Backend, 'auto'>;
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+function defaultBackend(): Backend {
+  const env = typeof process !== 'undefined' ? process.env?.[BACKEND_ENV] : undefined;
+  return env ? parseBackend(env, BACKEND_ENV) : 'auto';
+}
+
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  const opened = await openAdapter(options.backend ?? defaultBackend());
+  const { adapter } = opened;
+  const requiredLimits: Record<string, number> = {};
+  for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-dcgan' });
+  } catch (err) {
+    opened.release();
+    throw new GpuError(`requestDevice failed on ${opened.backend}: ${(err as Error).message}`);
+  }
+  const info = adapter.info;
+  return new Gpu(
+    device,
+    {
+      backend: opened.backend,
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+    },
+    opened.release,
+  );
+}
+
+export class Gpu {
+  readonly limits: GpuLimits;
+  readonly features: ReadonlySet<string>;
+  /** Bytes currently allocated through this runtime (buffers not yet destroyed). */
+  allocatedBytes = 0;
+
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly buffers = new Set<GPUBuffer>();
+  private readonly uncaptured: string[] = [];
+  private lostError: DeviceLostError | null = null;
+  private readonly lostPromise: Promise<never>;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    private readonly releaseAdapter: () => void,
+  ) {
+    const limits: Record<string, number> = {};
+    for (const name of REQUESTED_LIMITS) limits[name] = device.limits[name];
+    this.limits = limits as GpuLimits;
+    this.features = new Set(device.features);
+    this.lostPromise = device.lost.then((info) => {
+      this.lostError = new DeviceLostError(
+        `GPU device lost (reason: ${info.reason ?? 'unknown'})${info.message ? `: ${info.message}` : ''}`,
+      );
+      throw this.lostError;
+    });
+    this.lostPromise.catch(() => {}); // observed through race(), never an unhandled rejection
+    device.addEventListener('uncapturederror', (ev) => {
+      this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+  }
+
+  get backend(): AdapterDescription['backend'] {
+    return this.adapter.backend;
+  }
+
+  get hasTimestamps(): boolean {
+    return this.features.has('timestamp-query');
+  }
+
+  /** One line naming the adapter, for logs. */
+  describe(): string {
+    const a = this.adapter;
+    const name = [a.vendor, a.architecture, a.description].filter(Boolean).join(' / ');
+    return `${a.backend} (${name})`;
+  }
+
+  // ---- buffers -----------------------------------------------------------------------------
+
+  /** The single buffer allocator: every buffer is labelled and counted. */
+  createBuffer(label: string, byteLength: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    this.assertAlive();
+    const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
+    if (size > this.limits.maxBufferSize) {
+      throw new GpuError(`buffer "${label}": ${size} bytes exceeds this adapter's maxBufferSize ${this.limits.maxBufferSize}`);
+    }
+    const buffer = this.device.createBuffer({ label, size, usage });
+    this.buffers.add(buffer);
+    this.allocatedBytes += size;
+    return buffer;
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    if (this.buffers.delete(buffer)) this.allocatedBytes -= buffer.size;
+    buffer.destroy();
+  }
+
+  /** A storage tensor; `data`, when given, is uploaded. */
+  tensor(label: string, shape: readonly number[], dtype: DType = 'f32', data?: ArrayLike<number>): Tensor {
+    const n = numel(shape);
+    const buffer = this.createBuffer(
+      label,
+      n * 4,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
+    const t = new Tensor(buffer, shape, dtype);
+    if (data) this.write(t, data);
+    return t;
+  }
+
+  /** A uniform buffer holding `data` (e.g. shapes for a kernel). */
+  uniform(label: string, data: HostArray): GPUBuffer {
+    const buffer = this.createBuffer(label, Math.max(16, data.byteLength), GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  write(t: Tensor, data: ArrayLike<number>): void {
+    this.assertAlive();
+    if (data.length !== t.size) {
+      throw new GpuError(`write to "${t.label}": expected ${t.size} values for shape [${t.shape.join(', ')}], found ${data.length}`);
+    }
+    const host = data instanceof HOST_ARRAY[t.dtype] ? (data as HostArray) : HOST_ARRAY[t.dtype].from(data);
+    this.device.queue.writeBuffer(t.buffer, t.offset, host);
+  }
+
+  /** Copies bytes back to the host. The only way data leaves the GPU. */
+  async readBytes(buffer: GPUBuffer, offset = 0, byteLength = buffer.size - offset): Promise<ArrayBuffer> {
+    this.assertAlive();
+    const size = Math.ceil(byteLength / 4) * 4;
+    const staging = this.device.createBuffer({
+      label: `readback of ${buffer.label}`,
+      size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      const enc = this.device.createCommandEncoder({ label: `readback of ${buffer.label}` });
+      enc.copyBufferToBuffer(buffer, offset, staging, 0, size);
+      this.device.queue.submit([enc.finish()]);
+      await this.race(staging.mapAsync(GPUMapMode.READ));
+      this.throwUncaptured(`reading "${buffer.label}"`);
+      return staging.getMappedRange().slice(0, byteLength);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async read(t: Tensor): Promise<HostArray> {
+    const bytes = await this.readBytes(t.buffer, t.offset, t.byteLength);
+    return new HOST_ARRAY[t.dtype](bytes);
+  }
+
+  // ---- kernels -----------------------------------------------------------------------------
+
+  /** The pipeline cache, keyed by source, entry point and override constants. */
+  pipeline(kernel: Kernel): Promise<GPUComputePipeline> {
+    this.assertAlive();
+    const key = kernelKey(kernel);
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = this.compile(kernel);
+      this.pipelines.set(key, p);
+      p.catch(() => this.pipelines.delete(key));
+    }
+    return p;
+  }
+
+  private async compile(kernel: Kernel): Promise<GPUComputePipeline> {
+    const { device } = this;
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ label: kernel.name, code: kernel.code });
+    const info = await this.race(module.getCompilationInfo());
+    const scopeError = await this.race(device.popErrorScope());
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length > 0 || scopeError) {
+      const detail = errors.length > 0 ? formatCompilationMessages(kernel.code, errors) : scopeError!.message;
+      throw new KernelError(kernel.name, `WGSL compilation failed\n${detail}`);
+    }
+    try {
+      return await this.race(
+        device.createComputePipelineAsync({
+          label: kernel.name,
+          layout: 'auto',
+          compute: { module, entryPoint: kernel.entryPoint ?? 'main', constants: kernel.constants ?? {} },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof DeviceLostError) throw err;
+      throw new KernelError(kernel.name, `pipeline creation failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** The dispatch helper: compiles (cached) and binds once; encode the result as often as needed. */
+  async prepare(kernel: Kernel, bindings: readonly Binding[], workgroups: readonly [number, number, number]): Promise<Dispatch> {
+    const pipeline = await this.pipeline(kernel);
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((w) => !Number.isInteger(w) || w < 0 || w > max)) {
+      throw new KernelError(kernel.name, `workgroup counts [${workgroups.join(', ')}] outside 0..${max}`);
+    }
+    this.device.pushErrorScope('validation');
+    const bindGroup = this.device.createBindGroup({
+      label: kernel.name,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, i) => ({ binding: i, resource: toBufferBinding(b) })),
+    });
+    const err = await this.race(this.device.popErrorScope());
+    if (err) throw new KernelError(kernel.name, `bind group rejected: ${err.message}`);
+    return { kernel: kernel.name, pipeline, bindGroup, workgroups };
+  }
+
+  /** Records dispatches, in order, into one compute pass. */
+  encode(encoder: GPUCommandEncoder, dispatches: readonly Dispatch[]): void {
+    const pass = encoder.beginComputePass();
+    for (const d of dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    }
+    pass.end();
+  }
+
+  /** Encodes dispatches into one command buffer and submits it. Does not wait. */
+  run(dispatches: readonly Dispatch[], label = 'run'): void {
+    this.assertAlive();
+    const encoder = this.device.createCommandEncoder({ label });
+    this.encode(encoder, dispatches);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Waits for all submitted work; throws any validation error it raised or a device loss. */
+  async sync(what = 'submitted work'): Promise<void> {
+    this.assertAlive();
+    await this.race(this.device.queue.onSubmittedWorkDone());
+    this.throwUncaptured(what);
+  }
+
+  /** Releases every buffer and the device, and lets the process exit. Idempotent. */
+  destroy(): void {
+    this.lostError ??= new DeviceLostError('GPU device lost (reason: destroyed): Gpu.destroy() was called');
+    for (const b of this.buffers) b.destroy();
+    this.buffers.clear();
+    this.allocatedBytes = 0;
+    this.pipelines.clear();
+    this.device.destroy();
+    this.releaseAdapter();
+  }
+
+  // ---- errors ------------------------------------------------------------------------------
+
+  /** Any promise that waits on the GPU, rejected with DeviceLostError if the device goes away. */
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lostPromise]);
+  }
+
+  private assertAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  private throwUncaptured(what: string): void {
+    if (this.uncaptured.length === 0) return;
+    const messages = this.uncaptured.splice(0);
+    throw new GpuError(`GPU validation error during ${what}: ${messages.join('\n')}`);
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The IDX format of MNIST (http://yann.lecun.com/exdb/mnist/): magic 0x0000 <dtype> <ndim>,
+ * ndim big-endian u32 sizes, then the data. We accept only unsigned bytes (dtype 0x08), which
+ * is what every MNIST-style file holds.
+ */
+export class IdxError extends Error {
+  override name = 'IdxError';
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(`${file}: ${message}`);
+  }
+}
+
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+const UBYTE = 0x08;
+const DTYPE_NAMES: Record<number, string> = { 0x08: 'ubyte', 0x09: 'byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
+const hex = (n: number, w = 8) => `0x${n.toString(16).padStart(w, '0')}`;
+
+/** Parses one IDX file; `expectedDims` is the number of dimensions the caller needs (3 for images, 1 for labels). */
+export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number): IdxArray {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    throw new IdxError(file, 'is gzip-compressed; decompress it first (loadIdxFile does this for .gz files)');
+  }
+  if (bytes.length < 4) throw new IdxError(file, `truncated: ${bytes.length} bytes, an IDX header needs at least 4`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0);
+  const dtype = bytes[2]!;
+  const ndim = bytes[3]!;
+  const expectedMagic = (UBYTE << 8) | expectedDims;
+  if (bytes[0] !== 0 || bytes[1] !== 0 || dtype !== UBYTE || ndim !== expectedDims) {
+    const found = DTYPE_NAMES[dtype] ? `${DTYPE_NAMES[dtype]} with ${ndim} dimensions` : 'not an IDX header';
+    throw new IdxError(
+      file,
+      `bad magic number: expected ${hex(expectedMagic)} (ubyte, ${expectedDims} dimensions), found ${hex(magic)} (${found})`,
+    );
+  }
+  const headerBytes = 4 + 4 * ndim;
+  if (bytes.length < headerBytes) {
+    throw new IdxError(file, `truncated header: ${bytes.length} bytes, ${ndim} dimensions need ${headerBytes}`);
+  }
+  const dims: number[] = [];
+  for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i));
+  const count = dims.reduce((a, b) => a * b, 1);
+  const expectedLength = headerBytes + count;
+  if (bytes.length !== expectedLength) {
+    const what = bytes.length < expectedLength ? 'truncated' : 'trailing bytes';
+    throw new IdxError(
+      file,
+      `${what}: dimensions [${dims.join(', ')}] need ${expectedLength} bytes, found ${bytes.length}`,
+    );
+  }
+  return { dims, data: bytes.subarray(headerBytes) };
+}
+
+export interface ImageSet {
+  /** Number of images. */
+  count: number;
+  height: number;
+  width: number;
+  /** count * height * width bytes, row-major, 0 = background. */
+  pixels: Uint8Array;
+  /** count labels. */
+  labels: Uint8Array;
+  /** Where it came from, for messages. */
+  source: string;
+}
+
+/** Checks that an image file and a label file belong together. */
+export function imageSetFromIdx(
+  images: Uint8Array,
+  imagesFile: string,
+  labels: Uint8Array,
+  labelsFile: string,
+): ImageSet {
+  const img = parseIdx(images, imagesFile, 3);
+  const lab = parseIdx(labels, labelsFile, 1);
+  const [count, height, width] = img.dims as [number, number, number];
+  if (count === 0 || height === 0 || width === 0) {
+    throw new IdxError(imagesFile, `empty image set: dimensions [${img.dims.join(', ')}]`);
+  }
+  if (lab.dims[0] !== count) {
+    throw new IdxError(labelsFile, `label count does not match ${imagesFile}: expected ${count}, found ${lab.dims[0]}`);
+  }
+  return { count, height, width, pixels: img.data, labels: lab.data, source: imagesFile };
+}
