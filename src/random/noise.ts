@@ -3,7 +3,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
-import { RANDOM_WG, randomBitsKernel, randomNormalKernel } from '../shaders/random.js';
+import { RANDOM_WG, randomKernel } from '../shaders/random.js';
 import { DOMAIN, philoxCounter, seedKey } from './philox.js';
 
 export class NormalNoise {
@@ -21,9 +21,8 @@ export class NormalNoise {
   /** Fills `out` (all of it) with normals each time `dispatch` runs; set the stream before. */
   static async create(gpu: Gpu, out: Tensor, seed: number, kind: 'normal' | 'bits' = 'normal'): Promise<NormalNoise> {
     const params = gpu.createBuffer(`${out.label} noise params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    const kernel = kind === 'normal' ? randomNormalKernel() : randomBitsKernel();
     const threads = Math.ceil(out.size / 4);
-    const dispatch = await gpu.prepare(kernel, [params, out], grid1d(threads, RANDOM_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    const dispatch = await gpu.prepare(randomKernel(kind), [params, out], grid1d(threads, RANDOM_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
     const noise = new NormalNoise(gpu, out, seed, dispatch, params);
     noise.setStream(0);
     return noise;

@@ -4,6 +4,7 @@
  * first n values for a (seed, stream) do not depend on n: a batch of 32 is a prefix of one of 64.
  */
 import type { Kernel } from '../gpu/kernel.js';
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { FLAT_ID } from './common.js';
 
 export const RANDOM_WG = 64;
@@ -47,16 +48,24 @@ fn block(t: u32) -> vec4<u32> {
 ${FLAT_ID}
 `;
 
-/** Standard normal float32 values: out[i] for i < params.n. */
-export function randomNormalKernel(): Kernel {
+/**
+ * `normal`: standard normal float32 values, out[i] for i < params.n.
+ * `bits`: the raw Philox words, 4 per thread, so tests can compare with the CPU generator exactly.
+ */
+export function randomKernel(kind: 'normal' | 'bits'): Kernel {
+  const bits = kind === 'bits';
   return {
-    name: 'random.normal',
-    code: /* wgsl */ `${PHILOX}
+    name: `random.${kind}`,
+    code: wgsl`${PHILOX}
+#if ${bits}
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<u32>>;
+#else
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
 // 24 random bits -> (0, 1]: never 0, so log() is finite.
 fn unit_open0(x: u32) -> f32 { return f32((x >> 8u) + 1u) * (1.0 / 16777216.0); }
 fn unit(x: u32) -> f32 { return f32(x >> 8u) * (1.0 / 16777216.0); }
+#endif
 
 @compute @workgroup_size(${RANDOM_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -64,6 +73,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = t * 4u;
   if (base >= params.n) { return; }
   let r = block(t);
+#if ${bits}
+  out[t] = r;
+#else
   let TWO_PI = 6.283185307179586;
   let rad0 = sqrt(-2.0 * log(unit_open0(r.x)));
   let rad1 = sqrt(-2.0 * log(unit_open0(r.z)));
@@ -72,22 +84,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j = 0u; j < 4u; j++) {
     if (base + j < params.n) { out[base + j] = z[j]; }
   }
-}`,
-  };
-}
-
-/** The raw Philox words (4 per thread), so tests can compare with the CPU generator exactly. */
-export function randomBitsKernel(): Kernel {
-  return {
-    name: 'random.bits',
-    code: /* wgsl */ `${PHILOX}
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<u32>>;
-
-@compute @workgroup_size(${RANDOM_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat_id(gid, nwg, ${RANDOM_WG}u);
-  if (t * 4u >= params.n) { return; }
-  out[t] = block(t);
+#endif
 }`,
   };
 }
