@@ -1,0 +1,97 @@
+/**
+ * Which CPU adapter should `--backend auto` fall back to? Runs the same kernels on SwiftShader and
+ * on llvmpipe (GLES) in one process and prints time, rate and the ratio gles/swiftshader.
+ * The result fixed DEFAULT_CPU_BACKEND (src/gpu/backend.ts); see the README.
+ */
+import { parseArgs } from 'node:util';
+import type { CpuBackend } from '../src/gpu/backend.js';
+import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
+import type { Dispatch } from '../src/gpu/kernel.js';
+import { grid1d } from '../src/shaders/common.js';
+import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
+import { MATMUL_VARIANTS, matmulGrid, matmulKernel, type MatmulVariant } from '../src/shaders/matmul.js';
+import { positiveInt, runMain } from './cli.js';
+
+const HELP = `Usage: npm run bench:adapters -- [--size N] [--repeat R]
+
+Times a register-blocked matmul (N x N x N), a naive one and an elementwise axpy on both CPU
+adapters in one process. Default: --size 512 --repeat 5.`;
+
+interface Row {
+  backend: CpuBackend;
+  kernel: string;
+  ms: number;
+  rate: string;
+  value: number;
+}
+
+/** Median wall time of `repeat` runs of one submit each, after one warm-up run. */
+async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number): Promise<number> {
+  gpu.run(dispatches);
+  await gpu.sync('warm-up');
+  const times: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    gpu.run(dispatches);
+    await gpu.sync('benchmark');
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function benchBackend(backend: CpuBackend, n: number, repeat: number): Promise<Row[]> {
+  const gpu = await requestGpu({ backend });
+  const rows: Row[] = [];
+  try {
+    console.error(`${backend}: ${gpu.describe()}`);
+    const A = gpu.tensor('A', [n, n], 'f32', Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) / 13 - 0.5));
+    const B = gpu.tensor('B', [n, n], 'f32', Float32Array.from({ length: n * n }, (_, i) => ((i * 5) % 11) / 11 - 0.5));
+    const shape = { M: n, N: n, K: n };
+    const params = gpu.uniform('matmul params', new Uint32Array([n, n, n, 0]));
+    const results = new Map<MatmulVariant, Float32Array>();
+    for (const variant of MATMUL_VARIANTS) {
+      const C = gpu.tensor(`C ${variant}`, [n, n]);
+      const d = await gpu.prepare(matmulKernel(variant), [params, A, B, C], matmulGrid(variant, shape));
+      const ms = await time(gpu, [d], repeat);
+      const gflops = (2 * n * n * n) / (ms * 1e6);
+      rows.push({ backend, kernel: `matmul.${variant} ${n}^3`, ms, rate: `${gflops.toFixed(2)} GFLOP/s`, value: gflops });
+      results.set(variant, (await gpu.read(C)) as Float32Array);
+    }
+    // The fast variant must agree with the reference before its figure means anything.
+    const ref = results.get('naive')!;
+    const fast = results.get('vec4_8x8')!;
+    let maxErr = 0;
+    for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(ref[i]! - fast[i]!));
+    if (maxErr > 1e-3) throw new Error(`${backend}: matmul.vec4_8x8 differs from matmul.naive by ${maxErr}`);
+
+    const len = 1 << 22;
+    const x = gpu.tensor('x', [len], 'f32', new Float32Array(len).fill(1));
+    const y = gpu.tensor('y', [len]);
+    const axpy = await gpu.prepare(axpyKernel(0.5), [x, y], grid1d(len / 4, AXPY_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    const ms = await time(gpu, [axpy], repeat);
+    const gbs = (3 * 4 * len) / (ms * 1e6);
+    rows.push({ backend, kernel: `axpy ${len} floats`, ms, rate: `${gbs.toFixed(2)} GB/s`, value: gbs });
+  } finally {
+    gpu.destroy();
+  }
+  return rows;
+}
+
+await runMain(async () => {
+  const { values } = parseArgs({
+    options: { size: { type: 'string', default: '512' }, repeat: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+  });
+  if (values.help) return console.log(HELP);
+  const n = positiveInt(values.size, '--size');
+  if (n % 64 !== 0) throw new Error(`--size: expected a multiple of 64, found ${n}`);
+  const repeat = positiveInt(values.repeat, '--repeat');
+  const rows = [...(await benchBackend('swiftshader', n, repeat)), ...(await benchBackend('gles', n, repeat))];
+  console.log('| kernel | swiftshader | gles (llvmpipe) | gles / swiftshader |');
+  console.log('|---|---|---|---|');
+  for (const r of rows.filter((r) => r.backend === 'swiftshader')) {
+    const g = rows.find((o) => o.backend === 'gles' && o.kernel === r.kernel)!;
+    console.log(`| ${r.kernel} | ${r.ms.toFixed(1)} ms, ${r.rate} | ${g.ms.toFixed(1)} ms, ${g.rate} | ${(g.value / r.value).toFixed(2)}x |`);
+  }
+});
