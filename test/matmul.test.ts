@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { MATMUL_VARIANTS, matmulGrid, matmulKernel, matmulSupports } from '../src/shaders/matmul.js';
+import { MATMUL_VARIANTS, matmulGrid, matmulKernel, matmulParams, matmulSupports, type MatmulOptions } from '../src/shaders/matmul.js';
 import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
 
 /** Deterministic values in [-1, 1) from an integer hash, so failures are reproducible. */
 function values(n: number, salt: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => (((Math.imul(i + 1, 2654435761) ^ salt) >>> 8) % 2000) / 1000 - 1);
+}
+
+/** [rows, cols] row-major -> [cols, rows] row-major. */
+function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
+  return out;
 }
 
 // Shapes that hit every edge: tiles of 8 and 64, partial vec4 column pairs, a single row.
@@ -14,28 +21,35 @@ const SHAPES = [
   { M: 1, N: 4, K: 4 },
   { M: 70, N: 132, K: 36 },
   { M: 5, N: 7, K: 3 },
+  { M: 12, N: 9, K: 8 },
+  { M: 20, N: 3, K: 16 },
 ];
 
 describe.each(CPU_BACKENDS)('matmul variants on %s', (backend) => {
   const gpu = useGpu(backend);
 
+  const LAYOUTS: MatmulOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }, { accumulate: true }];
   for (const variant of MATMUL_VARIANTS) {
-    for (const shape of SHAPES.filter((s) => matmulSupports(variant, s))) {
-      it(`${variant} ${shape.M}x${shape.N}x${shape.K} equals a float64 CPU product`, async () => {
+    for (const o of LAYOUTS) {
+    for (const shape of SHAPES.filter((s) => matmulSupports(variant, s, o))) {
+      const tag = `${o.transA ? 'A^T' : 'A'}${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' accumulate' : ''}`;
+      it(`${variant} ${tag} ${shape.M}x${shape.N}x${shape.K} equals a float64 CPU product`, async () => {
         const { M, N, K } = shape;
         const a = values(M * K, 1);
         const b = values(K * N, 2);
         const g = gpu();
-        const A = g.tensor('A', [M, K], 'f32', a);
-        const B = g.tensor('B', [K, N], 'f32', b);
-        const C = g.tensor('C', [M, N], 'f32', new Float32Array(M * N).fill(NaN));
-        const params = g.uniform('params', new Uint32Array([M, N, K, 0]));
-        g.run([await g.prepare(matmulKernel(variant), [params, A, B, C], matmulGrid(variant, shape))]);
+        const A = g.tensor('A', [M, K], 'f32', o.transA ? transpose(a, M, K) : a);
+        const B = g.tensor('B', [K, N], 'f32', o.transB ? transpose(b, K, N) : b);
+        const c0 = o.accumulate ? values(M * N, 3) : new Float32Array(M * N).fill(NaN);
+        const C = g.tensor('C', [M, N], 'f32', c0);
+        const params = g.uniform('params', matmulParams(shape));
+        g.run([await g.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape))]);
         const c = (await g.read(C)) as Float32Array;
         let worst = 0;
         for (let i = 0; i < M; i++) {
           for (let j = 0; j < N; j++) {
-            let ref = 0;
+            // a and b hold op(A) [M,K] and op(B) [K,N]; the GPU gets them stored transposed when asked.
+            let ref = o.accumulate ? c0[i * N + j]! : 0;
             for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
             worst = Math.max(worst, Math.abs(c[i * N + j]! - ref));
           }
@@ -43,6 +57,7 @@ describe.each(CPU_BACKENDS)('matmul variants on %s', (backend) => {
         // |a|,|b| <= 1: float32 accumulation error is below K * 2^-24 * K; 1e-5 * K bounds it.
         expect(worst).toBeLessThanOrEqual(1e-5 * K);
       });
+    }
     }
   }
 });
