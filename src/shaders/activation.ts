@@ -1,0 +1,71 @@
+/**
+ * Pointwise activations: forward y = f(x), backward dx = dy * f'(.) computed from the saved
+ * output y (cheaper than keeping x: every derivative here is a function of y).
+ */
+import type { Kernel } from '../gpu/kernel.js';
+import { FLAT_ID } from './common.js';
+
+export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+export const ACTIVATION_WG = 256;
+
+const FORWARD: Record<Activation, string> = {
+  relu: 'max(v, 0.0)',
+  leaky_relu: 'select(slope * v, v, v > 0.0)',
+  // tanh(x) is exactly +-1 in float32 beyond |x| = 9.1; clamping keeps sinh/cosh-based
+  // implementations from producing inf/inf = NaN.
+  tanh: 'tanh(clamp(v, -15.0, 15.0))',
+  sigmoid: '1.0 / (1.0 + exp(-v))',
+};
+
+/** f'(x) written in terms of y = f(x). For leaky_relu, y > 0 exactly when x > 0 (slope > 0). */
+const DERIVATIVE: Record<Activation, string> = {
+  relu: 'select(0.0, 1.0, y > 0.0)',
+  leaky_relu: 'select(slope, 1.0, y > 0.0)',
+  tanh: '1.0 - y * y',
+  sigmoid: 'y * (1.0 - y)',
+};
+
+const HEADER = /* wgsl */ `
+override slope: f32 = 0.01;
+struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+${FLAT_ID}`;
+
+export function activationForwardKernel(act: Activation, slope = 0.01): Kernel {
+  return {
+    name: `activation.${act}_forward`,
+    constants: act === 'leaky_relu' ? { slope } : {},
+    code: /* wgsl */ `${HEADER}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(${ACTIVATION_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
+  if (i >= params.n) { return; }
+  let v = x[i];
+  y[i] = ${FORWARD[act]};
+}`,
+  };
+}
+
+export function activationBackwardKernel(act: Activation, slope = 0.01): Kernel {
+  return {
+    name: `activation.${act}_backward`,
+    constants: act === 'leaky_relu' ? { slope } : {},
+    code: /* wgsl */ `${HEADER}
+@group(0) @binding(1) var<storage, read> out: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(${ACTIVATION_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
+  if (i >= params.n) { return; }
+  let y = out[i];
+  dx[i] = dy[i] * ${DERIVATIVE[act]};
+}`,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * BatchNorm over [N, C, HW] (BatchNorm1d: HW = 1; BatchNorm2d: HW = H*W), PyTorch semantics.
+ * Training: batch mean and biased variance normalise; running stats move by `momentum` toward
+ * the mean and the *unbiased* variance. One workgroup per channel owns all of that channel's
+ * values, so statistics, running stats and outputs come from a single dispatch, deterministically.
+ */
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import type { Kernel } from '../gpu/kernel.js';
+import { FLAT_ID } from './common.js';
+import { REDUCE_WG, WORKGROUP_SUM } from './reduce.js';
+
+export const BN_ELEMENTWISE_WG = 256;
+
+export function batchNormParams(N: number, C: number, HW: number, eps: number, momentum: number): ArrayBuffer {
+  const buf = new ArrayBuffer(32);
+  new Uint32Array(buf, 0, 3).set([N, C, HW]);
+  new Float32Array(buf, 12, 2).set([eps, momentum]);
+  return buf;
+}
+
+const PARAMS = /* wgsl */ `
+struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, _a: u32, _b: u32, _c: u32 }
+@group(0) @binding(0) var<uniform> params: Params;`;
+
+const CHANNEL = /* wgsl */ `
+  let c = wid.x + wid.y * nwg.x;
+  if (c >= params.C) { return; }
+  let count = params.N * params.HW;
+  let inv_count = 1.0 / f32(count);`;
+
+const AT = /* wgsl */ `
+fn at(e: u32, c: u32) -> u32 {
+  let n = e / params.HW;
+  return (n * params.C + c) * params.HW + (e - n * params.HW);
+}`;
+
+/**
+ * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward.
+ * With `updateRunning`, running_mean/var move toward the batch statistics.
+ */
+export function batchNormTrainKernel(): Kernel {
+  return {
+    name: 'batchnorm.train_forward',
+    code: /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read_write> saved: array<f32>;
+@group(0) @binding(6) var<storage, read_write> running: array<f32>;  // [mean(C), var(C)]
+${WORKGROUP_SUM}
+${AT}
+
+@compute @workgroup_size(${REDUCE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${CHANNEL}
+  var s = 0.0;
+  for (var e = lid; e < count; e += ${REDUCE_WG}u) { s += x[at(e, c)]; }
+  let mean = workgroup_sum(s, lid) * inv_count;
+  // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
+  var q = 0.0;
+  for (var e = lid; e < count; e += ${REDUCE_WG}u) { let d = x[at(e, c)] - mean; q += d * d; }
+  let sq = workgroup_sum(q, lid);
+  let variance = sq * inv_count;
+  let invstd = 1.0 / sqrt(variance + params.eps);
+  let scale = gamma[c] * invstd;
+  let shift = beta[c] - mean * scale;
+  for (var e = lid; e < count; e += ${REDUCE_WG}u) { let i = at(e, c); y[i] = x[i] * scale + shift; }
+  if (lid == 0u) {
+    saved[c] = mean;
+    saved[params.C + c] = invstd;
+    let m = params.momentum;
+    running[c] = (1.0 - m) * running[c] + m * mean;
+    running[params.C + c] = (1.0 - m) * running[params.C + c] + m * sq / f32(count - 1u);
+  }
+}`,
+  };
+}
+
+/** Eval forward: normalise with the running statistics. One thread per element. */
+export function batchNormEvalKernel(): Kernel {
+  return {
+    name: 'batchnorm.eval_forward',
+    code: /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> running: array<f32>;
+${FLAT_ID}
+
+@compute @workgroup_size(${BN_ELEMENTWISE_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, ${BN_ELEMENTWISE_WG}u);
+  if (i >= params.N * params.C * params.HW) { return; }
+  let c = (i / params.HW) % params.C;
+  let invstd = 1.0 / sqrt(running[params.C + c] + params.eps);
+  y[i] = (x[i] - running[c]) * invstd * gamma[c] + beta[c];
+}`,
+  };
+}
+
+/**
+ * Backward of the training forward. With xhat = (x - mean) * invstd:
+ * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / n * (n * dy - dbeta - xhat * dgamma).
+ * `accumulate` adds dgamma/dbeta to the gradient arena (D sees real and fake batches).
+ */
+export function batchNormBackwardKernel(accumulate: boolean): Kernel {
+  const op = accumulate ? '+=' : '=';
+  return {
+    name: `batchnorm.backward${accumulate ? '+' : ''}`,
+    code: wgsl`${PARAMS}
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> saved: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
+${WORKGROUP_SUM}
+${AT}
+
+@compute @workgroup_size(${REDUCE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${CHANNEL}
+  let mean = saved[c];
+  let invstd = saved[params.C + c];
+  var s_dy = 0.0;
+  var s_dy_xhat = 0.0;
+  for (var e = lid; e < count; e += ${REDUCE_WG}u) {
+    let i = at(e, c);
+    s_dy += dy[i];
+    s_dy_xhat += dy[i] * (x[i] - mean) * invstd;
+  }
+  let sum_dy = workgroup_sum(s_dy, lid);
+  let sum_dy_xhat = workgroup_sum(s_dy_xhat, lid);
+  let k = gamma[c] * invstd * inv_count;
+  for (var e = lid; e < count; e += ${REDUCE_WG}u) {
+    let i = at(e, c);
+    let xhat = (x[i] - mean) * invstd;
+    dx[i] = k * (f32(count) * dy[i] - sum_dy - xhat * sum_dy_xhat);
+  }
+  if (lid == 0u) {
+    dgamma[c] ${op} sum_dy_xhat;
+    dbeta[c] ${op} sum_dy;
+  }
+}`,
+  };
+}
