@@ -36,7 +36,6 @@ fn at(e: u32, c: u32) -> u32 {
 
 /**
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward.
- * With `updateRunning`, running_mean/var move toward the batch statistics.
  */
 export function batchNormTrainKernel(): Kernel {
   return {
@@ -47,7 +46,8 @@ export function batchNormTrainKernel(): Kernel {
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read_write> saved: array<f32>;
-@group(0) @binding(6) var<storage, read_write> running: array<f32>;  // [mean(C), var(C)]
+@group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
 ${WORKGROUP_SUM}
 ${AT}
 
@@ -70,8 +70,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     saved[c] = mean;
     saved[params.C + c] = invstd;
     let m = params.momentum;
-    running[c] = (1.0 - m) * running[c] + m * mean;
-    running[params.C + c] = (1.0 - m) * running[params.C + c] + m * sq / f32(count - 1u);
+    running_mean[c] = (1.0 - m) * running_mean[c] + m * mean;
+    running_var[c] = (1.0 - m) * running_var[c] + m * sq / f32(count - 1u);
   }
 }`,
   };
@@ -86,7 +86,8 @@ export function batchNormEvalKernel(): Kernel {
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read> running: array<f32>;
+@group(0) @binding(5) var<storage, read> running_mean: array<f32>;
+@group(0) @binding(6) var<storage, read> running_var: array<f32>;
 ${FLAT_ID}
 
 @compute @workgroup_size(${BN_ELEMENTWISE_WG})
@@ -94,8 +95,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = flat_id(gid, nwg, ${BN_ELEMENTWISE_WG}u);
   if (i >= params.N * params.C * params.HW) { return; }
   let c = (i / params.HW) % params.C;
-  let invstd = 1.0 / sqrt(running[params.C + c] + params.eps);
-  y[i] = (x[i] - running[c]) * invstd * gamma[c] + beta[c];
+  let invstd = 1.0 / sqrt(running_var[c] + params.eps);
+  y[i] = (x[i] - running_mean[c]) * invstd * gamma[c] + beta[c];
 }`,
   };
 }

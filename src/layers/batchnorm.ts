@@ -1,0 +1,107 @@
+/**
+ * BatchNorm1d ([N, C]) and BatchNorm2d ([N, C, H, W]), PyTorch semantics: see
+ * src/shaders/batchnorm.ts. weight = gamma, bias = beta; running_mean/running_var are state.
+ * (num_batches_tracked is a host-side counter kept by the trainer.)
+ */
+import type { Tensor } from '../gpu/tensor.js';
+import { grid1d } from '../shaders/common.js';
+import {
+  BN_ELEMENTWISE_WG,
+  batchNormBackwardKernel,
+  batchNormEvalKernel,
+  batchNormParams,
+  batchNormTrainKernel,
+} from '../shaders/batchnorm.js';
+import { perChannelGrid } from '../shaders/reduce.js';
+import { Layer, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+
+export class BatchNorm extends Layer {
+  readonly kind: string;
+  constructor(
+    readonly numFeatures: number,
+    /** 1: input [N, C]; 2: input [N, C, H, W]. */
+    readonly dims: 1 | 2,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+  ) {
+    super();
+    this.kind = `BatchNorm${dims}d`;
+  }
+
+  override paramSpecs(): TensorSpec[] {
+    return [
+      { name: 'weight', shape: [this.numFeatures] },
+      { name: 'bias', shape: [this.numFeatures] },
+    ];
+  }
+
+  override stateSpecs(): TensorSpec[] {
+    return [
+      { name: 'running_mean', shape: [this.numFeatures] },
+      { name: 'running_var', shape: [this.numFeatures] },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const rank = this.dims === 1 ? 2 : 4;
+    if (input.length !== rank || input[1] !== this.numFeatures) {
+      throw new Error(
+        `${this.prefix}${this.kind}: expected input [N, ${this.numFeatures}${this.dims === 2 ? ', H, W' : ''}], found [${input.join(', ')}]`,
+      );
+    }
+    return [...input];
+  }
+
+  private sizes(x: Tensor): { N: number; C: number; HW: number } {
+    this.outputShape(x.shape);
+    const [N, C, H = 1, W = 1] = x.shape as number[];
+    return { N: N!, C: C!, HW: H * W };
+  }
+
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved> {
+    const { N, C, HW } = this.sizes(x);
+    if (training && N * HW <= 1) {
+      // PyTorch raises the same: the variance of one value is undefined.
+      throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${x.shape.join(', ')}]`);
+    }
+    const { gpu } = plan;
+    const y = gpu.tensor(`${this.prefix}y`, x.shape);
+    const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
+    const gamma = this.param('weight');
+    const beta = this.param('bias');
+    const mean = this.state('running_mean');
+    const variance = this.state('running_var');
+    if (!training) {
+      plan.dispatches.push(
+        await gpu.prepare(batchNormEvalKernel(), [params, x, gamma, beta, y, mean, variance], grid1d(N * C * HW, BN_ELEMENTWISE_WG, gpu.limits.maxComputeWorkgroupsPerDimension)),
+      );
+      return { x, y };
+    }
+    const stats = gpu.tensor(`${this.prefix}batch stats`, [2, C]);
+    plan.dispatches.push(
+      await gpu.prepare(batchNormTrainKernel(), [params, x, gamma, beta, y, stats, mean, variance], perChannelGrid(C, gpu.limits.maxComputeWorkgroupsPerDimension)),
+    );
+    return { x, y, stats };
+  }
+
+  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const { x, stats } = saved as Saved & { stats: Tensor };
+    if (!stats) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
+    const { N, C, HW } = this.sizes(x);
+    const { gpu } = plan;
+    if (!o.needDx && !o.paramGrads) return null;
+    const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
+    const dx = gpu.tensor(`${this.prefix}dx`, x.shape);
+    // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
+    const dgamma = o.paramGrads ? this.grad('weight') : gpu.tensor(`${this.prefix}scratch dgamma`, [C]);
+    const dbeta = o.paramGrads ? this.grad('bias') : gpu.tensor(`${this.prefix}scratch dbeta`, [C]);
+    plan.dispatches.push(
+      await gpu.prepare(
+        batchNormBackwardKernel(o.accumulate && o.paramGrads),
+        [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta],
+        perChannelGrid(C, gpu.limits.maxComputeWorkgroupsPerDimension),
+      ),
+    );
+    return o.needDx ? dx : null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * ConvTranspose2d (square kernel k, stride s, padding p, output_padding 0), weight
+ * [Cin, Cout, k, k] (PyTorch layout). It is Conv2d's input-gradient run forward: the output is
+ * the "image" and the input is the "grid" of the geometry.
+ * Forward: col[Cout k k, J] = W^T x2d[Cin, J] (J = N H W), y = col2im(col) + bias.
+ * Backward: dcol = im2col(dy); dx2d = W dcol; dW = x2d dcol^T; db = sum of dy.
+ */
+import type { Tensor } from '../gpu/tensor.js';
+import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
+import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
+
+export class ConvTranspose2d extends Layer {
+  readonly kind = 'ConvTranspose2d';
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly stride = 1,
+    readonly padding = 0,
+  ) {
+    super();
+  }
+
+  override paramSpecs(): TensorSpec[] {
+    const k = this.kernelSize;
+    return [
+      { name: 'weight', shape: [this.inChannels, this.outChannels, k, k] },
+      { name: 'bias', shape: [this.outChannels] },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const [N, , H, W] = input as [number, number, number, number];
+    expectShape(`${this.prefix}ConvTranspose2d input`, input, [N, this.inChannels, H, W]);
+    const { kernelSize: k, stride: s, padding: p } = this;
+    const Ho = convTransposeOut(H, k, s, p);
+    const Wo = convTransposeOut(W, k, s, p);
+    if (Ho < 1 || Wo < 1) throw new Error(`${this.prefix}ConvTranspose2d: output would be ${Ho}x${Wo}`);
+    return [N, this.outChannels, Ho, Wo];
+  }
+
+  /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */
+  private geometry(x: Tensor): ConvGeometry {
+    const [N, , H, W] = x.shape as [number, number, number, number];
+    const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];
+    return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
+  }
+
+  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+    const g = this.geometry(x);
+    const J = g.N * g.Ho * g.Wo;
+    const Kc = this.outChannels * g.k * g.k;
+    const Ci = this.inChannels;
+    const x2d = plan.gpu.tensor(`${this.prefix}x2d`, [Ci, J]);
+    const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
+    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
+    await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
+    await col2im(plan, col, y, g, this.param('bias'));
+    return { x, y, x2d };
+  }
+
+  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const { x, x2d } = saved as Saved & { x2d: Tensor };
+    const g = this.geometry(x);
+    const J = g.N * g.Ho * g.Wo;
+    const Kc = this.outChannels * g.k * g.k;
+    const Ci = this.inChannels;
+    const dcol = plan.gpu.tensor(`${this.prefix}dcol`, [Kc, J]);
+    await im2col(plan, dy, dcol, g);
+    if (o.paramGrads) {
+      await matmul(plan, x2d, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
+      await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
+    }
+    if (!o.needDx) return null;
+    const dx2d = plan.gpu.tensor(`${this.prefix}dx2d`, [Ci, J]);
+    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    await matmul(plan, this.param('weight'), dcol, dx2d, { M: Ci, N: J, K: Kc });
+    await permute(plan, 'cn_to_nchw', dx2d, dx, g.N, Ci, g.Ho * g.Wo);
+    return dx;
+  }
+}

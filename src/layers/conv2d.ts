@@ -1,0 +1,79 @@
+/**
+ * Conv2d (square kernel k, stride s, padding p), weight [Cout, Cin, k, k], as im2col + matmul:
+ * forward Y2d[Cout, J] = W[Cout, Cin k k] col[Cin k k, J], J = N Ho Wo, then to NCHW + bias.
+ * Backward: dW = dY2d col^T, dcol = W^T dY2d, dx = col2im(dcol), db = sum of dY.
+ */
+import type { Tensor } from '../gpu/tensor.js';
+import { convOut, type ConvGeometry } from '../shaders/conv.js';
+import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
+
+export class Conv2d extends Layer {
+  readonly kind = 'Conv2d';
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly stride = 1,
+    readonly padding = 0,
+  ) {
+    super();
+  }
+
+  override paramSpecs(): TensorSpec[] {
+    const k = this.kernelSize;
+    return [
+      { name: 'weight', shape: [this.outChannels, this.inChannels, k, k] },
+      { name: 'bias', shape: [this.outChannels] },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const [N, , H, W] = input as [number, number, number, number];
+    expectShape(`${this.prefix}Conv2d input`, input, [N, this.inChannels, H, W]);
+    const { kernelSize: k, stride: s, padding: p } = this;
+    const Ho = convOut(H, k, s, p);
+    const Wo = convOut(W, k, s, p);
+    if (Ho < 1 || Wo < 1) throw new Error(`${this.prefix}Conv2d: input ${H}x${W} is smaller than the kernel ${k} with padding ${p}`);
+    return [N, this.outChannels, Ho, Wo];
+  }
+
+  private geometry(x: Tensor): ConvGeometry {
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];
+    return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
+  }
+
+  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+    const g = this.geometry(x);
+    const J = g.N * g.Ho * g.Wo;
+    const Kc = g.C * g.k * g.k;
+    const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
+    const y2d = plan.gpu.tensor(`${this.prefix}y2d`, [this.outChannels, J]);
+    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    await im2col(plan, x, col, g);
+    await matmul(plan, this.param('weight'), col, y2d, { M: this.outChannels, N: J, K: Kc });
+    await permute(plan, 'cn_to_nchw', y2d, y, g.N, this.outChannels, g.Ho * g.Wo, this.param('bias'));
+    return { x, y, col };
+  }
+
+  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const { x, col } = saved as Saved & { col: Tensor };
+    const g = this.geometry(x);
+    const J = g.N * g.Ho * g.Wo;
+    const Kc = g.C * g.k * g.k;
+    const Co = this.outChannels;
+    const dy2d = plan.gpu.tensor(`${this.prefix}dy2d`, [Co, J]);
+    await permute(plan, 'nchw_to_cn', dy, dy2d, g.N, Co, g.Ho * g.Wo);
+    if (o.paramGrads) {
+      await matmul(plan, dy2d, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
+      await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
+    }
+    if (!o.needDx) return null;
+    const dcol = plan.gpu.tensor(`${this.prefix}dcol`, [Kc, J]);
+    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    await matmul(plan, this.param('weight'), dy2d, dcol, { M: Kc, N: J, K: Co }, { transA: true });
+    await col2im(plan, dcol, dx, g);
+    return dx;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The layer contract. Shapes are static, so a layer's forward and backward run once, at plan
+ * build time: they allocate their outputs, compile kernels and append dispatches to the plan.
+ * Replaying the plan is then only encoding. No math happens on the CPU.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { ParameterArena, StateArena } from './arena.js';
+
+/** Where a layer's dispatches go, in order, and the choices that shape them. */
+export interface PlanBuilder {
+  gpu: Gpu;
+  dispatches: Dispatch[];
+  /** Matmul variant for heavy ops: a name, or `auto` for the fastest that supports the shape. */
+  matmul?: string;
+}
+
+/** A tensor a layer owns: its name in the PyTorch state_dict (after the layer's prefix). */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+}
+
+/** What forward saved for backward. */
+export interface Saved {
+  x: Tensor;
+  y: Tensor;
+  [key: string]: Tensor;
+}
+
+export interface BackwardOptions {
+  /** Whether the input gradient is needed (false for a model's first layer). */
+  needDx: boolean;
+  /** Add parameter gradients to the arena instead of overwriting them. */
+  accumulate: boolean;
+  /** Skip parameter gradients entirely (G's step needs D's dx, not D's dW). */
+  paramGrads: boolean;
+}
+
+export abstract class Layer {
+  /** Set by Sequential: `model.3.` etc., so arena names equal PyTorch state_dict keys. */
+  prefix = '';
+  protected paramArena?: ParameterArena;
+  protected stateArena?: StateArena;
+
+  abstract readonly kind: string;
+
+  /** Trainable tensors, e.g. weight and bias. */
+  paramSpecs(): TensorSpec[] {
+    return [];
+  }
+
+  /** Non-trainable state, e.g. BN running statistics. */
+  stateSpecs(): TensorSpec[] {
+    return [];
+  }
+
+  bind(params: ParameterArena, state: StateArena): void {
+    this.paramArena = params;
+    this.stateArena = state;
+  }
+
+  abstract outputShape(input: readonly number[]): number[];
+
+  abstract forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved>;
+
+  /** Appends the backward dispatches; returns dx when asked for. */
+  abstract backward(plan: PlanBuilder, saved: Saved, dy: Tensor, opts: BackwardOptions): Promise<Tensor | null>;
+
+  protected param(name: string): Tensor {
+    if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);
+    return this.paramArena.view('param', this.prefix + name);
+  }
+
+  protected grad(name: string): Tensor {
+    if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);
+    return this.paramArena.view('grad', this.prefix + name);
+  }
+
+  protected state(name: string): Tensor {
+    if (!this.stateArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a state arena`);
+    return this.stateArena.view('state', this.prefix + name);
+  }
+}
+
+export function expectShape(what: string, found: readonly number[], expected: readonly number[]): void {
+  if (found.length !== expected.length || found.some((d, i) => d !== expected[i])) {
+    throw new Error(`${what}: expected shape [${expected.join(', ')}], found [${found.join(', ')}]`);
+  }
+}

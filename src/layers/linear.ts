@@ -1,0 +1,47 @@
+/** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
+import type { Tensor } from '../gpu/tensor.js';
+import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { biasAdd, channelSum, matmul } from './ops.js';
+
+export class Linear extends Layer {
+  readonly kind = 'Linear';
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+  ) {
+    super();
+  }
+
+  override paramSpecs(): TensorSpec[] {
+    return [
+      { name: 'weight', shape: [this.outFeatures, this.inFeatures] },
+      { name: 'bias', shape: [this.outFeatures] },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    expectShape(`${this.prefix}Linear input`, input, [input[0]!, this.inFeatures]);
+    return [input[0]!, this.outFeatures];
+  }
+
+  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+    const [N] = x.shape as [number];
+    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, { transB: true });
+    await biasAdd(plan, y, this.param('bias'), N, this.outFeatures, 1);
+    return { x, y };
+  }
+
+  async backward(plan: PlanBuilder, { x }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const N = x.shape[0]!;
+    const [I, O] = [this.inFeatures, this.outFeatures];
+    if (o.paramGrads) {
+      await matmul(plan, dy, x, this.grad('weight'), { M: O, N: I, K: N }, { transA: true, accumulate: o.accumulate });
+      await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
+    }
+    if (!o.needDx) return null;
+    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    await matmul(plan, dy, this.param('weight'), dx, { M: N, N: I, K: O });
+    return dx;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The op helpers layers are written with: each checks tensor sizes against the shape it is given,
+ * prepares one dispatch through the Gpu's dispatch helper and appends it to the plan.
+ */
+import type { Dispatch } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { grid1d } from '../shaders/common.js';
+import { CONV_WG, col2imKernel, convGeometryParams, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
+import { AXPY_WG, biasAddKernel } from '../shaders/elementwise.js';
+import {
+  MATMUL_VARIANTS,
+  bestMatmulVariant,
+  matmulGrid,
+  matmulKernel,
+  matmulParams,
+  matmulSupports,
+  type MatmulOptions,
+  type MatmulShape,
+  type MatmulVariant,
+} from '../shaders/matmul.js';
+import { channelSumKernel, perChannelGrid } from '../shaders/reduce.js';
+import type { PlanBuilder } from './layer.js';
+
+function checkSize(what: string, t: Tensor, expected: number): void {
+  if (t.size !== expected) {
+    throw new Error(`${what}: tensor "${t.label}" [${t.shape.join(', ')}] has ${t.size} values, expected ${expected}`);
+  }
+}
+
+async function add(plan: PlanBuilder, d: Promise<Dispatch>): Promise<void> {
+  plan.dispatches.push(await d);
+}
+
+function grid(plan: PlanBuilder, threads: number, wg: number): [number, number, number] {
+  return grid1d(threads, wg, plan.gpu.limits.maxComputeWorkgroupsPerDimension);
+}
+
+/** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
+export function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: MatmulOptions): MatmulVariant {
+  const wanted = plan.matmul ?? 'auto';
+  if (wanted === 'auto') return bestMatmulVariant(shape, o);
+  if (!(MATMUL_VARIANTS as readonly string[]).includes(wanted)) {
+    throw new Error(`matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "${wanted}"`);
+  }
+  return matmulSupports(wanted as MatmulVariant, shape, o) ? (wanted as MatmulVariant) : 'naive';
+}
+
+/** C[M,N] (+)= op(A) op(B); see src/shaders/matmul.ts for the layouts. */
+export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor, shape: MatmulShape, o: MatmulOptions = {}): Promise<void> {
+  const { M, N, K } = shape;
+  checkSize('matmul A', A, M * K);
+  checkSize('matmul B', B, K * N);
+  checkSize('matmul C', C, M * N);
+  const variant = chooseMatmul(plan, shape, o);
+  const params = plan.gpu.uniform(`matmul ${M}x${N}x${K}`, matmulParams(shape));
+  await add(plan, plan.gpu.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape)));
+}
+
+export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {
+  checkSize('im2col image', image, g.N * g.C * g.H * g.W);
+  const n = g.C * g.k * g.k * g.N * g.Ho * g.Wo;
+  checkSize('im2col col', col, n);
+  const params = plan.gpu.uniform('im2col geometry', convGeometryParams(g));
+  await add(plan, plan.gpu.prepare(im2colKernel(), [params, image, col], grid(plan, n, CONV_WG)));
+}
+
+export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor): Promise<void> {
+  checkSize('col2im col', col, g.C * g.k * g.k * g.N * g.Ho * g.Wo);
+  const n = g.N * g.C * g.H * g.W;
+  checkSize('col2im image', image, n);
+  const params = plan.gpu.uniform('col2im geometry', convGeometryParams(g));
+  const bindings = bias ? [params, col, image, bias] : [params, col, image];
+  await add(plan, plan.gpu.prepare(col2imKernel(!!bias), bindings, grid(plan, n, CONV_WG)));
+}
+
+/** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */
+export async function permute(
+  plan: PlanBuilder,
+  direction: 'nchw_to_cn' | 'cn_to_nchw',
+  src: Tensor,
+  dst: Tensor,
+  N: number,
+  C: number,
+  HW: number,
+  bias?: Tensor,
+): Promise<void> {
+  checkSize(`permute ${direction} src`, src, N * C * HW);
+  checkSize(`permute ${direction} dst`, dst, N * C * HW);
+  const params = plan.gpu.uniform(`permute ${direction}`, new Uint32Array([N, C, HW, 0]));
+  const bindings = bias ? [params, src, dst, bias] : [params, src, dst];
+  await add(plan, plan.gpu.prepare(permuteKernel(direction, !!bias), bindings, grid(plan, N * C * HW, CONV_WG)));
+}
+
+/** out[c] (+)= sum over n, hw of x[n, c, hw]. */
+export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: number, C: number, HW: number, accumulate: boolean): Promise<void> {
+  checkSize('channel sum input', x, N * C * HW);
+  checkSize('channel sum output', out, C);
+  const params = plan.gpu.uniform('channel sum', new Uint32Array([N, C, HW, 0]));
+  await add(plan, plan.gpu.prepare(channelSumKernel(accumulate), [params, x, out], perChannelGrid(C, plan.gpu.limits.maxComputeWorkgroupsPerDimension)));
+}
+
+/** x[n, c, hw] += bias[c]. */
+export async function biasAdd(plan: PlanBuilder, x: Tensor, bias: Tensor, N: number, C: number, HW: number): Promise<void> {
+  checkSize('bias add input', x, N * C * HW);
+  checkSize('bias add bias', bias, C);
+  const params = plan.gpu.uniform('bias add', new Uint32Array([N, C, HW, 0]));
+  await add(plan, plan.gpu.prepare(biasAddKernel(), [params, bias, x], grid(plan, N * C * HW, AXPY_WG)));
+}

@@ -1,0 +1,35 @@
+/** Flatten and Unflatten: views of the same memory, no dispatch (NCHW is already row-major). */
+import { numel, type Tensor } from '../gpu/tensor.js';
+import { Layer, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
+
+abstract class Reshape extends Layer {
+  async forward(_plan: PlanBuilder, x: Tensor): Promise<Saved> {
+    return { x, y: x.view(this.outputShape(x.shape)) };
+  }
+
+  async backward(_plan: PlanBuilder, { x }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    return o.needDx ? dy.view(x.shape) : null;
+  }
+}
+
+/** Flatten(start_dim=1): [N, ...] -> [N, prod(...)]. */
+export class Flatten extends Reshape {
+  readonly kind = 'Flatten';
+  outputShape(input: readonly number[]): number[] {
+    return [input[0]!, numel(input.slice(1))];
+  }
+}
+
+/** Unflatten(1, shape): [N, prod(shape)] -> [N, ...shape]. */
+export class Unflatten extends Reshape {
+  readonly kind = 'Unflatten';
+  constructor(readonly shape: number[]) {
+    super();
+  }
+  outputShape(input: readonly number[]): number[] {
+    if (input.length !== 2 || input[1] !== numel(this.shape)) {
+      throw new Error(`${this.prefix}Unflatten: cannot unflatten [${input.join(', ')}] to [N, ${this.shape.join(', ')}]`);
+    }
+    return [input[0]!, ...this.shape];
+  }
+}

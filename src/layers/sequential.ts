@@ -1,0 +1,63 @@
+/**
+ * Sequential, numbered like PyTorch's nn.Sequential under the attribute `model`, so arena names
+ * are exactly the state_dict keys: `model.0.weight`, `model.1.running_mean`, ...
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './arena.js';
+import type { BackwardOptions, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
+
+export class Sequential {
+  params!: ParameterArena;
+  state!: StateArena;
+
+  constructor(
+    readonly label: string,
+    readonly layers: Layer[],
+    readonly prefix = 'model.',
+  ) {
+    layers.forEach((l, i) => (l.prefix = `${prefix}${i}.`));
+  }
+
+  paramSpecs(): TensorSpec[] {
+    return this.layers.flatMap((l) => l.paramSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
+  }
+
+  stateSpecs(): TensorSpec[] {
+    return this.layers.flatMap((l) => l.stateSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
+  }
+
+  /** Allocates the parameter arena (param, grad, adam_m, adam_v) and the state arena. */
+  allocate(gpu: Gpu): this {
+    this.params = new Arena(gpu, `${this.label}.params`, this.paramSpecs(), PARAM_ROLES);
+    this.state = new Arena(gpu, `${this.label}.state`, this.stateSpecs(), ['state'] as const);
+    for (const l of this.layers) l.bind(this.params, this.state);
+    return this;
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    return this.layers.reduce<number[]>((shape, l) => l.outputShape(shape), [...input]);
+  }
+
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<{ y: Tensor; tape: Saved[] }> {
+    const tape: Saved[] = [];
+    let h = x;
+    for (const l of this.layers) {
+      const s = await l.forward(plan, h, training);
+      tape.push(s);
+      h = s.y;
+    }
+    return { y: h, tape };
+  }
+
+  /** Backward through the tape of one forward; returns dx of the first layer when asked for. */
+  async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    let g: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const needDx = i > 0 || o.needDx;
+      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx });
+      if (!needDx) break;
+    }
+    return g;
+  }
+}
