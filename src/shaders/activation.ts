@@ -65,7 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
   if (i >= params.n) { return; }
   let y = out[i];
-  dx[i] = dy[i] * ${DERIVATIVE[act]};
+  dx[i] = dy[i] * (${DERIVATIVE[act]});
 }`,
   };
 }

@@ -7,7 +7,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Kernel } from '../gpu/kernel.js';
 import { FLAT_ID } from './common.js';
-import { REDUCE_WG, WORKGROUP_SUM } from './reduce.js';
+import { REDUCE_WG, workgroupSum } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -23,9 +23,10 @@ struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, _a: u32, _b: u
 @group(0) @binding(0) var<uniform> params: Params;`;
 
 const CHANNEL = /* wgsl */ `
-  let c = wid.x + wid.y * nwg.x;
-  if (c >= params.C) { return; }
-  let count = params.N * params.HW;
+  // Folded grids may have spare workgroups: they do no work (count 0) but still reach every
+  // barrier. (An early return before barriers broke llvmpipe's barriers.)
+  let c = min(wid.x + wid.y * nwg.x, params.C);
+  let count = select(0u, params.N * params.HW, c < params.C);
   let inv_count = 1.0 / f32(count);`;
 
 const AT = /* wgsl */ `
@@ -48,7 +49,8 @@ export function batchNormTrainKernel(): Kernel {
 @group(0) @binding(5) var<storage, read_write> saved: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
-${WORKGROUP_SUM}
+${workgroupSum('sum_x')}
+${workgroupSum('sum_sq')}
 ${AT}
 
 @compute @workgroup_size(${REDUCE_WG})
@@ -56,17 +58,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${CHANNEL}
   var s = 0.0;
   for (var e = lid; e < count; e += ${REDUCE_WG}u) { s += x[at(e, c)]; }
-  let mean = workgroup_sum(s, lid) * inv_count;
+  let mean = sum_x(s, lid) * inv_count;
   // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
   var q = 0.0;
   for (var e = lid; e < count; e += ${REDUCE_WG}u) { let d = x[at(e, c)] - mean; q += d * d; }
-  let sq = workgroup_sum(q, lid);
+  let sq = sum_sq(q, lid);
   let variance = sq * inv_count;
   let invstd = 1.0 / sqrt(variance + params.eps);
   let scale = gamma[c] * invstd;
   let shift = beta[c] - mean * scale;
   for (var e = lid; e < count; e += ${REDUCE_WG}u) { let i = at(e, c); y[i] = x[i] * scale + shift; }
-  if (lid == 0u) {
+  if (lid == 0u && count > 0u) {
     saved[c] = mean;
     saved[params.C + c] = invstd;
     let m = params.momentum;
@@ -118,7 +120,7 @@ export function batchNormBackwardKernel(accumulate: boolean): Kernel {
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-${WORKGROUP_SUM}
+${workgroupSum('sum2', 'vec2<f32>')}
 ${AT}
 
 @compute @workgroup_size(${REDUCE_WG})
@@ -126,22 +128,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${CHANNEL}
   let mean = saved[c];
   let invstd = saved[params.C + c];
-  var s_dy = 0.0;
-  var s_dy_xhat = 0.0;
+  var s = vec2<f32>(0.0);
   for (var e = lid; e < count; e += ${REDUCE_WG}u) {
     let i = at(e, c);
-    s_dy += dy[i];
-    s_dy_xhat += dy[i] * (x[i] - mean) * invstd;
+    s += vec2<f32>(dy[i], dy[i] * (x[i] - mean) * invstd);
   }
-  let sum_dy = workgroup_sum(s_dy, lid);
-  let sum_dy_xhat = workgroup_sum(s_dy_xhat, lid);
+  let sums = sum2(s, lid);
+  let sum_dy = sums.x;
+  let sum_dy_xhat = sums.y;
   let k = gamma[c] * invstd * inv_count;
   for (var e = lid; e < count; e += ${REDUCE_WG}u) {
     let i = at(e, c);
     let xhat = (x[i] - mean) * invstd;
     dx[i] = k * (f32(count) * dy[i] - sum_dy - xhat * sum_dy_xhat);
   }
-  if (lid == 0u) {
+  if (lid == 0u && count > 0u) {
     dgamma[c] ${op} sum_dy_xhat;
     dbeta[c] ${op} sum_dy;
   }

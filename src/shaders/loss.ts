@@ -9,7 +9,7 @@
  *    loss = max(x, 0) - x t + log(1 + exp(-|x|)), dL/dx = (sigmoid(x) - t) / n.
  */
 import type { Kernel } from '../gpu/kernel.js';
-import { REDUCE_WG, WORKGROUP_SUM } from './reduce.js';
+import { REDUCE_WG, workgroupSum } from './reduce.js';
 
 export const LOSSES = ['bce', 'bce_logits'] as const;
 export type Loss = (typeof LOSSES)[number];
@@ -24,43 +24,46 @@ export function lossParams(n: number, target: number, gradScale = 1): ArrayBuffe
 const TERMS: Record<Loss, string> = {
   bce: /* wgsl */ `
   let p = input[i];
-  let term = -(t * max(log(p), -100.0) + (1.0 - t) * max(log(1.0 - p), -100.0));
+  let term = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p));
   let pred = p;
   grad[i] = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n;`,
   bce_logits: /* wgsl */ `
   let x = input[i];
   let term = max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
   let pred = 1.0 / (1.0 + exp(-x));
-  grad[i] = params.grad_scale * (pred - t) * inv_n;`,
+  // sigmoid(x) - t, written so that nothing cancels: sigmoid(x) + sigmoid(-x) = 1.
+  let pred_neg = 1.0 / (1.0 + exp(x));
+  grad[i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
 };
 
 export function lossKernel(loss: Loss): Kernel {
   return {
     name: `loss.${loss}`,
     code: /* wgsl */ `
-struct Params { n: u32, target: f32, grad_scale: f32, _pad: u32 }
+struct Params { n: u32, label: f32, grad_scale: f32, _pad: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-${WORKGROUP_SUM}
+
+// PyTorch clamps each log at -100. GPU log(0) is not reliably -inf (llvmpipe and SwiftShader
+// return about -87.3, the log of the smallest normal), so 0 is caught explicitly.
+fn clamped_log(v: f32) -> f32 { return select(max(log(v), -100.0), -100.0, v <= 0.0); }
+${workgroupSum('sum2', 'vec2<f32>')}
 
 @compute @workgroup_size(${REDUCE_WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
-  let t = params.target;
+  let t = params.label;
   let inv_n = 1.0 / f32(params.n);
-  var s_loss = 0.0;
-  var s_pred = 0.0;
+  var s = vec2<f32>(0.0);
   for (var i = lid; i < params.n; i += ${REDUCE_WG}u) {
     ${TERMS[loss].trim()}
-    s_loss += term;
-    s_pred += pred;
+    s += vec2<f32>(term, pred);
   }
-  let total = workgroup_sum(s_loss, lid);
-  let total_pred = workgroup_sum(s_pred, lid);
+  let total = sum2(s, lid);
   if (lid == 0u) {
-    stats[0] = total * inv_n;
-    stats[1] = total_pred * inv_n;
+    stats[0] = total.x * inv_n;
+    stats[1] = total.y * inv_n;
   }
 }`,
   };

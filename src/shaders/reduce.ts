@@ -15,7 +15,7 @@ struct Params { N: u32, C: u32, HW: u32, _pad: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${WORKGROUP_SUM}
+${workgroupSum('workgroup_sum')}
 
 @compute @workgroup_size(${REDUCE_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -33,20 +33,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   };
 }
 
-/** A workgroup-wide sum in a fixed order; every invocation gets the total. */
-export const WORKGROUP_SUM = /* wgsl */ `
-var<workgroup> partial: array<f32, ${REDUCE_WG}>;
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
+/**
+ * WGSL for `fn name(v: T, lid: u32) -> T`: a workgroup-wide sum in a fixed order, the total
+ * returned to every invocation. Each generated function owns its workgroup array, and a kernel
+ * must call each at most once: on Dawn's GLES backend (llvmpipe) the read of the total was
+ * moved past the closing barrier, so a second reduction through the same array overwrote it
+ * before slower invocations had read it (measured: threads 8+ saw the next reduction's value).
+ */
+export function workgroupSum(name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
+  return /* wgsl */ `
+var<workgroup> ${name}_partial: array<${type}, ${REDUCE_WG}>;
+fn ${name}(v: ${type}, lid: u32) -> ${type} {
+  ${name}_partial[lid] = v;
   workgroupBarrier();
   for (var stride = ${REDUCE_WG / 2}u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    if (lid < stride) { ${name}_partial[lid] += ${name}_partial[lid + stride]; }
     workgroupBarrier();
   }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
+  return ${name}_partial[0];
 }`;
+}
 
 /** Workgroups for one per channel, folded past the per-dimension limit. */
 export function perChannelGrid(C: number, maxPerDim = 65535): [number, number, number] {

@@ -5,15 +5,19 @@ import { parseSafetensors, tensorValues, type SafeTensor } from '../../src/io/sa
 const DIR = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** A committed PyTorch fixture (see scripts/fixtures/make.py). */
-export function loadFixture(name: string): { get(key: string): SafeTensor; values(key: string): ReturnType<typeof tensorValues> } {
+export function loadFixture(name: string): {
+  get(key: string): SafeTensor;
+  values(key: string): ReturnType<typeof tensorValues>;
+  metadata: Record<string, string>;
+} {
   const file = `${DIR}${name}.safetensors`;
-  const { tensors } = parseSafetensors(new Uint8Array(readFileSync(file)), file);
+  const { tensors, metadata } = parseSafetensors(new Uint8Array(readFileSync(file)), file);
   const get = (key: string) => {
     const t = tensors.get(key);
     if (!t) throw new Error(`${file}: no tensor "${key}"`);
     return t;
   };
-  return { get, values: (key) => tensorValues(get(key)) };
+  return { get, values: (key) => tensorValues(get(key)), metadata };
 }
 
 /** Index and values of the first element where two arrays differ bitwise, or null. */

@@ -1,0 +1,46 @@
+/**
+ * Adam over a whole parameter arena: one dispatch updates every parameter, m and v.
+ * The step counter lives on the host (PyTorch keeps one per tensor; all advance together here).
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import type { ParameterArena } from '../layers/arena.js';
+import { grid1d } from '../shaders/common.js';
+import { ADAM_WG, adamKernel, adamParams, type AdamHyper } from '../shaders/adam.js';
+
+/** The reference's optimiser settings. */
+export const DCGAN_ADAM: AdamHyper = { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
+export class Adam {
+  /** Steps taken so far (PyTorch's state['step']). */
+  step = 0;
+
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly arena: ParameterArena,
+    readonly hyper: AdamHyper,
+    readonly dispatch: Dispatch,
+    private readonly params: GPUBuffer,
+  ) {}
+
+  static async create(gpu: Gpu, arena: ParameterArena, hyper: AdamHyper = DCGAN_ADAM): Promise<Adam> {
+    for (const [k, v] of Object.entries(hyper)) {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`Adam ${k}: expected a finite value >= 0, found ${v}`);
+    }
+    if (hyper.beta1 >= 1 || hyper.beta2 >= 1) throw new Error(`Adam betas must be < 1, found (${hyper.beta1}, ${hyper.beta2})`);
+    const params = gpu.createBuffer(`${arena.label} adam params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const n = arena.length;
+    const dispatch = await gpu.prepare(
+      adamKernel(hyper.weightDecay),
+      [params, arena.all('param'), arena.all('grad'), arena.all('adam_m'), arena.all('adam_v')],
+      grid1d(n, ADAM_WG, gpu.limits.maxComputeWorkgroupsPerDimension),
+    );
+    return new Adam(gpu, arena, hyper, dispatch, params);
+  }
+
+  /** Advances the step counter and writes its bias corrections; run `dispatch` after this. */
+  nextStep(): void {
+    this.step++;
+    this.gpu.device.queue.writeBuffer(this.params, 0, adamParams(this.arena.length, this.step, this.hyper));
+  }
+}

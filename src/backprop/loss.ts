@@ -1,0 +1,22 @@
+/** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
+import type { Tensor } from '../gpu/tensor.js';
+import type { PlanBuilder } from '../layers/layer.js';
+import { lossKernel, lossParams, type Loss } from '../shaders/loss.js';
+
+export interface LossOutput {
+  /** dL/d(input), same shape as the input. */
+  grad: Tensor;
+  /** [loss, mean prediction]. */
+  stats: Tensor;
+}
+
+/** Appends mean-reduced `loss` of `input` against the constant `target` (e.g. 1 = real). */
+export async function lossAgainst(plan: PlanBuilder, loss: Loss, input: Tensor, target: number, label: string, stats?: Tensor): Promise<LossOutput> {
+  const { gpu } = plan;
+  const params = gpu.uniform(`${label} params`, new Uint32Array(lossParams(input.size, target)));
+  const grad = gpu.tensor(`${label} grad`, input.shape);
+  const out = stats ?? gpu.tensor(`${label} stats`, [2]);
+  if (out.size !== 2) throw new Error(`${label}: stats tensor must hold 2 values, found ${out.size}`);
+  plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, out], [1, 1, 1]));
+  return { grad, stats: out };
+}

@@ -1,0 +1,202 @@
+/**
+ * Every op, forward and backward, against PyTorch (test/fixtures/ops.safetensors, written by
+ * scripts/fixtures/ops_fixture.py in float64). Inputs are regenerated from the integer hash the
+ * fixture lists; outputs and gradients are compared with the tolerances below.
+ */
+import { describe, expect, it } from 'vitest';
+import { Adam } from '../src/backprop/adam.js';
+import { lossAgainst } from '../src/backprop/loss.js';
+import type { Gpu } from '../src/gpu/gpu.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import { Arena, PARAM_ROLES } from '../src/layers/arena.js';
+import { Pointwise } from '../src/layers/activation.js';
+import { BatchNorm } from '../src/layers/batchnorm.js';
+import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
+import { Conv2d } from '../src/layers/conv2d.js';
+import type { Layer, PlanBuilder } from '../src/layers/layer.js';
+import { Linear } from '../src/layers/linear.js';
+import { Sequential } from '../src/layers/sequential.js';
+import type { Activation } from '../src/shaders/activation.js';
+import { compareClose, type Tolerance } from './helpers/compare.js';
+import { loadFixture } from './helpers/fixtures.js';
+import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { hashTensor, type HashSpec } from './helpers/hashdata.js';
+
+interface Case {
+  name: string;
+  op: string;
+  config: Record<string, number | boolean | string>;
+  inputs: Record<string, HashSpec | 'stored'>;
+}
+
+const fixture = loadFixture('ops');
+const cases: Case[] = JSON.parse(fixture.metadata.cases!);
+const ref = (c: Case, key: string) => fixture.values(`${c.name}.${key}`) as Float32Array;
+const input = (c: Case, key: string) => {
+  const s = c.inputs[key];
+  if (!s) throw new Error(`${c.name}: no input ${key}`);
+  return s === 'stored' ? ref(c, key) : hashTensor(s);
+};
+
+/**
+ * Tolerances (float32 against float64 references; float32 epsilon is 6e-8):
+ * - matmul-based ops sum up to K = 12544 products; float32 accumulation error grows like
+ *   sqrt(K) * eps relative to the terms (7e-6) and K * eps in the worst case (7.5e-4).
+ *   rtol 2e-4 with a floor of 1e-2 x max|ref| for cancelling sums.
+ * - batch norm: statistics over up to 12544 values, then normalisation; the backward formula
+ *   subtracts nearly equal sums, so the floor matters: rtol 1e-4, floor 1e-2.
+ * - pointwise ops: one or two transcendental calls (a few ulp), and backward from the float32
+ *   output as PyTorch does: near saturation y is within an ulp of 1 (6e-8), so 1 - y^2 and
+ *   y (1 - y) carry ~1.2e-7 absolute error: rtol 1e-5 with a floor of 5e-2 x max|ref|
+ *   (an absolute ~5e-7 for outputs of size 1).
+ * - losses: a mean of 67 logs: rtol 1e-5, floor 1e-5.
+ * - Adam: per element, a handful of float32 operations against PyTorch's own float32:
+ *   rtol 1e-6, floor 1e-6 (a few ulp).
+ */
+const TOL: Record<string, Tolerance> = {
+  matmul: { rtol: 2e-4, floor: 1e-2 },
+  batchnorm: { rtol: 1e-4, floor: 1e-2 },
+  pointwise: { rtol: 1e-5, floor: 5e-2 },
+  loss: { rtol: 1e-5, floor: 1e-5 },
+  adam: { rtol: 1e-6, floor: 1e-6 },
+};
+
+function layerFor(c: Case): Layer {
+  const k = c.config as Record<string, number>;
+  switch (c.op) {
+    case 'linear':
+      return new Linear(k.in!, k.out!);
+    case 'conv2d':
+      return new Conv2d(k.in!, k.out!, k.k!, k.s!, k.p!);
+    case 'conv_transpose2d':
+      return new ConvTranspose2d(k.in!, k.out!, k.k!, k.s!, k.p!);
+    case 'batchnorm':
+      return new BatchNorm(k.features!, k.dims as 1 | 2, k.eps, k.momentum);
+    case 'activation':
+      return new Pointwise(String(c.config.op), c.config.op as Activation, Number(c.config.slope));
+    default:
+      throw new Error(`no layer for ${c.op}`);
+  }
+}
+
+async function runLayerCase(gpu: Gpu, c: Case, matmul: string): Promise<Map<string, Float32Array>> {
+  const layer = layerFor(c);
+  const model = new Sequential(c.name, [layer]).allocate(gpu);
+  for (const name of ['weight', 'bias']) {
+    if (c.inputs[name]) gpu.write(model.params.view('param', `model.0.${name}`), input(c, name));
+  }
+  for (const name of ['running_mean', 'running_var']) {
+    if (c.inputs[name]) gpu.write(model.state.view('state', `model.0.${name}`), input(c, name));
+  }
+  const xSpec = c.inputs.x as HashSpec;
+  const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
+  const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
+  const plan: PlanBuilder = { gpu, dispatches: [], matmul };
+  const training = c.config.training !== false;
+  const { y, tape } = await model.forward(plan, x, training);
+  const out = new Map<string, Float32Array>();
+  const dx = training ? await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
+  gpu.run(plan.dispatches);
+  out.set('y', (await gpu.read(y)) as Float32Array);
+  if (dx) out.set('dx', (await gpu.read(dx)) as Float32Array);
+  for (const s of layer.paramSpecs()) {
+    if (training) out.set(`${s.name}.grad`, (await gpu.read(model.params.view('grad', `model.0.${s.name}`))) as Float32Array);
+  }
+  for (const s of layer.stateSpecs()) out.set(s.name, (await gpu.read(model.state.view('state', `model.0.${s.name}`))) as Float32Array);
+  return out;
+}
+
+function tolFor(op: string): Tolerance {
+  if (op === 'batchnorm') return TOL.batchnorm!;
+  if (op === 'activation') return TOL.pointwise!;
+  return TOL.matmul!;
+}
+
+describe.each(CPU_BACKENDS)('ops against PyTorch on %s', (backend) => {
+  const gpu = useGpu(backend);
+
+  const layerCases = cases.filter((c) => ['linear', 'conv2d', 'conv_transpose2d', 'batchnorm', 'activation'].includes(c.op));
+  // Heavy ops run with every matmul variant: each must match PyTorch on its own.
+  const variantsFor = (c: Case) => (['linear', 'conv2d', 'conv_transpose2d'].includes(c.op) ? ['naive', 'auto'] : ['auto']);
+  for (const c of layerCases) {
+    for (const variant of variantsFor(c)) {
+      it(`${c.name} (matmul ${variant}): forward and every gradient`, async () => {
+        const got = await runLayerCase(gpu(), c, variant);
+        const keys = [...got.keys()];
+        expect(keys.length).toBeGreaterThan(0);
+        for (const key of keys) {
+          const message = compareClose(got.get(key)!, ref(c, key), tolFor(c.op));
+          expect(message, `${c.name} ${key}`).toBeNull();
+        }
+        if (c.config.training !== false && c.op !== 'activation') expect(keys).toContain('weight.grad');
+      });
+    }
+  }
+
+  for (const c of cases.filter((c) => c.op === 'bce' || c.op === 'bce_logits')) {
+    it(`${c.name}: loss and gradient`, async () => {
+      const g = gpu();
+      const key = c.op === 'bce' ? 'p' : 'x';
+      const values = input(c, key);
+      const x = g.tensor(key, [values.length], 'f32', values);
+      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const { grad, stats } = await lossAgainst(plan, c.op as 'bce' | 'bce_logits', x, Number(c.config.target), c.name);
+      g.run(plan.dispatches);
+      const s = (await g.read(stats)) as Float32Array;
+      expect(compareClose([s[0]!], ref(c, 'loss'), TOL.loss!), `${c.name} loss`).toBeNull();
+      // The clamped ends produce gradients of 1e12: relative comparison handles them.
+      expect(compareClose((await g.read(grad)) as Float32Array, ref(c, 'dx'), TOL.loss!), `${c.name} grad`).toBeNull();
+    });
+  }
+
+  for (const c of cases.filter((c) => c.op === 'adam')) {
+    it(`${c.name}: ${c.config.steps} steps match PyTorch's parameters and moments`, async () => {
+      const g = gpu();
+      const p0 = input(c, 'param');
+      const arena = new Arena(g, c.name, [{ name: 'w', shape: [p0.length] }], PARAM_ROLES);
+      g.write(arena.view('param', 'w'), p0);
+      const h = c.config as Record<string, number>;
+      const adam = await Adam.create(g, arena, { lr: h.lr!, beta1: h.beta1!, beta2: h.beta2!, eps: h.eps!, weightDecay: 0 });
+      for (let step = 0; step < h.steps!; step++) {
+        g.write(arena.view('grad', 'w'), input(c, `grad${step}`));
+        adam.nextStep();
+        g.run([adam.dispatch]);
+      }
+      const read = async (role: 'param' | 'adam_m' | 'adam_v') => (await g.read(arena.view(role, 'w'))) as Float32Array;
+      expect(compareClose(await read('param'), ref(c, 'param'), TOL.adam!), 'param').toBeNull();
+      expect(compareClose(await read('adam_m'), ref(c, 'exp_avg'), TOL.adam!), 'exp_avg').toBeNull();
+      expect(compareClose(await read('adam_v'), ref(c, 'exp_avg_sq'), TOL.adam!), 'exp_avg_sq').toBeNull();
+      // Arena padding stays untouched.
+      const all = (await g.read(arena.all('param'))) as Float32Array;
+      expect(all.subarray(p0.length).every((v) => v === 0)).toBe(true);
+      arena.destroy();
+    });
+  }
+});
+
+describe('ops: clear errors', () => {
+  const gpu = useGpu('gles');
+  it('BatchNorm in training mode with one value per channel fails like PyTorch', async () => {
+    const model = new Sequential('bn', [new BatchNorm(3, 1)]).allocate(gpu());
+    const x = gpu().tensor('x', [1, 3]);
+    await expect(model.forward({ gpu: gpu(), dispatches: [] }, x, true)).rejects.toThrow(
+      'model.0.BatchNorm1d: expected more than 1 value per channel when training, got input size [1, 3]',
+    );
+    // Eval mode is fine with a batch of one.
+    await expect(model.forward({ gpu: gpu(), dispatches: [] }, x, false)).resolves.toBeDefined();
+  });
+
+  it('a layer given the wrong input shape names the layer and both shapes', async () => {
+    const model = new Sequential('m', [new Linear(4, 2)]).allocate(gpu());
+    await expect(model.forward({ gpu: gpu(), dispatches: [] }, gpu().tensor('x', [3, 5]), true)).rejects.toThrow(
+      'model.0.Linear input: expected shape [3, 4], found [3, 5]',
+    );
+  });
+
+  it('an unknown matmul variant is an error listing the variants', async () => {
+    const model = new Sequential('m', [new Linear(4, 4)]).allocate(gpu());
+    await expect(model.forward({ gpu: gpu(), dispatches: [], matmul: 'fast' }, gpu().tensor('x', [4, 4]), true)).rejects.toThrow(
+      'matmul variant: expected auto or one of naive, vec4_8x8, found "fast"',
+    );
+  });
+});
