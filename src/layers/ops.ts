@@ -5,7 +5,7 @@
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
-import { CONV_WG, col2imKernel, convGeometryParams, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
+import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
 import { AXPY_WG, biasAddKernel } from '../shaders/elementwise.js';
 import {
   MATMUL_VARIANTS,
@@ -60,17 +60,15 @@ export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: C
   checkSize('im2col image', image, g.N * g.C * g.H * g.W);
   const n = g.C * g.k * g.k * g.N * g.Ho * g.Wo;
   checkSize('im2col col', col, n);
-  const params = plan.gpu.uniform('im2col geometry', convGeometryParams(g));
-  await add(plan, plan.gpu.prepare(im2colKernel(), [params, image, col], grid(plan, n, CONV_WG)));
+  await add(plan, plan.gpu.prepare(im2colKernel(g), [image, col], grid(plan, n, CONV_WG)));
 }
 
 export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor): Promise<void> {
   checkSize('col2im col', col, g.C * g.k * g.k * g.N * g.Ho * g.Wo);
   const n = g.N * g.C * g.H * g.W;
   checkSize('col2im image', image, n);
-  const params = plan.gpu.uniform('col2im geometry', convGeometryParams(g));
-  const bindings = bias ? [params, col, image, bias] : [params, col, image];
-  await add(plan, plan.gpu.prepare(col2imKernel(!!bias), bindings, grid(plan, n, CONV_WG)));
+  const bindings = bias ? [col, image, bias] : [col, image];
+  await add(plan, plan.gpu.prepare(col2imKernel(g, !!bias), bindings, grid(plan, n, CONV_WG)));
 }
 
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */
@@ -86,9 +84,8 @@ export async function permute(
 ): Promise<void> {
   checkSize(`permute ${direction} src`, src, N * C * HW);
   checkSize(`permute ${direction} dst`, dst, N * C * HW);
-  const params = plan.gpu.uniform(`permute ${direction}`, new Uint32Array([N, C, HW, 0]));
-  const bindings = bias ? [params, src, dst, bias] : [params, src, dst];
-  await add(plan, plan.gpu.prepare(permuteKernel(direction, !!bias), bindings, grid(plan, N * C * HW, CONV_WG)));
+  const bindings = bias ? [src, dst, bias] : [src, dst];
+  await add(plan, plan.gpu.prepare(permuteKernel(direction, { N, C, HW }, !!bias), bindings, grid(plan, N * C * HW, CONV_WG)));
 }
 
 /** out[c] (+)= sum over n, hw of x[n, c, hw]. */

@@ -1,0 +1,162 @@
+/**
+ * Kernel benchmark at the DCGAN's batch-64 shapes: every heavy op (forward, dX, dW) with each
+ * matmul variant, against the best plain matmul at the same M, N, K on the same adapter in the
+ * same run; thin layers' times. `npm run bench:kernels -- --help`.
+ */
+import { parseArgs } from 'node:util';
+import { BACKENDS, parseBackend, type Backend } from '../src/gpu/backend.js';
+import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
+import type { Dispatch } from '../src/gpu/kernel.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import { BatchNorm } from '../src/layers/batchnorm.js';
+import { LeakyReLU } from '../src/layers/activation.js';
+import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
+import { Conv2d } from '../src/layers/conv2d.js';
+import type { Layer, PlanBuilder } from '../src/layers/layer.js';
+import { Linear } from '../src/layers/linear.js';
+import { matmul } from '../src/layers/ops.js';
+import { Sequential } from '../src/layers/sequential.js';
+import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
+import { positiveInt, runMain } from './cli.js';
+
+const HELP = `Usage: npm run bench:kernels -- [options]
+
+Times each DCGAN op at batch 64 on each adapter: forward, input gradient (dX) and weight
+gradient (dW), with every matmul variant, and the best plain matmul at the op's M, N, K.
+
+Options:
+  --backend LIST   comma-separated adapters (default: swiftshader,gles; also gpu, auto)
+  --variants LIST  matmul variants for the heavy ops (default: ${MATMUL_VARIANTS.join(',')})
+  --batch N        batch size (default: 64)
+  --repeat N       timed runs per measurement, median reported (default: 3)
+  -h, --help       this text`;
+
+interface OpCase {
+  name: string;
+  layer: () => Layer;
+  input: number[];
+  /** 2 x useful multiply-adds of one of forward / dX / dW (they are equal for convs). */
+  flops: number;
+  /** The GEMM inside the op: its M, N, K. */
+  gemm: { M: number; N: number; K: number };
+  heavy: boolean;
+  parts: Array<'forward' | 'dx' | 'dw'>;
+}
+
+function cases(B: number): OpCase[] {
+  return [
+    { name: 'ConvTranspose2d 128->64 (G)', layer: () => new ConvTranspose2d(128, 64, 4, 2, 1), input: [B, 128, 7, 7], flops: 2 * B * 128 * 64 * 16 * 49, gemm: { M: 1024, N: B * 49, K: 128 }, heavy: true, parts: ['forward', 'dx', 'dw'] },
+    { name: 'Conv2d 64->128 (D)', layer: () => new Conv2d(64, 128, 4, 2, 1), input: [B, 64, 14, 14], flops: 2 * B * 128 * 64 * 16 * 49, gemm: { M: 128, N: B * 49, K: 1024 }, heavy: true, parts: ['forward', 'dx', 'dw'] },
+    { name: 'ConvTranspose2d 64->1 (G)', layer: () => new ConvTranspose2d(64, 1, 4, 2, 1), input: [B, 64, 14, 14], flops: 2 * B * 64 * 16 * 196, gemm: { M: 16, N: B * 196, K: 64 }, heavy: false, parts: ['forward', 'dx', 'dw'] },
+    { name: 'Conv2d 1->64 (D)', layer: () => new Conv2d(1, 64, 4, 2, 1), input: [B, 1, 28, 28], flops: 2 * B * 64 * 16 * 196, gemm: { M: 64, N: B * 196, K: 16 }, heavy: false, parts: ['forward', 'dw'] },
+    { name: 'Linear 100->6272 (G)', layer: () => new Linear(100, 6272), input: [B, 100], flops: 2 * B * 100 * 6272, gemm: { M: B, N: 6272, K: 100 }, heavy: false, parts: ['forward', 'dw'] },
+    { name: 'Linear 6272->1 (D)', layer: () => new Linear(6272, 1), input: [B, 6272], flops: 2 * B * 6272, gemm: { M: B, N: 1, K: 6272 }, heavy: false, parts: ['forward', 'dx', 'dw'] },
+    { name: 'BatchNorm1d 6272 (G)', layer: () => new BatchNorm(6272, 1), input: [B, 6272], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
+    { name: 'BatchNorm2d 128 (D)', layer: () => new BatchNorm(128, 2), input: [B, 128, 7, 7], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
+    { name: 'LeakyReLU 64x14x14 (D)', layer: () => LeakyReLU(0.2), input: [B, 64, 14, 14], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
+  ];
+}
+
+async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number): Promise<number> {
+  gpu.run(dispatches);
+  await gpu.sync('warm-up');
+  const times: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    gpu.run(dispatches);
+    await gpu.sync('benchmark');
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+}
+
+function fill(gpu: Gpu, t: Tensor, salt: number): void {
+  gpu.write(t, Float32Array.from({ length: t.size }, (_, i) => (((i * 2654435761 + salt) >>> 0) % 1000) / 1000 - 0.5));
+}
+
+/** The best plain (untransposed) matmul GFLOP/s at this M, N, K over all variants. */
+async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, repeat: number): Promise<{ gflops: number; variant: string }> {
+  const { M, N, K } = shape;
+  const A = gpu.tensor('A', [M, K]);
+  const B = gpu.tensor('B', [K, N]);
+  const C = gpu.tensor('C', [M, N]);
+  fill(gpu, A, 1);
+  fill(gpu, B, 2);
+  let best = { gflops: 0, variant: '' };
+  for (const variant of MATMUL_VARIANTS) {
+    if (!matmulSupports(variant, shape)) continue;
+    const plan: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+    await matmul(plan, A, B, C, shape);
+    const ms = await time(gpu, plan.dispatches, repeat);
+    const gflops = (2 * M * N * K) / (ms * 1e6);
+    if (gflops > best.gflops) best = { gflops, variant };
+  }
+  for (const t of [A, B, C]) gpu.destroyBuffer(t.buffer);
+  return best;
+}
+
+async function benchBackend(backend: Backend, B: number, variants: string[], repeat: number): Promise<void> {
+  const gpu = await requestGpu({ backend });
+  try {
+    console.log(`\n### ${gpu.describe()}, batch ${B}\n`);
+    console.log('| op | part | matmul variant | ms | GFLOP/s | vs best matmul at same M,N,K |');
+    console.log('|---|---|---|---|---|---|');
+    for (const c of cases(B)) {
+      const best = c.flops > 0 ? await bestMatmul(gpu, c.gemm, repeat) : null;
+      for (const variant of c.heavy ? variants : ['auto']) {
+        const layer = c.layer();
+        const model = new Sequential('bench', [layer]).allocate(gpu);
+        fill(gpu, model.params.all('param'), 3);
+        fill(gpu, model.state.all('state'), 4);
+        const x = gpu.tensor('x', c.input);
+        fill(gpu, x, 5);
+        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+        const { y, tape } = await model.forward(fwd, x, true);
+        const dy = gpu.tensor('dy', y.shape);
+        fill(gpu, dy, 6);
+        for (const part of c.parts) {
+          let dispatches = fwd.dispatches;
+          if (part !== 'forward') {
+            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+            await layer.backward(bwd, tape[0]!, dy, { needDx: part === 'dx', paramGrads: part === 'dw', accumulate: false });
+            dispatches = bwd.dispatches;
+          }
+          const ms = await time(gpu, dispatches, repeat);
+          const gflops = c.flops > 0 ? c.flops / (ms * 1e6) : 0;
+          const rate = c.flops > 0 ? gflops.toFixed(2) : '-';
+          const ratio = best ? `${((100 * gflops) / best.gflops).toFixed(0)}% of ${best.gflops.toFixed(2)} (${best.variant} ${c.gemm.M}x${c.gemm.N}x${c.gemm.K})` : '-';
+          console.log(`| ${c.name} | ${part} | ${variant} | ${ms.toFixed(2)} | ${rate} | ${c.heavy ? ratio : `(thin) ${ratio}`} |`);
+        }
+        model.params.destroy();
+        model.state.destroy();
+      }
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
+
+await runMain(async () => {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'swiftshader,gles' },
+      variants: { type: 'string', default: MATMUL_VARIANTS.join(',') },
+      batch: { type: 'string', default: '64' },
+      repeat: { type: 'string', default: '3' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return console.log(HELP);
+  const backends = values.backend.split(',').map((b) => parseBackend(b.trim()));
+  const variants = values.variants.split(',').map((v) => v.trim());
+  for (const v of variants) {
+    if (v !== 'auto' && !(MATMUL_VARIANTS as readonly string[]).includes(v)) {
+      throw new Error(`--variants: expected auto or ${MATMUL_VARIANTS.join(', ')}, found "${v}"`);
+    }
+  }
+  const B = positiveInt(values.batch, '--batch');
+  const repeat = positiveInt(values.repeat, '--repeat');
+  console.log(`bench:kernels  batch ${B}, median of ${repeat} runs, adapters ${backends.join(', ')} (${BACKENDS.join('|')})`);
+  for (const b of backends) await benchBackend(b, B, variants, repeat);
+});
