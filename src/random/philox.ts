@@ -50,7 +50,7 @@ export function seedKey(seed: number): [number, number] {
  * Counter layout shared by every use, CPU and GPU: (index, stream low, stream high, domain).
  * The domain keeps uses apart under one seed; the stream is e.g. the step or the epoch.
  */
-export const DOMAIN = { noise: 0x6e6f6973, shuffle: 0x73687566 } as const;
+export const DOMAIN = { noise: 0x6e6f6973, shuffle: 0x73687566, init: 0x696e6974 } as const;
 
 export function philoxCounter(index: number, stream: number, domain: number): [number, number, number, number] {
   return [index >>> 0, stream >>> 0, Math.floor(stream / 2 ** 32) >>> 0, domain >>> 0];
@@ -83,4 +83,16 @@ export class PhiloxStream {
       if (x < limit) return x % bound;
     }
   }
+}
+
+/** Uniform float in [0, 1) with 24 random bits (exact in float32). */
+export function unitFloat(rng: PhiloxStream): number {
+  return (rng.nextU32() >>> 8) / 2 ** 24;
+}
+
+/** Standard normal by Box-Muller (one of the pair), for host-side initialisation. */
+export function normalFloat(rng: PhiloxStream): number {
+  const u1 = ((rng.nextU32() >>> 8) + 1) / 2 ** 24;
+  const u2 = unitFloat(rng);
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
 }

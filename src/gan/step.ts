@@ -1,0 +1,107 @@
+/**
+ * One training step of the reference loop as a fixed list of dispatches, built once per batch
+ * size and replayed: gather the real batch and draw z (the inputs), then
+ *   G forward -> D(real), BCE(., 1) -> D(fake), BCE(., 0) -> D backward twice (accumulating:
+ *   d_loss = real + fake) -> Adam(D) -> D(fake) with the updated D, BCE(., 1) -> D backward for
+ *   dx only (D's weight gradients would be discarded: PyTorch computes them needlessly) ->
+ *   G backward -> Adam(G)
+ * and a finite check of the three losses. Each D forward is its own pass with its own batch
+ * statistics, like the reference. One command buffer, one submit per step.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { PlanBuilder } from '../layers/layer.js';
+import type { Sequential } from '../layers/sequential.js';
+import { lossAgainst } from '../backprop/loss.js';
+import type { GpuDataset } from '../mnist/dataset.js';
+import { NormalNoise } from '../random/noise.js';
+import { finiteCheckKernel } from '../shaders/finite.js';
+import type { Loss } from '../shaders/loss.js';
+
+export interface StepModels {
+  gpu: Gpu;
+  G: Sequential;
+  D: Sequential;
+  /** Adam dispatches, one per model, prepared over each model's arena. */
+  adamG: Dispatch;
+  adamD: Dispatch;
+  /** u32 flag for the first step with a non-finite loss. */
+  flag: GPUBuffer;
+  latentDim: number;
+  seed: number;
+  loss: Loss;
+  matmul?: string;
+}
+
+export class StepPlan {
+  /** Gather + noise: what makes this step's inputs. */
+  readonly inputs: Dispatch[];
+  /** Everything else. */
+  readonly step: Dispatch[];
+
+  private constructor(
+    private readonly m: StepModels,
+    readonly batch: number,
+    /** [batch, 1, H, W]: the real images this step sees. */
+    readonly real: Tensor,
+    readonly z: Tensor,
+    readonly fake: Tensor,
+    /** [loss, mean D output] for D(real), D(fake) before the update, D(fake) for G. */
+    readonly statsReal: Tensor,
+    readonly statsFake: Tensor,
+    readonly statsG: Tensor,
+    private readonly noise: NormalNoise,
+    private readonly stepParams: GPUBuffer,
+    inputs: Dispatch[],
+    step: Dispatch[],
+  ) {
+    this.inputs = inputs;
+    this.step = step;
+  }
+
+  static async build(m: StepModels, dataset: GpuDataset | null, batch: number): Promise<StepPlan> {
+    const { gpu, G, D } = m;
+    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul };
+    const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
+    const real = dataset ? dataset.batch.view([batch, 1, H, W]) : gpu.tensor('real batch', [batch, 1, H, W]);
+    if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);
+    const z = gpu.tensor(`z (batch ${batch})`, [batch, m.latentDim]);
+    const noise = await NormalNoise.create(gpu, z, m.seed);
+    const inputs = dataset ? [dataset.gather, noise.dispatch] : [noise.dispatch];
+
+    const label = (s: string) => `${s} (batch ${batch})`;
+    // Discriminator step.
+    const g = await G.forward(plan, z, true);
+    const dReal = await D.forward(plan, real, true);
+    const lossReal = await lossAgainst(plan, m.loss, dReal.y, 1, label('D real loss'));
+    const dFake = await D.forward(plan, g.y, true);
+    const lossFake = await lossAgainst(plan, m.loss, dFake.y, 0, label('D fake loss'));
+    await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+    await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
+    plan.dispatches.push(m.adamD);
+    // Generator step, on the same fake batch, through the updated D.
+    const dG = await D.forward(plan, g.y, true);
+    const lossG = await lossAgainst(plan, m.loss, dG.y, 1, label('G loss'));
+    const dFakeInput = await D.backward(plan, dG.tape, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
+    await G.backward(plan, g.tape, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
+    plan.dispatches.push(m.adamG);
+
+    const stepParams = gpu.createBuffer(label('step params'), 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    plan.dispatches.push(
+      await gpu.prepare(finiteCheckKernel(3), [stepParams, m.flag, lossReal.stats, lossFake.stats, lossG.stats], [1, 1, 1]),
+    );
+    return new StepPlan(m, batch, real, z, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
+  }
+
+  /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */
+  setStep(step: number): void {
+    this.noise.setStream(step);
+    this.m.gpu.device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([step, 0, 0, 0]));
+  }
+
+  /** Encodes one whole step (inputs included unless `externalInputs`) and submits it. */
+  submit(externalInputs = false): void {
+    this.m.gpu.run(externalInputs ? this.step : [...this.inputs, ...this.step], 'train step');
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * The reference training run on the GPU: models, optimisers, data and the per-batch-size step
+ * plans, and the counters that say where in the run we are. No readbacks except on request.
+ */
+import { Adam } from '../backprop/adam.js';
+import type { Gpu } from '../gpu/gpu.js';
+import type { Sequential } from '../layers/sequential.js';
+import { GpuDataset } from '../mnist/dataset.js';
+import type { ImageSet } from '../mnist/idx.js';
+import { FLAG_CLEAR } from '../shaders/finite.js';
+import type { Loss } from '../shaders/loss.js';
+import { discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
+import { StepPlan } from './step.js';
+
+export interface TrainConfig {
+  latentDim: number;
+  batchSize: number;
+  epochs: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  seed: number;
+  init: InitScheme;
+  loss: Loss;
+  /** Matmul variant name or `auto`. */
+  matmul: string;
+}
+
+export const REFERENCE_CONFIG: TrainConfig = {
+  latentDim: 100,
+  batchSize: 64,
+  epochs: 20,
+  lr: 2e-4,
+  beta1: 0.5,
+  beta2: 0.999,
+  seed: 0,
+  init: 'pytorch',
+  loss: 'bce',
+  matmul: 'auto',
+};
+
+export interface StepStats {
+  /** loss_real + loss_fake, as the reference's d_loss. */
+  dLoss: number;
+  gLoss: number;
+  /** Mean D output on the real batch and on the fake batch (before D's update). */
+  dReal: number;
+  dFake: number;
+}
+
+export class GanTrainer {
+  /** Steps completed over the whole run. */
+  globalStep = 0;
+  epoch = 0;
+  /** Next batch index within the epoch. */
+  batchIndex = 0;
+
+  private readonly plans = new Map<number, StepPlan>();
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: TrainConfig,
+    readonly G: Sequential,
+    readonly D: Sequential,
+    readonly optG: Adam,
+    readonly optD: Adam,
+    readonly dataset: GpuDataset | null,
+    readonly flag: GPUBuffer,
+  ) {}
+
+  /** `set` null: inputs are written by the caller (parity tests). */
+  static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
+    const G = generator(config.latentDim).allocate(gpu);
+    const D = discriminator().allocate(gpu);
+    loadValues(gpu, G, initialValues(G, config.seed, config.init));
+    loadValues(gpu, D, initialValues(D, config.seed, config.init));
+    const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
+    const optG = await Adam.create(gpu, G.params, hyper);
+    const optD = await Adam.create(gpu, D.params, hyper);
+    const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed }) : null;
+    const flag = gpu.createBuffer('non-finite flag', 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    gpu.device.queue.writeBuffer(flag, 0, new Uint32Array([FLAG_CLEAR, 0, 0, 0]));
+    return new GanTrainer(gpu, config, G, D, optG, optD, dataset, flag);
+  }
+
+  get batchesPerEpoch(): number {
+    if (!this.dataset) throw new Error('trainer has no data set');
+    return this.dataset.batchesPerEpoch;
+  }
+
+  /** The step plan for a batch size, built on first use (pipelines are shared through the cache). */
+  async plan(batch: number): Promise<StepPlan> {
+    let p = this.plans.get(batch);
+    if (!p) {
+      p = await StepPlan.build(
+        {
+          gpu: this.gpu,
+          G: this.G,
+          D: this.D,
+          adamG: this.optG.dispatch,
+          adamD: this.optD.dispatch,
+          flag: this.flag,
+          latentDim: this.config.latentDim,
+          seed: this.config.seed,
+          loss: this.config.loss,
+          matmul: this.config.matmul,
+        },
+        this.dataset,
+        batch,
+      );
+      this.plans.set(batch, p);
+    }
+    return p;
+  }
+
+  /** Submits the next step of the run (gathering its batch on the GPU); returns its plan. */
+  async step(): Promise<StepPlan> {
+    const ds = this.dataset;
+    if (!ds) throw new Error('trainer has no data set: use stepWith()');
+    if (this.batchIndex === 0) ds.setEpoch(this.epoch);
+    const size = ds.setBatch(this.batchIndex);
+    const plan = await this.plan(size);
+    this.submit(plan, false);
+    this.batchIndex++;
+    if (this.batchIndex === ds.batchesPerEpoch) {
+      this.batchIndex = 0;
+      this.epoch++;
+    }
+    return plan;
+  }
+
+  /** Submits one step on caller-provided real images and z (parity tests). */
+  async stepWith(real: Float32Array, z: Float32Array, batch: number): Promise<StepPlan> {
+    const plan = await this.plan(batch);
+    this.gpu.write(plan.real, real);
+    this.gpu.write(plan.z, z);
+    this.submit(plan, true);
+    return plan;
+  }
+
+  private submit(plan: StepPlan, external: boolean): void {
+    plan.setStep(this.globalStep);
+    this.optD.nextStep();
+    this.optG.nextStep();
+    plan.submit(external);
+    this.globalStep++;
+  }
+
+  /** Reads the losses of the last step `plan` ran (a readback: only when logging). */
+  async stats(plan: StepPlan): Promise<StepStats> {
+    const [r, f, g] = await Promise.all([plan.statsReal, plan.statsFake, plan.statsG].map((t) => this.gpu.read(t)));
+    // d_loss = loss_real + loss_fake in float32, as PyTorch adds the two tensors.
+    return { dLoss: Math.fround(r![0]! + f![0]!), gLoss: g![0]!, dReal: r![1]!, dFake: f![1]! };
+  }
+
+  /** The first step with a non-finite loss, or null. */
+  async firstNonFiniteStep(): Promise<number | null> {
+    const v = new Uint32Array(await this.gpu.readBytes(this.flag, 0, 4))[0]!;
+    return v === FLAG_CLEAR ? null : v;
+  }
+}
