@@ -8,7 +8,7 @@ import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { normalizationTable } from '../src/mnist/normalize.js';
 import type { Sequential } from '../src/layers/sequential.js';
-import { compareClose, type Tolerance } from './helpers/compare.js';
+import { compareClose, compareMostlyClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor, type HashSpec } from './helpers/hashdata.js';
@@ -36,14 +36,21 @@ function realBatch(step: number): Float32Array {
  *   so each side moves by up to ~lr per step in a direction set by noise; the two runs can move
  *   apart by 2 x lr x steps = 1.2e-3 (measured: up to 7.9e-4 for G model.4.bias).
  * - m and v: 1e-3 relative with a floor of 5e-2 x the tensor's max (gradients agree to float32
- *   summation error over up to 12544 terms; measured worst 7e-6 of the scale).
- * - BN running stats: 1e-4 relative, floor 1e-3.
+ *   summation error over up to 12544 terms; measured worst 7e-6 of the scale). Exception: D's
+ *   first conv sits before a LeakyReLU whose input, on MNIST's flat background, is one value
+ *   per channel shared by hundreds of positions; if that value is within rounding of 0, its
+ *   derivative (1 or 0.2) differs between implementations for all of them at once (seen on
+ *   llvmpipe at step 3: 1.2% of the bias moment's scale). Up to 2% of a tensor's elements may
+ *   then differ by up to 5% of its scale.
+ * - BN running stats: 1e-4 relative, floor 1e-3, plus what the noisy pre-BN biases above feed
+ *   into running_mean: momentum 0.1 x (bias gap <= 2 lr t before step t) summed over the
+ *   forward passes, at most 0.1 x 4e-4 x (0 + 1 + 2) x 3 passes (D) = 3.6e-4; measured 3.7e-6.
  */
 const ZERO_GRAD_BIASES = ['g.model.0.bias', 'g.model.4.bias', 'd.model.2.bias'];
 const TOL: Record<string, Tolerance> = {
   param: { rtol: 1e-5, floor: 0, atol: 5e-5 },
   moment: { rtol: 1e-3, floor: 5e-2 },
-  running: { rtol: 1e-4, floor: 1e-3 },
+  running: { rtol: 1e-4, floor: 1e-3, atol: 3.6e-4 },
 };
 
 describe.each(CPU_BACKENDS)('training step parity with PyTorch on %s', (backend) => {
@@ -79,6 +86,9 @@ describe.each(CPU_BACKENDS)('training step parity with PyTorch on %s', (backend)
             const r = ref(refKey);
             const worst = got.reduce((w, v, i) => Math.max(w, Math.abs(v - r[i]!)), 0);
             expect(worst, `${refKey} (true gradient 0)`).toBeLessThanOrEqual(bound);
+          } else if (key.startsWith('d.model.0.')) {
+            const outliers = Math.ceil(0.02 * got.length);
+            expect(compareMostlyClose(got, ref(refKey), tol, 5e-2, outliers), `${backend} ${refKey}`).toBeNull();
           } else {
             expect(compareClose(got, ref(refKey), tol), `${backend} ${refKey}`).toBeNull();
           }

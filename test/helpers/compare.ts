@@ -30,3 +30,29 @@ export function compareClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol
   if (worstRatio <= 1) return null;
   return `element ${worst}: got ${got[worst]}, expected ${ref[worst]} (error ${Math.abs(got[worst]! - ref[worst]!).toExponential(2)}, ${worstRatio.toFixed(1)}x the tolerance rtol ${tol.rtol}, floor ${tol.floor} x max|ref| ${scale.toExponential(2)}, atol ${tol.atol ?? 0})`;
 }
+
+/**
+ * Like compareClose, but lets up to `maxOutliers` elements miss the tolerance as long as they
+ * stay within `loose` x max|ref| of the reference: for quantities behind a piecewise-linear
+ * kink (ReLU, LeakyReLU), where a pre-activation within rounding of 0 legitimately switches a
+ * derivative between implementations.
+ */
+export function compareMostlyClose(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tol: Tolerance,
+  loose: number,
+  maxOutliers: number,
+): string | null {
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
+  let outliers = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i]! - ref[i]!);
+    const allowed = (tol.atol ?? 0) + tol.rtol * (Math.abs(ref[i]!) + tol.floor * scale);
+    if (err <= allowed) continue;
+    if (!(err <= loose * scale)) return `element ${i}: got ${got[i]}, expected ${ref[i]}, beyond even ${loose} x max|ref| ${scale.toExponential(2)}`;
+    outliers++;
+  }
+  return outliers <= maxOutliers ? null : `${outliers} elements outside the tolerance, at most ${maxOutliers} allowed`;
+}
