@@ -12,7 +12,7 @@ import {
   batchNormParams,
   batchNormTrainKernel,
 } from '../shaders/batchnorm.js';
-import { perChannelGrid } from '../shaders/reduce.js';
+import { channelGrid, channelStrategy } from '../shaders/reduce.js';
 import { Layer, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
 export class BatchNorm extends Layer {
@@ -78,8 +78,13 @@ export class BatchNorm extends Layer {
       return { x, y };
     }
     const stats = gpu.tensor(`${this.prefix}batch stats`, [2, C]);
+    const strategy = channelStrategy(N * HW);
     plan.dispatches.push(
-      await gpu.prepare(batchNormTrainKernel(), [params, x, gamma, beta, y, stats, mean, variance], perChannelGrid(C, gpu.limits.maxComputeWorkgroupsPerDimension)),
+      await gpu.prepare(
+        batchNormTrainKernel(strategy),
+        [params, x, gamma, beta, y, stats, mean, variance],
+        channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
+      ),
     );
     return { x, y, stats };
   }
@@ -95,11 +100,12 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : gpu.tensor(`${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : gpu.tensor(`${this.prefix}scratch dbeta`, [C]);
+    const strategy = channelStrategy(N * HW);
     plan.dispatches.push(
       await gpu.prepare(
-        batchNormBackwardKernel(o.accumulate && o.paramGrads),
+        batchNormBackwardKernel(strategy, o.accumulate && o.paramGrads),
         [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta],
-        perChannelGrid(C, gpu.limits.maxComputeWorkgroupsPerDimension),
+        channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
       ),
     );
     return o.needDx ? dx : null;

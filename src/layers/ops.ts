@@ -18,7 +18,7 @@ import {
   type MatmulShape,
   type MatmulVariant,
 } from '../shaders/matmul.js';
-import { channelSumKernel, perChannelGrid } from '../shaders/reduce.js';
+import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
 import type { PlanBuilder } from './layer.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -93,7 +93,9 @@ export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: n
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
   const params = plan.gpu.uniform('channel sum', new Uint32Array([N, C, HW, 0]));
-  await add(plan, plan.gpu.prepare(channelSumKernel(accumulate), [params, x, out], perChannelGrid(C, plan.gpu.limits.maxComputeWorkgroupsPerDimension)));
+  const strategy = channelStrategy(N * HW);
+  const grid = channelGrid(strategy, C, plan.gpu.limits.maxComputeWorkgroupsPerDimension);
+  await add(plan, plan.gpu.prepare(channelSumKernel(strategy, accumulate), [params, x, out], grid));
 }
 
 /** x[n, c, hw] += bias[c]. */

@@ -7,7 +7,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Kernel } from '../gpu/kernel.js';
 import { FLAT_ID } from './common.js';
-import { REDUCE_WG, workgroupSum } from './reduce.js';
+import { channelHead, channelStride, sumFn, type ChannelStrategy } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -22,13 +22,6 @@ const PARAMS = /* wgsl */ `
 struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
-const CHANNEL = /* wgsl */ `
-  // Folded grids may have spare workgroups: they do no work (count 0) but still reach every
-  // barrier. (An early return before barriers broke llvmpipe's barriers.)
-  let c = min(wid.x + wid.y * nwg.x, params.C);
-  let count = select(0u, params.N * params.HW, c < params.C);
-  let inv_count = 1.0 / f32(count);`;
-
 const AT = /* wgsl */ `
 fn at(e: u32, c: u32) -> u32 {
   let n = e / params.HW;
@@ -38,9 +31,10 @@ fn at(e: u32, c: u32) -> u32 {
 /**
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward.
  */
-export function batchNormTrainKernel(): Kernel {
+export function batchNormTrainKernel(strategy: ChannelStrategy): Kernel {
+  const STRIDE = channelStride(strategy);
   return {
-    name: 'batchnorm.train_forward',
+    name: `batchnorm.train_forward.${strategy}`,
     code: /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
@@ -49,25 +43,23 @@ export function batchNormTrainKernel(): Kernel {
 @group(0) @binding(5) var<storage, read_write> saved: array<f32>;
 @group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
 @group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
-${workgroupSum('sum_x')}
-${workgroupSum('sum_sq')}
+${sumFn(strategy, 'sum_x')}
+${sumFn(strategy, 'sum_sq')}
 ${AT}
-
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ${CHANNEL}
+${FLAT_ID}
+${channelHead(strategy)}
   var s = 0.0;
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) { s += x[at(e, c)]; }
+  for (var e = lid; e < count; e += ${STRIDE}) { s += x[at(e, c)]; }
   let mean = sum_x(s, lid) * inv_count;
   // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
   var q = 0.0;
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) { let d = x[at(e, c)] - mean; q += d * d; }
+  for (var e = lid; e < count; e += ${STRIDE}) { let d = x[at(e, c)] - mean; q += d * d; }
   let sq = sum_sq(q, lid);
   let variance = sq * inv_count;
   let invstd = 1.0 / sqrt(variance + params.eps);
   let scale = gamma[c] * invstd;
   let shift = beta[c] - mean * scale;
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) { let i = at(e, c); y[i] = x[i] * scale + shift; }
+  for (var e = lid; e < count; e += ${STRIDE}) { let i = at(e, c); y[i] = x[i] * scale + shift; }
   if (lid == 0u && count > 0u) {
     saved[c] = mean;
     saved[params.C + c] = invstd;
@@ -108,10 +100,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / n * (n * dy - dbeta - xhat * dgamma).
  * `accumulate` adds dgamma/dbeta to the gradient arena (D sees real and fake batches).
  */
-export function batchNormBackwardKernel(accumulate: boolean): Kernel {
+export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: boolean): Kernel {
   const op = accumulate ? '+=' : '=';
+  const STRIDE = channelStride(strategy);
   return {
-    name: `batchnorm.backward${accumulate ? '+' : ''}`,
+    name: `batchnorm.backward.${strategy}${accumulate ? '+' : ''}`,
     code: wgsl`${PARAMS}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
@@ -120,16 +113,14 @@ export function batchNormBackwardKernel(accumulate: boolean): Kernel {
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-${workgroupSum('sum2', 'vec2<f32>')}
+${sumFn(strategy, 'sum2', 'vec2<f32>')}
 ${AT}
-
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ${CHANNEL}
+${FLAT_ID}
+${channelHead(strategy)}
   let mean = saved[c];
   let invstd = saved[params.C + c];
   var s = vec2<f32>(0.0);
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) {
+  for (var e = lid; e < count; e += ${STRIDE}) {
     let i = at(e, c);
     s += vec2<f32>(dy[i], dy[i] * (x[i] - mean) * invstd);
   }
@@ -137,7 +128,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let sum_dy = sums.x;
   let sum_dy_xhat = sums.y;
   let k = gamma[c] * invstd * inv_count;
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) {
+  for (var e = lid; e < count; e += ${STRIDE}) {
     let i = at(e, c);
     let xhat = (x[i] - mean) * invstd;
     dx[i] = k * (f32(count) * dy[i] - sum_dy - xhat * sum_dy_xhat);

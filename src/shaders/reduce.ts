@@ -3,32 +3,30 @@
  * channel with a fixed-order tree reduction: deterministic, no atomics.
  */
 import type { Kernel } from '../gpu/kernel.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 export const REDUCE_WG = 64;
+export const CHANNEL_THREAD_WG = 64;
 
-/** Sums per channel into out[c]; `accumulate` adds to what is there. Dispatch C workgroups (folded). */
-export function channelSumKernel(accumulate: boolean): Kernel {
+/** Sums per channel into out[c]; `accumulate` adds to what is there. Grid: channelGrid. */
+export function channelSumKernel(strategy: ChannelStrategy, accumulate: boolean): Kernel {
   return {
-    name: `reduce.channel_sum${accumulate ? '+' : ''}`,
+    name: `reduce.channel_sum.${strategy}${accumulate ? '+' : ''}`,
     code: /* wgsl */ `
 struct Params { N: u32, C: u32, HW: u32, _pad: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${workgroupSum('workgroup_sum')}
-
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x + wid.y * nwg.x;
-  if (c >= params.C) { return; }  // uniform per workgroup, so barriers stay uniform
-  let count = params.N * params.HW;
+${sumFn(strategy, 'channel_total')}
+${FLAT_ID}
+${channelHead(strategy)}
   var s = 0.0;
-  for (var e = lid; e < count; e += ${REDUCE_WG}u) {
+  for (var e = lid; e < count; e += ${channelStride(strategy)}) {
     let n = e / params.HW;
     s += x[(n * params.C + c) * params.HW + (e - n * params.HW)];
   }
-  let total = workgroup_sum(s, lid);
-  if (lid == 0u) { out[c] ${accumulate ? '+=' : '='} total; }
+  let total = channel_total(s, lid);
+  if (lid == 0u && count > 0u) { out[c] ${accumulate ? '+=' : '='} total; }
 }`,
   };
 }
@@ -60,3 +58,54 @@ export function perChannelGrid(C: number, maxPerDim = 65535): [number, number, n
   const y = Math.ceil(C / maxPerDim);
   return [Math.ceil(C / y), y, 1];
 }
+
+/**
+ * Two ways to own a channel, as variants of every per-channel kernel:
+ *  - `workgroup`: a workgroup of REDUCE_WG invocations per channel, tree reductions; for many
+ *    values per channel (BatchNorm2d: N*H*W).
+ *  - `thread`: one invocation per channel, sequential sums; for few values per channel and many
+ *    channels (BatchNorm1d(6272), Linear biases at batch 64), where a workgroup per channel cost
+ *    SwiftShader ~0.4 s per pass in scheduling overhead.
+ * Kernels using these expect `params.N, params.C, params.HW` and FLAT_ID in scope.
+ */
+export type ChannelStrategy = 'workgroup' | 'thread';
+
+/** The strategy for N*HW values per channel. */
+export function channelStrategy(valuesPerChannel: number): ChannelStrategy {
+  return valuesPerChannel <= 256 ? 'thread' : 'workgroup';
+}
+
+export function channelGrid(strategy: ChannelStrategy, C: number, maxPerDim = 65535): [number, number, number] {
+  return strategy === 'workgroup' ? perChannelGrid(C, maxPerDim) : grid1d(C, CHANNEL_THREAD_WG, maxPerDim);
+}
+
+/** main()'s signature and prologue: c, count, inv_count, lid and STRIDE for the loops. */
+export function channelHead(strategy: ChannelStrategy): string {
+  if (strategy === 'thread') {
+    return /* wgsl */ `
+@compute @workgroup_size(${CHANNEL_THREAD_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = flat_id(gid, nwg, ${CHANNEL_THREAD_WG}u);
+  if (c >= params.C) { return; }
+  let lid = 0u;
+  let count = params.N * params.HW;
+  let inv_count = 1.0 / f32(count);`;
+  }
+  return /* wgsl */ `
+@compute @workgroup_size(${REDUCE_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  // Folded grids may have spare workgroups: they do no work (count 0) but still reach every
+  // barrier (an early return before a barrier is not uniform control flow).
+  let c = min(wid.x + wid.y * nwg.x, params.C);
+  let count = select(0u, params.N * params.HW, c < params.C);
+  let inv_count = 1.0 / f32(count);`;
+}
+
+export const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : `${REDUCE_WG}u`);
+
+/** A reduction function: a tree over the workgroup, or the identity for one thread. */
+export function sumFn(strategy: ChannelStrategy, name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
+  return strategy === 'thread' ? `fn ${name}(v: ${type}, lid: u32) -> ${type} { return v; }` : workgroupSum(name, type);
+}
+
+
