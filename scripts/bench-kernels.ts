@@ -59,9 +59,11 @@ function cases(B: number): OpCase[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number): Promise<number> {
-  gpu.run(dispatches);
-  await gpu.sync('warm-up');
+async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number, warmUp = true): Promise<number> {
+  if (warmUp) {
+    gpu.run(dispatches);
+    await gpu.sync('warm-up');
+  }
   const times: number[] = [];
   for (let r = 0; r < repeat; r++) {
     const t0 = performance.now();
@@ -126,10 +128,11 @@ async function benchBackend(backend: Backend, B: number, variants: string[], rep
           // elsewhere on a shared machine hits both; the ratio is the median of the pairs'.
           const opTimes: number[] = [];
           const ratios: number[] = [];
+          await time(gpu, dispatches, 0);
           for (let r = 0; r < repeat; r++) {
-            const ms = await time(gpu, dispatches, 1);
+            const ms = await time(gpu, dispatches, 1, false);
             opTimes.push(ms);
-            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await time(gpu, best.dispatches, 1))));
+            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await time(gpu, best.dispatches, 1, false))));
           }
           const ms = median(opTimes);
           const gflops = c.flops > 0 ? c.flops / (ms * 1e6) : 0;
