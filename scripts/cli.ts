@@ -25,3 +25,13 @@ export async function runMain(main: () => Promise<unknown>): Promise<void> {
     process.exitCode = usage ? 2 : 1;
   }
 }
+
+/** Parses a flag as a finite number in (min, max); the error names the flag and the value found. */
+export function positiveNumber(value: string | undefined, flag: string, min = 0, max = Infinity): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(n) || n <= min || n >= max) {
+    const range = max === Infinity ? `> ${min}` : `in (${min}, ${max})`;
+    throw new UsageError(`${flag}: expected a number ${range}, found "${value}"`);
+  }
+  return n;
+}

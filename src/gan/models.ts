@@ -29,8 +29,9 @@ export function generator(latentDim = LATENT_DIM): Sequential {
   ]);
 }
 
-export function discriminator(): Sequential {
-  return new Sequential('discriminator', [
+/** `sigmoid` false leaves D's last layer off, for the fused BCE-with-logits loss. */
+export function discriminator(sigmoid = true): Sequential {
+  const layers = [
     new Conv2d(1, 64, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
     new Conv2d(64, 128, 4, 2, 1), // 2
@@ -39,7 +40,8 @@ export function discriminator(): Sequential {
     new Flatten(), // 5
     new Linear(128 * 7 * 7, 1), // 6
     Sigmoid(), // 7
-  ]);
+  ];
+  return new Sequential('discriminator', sigmoid ? layers : layers.slice(0, -1));
 }
 
 export type InitScheme = 'pytorch' | 'dcgan';

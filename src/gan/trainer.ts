@@ -55,6 +55,9 @@ export class GanTrainer {
   /** Next batch index within the epoch. */
   batchIndex = 0;
 
+  /** Batches per epoch when a run is limited (--limit-batches); null: the whole data set. */
+  batchLimit: number | null = null;
+
   private readonly plans = new Map<number, StepPlan>();
 
   private constructor(
@@ -71,7 +74,8 @@ export class GanTrainer {
   /** `set` null: inputs are written by the caller (parity tests). */
   static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
     const G = generator(config.latentDim).allocate(gpu);
-    const D = discriminator().allocate(gpu);
+    // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
+    const D = discriminator(config.loss === 'bce').allocate(gpu);
     loadValues(gpu, G, initialValues(G, config.seed, config.init));
     loadValues(gpu, D, initialValues(D, config.seed, config.init));
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
@@ -85,7 +89,8 @@ export class GanTrainer {
 
   get batchesPerEpoch(): number {
     if (!this.dataset) throw new Error('trainer has no data set');
-    return this.dataset.batchesPerEpoch;
+    const all = this.dataset.batchesPerEpoch;
+    return this.batchLimit === null ? all : Math.min(all, this.batchLimit);
   }
 
   /** The step plan for a batch size, built on first use (pipelines are shared through the cache). */
@@ -122,7 +127,7 @@ export class GanTrainer {
     const plan = await this.plan(size);
     this.submit(plan, false);
     this.batchIndex++;
-    if (this.batchIndex === ds.batchesPerEpoch) {
+    if (this.batchIndex >= this.batchesPerEpoch) {
       this.batchIndex = 0;
       this.epoch++;
     }
@@ -144,6 +149,20 @@ export class GanTrainer {
     this.optG.nextStep();
     plan.submit(external);
     this.globalStep++;
+  }
+
+  /** Puts the run back where a checkpoint left it. */
+  restoreCounters(c: { globalStep: number; epoch: number; batchIndex: number; adamStepG: number; adamStepD: number }): void {
+    for (const [k, v] of Object.entries(c)) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new Error(`checkpoint: ${k} must be a non-negative integer, found ${v}`);
+    }
+    this.globalStep = c.globalStep;
+    this.epoch = c.epoch;
+    this.batchIndex = c.batchIndex;
+    this.optG.step = c.adamStepG;
+    this.optD.step = c.adamStepD;
+    // Mid-epoch: the order of the epoch being resumed must be in place.
+    this.dataset?.setEpoch(this.epoch);
   }
 
   /** Reads the losses of the last step `plan` ran (a readback: only when logging). */

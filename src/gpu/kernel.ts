@@ -14,6 +14,8 @@ export type Binding = GPUBuffer | GPUBufferBinding | { binding(): GPUBufferBindi
 /** A dispatch prepared once (pipeline + bind group) and encoded any number of times. */
 export interface Dispatch {
   kernel: string;
+  /** Useful floating-point operations, when known (2 x multiply-adds), for profiles. */
+  flops?: number;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups: readonly [number, number, number];

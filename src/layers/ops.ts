@@ -53,7 +53,8 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
   checkSize('matmul C', C, M * N);
   const variant = chooseMatmul(plan, shape, o);
   const params = plan.gpu.uniform(`matmul ${M}x${N}x${K}`, matmulParams(shape));
-  await add(plan, plan.gpu.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape)));
+  const d = await plan.gpu.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape));
+  plan.dispatches.push({ ...d, flops: 2 * M * N * K });
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {

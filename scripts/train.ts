@@ -1,0 +1,231 @@
+/**
+ * `train`: the reference notebook's DCGAN training run, on the GPU. `--help` for the flags.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { INIT_SCHEMES, type InitScheme } from '../src/gan/models.js';
+import { makeGrid, encodePng, lossCurve } from '../src/gan/images.js';
+import { referenceLogLine } from '../src/gan/pyrepr.js';
+import { ensureOutputDir, loadRun, readRunConfig, saveRun } from '../src/gan/run-files.js';
+import { GanTrainer, REFERENCE_CONFIG, type StepStats, type TrainConfig } from '../src/gan/trainer.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
+import { requestGpu } from '../src/gpu/gpu.js';
+import { loadImageSet } from '../src/mnist/files.js';
+import { LOSSES, type Loss } from '../src/shaders/loss.js';
+import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
+import { Progress } from './progress.js';
+import { UsageError, positiveInt, positiveNumber, runMain } from './cli.js';
+import { Profiler } from './profile.js';
+
+const R = REFERENCE_CONFIG;
+const HELP = `Usage: npm run train -- [options]     (or: npx webgpu-dcgan train [options])
+
+Trains the reference DCGAN (PyTorch notebook) on MNIST entirely on the GPU. Defaults are the
+reference's; every one is a flag.
+
+Model and optimiser:
+  --latent-dim N      latent size (default ${R.latentDim})
+  --batch-size N      images per batch (default ${R.batchSize}; the last batch of an epoch is kept, shorter)
+  --epochs N          epochs (default ${R.epochs})
+  --lr X              Adam learning rate (default ${R.lr})
+  --beta1 X           Adam beta1 (default ${R.beta1})
+  --beta2 X           Adam beta2 (default ${R.beta2})
+  --init NAME         ${INIT_SCHEMES.join('|')}: PyTorch's default init, or the DCGAN paper's N(0, 0.02) (default ${R.init})
+  --loss NAME         ${LOSSES.join('|')}: BCELoss after Sigmoid as the reference, or fused BCE-with-logits (default ${R.loss})
+  --seed N            seed for init, shuffling and noise (default ${R.seed}). It makes our runs repeatable
+                      on the same adapter; it does not reproduce PyTorch's random numbers.
+Data:
+  --data NAME         mnist | fashion (Debian's dataset-fashion-mnist) | DIR with IDX files (default mnist)
+Run length:
+  --max-steps N       stop after N steps in all (a checkpoint and grid are written when it stops)
+  --limit-batches N   use only the first N batches of each epoch
+Output:
+  --out DIR           checkpoints, grids, metrics.jsonl, loss curve (default out/, or the --resume DIR)
+  --resume DIR        continue the run saved in DIR, exactly; flags that contradict it are an error
+  --log-every N       metrics.jsonl row every N steps (default 20); the console line stays at every 400
+  --profile           per-kernel GPU time table and a Chrome trace (profile.json) after the run
+GPU:
+  --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
+  --matmul NAME       auto|${MATMUL_VARIANTS.join('|')} (default auto: the fastest that fits each shape)
+  -h, --help          this text
+
+metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
+d_x (mean D(x) on the real batch), d_g_z (mean D(G(z)) on the fake batch before D's update),
+steps_per_s, time (seconds since start).`;
+
+const OPTIONS = {
+  'latent-dim': { type: 'string' },
+  'batch-size': { type: 'string' },
+  epochs: { type: 'string' },
+  lr: { type: 'string' },
+  beta1: { type: 'string' },
+  beta2: { type: 'string' },
+  init: { type: 'string' },
+  loss: { type: 'string' },
+  seed: { type: 'string' },
+  data: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'limit-batches': { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  'log-every': { type: 'string', default: '20' },
+  profile: { type: 'boolean' },
+  backend: { type: 'string' },
+  matmul: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag}: expected one of ${allowed.join(', ')}, found "${value}"`);
+  return value as T;
+}
+
+await runMain(async () => {
+  const { values: v } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
+  if (v.help) return console.log(HELP);
+
+  // Configuration: flags over the checkpoint (when resuming) over the reference defaults.
+  let base: TrainConfig = { ...R };
+  let data = v.data ?? 'mnist';
+  if (v.resume) {
+    const { config, meta } = readRunConfig(v.resume);
+    base = { ...base, ...config };
+    const given: Array<[string, string | undefined, string]> = [
+      ['--latent-dim', v['latent-dim'], String(config.latentDim)],
+      ['--batch-size', v['batch-size'], String(config.batchSize)],
+      ['--seed', v.seed, String(config.seed)],
+      ['--lr', v.lr, String(config.lr)],
+      ['--beta1', v.beta1, String(config.beta1)],
+      ['--beta2', v.beta2, String(config.beta2)],
+      ['--init', v.init, String(config.init)],
+      ['--loss', v.loss, String(config.loss)],
+      ['--data', v.data, meta.data ?? 'mnist'],
+    ];
+    for (const [flag, value, saved] of given) {
+      if (value !== undefined && Number(value) !== Number(saved) && value !== saved) {
+        throw new UsageError(`${flag} ${value} contradicts the checkpoint in ${v.resume}, which has ${saved}`);
+      }
+    }
+    data = meta.data ?? 'mnist';
+  }
+  const config: TrainConfig = {
+    latentDim: v['latent-dim'] ? positiveInt(v['latent-dim'], '--latent-dim') : base.latentDim,
+    batchSize: v['batch-size'] ? positiveInt(v['batch-size'], '--batch-size') : base.batchSize,
+    epochs: v.epochs ? positiveInt(v.epochs, '--epochs') : base.epochs,
+    lr: v.lr ? positiveNumber(v.lr, '--lr') : base.lr,
+    beta1: v.beta1 ? positiveNumber(v.beta1, '--beta1', 0, 1) : base.beta1,
+    beta2: v.beta2 ? positiveNumber(v.beta2, '--beta2', 0, 1) : base.beta2,
+    seed: v.seed ? positiveInt(v.seed, '--seed', 0) : base.seed,
+    init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, base.init),
+    loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
+    matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
+  };
+  const maxSteps = v['max-steps'] ? positiveInt(v['max-steps'], '--max-steps') : null;
+  const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;
+  const logEvery = positiveInt(v['log-every'], '--log-every');
+  const outDir = v.out ?? v.resume ?? 'out';
+  ensureOutputDir(outDir);
+  mkdirSync(join(outDir, 'images'), { recursive: true });
+
+  const set = loadImageSet(data, 'train');
+  const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error('\ninterrupted: finishing this step, then saving (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    console.log(`adapter  ${gpu.describe()}`);
+    console.log(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
+    const trainer = await GanTrainer.create(gpu, set, config);
+    trainer.batchLimit = limitBatches;
+    if (v.resume) {
+      loadRun(v.resume, trainer);
+      console.log(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);
+    }
+    const batches = trainer.batchesPerEpoch;
+    const totalSteps = Math.min(maxSteps ?? Infinity, config.epochs * batches);
+    console.log(`run      ${config.epochs} epochs x ${batches} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir}`);
+    const profiler = v.profile ? new Profiler(gpu) : null;
+
+    const metricsFile = join(outDir, 'metrics.jsonl');
+    if (!v.resume) writeFileSync(metricsFile, '');
+    const curve: Array<{ step: number; d: number; g: number }> = [];
+    const progress = new Progress(totalSteps, trainer.globalStep);
+    const start = performance.now();
+    const inflight: Promise<unknown>[] = [];
+    let last: { plan: Awaited<ReturnType<GanTrainer['step']>>; epoch: number } | null = null;
+
+    const assertFinite = async () => {
+      const bad = await trainer.firstNonFiniteStep();
+      if (bad !== null) {
+        throw new Error(`a loss became NaN or infinite at step ${bad}; stopping without saving (the last checkpoint in ${outDir}, if any, is intact)`);
+      }
+    };
+    const writeGrid = async (name: string) => {
+      if (!last) return;
+      const fake = (await gpu.read(last.plan.fake)) as Float32Array;
+      const n = Math.min(25, last.plan.batch);
+      writeFileSync(join(outDir, 'images', name), encodePng(makeGrid(fake, n, set.height, set.width)));
+    };
+    const checkpoint = async () => {
+      await assertFinite();
+      await saveRun(outDir, trainer, { data });
+    };
+
+    while (trainer.epoch < config.epochs && (maxSteps === null || trainer.globalStep < maxSteps) && !interrupted) {
+      const epoch = trainer.epoch;
+      const batch = trainer.batchIndex;
+      const plan = await trainer.step();
+      last = { plan, epoch };
+      const step = trainer.globalStep;
+      inflight.push(gpu.race(gpu.device.queue.onSubmittedWorkDone()));
+      if (inflight.length > 2) await inflight.shift();
+      progress.tick(step, epoch, config.epochs, batch, batches);
+
+      let stats: StepStats | null = null;
+      const readStats = async () => (stats ??= await trainer.stats(plan));
+      if (batch % 400 === 0) {
+        await assertFinite();
+        const s = await readStats();
+        progress.print(referenceLogLine(epoch, config.epochs, batch, batches, s.dLoss, s.gLoss));
+      }
+      if (step % logEvery === 0) {
+        const s = await readStats();
+        curve.push({ step, d: s.dLoss, g: s.gLoss });
+        const row = { epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, steps_per_s: progress.rate(), time: (performance.now() - start) / 1000 };
+        appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
+      }
+      if (trainer.batchIndex === 0) {
+        await writeGrid(`epoch_${String(epoch + 1).padStart(3, '0')}.png`);
+        await checkpoint();
+      }
+    }
+    await Promise.all(inflight);
+    progress.done();
+    if (last && trainer.batchIndex !== 0) {
+      await writeGrid(`step_${String(trainer.globalStep).padStart(6, '0')}.png`);
+      await checkpoint();
+    }
+    await assertFinite();
+    if (curve.length > 1) {
+      const steps = curve.map((c) => c.step);
+      const img = lossCurve(steps, [
+        { values: curve.map((c) => c.d), color: [31, 119, 180] },
+        { values: curve.map((c) => c.g), color: [255, 127, 14] },
+      ]);
+      writeFileSync(join(outDir, 'loss_curve.png'), encodePng(img));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    console.log(`done     step ${trainer.globalStep} (epoch ${trainer.epoch}, batch ${trainer.batchIndex}) in ${seconds.toFixed(1)} s; checkpoint, grids and metrics in ${outDir}`);
+    if (profiler && last) await profiler.report(last.plan, outDir);
+    if (interrupted) process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+    gpu.destroy();
+  }
+});
