@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""The reference training step in PyTorch, timed: prints one JSON line {ms_per_step, device, ...}.
+Used by `npm run bench` for the ratio; run with /usr/bin/python3 (Debian's python3-torch)."""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures"))
+
+import torch  # noqa: E402
+
+from reference_model import Discriminator, Generator, make_optimizers, train_step  # noqa: E402
+
+p = argparse.ArgumentParser()
+p.add_argument("--batch", type=int, default=64)
+p.add_argument("--steps", type=int, default=10)
+p.add_argument("--warmup", type=int, default=3)
+p.add_argument("--device", default="cpu")
+args = p.parse_args()
+dev = torch.device(args.device)
+torch.manual_seed(0)
+g, d = Generator().to(dev), Discriminator().to(dev)
+opt_g, opt_d = make_optimizers(g, d)
+real = torch.rand(args.batch, 1, 28, 28, device=dev) * 2 - 1
+crit = torch.nn.BCELoss()
+
+
+def step():
+    z = torch.randn(args.batch, 100, device=dev)
+    b = args.batch
+    ones, zeros = torch.ones(b, 1, device=dev), torch.zeros(b, 1, device=dev)
+    opt_d.zero_grad()
+    fake = g(z)
+    d_loss = crit(d(real), ones) + crit(d(fake.detach()), zeros)
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = crit(d(fake), ones)
+    g_loss.backward()
+    opt_g.step()
+    return d_loss
+
+
+for _ in range(args.warmup):
+    step()
+if dev.type == "cuda":
+    torch.cuda.synchronize()
+t = time.perf_counter()
+for _ in range(args.steps):
+    loss = step()
+loss.item()
+if dev.type == "cuda":
+    torch.cuda.synchronize()
+ms = (time.perf_counter() - t) * 1000 / args.steps
+print(json.dumps({"ms_per_step": ms, "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__, "batch": args.batch}))

@@ -1,0 +1,69 @@
+/** `sample`: images from a generator checkpoint. `--help` for the flags. */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FILES } from '../src/gan/checkpoint.js';
+import { encodePng, makeGrid } from '../src/gan/images.js';
+import { generatorFromCheckpoint, sampleImages } from '../src/gan/sample.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
+import { requestGpu } from '../src/gpu/gpu.js';
+import { UsageError, positiveInt, runMain } from './cli.js';
+
+const HELP = `Usage: npm run sample -- --checkpoint PATH [options]
+
+Generates images from a generator checkpoint (generator.safetensors written by train, or one
+exported from the reference PyTorch model with its state_dict keys) in eval mode.
+
+  --checkpoint PATH   a generator .safetensors file, or a directory holding ${FILES.G}
+  --n N               number of images (default 25)
+  --seed N            latent noise seed (default 0)
+  --nrow N            images per grid row (default 5)
+  --out FILE          grid PNG, min-max normalised like save_image(normalize=True) (default samples.png)
+  --individual DIR    also write each image as DIR/sample_000.png ((x + 1) / 2 mapped to 0..255)
+  --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
+  -h, --help          this text`;
+
+await runMain(async () => {
+  const { values: v } = parseArgs({
+    options: {
+      checkpoint: { type: 'string' },
+      n: { type: 'string', default: '25' },
+      seed: { type: 'string', default: '0' },
+      nrow: { type: 'string', default: '5' },
+      out: { type: 'string', default: 'samples.png' },
+      individual: { type: 'string' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (v.help) return console.log(HELP);
+  if (!v.checkpoint) throw new UsageError('--checkpoint: required (a generator .safetensors file or a checkpoint directory)');
+  const n = positiveInt(v.n, '--n');
+  const seed = positiveInt(v.seed, '--seed', 0);
+  const nrow = positiveInt(v.nrow, '--nrow');
+  let file = v.checkpoint;
+  if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
+  if (statSync(file).isDirectory()) file = join(file, FILES.G);
+  if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
+  const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+  try {
+    const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+    const images = await sampleImages(gpu, G, n, seed);
+    mkdirSync(dirname(v.out) || '.', { recursive: true });
+    writeFileSync(v.out, encodePng(makeGrid(images, n, 28, 28, nrow)));
+    console.log(`wrote ${v.out} (${n} samples, seed ${seed}, ${gpu.describe()})`);
+    if (v.individual) {
+      mkdirSync(v.individual, { recursive: true });
+      for (let i = 0; i < n; i++) {
+        const px = images.subarray(i * 784, (i + 1) * 784);
+        const rgb = new Uint8Array(784 * 3);
+        px.forEach((x, j) => rgb.fill(Math.round(Math.min(1, Math.max(0, (x + 1) / 2)) * 255), 3 * j, 3 * j + 3));
+        writeFileSync(join(v.individual, `sample_${String(i).padStart(3, '0')}.png`), encodePng({ width: 28, height: 28, rgb }));
+      }
+      console.log(`wrote ${n} images to ${v.individual}`);
+    }
+  } finally {
+    gpu.destroy();
+  }
+});

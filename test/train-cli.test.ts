@@ -1,0 +1,148 @@
+/**
+ * The train and sample commands as a user runs them: exact resume, checkpoints PyTorch can load
+ * (keys, shapes, dtypes), and one clear error with a non-zero exit for each kind of bad input.
+ * Small runs (batch 8, a few steps) on the GLES adapter; each command is a real subprocess.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { loadFixture } from './helpers/fixtures.js';
+
+const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
+
+function run(script: 'train' | 'sample', ...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-'));
+const read = (dir: string, file: string) => parseSafetensors(new Uint8Array(readFileSync(join(dir, file))), file);
+
+function sameTensors(a: string, b: string, file: string): void {
+  const x = read(a, file).tensors;
+  const y = read(b, file).tensors;
+  expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
+  for (const [k, t] of x) expect(Buffer.from(t.bytes).equals(Buffer.from(y.get(k)!.bytes)), `${file} ${k}`).toBe(true);
+}
+
+describe('train', () => {
+  it('resumes exactly: 3 steps + resume + 2 steps equals 5 steps, bit for bit', () => {
+    const straight = tmp();
+    const split = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '5', '--out', straight).code).toBe(0);
+    const first = run('train', ...SMALL, '--max-steps', '3', '--out', split);
+    expect(first.code, first.err).toBe(0);
+    const second = run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5');
+    expect(second.code, second.err).toBe(0);
+    expect(second.out).toContain('resumed');
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
+    // metrics.jsonl continues across the resume: steps 1..5 once each.
+    const steps = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(steps).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", () => {
+    const out = tmp();
+    const r = run('train', ...SMALL, '--max-steps', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^Epoch \[0\/20\] Batch 0\/7500 Loss D: \d+\.\d+(e-\d+)?, Loss G: \d+\.\d+(e-\d+)?$/m);
+    const ref = loadFixture('step');
+    for (const [file, prefix] of [['generator.safetensors', 'g.'], ['discriminator.safetensors', 'd.']] as const) {
+      const { tensors, metadata } = read(out, file);
+      for (const [key, t] of tensors) {
+        if (key.endsWith('num_batches_tracked')) {
+          expect(t.dtype).toBe('I64');
+          expect(t.shape).toEqual([]);
+          continue;
+        }
+        // Every float tensor exists in PyTorch's state_dict (the fixture) with the same shape.
+        expect(t.dtype).toBe('F32');
+        expect(t.shape, key).toEqual(ref.get(prefix + key).shape);
+      }
+      expect(metadata.format).toBe('webgpu-dcgan-checkpoint');
+      expect(metadata.step).toBe('2');
+      expect(metadata.latent_dim).toBe('100');
+    }
+    expect(existsSync(join(out, 'images', 'step_000002.png'))).toBe(true);
+    expect(existsSync(join(out, 'loss_curve.png'))).toBe(true);
+  });
+
+  const bad: Array<[string, string[], RegExp]> = [
+    ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
+    ['a zero batch size', ['--batch-size', '0'], /--batch-size: expected an integer >= 1, found "0"/],
+    ['a negative learning rate', ['--lr', '-1'], /--lr: expected a number > 0, found "-1"/],
+    ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
+    ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, found "mse"/],
+    ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
+    ['a missing checkpoint', ['--resume', '/nonexistent'], /optimizer\.safetensors not found/],
+  ];
+  for (const [what, args, message] of bad) {
+    it(`rejects ${what} with one line and a non-zero exit`, () => {
+      const r = run('train', ...args);
+      expect(r.code).not.toBe(0);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    });
+  }
+
+  it('refuses an output directory that is a file', () => {
+    const file = join(tmp(), 'taken');
+    writeFileSync(file, 'x');
+    const r = run('train', ...SMALL, '--max-steps', '1', '--out', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--out: "${file}" exists and is not a directory`);
+  });
+
+  it('refuses resume flags that contradict the checkpoint, naming both values', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const r = run('train', '--backend', 'gles', '--resume', out, '--batch-size', '16');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--batch-size 16 contradicts the checkpoint in ${out}, which has 8`);
+  });
+
+  it('refuses a corrupt checkpoint, naming the file and the first problem, and keeps it', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const file = join(out, 'generator.safetensors');
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/generator\.safetensors: tensor "model\.\d\.\w+": shape .* needs \d+ bytes/);
+    expect(readFileSync(file).length).toBe(bytes.length - 100);
+  });
+
+  it('stops on a non-finite loss with the step number and saves nothing', () => {
+    const out = tmp();
+    const r = run('train', ...SMALL, '--max-steps', '6', '--lr', '1e30', '--out', out);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/a loss became NaN or infinite at step \d+; stopping without saving/);
+    expect(existsSync(join(out, 'generator.safetensors'))).toBe(false);
+  });
+});
+
+describe('sample', () => {
+  it('draws a grid and individual images from a checkpoint, the same for the same seed', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const a = join(out, 'a.png');
+    const b = join(out, 'b.png');
+    const r = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '9', '--nrow', '3', '--seed', '4', '--out', a, '--individual', join(out, 'each'));
+    expect(r.code, r.err).toBe(0);
+    expect(run('sample', '--backend', 'gles', '--checkpoint', join(out, 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b).code).toBe(0);
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    expect(existsSync(join(out, 'each', 'sample_008.png'))).toBe(true);
+  });
+
+  it('rejects a discriminator given as a generator', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const r = run('sample', '--backend', 'gles', '--checkpoint', join(out, 'discriminator.safetensors'));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
+  });
+});
