@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 function start(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/main.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-data.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('npm start (main command)', () => {
+describe('npm run check-data', () => {
   it('prints help listing every flag', () => {
     const r = start('--help');
     expect(r.code).toBe(0);

@@ -35,7 +35,7 @@ describe('train', () => {
     expect(run('train', ...SMALL, '--max-steps', '5', '--out', straight).code).toBe(0);
     const first = run('train', ...SMALL, '--max-steps', '3', '--out', split);
     expect(first.code, first.err).toBe(0);
-    const second = run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5');
+    const second = run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5', '--log-every', '1');
     expect(second.code, second.err).toBe(0);
     expect(second.out).toContain('resumed');
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
@@ -73,7 +73,7 @@ describe('train', () => {
   const bad: Array<[string, string[], RegExp]> = [
     ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
     ['a zero batch size', ['--batch-size', '0'], /--batch-size: expected an integer >= 1, found "0"/],
-    ['a negative learning rate', ['--lr', '-1'], /--lr: expected a number > 0, found "-1"/],
+    ['a negative learning rate', ['--lr=-1'], /--lr: expected a number > 0, found "-1"/],
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
     ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, found "mse"/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],

@@ -29,7 +29,7 @@ const TERMS: Record<Loss, string> = {
   grad[i] = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n;`,
   bce_logits: /* wgsl */ `
   let x = input[i];
-  let term = max(x, 0.0) - x * t + log(1.0 + exp(-abs(x)));
+  let term = select(max(x, 0.0) - x * t + log(1.0 + exp(-abs(x))), x, is_nan(x));
   let pred = 1.0 / (1.0 + exp(-x));
   // sigmoid(x) - t, written so that nothing cancels: sigmoid(x) + sigmoid(-x) = 1.
   let pred_neg = 1.0 / (1.0 + exp(x));
@@ -47,8 +47,14 @@ struct Params { n: u32, label: f32, grad_scale: f32, _pad: u32 }
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
 
 // PyTorch clamps each log at -100. GPU log(0) is not reliably -inf (llvmpipe and SwiftShader
-// return about -87.3, the log of the smallest normal), so 0 is caught explicitly.
-fn clamped_log(v: f32) -> f32 { return select(max(log(v), -100.0), -100.0, v <= 0.0); }
+// return about -87.3, the log of the smallest normal), so 0 is caught explicitly. A NaN input
+// must stay NaN (as in PyTorch) so the run's finite check sees it, but max(NaN, -100) may
+// return -100: NaN is tested by its bits (fast-math may fold v != v away).
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn clamped_log(v: f32) -> f32 {
+  if (is_nan(v)) { return v; }
+  return select(max(log(v), -100.0), -100.0, v <= 0.0);
+}
 ${workgroupSum('sum2', 'vec2<f32>')}
 
 @compute @workgroup_size(${REDUCE_WG})

@@ -1,6 +1,6 @@
 /**
- * The main job, for now: open the GPU, put MNIST on it, gather a few shuffled batches and
- * report adapter, timings and the statistics of a batch. (Training replaces this later.)
+ * `check-data`: open the GPU, put a data set on it, gather shuffled batches and report adapter,
+ * timings and the statistics of a batch: a quick check that the data pipeline works here.
  */
 import { parseArgs } from 'node:util';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
@@ -10,7 +10,7 @@ import { loadImageSet } from '../src/mnist/files.js';
 import { NormalNoise } from '../src/random/noise.js';
 import { positiveInt, runMain } from './cli.js';
 
-const HELP = `Usage: npm start -- [options]
+const HELP = `Usage: npm run check-data -- [options]
 
 Opens a WebGPU adapter, uploads an MNIST-style data set to it, gathers shuffled batches on the
 GPU and prints the adapter, timings and one batch's statistics.
