@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FILES } from '../src/gan/checkpoint.js';
-import { encodePng, makeGrid } from '../src/gan/images.js';
+import { makeGrid } from '../src/gan/images.js';
+import { encodePng } from '../src/gan/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../src/gan/sample.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
 import { requestGpu } from '../src/gpu/gpu.js';

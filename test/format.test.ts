@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodePng, encodePng, makeGrid } from '../src/gan/images.js';
+import { makeGrid } from '../src/gan/images.js';
+import { decodePng, encodePng } from '../src/gan/png.js';
 import { pythonFloatRepr, referenceLogLine } from '../src/gan/pyrepr.js';
 import { loadFixture } from './helpers/fixtures.js';
 

@@ -1,8 +1,8 @@
 /**
- * Pictures of a run, written with pngjs: the sample grid with torchvision's
- * `save_image(x, nrow=5, normalize=True)` semantics, and the loss curves.
+ * Pictures of a run as RGB pixels (no I/O, so the browser page uses them too): the sample grid
+ * with torchvision's `save_image(x, nrow=5, normalize=True)` semantics, and the loss curves.
+ * PNG encoding lives in png.ts (Node).
  */
-import { PNG } from 'pngjs';
 
 export interface Grid {
   width: number;
@@ -45,24 +45,6 @@ export function makeGrid(images: Float32Array, count: number, height: number, wi
     }
   }
   return { width: W, height: H, rgb };
-}
-
-export function encodePng({ width, height, rgb }: Grid): Buffer {
-  const png = new PNG({ width, height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
-  png.data = Buffer.from(rgb);
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
-}
-
-/** Decodes a PNG to RGB (tests, and comparing grids). */
-export function decodePng(bytes: Uint8Array): Grid {
-  const png = PNG.sync.read(Buffer.from(bytes));
-  const rgb = new Uint8Array(png.width * png.height * 3);
-  for (let i = 0; i < png.width * png.height; i++) {
-    rgb[3 * i] = png.data[4 * i]!;
-    rgb[3 * i + 1] = png.data[4 * i + 1]!;
-    rgb[3 * i + 2] = png.data[4 * i + 2]!;
-  }
-  return { width: png.width, height: png.height, rgb };
 }
 
 /** Line plot of series over steps (white background, light grid, one colour per series). */
