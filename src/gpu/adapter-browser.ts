@@ -24,5 +24,5 @@ export async function openAdapter(backend: Backend): Promise<OpenedAdapter> {
         '(see chrome://gpu; --enable-unsafe-webgpu overrides the blocklist).',
     );
   }
-  return { adapter, backend: 'gpu', release: () => {} };
+  return { adapter, backend: 'browser', release: () => {} };
 }

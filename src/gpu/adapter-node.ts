@@ -11,8 +11,8 @@ import { AdapterUnavailableError } from './errors.js';
 
 export interface OpenedAdapter {
   adapter: GPUAdapter;
-  /** The backend actually opened (never `auto`). */
-  backend: Exclude<Backend, 'auto'>;
+  /** The backend actually opened (never `auto`); `browser` for navigator.gpu. */
+  backend: Exclude<Backend, 'auto'> | 'browser';
   /** Drops the strong reference to the Dawn instance; call after the device is destroyed. */
   release(): void;
 }

@@ -40,7 +40,7 @@ const OPTIONAL_FEATURES = ['timestamp-query', 'subgroups', 'shader-f16'] as cons
 export type GpuLimits = Record<(typeof REQUESTED_LIMITS)[number], number>;
 
 export interface AdapterDescription {
-  backend: Exclude<Backend, 'auto'>;
+  backend: Exclude<Backend, 'auto'> | 'browser';
   vendor: string;
   architecture: string;
   device: string;

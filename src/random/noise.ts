@@ -11,7 +11,7 @@ export class NormalNoise {
   private constructor(
     private readonly gpu: Gpu,
     readonly out: Tensor,
-    readonly seed: number,
+    private seed: number,
     readonly dispatch: Dispatch,
     params: GPUBuffer,
   ) {
@@ -26,6 +26,12 @@ export class NormalNoise {
     const noise = new NormalNoise(gpu, out, seed, dispatch, params);
     noise.setStream(0);
     return noise;
+  }
+
+  /** Switches to another seed (stream 0). */
+  reseed(seed: number): void {
+    this.seed = seed;
+    this.setStream(0);
   }
 
   /** Selects which numbers the next dispatch draws (e.g. the training step). */

@@ -1,0 +1,103 @@
+/**
+ * The embedding API for web pages (also works in Node): load a generator checkpoint and draw
+ * digits.
+ *
+ *   import { loadGenerator } from 'webgpu-dcgan';
+ *   const g = await loadGenerator('generator.safetensors');   // URL, File/Blob or bytes
+ *   const images = await g.sample({ n: 25, seed: 1 });       // Float32Array, n x 28 x 28 in [-1, 1]
+ *   g.drawTo(document.querySelector('canvas'));               // the last sample as a 5x5 grid
+ */
+import { makeGrid, type Grid } from './gan/images.js';
+import { Sampler, generatorFromCheckpoint, latentDim } from './gan/sample.js';
+import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
+import type { Sequential } from './layers/sequential.js';
+
+export { requestGpu, type Gpu } from './gpu/gpu.js';
+export { makeGrid } from './gan/images.js';
+
+export type CheckpointSource = string | URL | Blob | ArrayBuffer | Uint8Array;
+
+async function bytesOf(source: CheckpointSource): Promise<{ bytes: Uint8Array; name: string }> {
+  if (source instanceof Uint8Array) return { bytes: source, name: 'checkpoint bytes' };
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'checkpoint bytes' };
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return { bytes: new Uint8Array(await source.arrayBuffer()), name: (source as File).name ?? 'checkpoint blob' };
+  }
+  const url = String(source);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  return { bytes: new Uint8Array(await res.arrayBuffer()), name: url };
+}
+
+/** Draws a grid (RGB) onto a canvas, resizing the canvas to it. */
+export function drawGrid(canvas: HTMLCanvasElement, grid: Grid): void {
+  canvas.width = grid.width;
+  canvas.height = grid.height;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('drawTo: the canvas has no 2d context (is it used for WebGPU already?)');
+  const rgba = new Uint8ClampedArray(grid.width * grid.height * 4);
+  for (let i = 0; i < grid.width * grid.height; i++) {
+    rgba[4 * i] = grid.rgb[3 * i]!;
+    rgba[4 * i + 1] = grid.rgb[3 * i + 1]!;
+    rgba[4 * i + 2] = grid.rgb[3 * i + 2]!;
+    rgba[4 * i + 3] = 255;
+  }
+  ctx.putImageData(new ImageData(rgba, grid.width, grid.height), 0, 0);
+}
+
+export class LoadedGenerator {
+  /** The last images sample() or interpolate() produced. */
+  last: { images: Float32Array; n: number } | null = null;
+  private readonly samplers = new Map<number, Promise<Sampler>>();
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly model: Sequential,
+  ) {}
+
+  get latentDim(): number {
+    return latentDim(this.model);
+  }
+
+  private sampler(n: number): Promise<Sampler> {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`n: expected a positive integer, found ${n}`);
+    let s = this.samplers.get(n);
+    if (!s) this.samplers.set(n, (s = Sampler.create(this.gpu, this.model, n)));
+    return s;
+  }
+
+  /** n images (n x 28 x 28 floats in [-1, 1]) from the seeded noise, G in eval mode. */
+  async sample({ n = 25, seed = 0 }: { n?: number; seed?: number } = {}): Promise<Float32Array> {
+    const images = await (await this.sampler(n)).fromSeed(seed);
+    this.last = { images, n };
+    return images;
+  }
+
+  /** `steps` images along the straight line between the first latent vectors of two seeds. */
+  async interpolate(seedA: number, seedB: number, steps = 10): Promise<Float32Array> {
+    const one = await this.sampler(1);
+    const [a, b] = [await one.latents(seedA), await one.latents(seedB)];
+    const d = this.latentDim;
+    const z = new Float32Array(steps * d);
+    for (let s = 0; s < steps; s++) {
+      const t = steps === 1 ? 0 : s / (steps - 1);
+      for (let i = 0; i < d; i++) z[s * d + i] = (1 - t) * a[i]! + t * b[i]!;
+    }
+    const images = await (await this.sampler(steps)).fromLatents(z);
+    this.last = { images, n: steps };
+    return images;
+  }
+
+  /** Draws the last sample as a grid (min-max normalised like save_image(normalize=True)). */
+  drawTo(canvas: HTMLCanvasElement, { nrow = 5 }: { nrow?: number } = {}): void {
+    if (!this.last) throw new Error('drawTo: call sample() or interpolate() first');
+    drawGrid(canvas, makeGrid(this.last.images, this.last.n, 28, 28, nrow));
+  }
+}
+
+/** Loads a generator checkpoint (ours, or a reference PyTorch one converted to safetensors). */
+export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}): Promise<LoadedGenerator> {
+  const { bytes, name } = await bytesOf(source);
+  const gpu = options.gpu ?? (await requestGpu(options));
+  return new LoadedGenerator(gpu, generatorFromCheckpoint(gpu, bytes, name));
+}

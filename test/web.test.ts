@@ -1,0 +1,117 @@
+/**
+ * The web page in real headless Chromium (WebGPU on SwiftShader), against the Node library on
+ * SwiftShader: the same seed trains to the same losses, the grid shows the batch, a Node
+ * checkpoint samples to the same images in the page, and a browser without WebGPU gets an
+ * explanation. Chromium's Dawn and dawn.node differ in version, so floats may differ in the last
+ * bits: losses are compared at 1e-4 relative (the parity bound against PyTorch), images at 1e-4
+ * absolute (tanh outputs in [-1, 1]) and grid pixels within 2 levels of 255.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { build, preview, type PreviewServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
+import { makeGrid } from '../src/gan/images.js';
+import { sampleImages } from '../src/gan/sample.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { loadImageSet } from '../src/mnist/files.js';
+import { launchChromium } from './helpers/browser.js';
+import { useGpu } from './helpers/gpu.js';
+
+const ARTIFACTS = 'test-artifacts';
+let server: PreviewServer;
+let url: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  await build({ configFile: 'vite.config.ts', logLevel: 'warn' });
+  server = await preview({ configFile: 'vite.config.ts', preview: { port: 0, host: '127.0.0.1' }, logLevel: 'warn' });
+  url = server.resolvedUrls!.local[0]!;
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise<void>((r) => server?.httpServer.close(() => r()));
+});
+
+describe('web page', () => {
+  const gpu = useGpu('swiftshader');
+  const set = loadImageSet('mnist', 'train');
+
+  it('trains live to the same losses as the Node trainer, shows the adapter and the batch grid', async () => {
+    const STEPS = 3;
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}?batch=8&seed=3&steps=${STEPS}&autostart=1&logEvery=1&refresh=1`);
+    await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
+    const state = await page.evaluate(() => (window as any).__dcgan);
+    expect(state.error, state.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    expect(state.adapter).toMatch(/swiftshader/i);
+    expect(await page.textContent('#status')).toMatch(/swiftshader/i);
+    expect(await page.textContent('#step')).toBe(String(STEPS));
+
+    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 3 });
+    let plan = null;
+    for (let s = 0; s < STEPS; s++) {
+      plan = await trainer.step();
+      const node = await trainer.stats(plan);
+      const web = state.losses[s];
+      expect(web.step).toBe(s + 1);
+      expect(Math.abs(web.d - node.dLoss) / node.dLoss, `d_loss step ${s + 1}: web ${web.d}, node ${node.dLoss}`).toBeLessThan(1e-4);
+      expect(Math.abs(web.g - node.gLoss) / node.gLoss, `g_loss step ${s + 1}: web ${web.g}, node ${node.gLoss}`).toBeLessThan(1e-4);
+    }
+    // The grid canvas shows the last fake batch, as the Node side draws it.
+    const fake = (await gpu().read(plan!.fake)) as Float32Array;
+    const expected = makeGrid(fake, 8, 28, 28);
+    const shown = await page.evaluate(() => {
+      const c = document.getElementById('grid') as HTMLCanvasElement;
+      return { w: c.width, h: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
+    });
+    expect([shown.w, shown.h]).toEqual([expected.width, expected.height]);
+    let worst = 0;
+    for (let i = 0; i < expected.width * expected.height; i++) worst = Math.max(worst, Math.abs(shown.data[4 * i]! - expected.rgb[3 * i]!));
+    expect(worst).toBeLessThanOrEqual(2);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'web-after-training.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('samples a Node checkpoint to the same images as the Node library', async () => {
+    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    await trainer.step();
+    await trainer.step();
+    const file = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'generator.safetensors');
+    writeFileSync(file, serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
+    const node = await sampleImages(gpu(), trainer.G, 25, 7);
+
+    const page = await browser.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#ckpt-load')!.disabled, undefined, { timeout: 120_000 });
+    await page.fill('#sample-seed', '7');
+    await page.setInputFiles('#ckpt-file', file);
+    await page.waitForFunction(() => (window as any).__dcgan.samples, undefined, { timeout: 120_000 });
+    const web = await page.evaluate(() => Array.from((window as any).__dcgan.samples as Float32Array));
+    expect(web.length).toBe(node.length);
+    let worst = 0;
+    for (let i = 0; i < node.length; i++) worst = Math.max(worst, Math.abs(web[i]! - node[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    expect(await page.textContent('#ckpt-status')).toContain('Loaded generator.safetensors');
+    await page.close();
+  });
+
+  it('explains what to do when WebGPU is unavailable, instead of a blank page', async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('#status')!.classList.contains('error'), undefined, { timeout: 60_000 });
+    const text = await page.textContent('#status');
+    expect(text).toContain('WebGPU is not available');
+    expect(text).toContain('--enable-unsafe-webgpu');
+    await page.close();
+  });
+});
