@@ -6,11 +6,11 @@
 import { parseArgs } from 'node:util';
 import type { CpuBackend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
-import type { Dispatch } from '../src/gpu/kernel.js';
 import { grid1d } from '../src/shaders/common.js';
 import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
 import { MATMUL_VARIANTS, matmulGrid, matmulKernel, type MatmulVariant } from '../src/shaders/matmul.js';
 import { positiveInt, runMain } from './cli.js';
+import { timeDispatches } from './timing.js';
 
 const HELP = `Usage: npm run bench:adapters -- [--size N] [--repeat R]
 
@@ -23,21 +23,6 @@ interface Row {
   ms: number;
   rate: string;
   value: number;
-}
-
-/** Median wall time of `repeat` runs of one submit each, after one warm-up run. */
-async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number): Promise<number> {
-  gpu.run(dispatches);
-  await gpu.sync('warm-up');
-  const times: number[] = [];
-  for (let r = 0; r < repeat; r++) {
-    const t0 = performance.now();
-    gpu.run(dispatches);
-    await gpu.sync('benchmark');
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 async function benchBackend(backend: CpuBackend, n: number, repeat: number): Promise<Row[]> {
@@ -53,7 +38,7 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     for (const variant of MATMUL_VARIANTS) {
       const C = gpu.tensor(`C ${variant}`, [n, n]);
       const d = await gpu.prepare(matmulKernel(variant), [params, A, B, C], matmulGrid(variant, shape));
-      const ms = await time(gpu, [d], repeat);
+      const ms = await timeDispatches(gpu, [d], repeat);
       const gflops = (2 * n * n * n) / (ms * 1e6);
       rows.push({ backend, kernel: `matmul.${variant} ${n}^3`, ms, rate: `${gflops.toFixed(2)} GFLOP/s`, value: gflops });
       results.set(variant, (await gpu.read(C)) as Float32Array);
@@ -69,7 +54,7 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     const x = gpu.tensor('x', [len], 'f32', new Float32Array(len).fill(1));
     const y = gpu.tensor('y', [len]);
     const axpy = await gpu.prepare(axpyKernel(0.5), [x, y], grid1d(len / 4, AXPY_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
-    const ms = await time(gpu, [axpy], repeat);
+    const ms = await timeDispatches(gpu, [axpy], repeat);
     const gbs = (3 * 4 * len) / (ms * 1e6);
     rows.push({ backend, kernel: `axpy ${len} floats`, ms, rate: `${gbs.toFixed(2)} GB/s`, value: gbs });
   } finally {

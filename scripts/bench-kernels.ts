@@ -18,6 +18,7 @@ import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
 import { positiveInt, runMain } from './cli.js';
+import { median, timeDispatches } from './timing.js';
 
 const HELP = `Usage: npm run bench:kernels -- [options]
 
@@ -57,23 +58,6 @@ function cases(B: number): OpCase[] {
   ];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function time(gpu: Gpu, dispatches: Dispatch[], repeat: number, warmUp = true): Promise<number> {
-  if (warmUp) {
-    gpu.run(dispatches);
-    await gpu.sync('warm-up');
-  }
-  const times: number[] = [];
-  for (let r = 0; r < repeat; r++) {
-    const t0 = performance.now();
-    gpu.run(dispatches);
-    await gpu.sync('benchmark');
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
 function fill(gpu: Gpu, t: Tensor, salt: number): void {
   gpu.write(t, Float32Array.from({ length: t.size }, (_, i) => (((i * 2654435761 + salt) >>> 0) % 1000) / 1000 - 0.5));
 }
@@ -91,7 +75,7 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
     if (!matmulSupports(variant, shape)) continue;
     const plan: PlanBuilder = { gpu, dispatches: [], matmul: variant };
     await matmul(plan, A, B, C, shape);
-    const ms = await time(gpu, plan.dispatches, repeat);
+    const ms = await timeDispatches(gpu, plan.dispatches, repeat);
     const gflops = (2 * M * N * K) / (ms * 1e6);
     if (gflops > best.gflops) best = { gflops, variant, dispatches: plan.dispatches };
   }
@@ -128,11 +112,11 @@ async function benchBackend(backend: Backend, B: number, variants: string[], rep
           // elsewhere on a shared machine hits both; the ratio is the median of the pairs'.
           const opTimes: number[] = [];
           const ratios: number[] = [];
-          await time(gpu, dispatches, 0);
+          await timeDispatches(gpu, dispatches, 0);
           for (let r = 0; r < repeat; r++) {
-            const ms = await time(gpu, dispatches, 1, false);
+            const ms = await timeDispatches(gpu, dispatches, 1, false);
             opTimes.push(ms);
-            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await time(gpu, best.dispatches, 1, false))));
+            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await timeDispatches(gpu, best.dispatches, 1, false))));
           }
           const ms = median(opTimes);
           const gflops = c.flops > 0 ? c.flops / (ms * 1e6) : 0;

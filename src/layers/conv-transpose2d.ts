@@ -7,37 +7,19 @@
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
-import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { ConvLayer } from './conv-base.js';
+import type { BackwardOptions, PlanBuilder, Saved } from './layer.js';
 import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
 
-export class ConvTranspose2d extends Layer {
+export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    readonly kernelSize: number,
-    readonly stride = 1,
-    readonly padding = 0,
-  ) {
-    super();
+
+  protected weightShape(): number[] {
+    return [this.inChannels, this.outChannels, this.kernelSize, this.kernelSize];
   }
 
-  override paramSpecs(): TensorSpec[] {
-    const k = this.kernelSize;
-    return [
-      { name: 'weight', shape: [this.inChannels, this.outChannels, k, k] },
-      { name: 'bias', shape: [this.outChannels] },
-    ];
-  }
-
-  outputShape(input: readonly number[]): number[] {
-    const [N, , H, W] = input as [number, number, number, number];
-    expectShape(`${this.prefix}ConvTranspose2d input`, input, [N, this.inChannels, H, W]);
-    const { kernelSize: k, stride: s, padding: p } = this;
-    const Ho = convTransposeOut(H, k, s, p);
-    const Wo = convTransposeOut(W, k, s, p);
-    if (Ho < 1 || Wo < 1) throw new Error(`${this.prefix}ConvTranspose2d: output would be ${Ho}x${Wo}`);
-    return [N, this.outChannels, Ho, Wo];
+  protected outSize(size: number): number {
+    return convTransposeOut(size, this.kernelSize, this.stride, this.padding);
   }
 
   /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */

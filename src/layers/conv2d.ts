@@ -5,37 +5,19 @@
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
-import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { ConvLayer } from './conv-base.js';
+import type { BackwardOptions, PlanBuilder, Saved } from './layer.js';
 import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
 
-export class Conv2d extends Layer {
+export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
-  constructor(
-    readonly inChannels: number,
-    readonly outChannels: number,
-    readonly kernelSize: number,
-    readonly stride = 1,
-    readonly padding = 0,
-  ) {
-    super();
+
+  protected weightShape(): number[] {
+    return [this.outChannels, this.inChannels, this.kernelSize, this.kernelSize];
   }
 
-  override paramSpecs(): TensorSpec[] {
-    const k = this.kernelSize;
-    return [
-      { name: 'weight', shape: [this.outChannels, this.inChannels, k, k] },
-      { name: 'bias', shape: [this.outChannels] },
-    ];
-  }
-
-  outputShape(input: readonly number[]): number[] {
-    const [N, , H, W] = input as [number, number, number, number];
-    expectShape(`${this.prefix}Conv2d input`, input, [N, this.inChannels, H, W]);
-    const { kernelSize: k, stride: s, padding: p } = this;
-    const Ho = convOut(H, k, s, p);
-    const Wo = convOut(W, k, s, p);
-    if (Ho < 1 || Wo < 1) throw new Error(`${this.prefix}Conv2d: input ${H}x${W} is smaller than the kernel ${k} with padding ${p}`);
-    return [N, this.outChannels, Ho, Wo];
+  protected outSize(size: number): number {
+    return convOut(size, this.kernelSize, this.stride, this.padding);
   }
 
   private geometry(x: Tensor): ConvGeometry {

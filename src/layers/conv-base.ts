@@ -1,0 +1,41 @@
+/** What Conv2d and ConvTranspose2d share: hyperparameters, parameter specs, output shapes. */
+import { Layer, expectShape, type TensorSpec } from './layer.js';
+
+export abstract class ConvLayer extends Layer {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    readonly stride = 1,
+    readonly padding = 0,
+  ) {
+    super();
+    for (const [name, v, min] of [['in_channels', inChannels, 1], ['out_channels', outChannels, 1], ['kernel_size', kernelSize, 1], ['stride', stride, 1], ['padding', padding, 0]] as const) {
+      if (!Number.isInteger(v) || v < min) throw new Error(`${this.constructor.name}: ${name} must be an integer >= ${min}, found ${v}`);
+    }
+  }
+
+  /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */
+  protected abstract weightShape(): number[];
+
+  /** Output size along one dimension. */
+  protected abstract outSize(size: number): number;
+
+  override paramSpecs(): TensorSpec[] {
+    return [
+      { name: 'weight', shape: this.weightShape() },
+      { name: 'bias', shape: [this.outChannels] },
+    ];
+  }
+
+  outputShape(input: readonly number[]): number[] {
+    const [N, , H, W] = input as [number, number, number, number];
+    expectShape(`${this.prefix}${this.kind} input`, input, [N, this.inChannels, H, W]);
+    const Ho = this.outSize(H);
+    const Wo = this.outSize(W);
+    if (Ho < 1 || Wo < 1) {
+      throw new Error(`${this.prefix}${this.kind}: input ${H}x${W} with kernel ${this.kernelSize}, stride ${this.stride}, padding ${this.padding} gives an empty output ${Ho}x${Wo}`);
+    }
+    return [N, this.outChannels, Ho, Wo];
+  }
+}
