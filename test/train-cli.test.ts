@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { loadImageSet } from '../src/mnist/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 
 const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
@@ -68,6 +69,31 @@ describe('train', () => {
     }
     expect(existsSync(join(out, 'images', 'step_000002.png'))).toBe(true);
     expect(existsSync(join(out, 'loss_curve.png'))).toBe(true);
+  });
+
+  it('trains epochs over a directory of IDX files, with the short last batch, writing a grid and checkpoint per epoch', () => {
+    // 20 MNIST images at batch 8: batches of 8, 8 and a short 4, then the next epoch.
+    const data = tmp();
+    const set = loadImageSet('mnist', 'train');
+    const idx = (dims: number[], bytes: Uint8Array) => {
+      const header = new Uint8Array(4 + 4 * dims.length);
+      header[2] = 0x08;
+      header[3] = dims.length;
+      dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d));
+      return Buffer.concat([header, bytes]);
+    };
+    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([20, 28, 28], set.pixels.subarray(0, 20 * 784)));
+    writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([20], set.labels.subarray(0, 20)));
+    const out = tmp();
+    const r = run('train', ...SMALL, '--data', data, '--epochs', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('Epoch [1/2] Batch 0/3 Loss D: ');
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.epoch, r.batch])).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+    for (const row of rows) expect(Number.isFinite(row.d_loss) && Number.isFinite(row.g_loss)).toBe(true);
+    expect(existsSync(join(out, 'images', 'epoch_001.png'))).toBe(true);
+    expect(existsSync(join(out, 'images', 'epoch_002.png'))).toBe(true);
+    expect(read(out, 'generator.safetensors').metadata.step).toBe('6');
   });
 
   const bad: Array<[string, string[], RegExp]> = [

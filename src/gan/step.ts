@@ -64,7 +64,7 @@ export class StepPlan {
     const { gpu, G, D } = m;
     const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul };
     const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
-    const real = dataset ? dataset.batch.view([batch, 1, H, W]) : gpu.tensor('real batch', [batch, 1, H, W]);
+    const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, 1, H, W]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);
     const z = gpu.tensor(`z (batch ${batch})`, [batch, m.latentDim]);
     const noise = await NormalNoise.create(gpu, z, m.seed);

@@ -46,6 +46,15 @@ export class Tensor {
     return new Tensor(this.buffer, shape, this.dtype, this.offset);
   }
 
+  /** The first `n` entries along dimension 0, same memory (e.g. the short last batch). */
+  rows(n: number): Tensor {
+    const d0 = this.shape[0] ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n > d0) {
+      throw new Error(`tensor "${this.label}": cannot take ${n} rows of [${this.shape.join(', ')}]`);
+    }
+    return new Tensor(this.buffer, [n, ...this.shape.slice(1)], this.dtype, this.offset);
+  }
+
   binding(): GPUBufferBinding {
     return { buffer: this.buffer, offset: this.offset, size: Math.max(4, this.byteLength) };
   }
