@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what webgpu-dcgan needs on Debian 12 (root, no GPU needed) and the npm dependencies.
-#   chromium + libvulkan1                           SwiftShader, a Vulkan CPU adapter (and the browser for web tests)
+#   chromium + libvulkan1                           SwiftShader, a Vulkan CPU adapter (and the browser for web tests;
+#   fonts-liberation                                its text needs a font)
 #   libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri   Mesa llvmpipe through OpenGL ES, the faster CPU adapter
 #   dataset-fashion-mnist                           Fashion-MNIST for --data fashion
 # Skips apt entirely when everything is already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(chromium libvulkan1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist)
+PACKAGES=(chromium fonts-liberation libvulkan1 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
