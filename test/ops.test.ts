@@ -17,6 +17,7 @@ import type { Layer, PlanBuilder } from '../src/layers/layer.js';
 import { Linear } from '../src/layers/linear.js';
 import { Sequential } from '../src/layers/sequential.js';
 import type { Activation } from '../src/shaders/activation.js';
+import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 import { compareClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
@@ -117,7 +118,7 @@ describe.each(CPU_BACKENDS)('ops against PyTorch on %s', (backend) => {
 
   const layerCases = cases.filter((c) => ['linear', 'conv2d', 'conv_transpose2d', 'batchnorm', 'activation'].includes(c.op));
   // Heavy ops run with every matmul variant: each must match PyTorch on its own.
-  const variantsFor = (c: Case) => (['linear', 'conv2d', 'conv_transpose2d'].includes(c.op) ? ['naive', 'auto'] : ['auto']);
+  const variantsFor = (c: Case) => (['linear', 'conv2d', 'conv_transpose2d'].includes(c.op) ? [...MATMUL_VARIANTS] : ['auto']);
   for (const c of layerCases) {
     for (const variant of variantsFor(c)) {
       it(`${c.name} (matmul ${variant}): forward and every gradient`, async () => {
@@ -196,7 +197,7 @@ describe('ops: clear errors', () => {
   it('an unknown matmul variant is an error listing the variants', async () => {
     const model = new Sequential('m', [new Linear(4, 4)]).allocate(gpu());
     await expect(model.forward({ gpu: gpu(), dispatches: [], matmul: 'fast' }, gpu().tensor('x', [4, 4]), true)).rejects.toThrow(
-      'matmul variant: expected auto or one of naive, vec4_8x8, found "fast"',
+      'matmul variant: expected auto or one of naive, vec4_8x8, tiled_4x4, found "fast"',
     );
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CPU_BACKEND, parseBackend } from '../src/gpu/backend.js';
-import { isCpuAdapter } from '../src/gpu/adapter-node.js';
+import { DEFAULT_CPU_BACKEND, isCpuAdapter, parseBackend } from '../src/gpu/backend.js';
 import { AdapterUnavailableError, DeviceLostError, KernelError } from '../src/gpu/errors.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import type { Kernel } from '../src/gpu/kernel.js';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { DEFAULT_CPU_BACKEND, type Backend, type CpuBackend } from './backend.js';
+import { DEFAULT_CPU_BACKEND, isCpuAdapter, type Backend, type CpuBackend } from './backend.js';
 import { AdapterUnavailableError } from './errors.js';
 
 export interface OpenedAdapter {
@@ -35,12 +35,6 @@ function newInstance(options: string[]): { gpu: GPU; release(): void } {
   const gpu = create(options);
   liveInstances.add(gpu);
   return { gpu, release: () => void liveInstances.delete(gpu) };
-}
-
-/** Software adapters Dawn can expose; `gpu` must never return one of these. */
-export function isCpuAdapter(info: GPUAdapterInfo): boolean {
-  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
-  return /swiftshader|llvmpipe|lavapipe|softpipe|software/.test(text);
 }
 
 /** Vulkan drivers' window-system code complains on every start without a runtime dir (headless, root). */

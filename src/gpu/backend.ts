@@ -24,3 +24,9 @@ export function parseBackend(value: string, source = '--backend'): Backend {
   if ((BACKENDS as readonly string[]).includes(value)) return value as Backend;
   throw new Error(`${source}: expected one of ${BACKENDS.join(', ')}, found "${value}"`);
 }
+
+/** Software adapters Dawn or a browser can expose; `gpu` must never return one of these. */
+export function isCpuAdapter(info: { vendor: string; architecture: string; device: string; description: string }): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|softpipe|software/.test(text);
+}

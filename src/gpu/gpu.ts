@@ -4,7 +4,7 @@
  * (`#gpu-adapter` resolves per platform, see package.json "imports").
  */
 import { openAdapter } from '#gpu-adapter';
-import { BACKEND_ENV, parseBackend, type Backend } from './backend.js';
+import { BACKEND_ENV, isCpuAdapter, parseBackend, type Backend } from './backend.js';
 import { DeviceLostError, GpuError, KernelError } from './errors.js';
 import {
   formatCompilationMessages,
@@ -114,6 +114,11 @@ export class Gpu {
 
   get backend(): AdapterDescription['backend'] {
     return this.adapter.backend;
+  }
+
+  /** A CPU implementation (SwiftShader, llvmpipe): kernel choices differ from real GPUs. */
+  get isSoftware(): boolean {
+    return this.adapter.backend === 'swiftshader' || this.adapter.backend === 'gles' || isCpuAdapter(this.adapter);
   }
 
   get hasTimestamps(): boolean {

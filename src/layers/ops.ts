@@ -38,7 +38,7 @@ function grid(plan: PlanBuilder, threads: number, wg: number): [number, number, 
 /** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
 export function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: MatmulOptions): MatmulVariant {
   const wanted = plan.matmul ?? 'auto';
-  if (wanted === 'auto') return bestMatmulVariant(shape, o);
+  if (wanted === 'auto') return bestMatmulVariant(shape, o, plan.gpu.isSoftware);
   if (!(MATMUL_VARIANTS as readonly string[]).includes(wanted)) {
     throw new Error(`matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "${wanted}"`);
   }

@@ -8,10 +8,14 @@
  *  - `vec4_8x8`: each thread keeps an 8x8 block of C in registers, reads A and B as vec4 and uses
  *    no workgroup memory: on both CPU adapters this beat shared-memory tiling 3-4x. Needs the
  *    dimension read contiguously to be a multiple of 4 (matmulSupports).
+ *  - `tiled_4x4`: the classic GPU kernel: a 16x16 workgroup computes a 64x64 tile of C, staging
+ *    64x16 of A and 16x64 of B in workgroup memory per K step, 4x4 outputs per thread in
+ *    registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
+ *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
  */
 import type { Kernel } from '../gpu/kernel.js';
 
-export const MATMUL_VARIANTS = ['naive', 'vec4_8x8'] as const;
+export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 
 export interface MatmulShape {
@@ -33,26 +37,31 @@ export function matmulParams({ M, N, K }: MatmulShape): Uint32Array {
 
 /** Workgroup grid for a variant and shape. */
 export function matmulGrid(variant: MatmulVariant, { M, N }: MatmulShape): [number, number, number] {
-  const per = variant === 'naive' ? 8 : 64;
+  const per = variant === 'naive' ? 8 : 64;  // outputs per workgroup along each side
   return [Math.ceil(N / per), Math.ceil(M / per), 1];
 }
 
 /** Whether `variant` handles this shape and layout. */
 export function matmulSupports(variant: MatmulVariant, { M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
-  if (variant === 'naive') return true;
+  if (variant === 'naive' || variant === 'tiled_4x4') return true;
   const aInner = o.transA ? M : K;
   const bInner = o.transB ? K : N;
   return aInner % 4 === 0 && bInner % 4 === 0;
 }
 
-/** The fastest variant that supports the shape: what `auto` means. */
-export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}): MatmulVariant {
+/**
+ * What `auto` means. On CPU adapters (measured, README): vec4_8x8 where the shape allows, else
+ * naive. On hardware GPUs: tiled_4x4 (not yet measured on one: no GPU was available).
+ */
+export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
+  if (!software) return 'tiled_4x4';
   return matmulSupports('vec4_8x8', shape, o) ? 'vec4_8x8' : 'naive';
 }
 
 export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Kernel {
   const tag = `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
-  return { name: `matmul.${variant}.${tag}`, code: variant === 'naive' ? naive(o) : vec4Blocked(o) };
+  const code = variant === 'naive' ? naive(o) : variant === 'vec4_8x8' ? vec4Blocked(o) : tiled(o);
+  return { name: `matmul.${variant}.${tag}`, code };
 }
 
 const PARAMS = /* wgsl */ `
@@ -151,5 +160,62 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${fma}
   }
   ${stores}
+}`;
+}
+
+/**
+ * 64x64 tile per 16x16 workgroup, K in steps of 16 through workgroup memory. Loads outside the
+ * matrices read 0, so any M, N, K works; barriers sit in uniform control flow (no early return).
+ */
+function tiled(o: MatmulOptions): string {
+  const a = o.transA ? 'A[k * params.M + m]' : 'A[m * params.K + k]';
+  const b = o.transB ? 'B[n * params.K + k]' : 'B[k * params.N + n]';
+  return /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+var<workgroup> As: array<f32, 1024>;  // [64 rows][16 k]
+var<workgroup> Bs: array<f32, 1024>;  // [16 k][64 cols]
+
+fn load_a(m: u32, k: u32) -> f32 {
+  if (m < params.M && k < params.K) { return ${a}; }
+  return 0.0;
+}
+fn load_b(k: u32, n: u32) -> f32 {
+  if (k < params.K && n < params.N) { return ${b}; }
+  return 0.0;
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let row0 = wid.y * 64u;
+  let col0 = wid.x * 64u;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<f32, 16>;
+  for (var k0 = 0u; k0 < params.K; k0 += 16u) {
+    for (var i = 0u; i < 4u; i++) {
+      let e = t + i * 256u;
+      As[e] = load_a(row0 + e / 16u, k0 + e % 16u);
+      Bs[e] = load_b(k0 + e / 64u, col0 + e % 64u);
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      var a: array<f32, 4>;
+      for (var r = 0u; r < 4u; r++) { a[r] = As[(lid.y * 4u + r) * 16u + k]; }
+      for (var c = 0u; c < 4u; c++) {
+        let bv = Bs[k * 64u + lid.x * 4u + c];
+        for (var r = 0u; r < 4u; r++) { acc[r * 4u + c] += a[r] * bv; }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let row = row0 + lid.y * 4u + r;
+    for (var c = 0u; c < 4u; c++) {
+      let col = col0 + lid.x * 4u + c;
+      if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', 'acc[r * 4u + c]')} }
+    }
+  }
 }`;
 }
