@@ -33,7 +33,14 @@ export default defineConfig({
   base: './',
   publicDir: false,
   plugins: [mnistAssets()],
-  build: { outDir: OUT_DIR, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
+  build: {
+    outDir: OUT_DIR,
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 2000,
+    // index.html is the page; embed.html is the README's embedding snippet, kept runnable.
+    rollupOptions: { input: { index: resolve('web/index.html'), embed: resolve('web/embed.html') } },
+  },
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
 });

@@ -104,6 +104,27 @@ describe('web page', () => {
     await page.close();
   });
 
+  it("runs the README's embedding snippet as written (web/embed.html)", async () => {
+    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 6 });
+    await trainer.step();
+    writeFileSync(join('dist', 'web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
+    const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, 28, 28);
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}embed.html`);
+    await page.waitForFunction(() => (document.getElementById('digits') as HTMLCanvasElement).width === 152, undefined, { timeout: 120_000 });
+    expect(errors).toEqual([]);
+    const shown = await page.evaluate(() => {
+      const c = document.getElementById('digits') as HTMLCanvasElement;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data);
+    });
+    let worst = 0;
+    for (let i = 0; i < expected.width * expected.height; i++) worst = Math.max(worst, Math.abs(shown[4 * i]! - expected.rgb[3 * i]!));
+    expect(worst).toBeLessThanOrEqual(2);
+    await page.close();
+  });
+
   it('explains what to do when WebGPU is unavailable, instead of a blank page', async () => {
     const page = await browser.newPage();
     await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
