@@ -216,8 +216,8 @@ await runMain(async () => {
     if (curve.length > 1) {
       const steps = curve.map((c) => c.step);
       const img = lossCurve(steps, [
-        { values: curve.map((c) => c.d), color: [31, 119, 180] },
-        { values: curve.map((c) => c.g), color: [255, 127, 14] },
+        { values: curve.map((c) => c.d), color: [31, 119, 180], label: 'D' },
+        { values: curve.map((c) => c.g), color: [255, 127, 14], label: 'G' },
       ]);
       writeFileSync(join(outDir, 'loss_curve.png'), encodePng(img));
     }

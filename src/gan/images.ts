@@ -47,10 +47,34 @@ export function makeGrid(images: Float32Array, count: number, height: number, wi
   return { width: W, height: H, rgb };
 }
 
-/** Line plot of series over steps (white background, light grid, one colour per series). */
-export function lossCurve(steps: number[], series: Array<{ values: number[]; color: [number, number, number] }>, width = 640, height = 360): Grid {
+/** 3x5 pixel glyphs for the chart's labels (rows top to bottom, 3 bits each, MSB left). */
+const GLYPHS: Record<string, number[]> = {
+  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 2, 2], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], ' ': [0, 0, 0, 0, 0], D: [6, 5, 5, 5, 6], G: [7, 4, 5, 5, 7],
+  s: [0, 7, 4, 1, 7], t: [2, 7, 2, 2, 3], e: [7, 5, 7, 4, 7], p: [7, 5, 7, 4, 4], l: [4, 4, 4, 4, 7], o: [0, 7, 5, 5, 7],
+};
+
+/** Writes `text` with the glyphs above, each pixel `scale` x `scale`. */
+function drawText(set: (x: number, y: number, c: readonly number[]) => void, text: string, x: number, y: number, color: readonly number[], scale = 2): void {
+  [...text].forEach((ch, i) => {
+    const rows = GLYPHS[ch] ?? GLYPHS[' ']!;
+    rows.forEach((bits, r) => {
+      for (let c = 0; c < 3; c++) {
+        if (!(bits & (4 >> c))) continue;
+        for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) set(x + (i * 4 + c) * scale + dx, y + r * scale + dy, color);
+      }
+    });
+  });
+}
+
+/**
+ * Line plot of series over steps (white background, light grid, one colour per series), with
+ * the y values of the grid lines, the last step, and a legend of the series' labels.
+ */
+export function lossCurve(steps: number[], series: Array<{ values: number[]; color: [number, number, number]; label?: string }>, width = 640, height = 360): Grid {
   const rgb = new Uint8Array(width * height * 3).fill(255);
-  const margin = 20;
+  const margin = 40;
   const finite = series.flatMap((s) => s.values.filter(Number.isFinite));
   const lo = Math.min(0, ...finite);
   const hi = Math.max(1e-6, ...finite);
@@ -67,7 +91,16 @@ export function lossCurve(steps: number[], series: Array<{ values: number[]; col
   for (let i = 0; i <= 4; i++) {
     const y = margin + (i * (height - 2 * margin)) / 4;
     for (let x = margin; x < width - margin; x++) set(x, y, [225, 225, 225]);
+    const v = hi - (i * (hi - lo)) / 4;
+    drawText(set, v.toFixed(2), 2, Math.round(y) - 5, [90, 90, 90]);
   }
+  drawText(set, `step ${x1}`, width - margin - 4 * 2 * (5 + String(x1).length), height - margin + 8, [90, 90, 90]);
+  series.forEach(({ color, label }, k) => {
+    if (!label) return;
+    const x = margin + 10 + k * 60;
+    for (let dy = 0; dy < 10; dy++) for (let dx = 0; dx < 14; dx++) set(x + dx, 12 + dy, color);
+    drawText(set, label, x + 20, 12, [40, 40, 40]);
+  });
   for (let y = margin; y < height - margin; y++) set(margin, y, [0, 0, 0]);
   for (let x = margin; x < width - margin; x++) set(x, py(0), [0, 0, 0]);
   for (const { values, color } of series) {
