@@ -5,7 +5,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INIT_SCHEMES, type InitScheme } from '../src/gan/models.js';
-import { lossCurve, makeGrid } from '../src/gan/images.js';
+import { lossCurve } from '../src/gan/images.js';
 import { encodePng } from '../src/gan/png.js';
 import { referenceLogLine } from '../src/gan/pyrepr.js';
 import { ensureOutputDir, loadRun, readRunConfig, saveRun } from '../src/gan/run-files.js';
@@ -158,7 +158,6 @@ await runMain(async () => {
     const curve: Array<{ step: number; d: number; g: number }> = [];
     const progress = new Progress(totalSteps, trainer.globalStep);
     const start = performance.now();
-    const inflight: Promise<unknown>[] = [];
     let last: { plan: Awaited<ReturnType<GanTrainer['step']>>; epoch: number } | null = null;
 
     const assertFinite = async () => {
@@ -169,9 +168,7 @@ await runMain(async () => {
     };
     const writeGrid = async (name: string) => {
       if (!last) return;
-      const fake = (await gpu.read(last.plan.fake)) as Float32Array;
-      const n = Math.min(25, last.plan.batch);
-      writeFileSync(join(outDir, 'images', name), encodePng(makeGrid(fake, n, set.height, set.width)));
+      writeFileSync(join(outDir, 'images', name), encodePng(await trainer.fakeGrid(last.plan)));
     };
     const checkpoint = async () => {
       await assertFinite();
@@ -184,8 +181,6 @@ await runMain(async () => {
       const plan = await trainer.step();
       last = { plan, epoch };
       const step = trainer.globalStep;
-      inflight.push(gpu.race(gpu.device.queue.onSubmittedWorkDone()));
-      if (inflight.length > 2) await inflight.shift();
       progress.tick(step, epoch, config.epochs, batch, batches);
 
       let stats: StepStats | null = null;
@@ -206,7 +201,7 @@ await runMain(async () => {
         await checkpoint();
       }
     }
-    await Promise.all(inflight);
+    await gpu.sync('the last steps');
     progress.done();
     if (last && trainer.batchIndex !== 0) {
       await writeGrid(`step_${String(trainer.globalStep).padStart(6, '0')}.png`);

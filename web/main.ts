@@ -6,7 +6,6 @@
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
 import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
-import { makeGrid } from '../src/gan/images.js';
 import { GanTrainer, REFERENCE_CONFIG, type StepStats } from '../src/gan/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { imageSetFromIdx } from '../src/mnist/idx.js';
@@ -110,8 +109,7 @@ async function main(): Promise<void> {
   const logEvery = num('logEvery', 5);
 
   async function drawFake(plan: Awaited<ReturnType<GanTrainer['step']>>): Promise<void> {
-    const fake = (await gpu.read(plan.fake)) as Float32Array;
-    drawGrid($('grid'), makeGrid(fake, Math.min(25, plan.batch), 28, 28));
+    drawGrid($('grid'), await trainer!.fakeGrid(plan));
     state.gridDrawnAtStep = trainer!.globalStep;
   }
 

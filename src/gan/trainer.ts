@@ -8,6 +8,7 @@ import type { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../mnist/dataset.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
+import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
 import { discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
@@ -59,6 +60,8 @@ export class GanTrainer {
   batchLimit: number | null = null;
 
   private readonly plans = new Map<number, StepPlan>();
+  /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
+  private readonly inflight: Promise<unknown>[] = [];
 
   private constructor(
     readonly gpu: Gpu,
@@ -118,7 +121,7 @@ export class GanTrainer {
     return p;
   }
 
-  /** Submits the next step of the run (gathering its batch on the GPU); returns its plan. */
+  /** Submits the next step of the run (gathering its batch on the GPU); returns its plan once at most two steps are unfinished. */
   async step(): Promise<StepPlan> {
     const ds = this.dataset;
     if (!ds) throw new Error('trainer has no data set: use stepWith()');
@@ -126,6 +129,7 @@ export class GanTrainer {
     const size = ds.setBatch(this.batchIndex);
     const plan = await this.plan(size);
     this.submit(plan, false);
+    await this.throttle();
     this.batchIndex++;
     if (this.batchIndex >= this.batchesPerEpoch) {
       this.batchIndex = 0;
@@ -149,6 +153,22 @@ export class GanTrainer {
     this.optG.nextStep();
     plan.submit(external);
     this.globalStep++;
+    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+  }
+
+  /**
+   * Waits until at most `max` submitted steps are unfinished. Nothing is read back per step, so
+   * without this the CPU would queue thousands of steps ahead of the GPU.
+   */
+  async throttle(max = 2): Promise<void> {
+    while (this.inflight.length > max) await this.inflight.shift();
+  }
+
+  /** The 5x5 grid (or fewer, for small batches) of the fake batch `plan` last produced. */
+  async fakeGrid(plan: StepPlan): Promise<Grid> {
+    const fake = (await this.gpu.read(plan.fake)) as Float32Array;
+    const [, , H, W] = plan.fake.shape as [number, number, number, number];
+    return makeGrid(fake, Math.min(25, plan.batch), H, W);
   }
 
   /** Puts the run back where a checkpoint left it. */
