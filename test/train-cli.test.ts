@@ -3,7 +3,7 @@
  * (keys, shapes, dtypes), and one clear error with a non-zero exit for each kind of bad input.
  * Small runs (batch 8, a few steps) on the GLES adapter; each command is a real subprocess.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,26 @@ describe('train', () => {
     expect(existsSync(join(out, 'images', 'epoch_001.png'))).toBe(true);
     expect(existsSync(join(out, 'images', 'epoch_002.png'))).toBe(true);
     expect(read(out, 'generator.safetensors').metadata.step).toBe('6');
+  });
+
+  it('on Ctrl-C finishes the step, saves a checkpoint and a grid, and exits with 130', async () => {
+    const out = tmp();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/train.ts', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const metrics = join(out, 'metrics.jsonl');
+    const deadline = Date.now() + 120_000;
+    while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 3) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code, err).toBe(130);
+    expect(err).toContain('interrupted: finishing this step, then saving');
+    const step = Number(read(out, 'generator.safetensors').metadata.step);
+    expect(step).toBeGreaterThanOrEqual(3);
+    expect(existsSync(join(out, 'images', `step_${String(step).padStart(6, '0')}.png`))).toBe(true);
+    expect(read(out, 'optimizer.safetensors').metadata.step).toBe(String(step));
   });
 
   const bad: Array<[string, string[], RegExp]> = [
