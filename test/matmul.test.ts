@@ -23,6 +23,7 @@ const SHAPES = [
   { M: 5, N: 7, K: 3 },
   { M: 12, N: 9, K: 8 },
   { M: 20, N: 3, K: 16 },
+  { M: 300, N: 200, K: 40 }, // several workgroups in both directions (vec4 workgroups cover 128 rows)
 ];
 
 describe.each(CPU_BACKENDS)('matmul variants on %s', (backend) => {
