@@ -7,9 +7,9 @@
  *  - `naive`: one output per thread; any shape. The reference the others are checked against.
  *  - `vec4_8x8`: each thread keeps an 8x8 block of C in registers, reads A and B as vec4 and uses
  *    no workgroup memory: on both CPU adapters this beat shared-memory tiling 3-4x. Workgroups
- *    of 8x16 threads: 5-25% faster than 8x8 on both CPU adapters at the DCGAN's GEMMs (measured
- *    alternately; 16x16 and 8x32 were no better). Needs the dimension read contiguously to be a
- *    multiple of 4 (matmulSupports).
+ *    of 8x8 threads. (8x16 was 5-25% faster on the bare GEMMs, but not measurably on a training
+ *    step, and it pushed two conv parts below 70% of the matmul ceiling: im2col/col2im then weigh
+ *    more; kept 8x8.) Needs the dimension read contiguously to be a multiple of 4 (matmulSupports).
  *  - `tiled_4x4`: the classic GPU kernel: a 16x16 workgroup computes a 64x64 tile of C, staging
  *    64x16 of A and 16x64 of B in workgroup memory per K step, 4x4 outputs per thread in
  *    registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
@@ -39,9 +39,8 @@ export function matmulParams({ M, N, K }: MatmulShape): Uint32Array {
 
 /** Workgroup grid for a variant and shape. */
 export function matmulGrid(variant: MatmulVariant, { M, N }: MatmulShape): [number, number, number] {
-  // Outputs per workgroup: naive 8x8; tiled 64x64; vec4_8x8 64 columns x 128 rows (8x16 threads).
-  const [perCol, perRow] = variant === 'naive' ? [8, 8] : variant === 'tiled_4x4' ? [64, 64] : [64, 128];
-  return [Math.ceil(N / perCol), Math.ceil(M / perRow), 1];
+  const per = variant === 'naive' ? 8 : 64;  // outputs per workgroup along each side
+  return [Math.ceil(N / per), Math.ceil(M / per), 1];
 }
 
 /** Whether `variant` handles this shape and layout. */
@@ -146,7 +145,7 @@ function vec4Blocked(o: MatmulOptions): string {
 @group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
-@compute @workgroup_size(8, 16)
+@compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = params.M;
   let N = params.N;
