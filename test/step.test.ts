@@ -18,9 +18,10 @@ const meta = JSON.parse(fixture.metadata.step!) as { batch: number; steps: numbe
 const ref = (key: string) => fixture.values(key) as Float32Array;
 const B = meta.batch;
 
+const set = loadImageSet('mnist', 'train');
+const table = normalizationTable();
+
 function realBatch(step: number): Float32Array {
-  const set = loadImageSet('mnist', 'train');
-  const table = normalizationTable();
   const px = set.height * set.width;
   return Float32Array.from(set.pixels.subarray(step * B * px, (step + 1) * B * px), (b) => table[b]!);
 }

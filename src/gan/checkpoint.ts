@@ -8,7 +8,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Sequential } from '../layers/sequential.js';
-import { SafetensorsError, parseSafetensors, serializeSafetensors, tensorValues, type SafeTensor } from '../io/safetensors.js';
+import { SafetensorsError, parseSafetensors, serializeSafetensors, tensorValues, type SafeFile, type SafeTensor } from '../io/safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-dcgan-checkpoint';
 export const CHECKPOINT_VERSION = '1';
@@ -77,8 +77,13 @@ export function expectedModelTensors(model: Sequential): Map<string, ExpectedTen
  * Parses a checkpoint file and checks it holds exactly `expected`: the first missing key,
  * unexpected key, wrong dtype or wrong shape is the error, with the file named.
  */
-export function parseChecked(bytes: Uint8Array, file: string, expected: Map<string, ExpectedTensor>): { tensors: Map<string, SafeTensor>; metadata: Metadata } {
-  const { tensors, metadata } = parseSafetensors(bytes, file);
+export function parseChecked(bytes: Uint8Array, file: string, expected: Map<string, ExpectedTensor>): SafeFile {
+  return checkTensors(parseSafetensors(bytes, file), file, expected);
+}
+
+/** checkTensors for an already parsed file: the same checks, the same errors. */
+export function checkTensors(parsed: SafeFile, file: string, expected: Map<string, ExpectedTensor>): SafeFile {
+  const { tensors } = parsed;
   for (const [key, want] of expected) {
     const t = tensors.get(key);
     if (!t) throw new SafetensorsError(file, `missing tensor "${key}" (expected ${want.dtype} [${want.shape.join(', ')}])`);
@@ -90,7 +95,7 @@ export function parseChecked(bytes: Uint8Array, file: string, expected: Map<stri
   for (const key of tensors.keys()) {
     if (!expected.has(key)) throw new SafetensorsError(file, `unexpected tensor "${key}" (not part of this model)`);
   }
-  return { tensors, metadata };
+  return parsed;
 }
 
 /** Uploads checked state_dict tensors into a model's arenas. */

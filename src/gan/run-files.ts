@@ -19,6 +19,7 @@ import {
   trackedKeys,
   type Metadata,
 } from './checkpoint.js';
+import { parseSafetensors } from '../io/safetensors.js';
 import type { GanTrainer, TrainConfig } from './trainer.js';
 
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
@@ -77,15 +78,7 @@ export async function saveRun(dir: string, t: GanTrainer, extra: Metadata = {}):
 export function readRunConfig(dir: string): { config: Partial<TrainConfig>; meta: Metadata } {
   const file = join(dir, FILES.optimizer);
   if (!existsSync(file)) throw new Error(`--resume: ${file} not found (a checkpoint directory holds ${Object.values(FILES).join(', ')})`);
-  const bytes = new Uint8Array(readFileSync(file));
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  let header: { __metadata__?: Metadata };
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
-  } catch {
-    throw new Error(`${file}: not a safetensors file (unreadable header)`);
-  }
-  const meta = header.__metadata__ ?? {};
+  const meta = parseSafetensors(new Uint8Array(readFileSync(file)), file).metadata;
   const num = (k: string) => {
     const v = Number(meta[k]);
     if (meta[k] === undefined || !Number.isFinite(v)) throw new Error(`${file}: metadata "${k}" missing or not a number (found ${meta[k]})`);

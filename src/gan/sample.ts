@@ -9,16 +9,16 @@ import { parseSafetensors, SafetensorsError } from '../io/safetensors.js';
 import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
-import { expectedModelTensors, loadStateDict, parseChecked } from './checkpoint.js';
+import { checkTensors, expectedModelTensors, loadStateDict } from './checkpoint.js';
 import { generator } from './models.js';
 
 /** Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference keys). */
 export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): Sequential {
-  const { tensors } = parseSafetensors(bytes, file);
-  const w = tensors.get('model.0.weight');
+  const parsed = parseSafetensors(bytes, file);
+  const w = parsed.tensors.get('model.0.weight');
   if (!w || w.shape.length !== 2) throw new SafetensorsError(file, 'missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
   const G = generator(w.shape[1]).allocate(gpu);
-  const checked = parseChecked(bytes, file, expectedModelTensors(G));
+  const checked = checkTensors(parsed, file, expectedModelTensors(G));
   loadStateDict(gpu, G, checked.tensors);
   return G;
 }

@@ -12,9 +12,6 @@ import { normalizationTable } from './normalize.js';
 import { batchSizeAt, batchesPerEpoch, epochOrder } from './shuffle.js';
 
 export class GpuDataset {
-  /** Images in the batch last selected by setBatch. */
-  currentBatchSize = 0;
-
   private constructor(
     private readonly gpu: Gpu,
     readonly set: ImageSet,
@@ -83,7 +80,6 @@ export class GpuDataset {
     const size = batchSizeAt(this.set.count, this.batchSize, index);
     const pixels = this.set.height * this.set.width;
     this.gpu.device.queue.writeBuffer(this.params, 0, new Uint32Array([index * this.batchSize, size, pixels, 0]));
-    this.currentBatchSize = size;
     return size;
   }
 
