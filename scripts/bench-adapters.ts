@@ -9,7 +9,7 @@ import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { grid1d } from '../src/shaders/common.js';
 import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
 import { MATMUL_VARIANTS, matmulGrid, matmulKernel, type MatmulVariant } from '../src/shaders/matmul.js';
-import { positiveInt, runMain } from './cli.js';
+import { positiveInt, runMain } from '../src/cli/args.js';
 import { timeDispatches } from './timing.js';
 
 const HELP = `Usage: npm run bench:adapters -- [--size N] [--repeat R]

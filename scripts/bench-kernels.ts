@@ -17,7 +17,7 @@ import { Linear } from '../src/layers/linear.js';
 import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
-import { positiveInt, runMain } from './cli.js';
+import { positiveInt, runMain } from '../src/cli/args.js';
 import { median, timeDispatches } from './timing.js';
 
 const HELP = `Usage: npm run bench:kernels -- [options]

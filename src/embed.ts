@@ -1,6 +1,7 @@
 /**
- * The embedding API for web pages (also works in Node): load a generator checkpoint and draw
- * digits.
+ * The package's browser entry (bundlers pick it through the `browser` export condition; no Node
+ * module is reachable from here): load a generator checkpoint and draw digits, or train live.
+ * Node's entry, src/index.ts, re-exports all of this and adds file-system helpers.
  *
  *   import { loadGenerator } from 'webgpu-dcgan';
  *   const g = await loadGenerator('generator.safetensors');   // URL, File/Blob or bytes
@@ -12,8 +13,14 @@ import { Sampler, generatorFromCheckpoint, latentDim } from './gan/sample.js';
 import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
 
-export { requestGpu, type Gpu } from './gpu/gpu.js';
-export { makeGrid } from './gan/images.js';
+export { requestGpu, Gpu, type GpuOptions } from './gpu/gpu.js';
+export { makeGrid, type Grid } from './gan/images.js';
+export { GanTrainer, REFERENCE_CONFIG, type TrainConfig, type StepStats } from './gan/trainer.js';
+export { modelStateDict, serialize } from './gan/checkpoint.js';
+export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './mnist/idx.js';
+export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
+export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';
+export { BACKENDS, type Backend } from './gpu/backend.js';
 
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 
@@ -46,6 +53,9 @@ export function drawGrid(canvas: HTMLCanvasElement, grid: Grid): void {
 }
 
 export class LoadedGenerator {
+  /** Whether destroy() releases the GPU (it was opened by loadGenerator, not passed in). */
+  ownsGpu = false;
+
   /** The last images sample() or interpolate() produced. */
   last: { images: Float32Array; n: number } | null = null;
   private readonly samplers = new Map<number, Promise<Sampler>>();
@@ -88,16 +98,35 @@ export class LoadedGenerator {
     return images;
   }
 
+  /** Releases the GPU device if loadGenerator opened it (lets a Node process exit). */
+  destroy(): void {
+    if (this.ownsGpu) this.gpu.destroy();
+  }
+
+  /** The last sample as an RGB grid (min-max normalised like save_image(normalize=True)). */
+  grid({ nrow = 5 }: { nrow?: number } = {}): Grid {
+    if (!this.last) throw new Error('grid: call sample() or interpolate() first');
+    return makeGrid(this.last.images, this.last.n, 28, 28, nrow);
+  }
+
   /** Draws the last sample as a grid (min-max normalised like save_image(normalize=True)). */
   drawTo(canvas: HTMLCanvasElement, { nrow = 5 }: { nrow?: number } = {}): void {
-    if (!this.last) throw new Error('drawTo: call sample() or interpolate() first');
-    drawGrid(canvas, makeGrid(this.last.images, this.last.n, 28, 28, nrow));
+    drawGrid(canvas, this.grid({ nrow }));
   }
 }
 
 /** Loads a generator checkpoint (ours, or a reference PyTorch one converted to safetensors). */
-export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}): Promise<LoadedGenerator> {
-  const { bytes, name } = await bytesOf(source);
+export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}, name?: string): Promise<LoadedGenerator> {
+  const loaded = await bytesOf(source);
+  const bytes = loaded.bytes;
+  name ??= loaded.name;
   const gpu = options.gpu ?? (await requestGpu(options));
-  return new LoadedGenerator(gpu, generatorFromCheckpoint(gpu, bytes, name));
+  try {
+    const g = new LoadedGenerator(gpu, generatorFromCheckpoint(gpu, bytes, name));
+    g.ownsGpu = !options.gpu;
+    return g;
+  } catch (err) {
+    if (!options.gpu) gpu.destroy();
+    throw err;
+  }
 }

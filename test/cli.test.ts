@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 function start(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-data.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', 'check-data', ...args], { encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('npm run check-data', () => {
+describe('webgpu-dcgan check-data (through the bin)', () => {
   it('prints help listing every flag', () => {
     const r = start('--help');
     expect(r.code).toBe(0);
@@ -41,4 +42,33 @@ describe('npm run check-data', () => {
     // MNIST is mostly background (-1): a batch's mean is far below 0.
     expect(r.out).toMatch(/batch 0  n=50176 min=-1\.0000 max=1\.0000 mean=-0\.7\d+/);
   });
+});
+
+describe('webgpu-dcgan (the bin)', () => {
+  const bin = (...args: string[]) => spawnSync(process.execPath, ['bin/webgpu-dcgan.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+
+  it('prints its version, its commands, and rejects an unknown command with exit code 2', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(bin('--version').stdout.trim()).toBe(pkg.version);
+    const help = bin('--help');
+    for (const c of ['train', 'sample', 'bench', 'check-data']) expect(help.stdout).toContain(`  ${c} `);
+    const bad = bin('fly');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('error: unknown command "fly"');
+  });
+
+  // Dawn prints two "artificially reduced" warnings from C++ whenever a GLES adapter opens, and
+  // a Vulkan start without drivers complains too; users must not see them before our output.
+  for (const backend of ['gles', 'swiftshader', 'auto']) {
+    it(`prints nothing but its own lines on ${backend}; --verbose shows Dawn's`, () => {
+      const r = bin('check-data', '--backend', backend, '--batches', '1');
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n')[0]).toMatch(/^data {5}60000 images/);
+      if (backend === 'gles') {
+        const v = bin('check-data', '--backend', backend, '--batches', '1', '--verbose');
+        expect(v.stderr).toMatch(/^dawn: Warning: .*artificially reduced/m);
+      }
+    });
+  }
 });

@@ -107,7 +107,7 @@ describe('web page', () => {
   it("runs the README's embedding snippet as written (web/embed.html)", async () => {
     const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 6 });
     await trainer.step();
-    writeFileSync(join('dist', 'web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
+    writeFileSync(join('dist-web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
     const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, 28, 28);
     const page = await browser.newPage();
     const errors: string[] = [];

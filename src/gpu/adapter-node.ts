@@ -2,7 +2,7 @@
  * Opening a WebGPU adapter in Node through dawn.node (npm `webgpu`). Browser builds resolve
  * `#gpu-adapter` to adapter-browser.ts instead, so nothing here reaches a bundle.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
@@ -79,8 +79,31 @@ async function openGles(): Promise<OpenedAdapter> {
   return { adapter, backend: 'gles', release: inst.release };
 }
 
+/**
+ * The Vulkan driver manifests (ICDs) the loader would find, software ones excluded. Without any,
+ * Dawn's Vulkan start only prints "vkCreateInstance: Found no drivers!" to stderr: skip it.
+ */
+export function hardwareVulkanIcds(): string[] {
+  const listed = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+  const files = listed
+    ? listed.split(':').filter(Boolean)
+    : [
+        ...(process.env.XDG_CONFIG_DIRS ?? '/etc/xdg').split(':').map((d) => join(d, 'vulkan/icd.d')),
+        '/etc/vulkan/icd.d',
+        ...(process.env.XDG_DATA_DIRS ?? '/usr/local/share:/usr/share').split(':').map((d) => join(d, 'vulkan/icd.d')),
+      ].flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => join(dir, f)) : []));
+  return files.filter((f) => f !== SWIFTSHADER_ICD && !/lvp|lavapipe|swiftshader/i.test(f));
+}
+
 async function openHardwareGpu(): Promise<OpenedAdapter> {
   if (process.env.VK_ICD_FILENAMES === SWIFTSHADER_ICD) delete process.env.VK_ICD_FILENAMES;
+  if (hardwareVulkanIcds().length === 0) {
+    throw new AdapterUnavailableError(
+      'no hardware GPU: no Vulkan driver is installed (no ICD manifest in /etc/vulkan/icd.d or /usr/share/vulkan/icd.d). ' +
+        "Install the GPU's Vulkan driver and `apt-get install -y libvulkan1`; in a container, NVIDIA's Vulkan driver needs " +
+        'NVIDIA_DRIVER_CAPABILITIES to include graphics (e.g. `all`). Or pass --backend swiftshader|gles to run on the CPU.',
+    );
+  }
   ensureRuntimeDir();
   const inst = newInstance([]);
   const adapter = await inst.gpu.requestAdapter({ powerPreference: 'high-performance' });
@@ -88,7 +111,8 @@ async function openHardwareGpu(): Promise<OpenedAdapter> {
     const found = adapter ? `only the software adapter "${adapter.info.description || adapter.info.architecture}"` : 'no adapter';
     inst.release();
     throw new AdapterUnavailableError(
-      `no hardware GPU: Dawn found ${found}. Install the GPU's Vulkan driver and \`apt-get install -y libvulkan1\`, or pass --backend swiftshader|gles to run on the CPU.`,
+      `no hardware GPU: Dawn found ${found}. Install the GPU's Vulkan driver and \`apt-get install -y libvulkan1\` ` +
+        '(in a container, NVIDIA_DRIVER_CAPABILITIES must include graphics), or pass --backend swiftshader|gles to run on the CPU.',
     );
   }
   return { adapter, backend: 'gpu', release: inst.release };

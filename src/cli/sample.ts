@@ -2,15 +2,15 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FILES } from '../src/gan/checkpoint.js';
-import { makeGrid } from '../src/gan/images.js';
-import { encodePng } from '../src/gan/png.js';
-import { generatorFromCheckpoint, sampleImages } from '../src/gan/sample.js';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
-import { requestGpu } from '../src/gpu/gpu.js';
-import { UsageError, positiveInt, runMain } from './cli.js';
+import { FILES } from '../gan/checkpoint.js';
+import { makeGrid } from '../gan/images.js';
+import { encodePng } from '../gan/png.js';
+import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
+import { requestGpu } from '../gpu/gpu.js';
+import { UsageError, positiveInt, runMain } from './args.js';
 
-const HELP = `Usage: npm run sample -- --checkpoint PATH [options]
+const HELP = `Usage: webgpu-dcgan sample --checkpoint PATH [options]   (in a clone: npm run sample -- ...)
 
 Generates images from a generator checkpoint (generator.safetensors written by train, or one
 exported from the reference PyTorch model with its state_dict keys) in eval mode.
@@ -24,8 +24,11 @@ exported from the reference PyTorch model with its state_dict keys) in eval mode
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   -h, --help          this text`;
 
-await runMain(async () => {
+/** Runs the command with its flags (argv after the command name); sets the exit code. */
+export function main(args: string[]): Promise<void> {
+  return runMain(async () => {
   const { values: v } = parseArgs({
+    args,
     options: {
       checkpoint: { type: 'string' },
       n: { type: 'string', default: '25' },
@@ -68,3 +71,4 @@ await runMain(async () => {
     gpu.destroy();
   }
 });
+}

@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
-import { parseBackend } from '../src/gpu/backend.js';
-import { requestGpu } from '../src/gpu/gpu.js';
-import { loadImageSet } from '../src/mnist/files.js';
-import { positiveInt, runMain } from './cli.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
+import { parseBackend } from '../gpu/backend.js';
+import { requestGpu } from '../gpu/gpu.js';
+import { loadImageSet } from '../mnist/files.js';
+import { positiveInt, runMain } from './args.js';
 
-const HELP = `Usage: npm run bench -- [options]
+const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
   --backend LIST   adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
   --batch N        batch size (default 64)
@@ -23,8 +23,11 @@ const HELP = `Usage: npm run bench -- [options]
 
 const PYTHON = '/usr/bin/python3';
 
-await runMain(async () => {
+/** Runs the command with its flags (argv after the command name); sets the exit code. */
+export function main(args: string[]): Promise<void> {
+  return runMain(async () => {
   const { values: v } = parseArgs({
+    args,
     options: {
       backend: { type: 'string', default: 'gles,swiftshader' },
       batch: { type: 'string', default: '64' },
@@ -64,7 +67,7 @@ await runMain(async () => {
   } else if (!existsSync(PYTHON) || spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
     console.log(`PyTorch: skipped (${PYTHON} cannot import torch; apt-get install python3-torch)`);
   } else {
-    const script = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
+    const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
     const r = spawnSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`PyTorch reference failed: ${r.stderr.trim().split('\n').pop()}`);
     const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number; threads: number; torch: string };
@@ -76,3 +79,4 @@ await runMain(async () => {
   for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${torchMs ? `${(r.ms / torchMs).toFixed(2)}x the time` : '-'} |`);
   if (torchMs) console.log(`| PyTorch CPU | ${torchMs.toFixed(1)} | 1.00x |`);
 });
+}

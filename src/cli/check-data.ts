@@ -3,14 +3,14 @@
  * timings and the statistics of a batch: a quick check that the data pipeline works here.
  */
 import { parseArgs } from 'node:util';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
-import { requestGpu } from '../src/gpu/gpu.js';
-import { GpuDataset } from '../src/mnist/dataset.js';
-import { loadImageSet } from '../src/mnist/files.js';
-import { NormalNoise } from '../src/random/noise.js';
-import { positiveInt, runMain } from './cli.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
+import { requestGpu } from '../gpu/gpu.js';
+import { GpuDataset } from '../mnist/dataset.js';
+import { loadImageSet } from '../mnist/files.js';
+import { NormalNoise } from '../random/noise.js';
+import { positiveInt, runMain } from './args.js';
 
-const HELP = `Usage: npm run check-data -- [options]
+const HELP = `Usage: webgpu-dcgan check-data [options] (in a clone: npm run check-data -- [options])
 
 Opens a WebGPU adapter, uploads an MNIST-style data set to it, gathers shuffled batches on the
 GPU and prints the adapter, timings and one batch's statistics.
@@ -23,8 +23,11 @@ Options:
   --seed N          shuffle and noise seed (default: 0)
   -h, --help        this text`;
 
-await runMain(async () => {
+/** Runs the command with its flags (argv after the command name); sets the exit code. */
+export function main(args: string[]): Promise<void> {
+  return runMain(async () => {
   const { values } = parseArgs({
+    args,
     options: {
       backend: { type: 'string' },
       data: { type: 'string', default: 'mnist' },
@@ -79,6 +82,7 @@ await runMain(async () => {
     gpu.destroy();
   }
 });
+}
 
 function stats(x: Float32Array): string {
   let min = Infinity, max = -Infinity, sum = 0, sq = 0;

@@ -4,23 +4,23 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { INIT_SCHEMES, type InitScheme } from '../src/gan/models.js';
-import { lossCurve } from '../src/gan/images.js';
-import { encodePng } from '../src/gan/png.js';
-import { referenceLogLine } from '../src/gan/pyrepr.js';
-import { ensureOutputDir, loadRun, readRunConfig, saveRun } from '../src/gan/run-files.js';
-import { GanTrainer, REFERENCE_CONFIG, type StepStats, type TrainConfig } from '../src/gan/trainer.js';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../src/gpu/backend.js';
-import { requestGpu } from '../src/gpu/gpu.js';
-import { loadImageSet } from '../src/mnist/files.js';
-import { LOSSES, type Loss } from '../src/shaders/loss.js';
-import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
+import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
+import { lossCurve } from '../gan/images.js';
+import { encodePng } from '../gan/png.js';
+import { referenceLogLine } from '../gan/pyrepr.js';
+import { ensureOutputDir, loadRun, readRunConfig, saveRun } from '../gan/run-files.js';
+import { GanTrainer, REFERENCE_CONFIG, type StepStats, type TrainConfig } from '../gan/trainer.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
+import { requestGpu } from '../gpu/gpu.js';
+import { loadImageSet } from '../mnist/files.js';
+import { LOSSES, type Loss } from '../shaders/loss.js';
+import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { Progress } from './progress.js';
-import { UsageError, positiveInt, positiveNumber, runMain } from './cli.js';
+import { UsageError, positiveInt, positiveNumber, runMain } from './args.js';
 import { Profiler } from './profile.js';
 
 const R = REFERENCE_CONFIG;
-const HELP = `Usage: npm run train -- [options]     (or: npx webgpu-dcgan train [options])
+const HELP = `Usage: webgpu-dcgan train [options]      (in a clone: npm run train -- [options])
 
 Trains the reference DCGAN (PyTorch notebook) on MNIST entirely on the GPU. Defaults are the
 reference's; every one is a flag.
@@ -83,8 +83,11 @@ function oneOf<T extends string>(value: string | undefined, flag: string, allowe
   return value as T;
 }
 
-await runMain(async () => {
-  const { values: v } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
+/** Runs the command with its flags (argv after the command name); sets the exit code. */
+export function main(args: string[]): Promise<void> {
+  return runMain(async () => {
+  const { values: v } = parseArgs({
+    args, options: OPTIONS, strict: true, allowPositionals: false });
   if (v.help) return console.log(HELP);
 
   // Configuration: flags over the checkpoint (when resuming) over the reference defaults.
@@ -225,3 +228,4 @@ await runMain(async () => {
     gpu.destroy();
   }
 });
+}

@@ -3,7 +3,8 @@
  * (at most one a minute) otherwise, so logs stay readable. Log lines print above the bar.
  */
 export class Progress {
-  private readonly tty = Boolean(process.stderr.isTTY);
+  // Through the package's bin stderr is a pipe; the bin says whether its own is a terminal.
+  private readonly tty = Boolean(process.stderr.isTTY) || process.env.WEBGPU_DCGAN_STDERR_TTY === '1';
   private readonly times: Array<[number, number]> = [];
   private lastPlain = 0;
   private line = '';
