@@ -56,4 +56,5 @@ loss.item()
 if dev.type == "cuda":
     torch.cuda.synchronize()
 ms = (time.perf_counter() - t) * 1000 / args.steps
-print(json.dumps({"ms_per_step": ms, "device": str(dev), "threads": torch.get_num_threads(), "torch": torch.__version__, "batch": args.batch}))
+name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else None
+print(json.dumps({"ms_per_step": ms, "device": str(dev), "name": name, "threads": torch.get_num_threads(), "torch": torch.__version__, "batch": args.batch}))

@@ -76,6 +76,16 @@ describe('web page', () => {
     let worst = 0;
     for (let i = 0; i < expected.width * expected.height; i++) worst = Math.max(worst, Math.abs(shown.data[4 * i]! - expected.rgb[3 * i]!));
     expect(worst).toBeLessThanOrEqual(2);
+
+    // "Profile one step": one more real step, every dispatch timed, shown as the CLI's table.
+    await page.click('#profile');
+    await page.waitForFunction(() => (window as any).__dcgan.profile, undefined, { timeout: 240_000 });
+    const profile = await page.evaluate(() => (window as any).__dcgan.profile as Array<{ kernel: string; calls: number; share: number }>);
+    expect(profile.some((r) => r.kernel.startsWith('matmul.'))).toBe(true);
+    expect(profile.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 6);
+    expect(await page.locator('#profile-table tbody tr').count()).toBe(profile.length);
+    expect(await page.textContent('#step')).toBe(String(STEPS + 1));
+    expect(await page.textContent('#profile-status')).toMatch(/Step 4 at batch 8: [\d.]+ ms in \d+ dispatches/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-after-training.png'), fullPage: true });
     await page.close();

@@ -8,6 +8,7 @@ import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
 import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
 import { GanTrainer, REFERENCE_CONFIG, type StepStats } from '../src/gan/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
+import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
 import { imageSetFromIdx } from '../src/mnist/idx.js';
 
 interface PageState {
@@ -18,6 +19,7 @@ interface PageState {
   samples?: Float32Array;
   gridDrawnAtStep?: number;
   done?: boolean;
+  profile?: KernelProfile[];
 }
 const state: PageState = { step: 0, losses: [] };
 (window as unknown as { __dcgan: PageState }).__dcgan = state;
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
 
   let trainer: GanTrainer | null = null;
   let running = false;
+  let looping: Promise<void> = Promise.resolve();
   let generator: LoadedGenerator | null = null;
   const set = await loadMnist();
   status(`Adapter: ${state.adapter}. MNIST: ${set.count} images. Ready.`);
@@ -162,12 +165,12 @@ async function main(): Promise<void> {
         return;
       }
       for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
-      for (const id of ['download-g', 'download-d', 'use-trained']) $<HTMLButtonElement>(id).disabled = false;
+      for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
     }
     running = true;
     $<HTMLButtonElement>('start').disabled = true;
     $<HTMLButtonElement>('pause').disabled = false;
-    loop().catch((err) => status(`Training failed: ${(err as Error).message}`, true));
+    looping = loop().catch((err) => status(`Training failed: ${(err as Error).message}`, true));
   });
   $('pause').addEventListener('click', () => {
     running = false;
@@ -181,6 +184,41 @@ async function main(): Promise<void> {
     const tensors = await modelStateDict(gpu, model, which === 'G' ? t.globalStep : 3 * t.globalStep);
     download(serialize(tensors, { step: String(t.globalStep), latent_dim: String(t.config.latentDim) }), which === 'G' ? 'generator.safetensors' : 'discriminator.safetensors');
   };
+  // One real step of the run, every dispatch timed alone: the table `train --profile` prints.
+  $('profile').addEventListener('click', async () => {
+    const t = trainer!;
+    if (running) $('pause').click(); // profile between steps, paused; Resume continues the run
+    await looping;
+    $<HTMLButtonElement>('profile').disabled = true;
+    $('profile-status').textContent = 'Profiling one step…';
+    try {
+      await gpu.sync('profile');
+      const { plan, timed } = await t.profileStep();
+      const rows = profileTable(timed);
+      state.profile = rows;
+      const total = timed.reduce((a, d) => a + d.durUs, 0) / 1000;
+      $('profile-status').textContent = `Step ${t.globalStep} at batch ${plan.batch}: ${total.toFixed(1)} ms in ${timed.length} dispatches (${profileMethod(gpu)}).`;
+      const body = $('profile-table').querySelector('tbody')!;
+      body.replaceChildren(
+        ...rows.map((r) => {
+          const tr = document.createElement('tr');
+          for (const cell of [r.kernel, String(r.calls), r.ms.toFixed(2), r.meanUs.toFixed(0), r.gflops === null ? '–' : r.gflops.toFixed(2), `${(100 * r.share).toFixed(1)}%`]) {
+            const td = document.createElement('td');
+            td.textContent = cell;
+            tr.append(td);
+          }
+          return tr;
+        }),
+      );
+      $('profile-table').hidden = false;
+      state.step = t.globalStep;
+      $('step').textContent = String(t.globalStep);
+    } catch (err) {
+      $('profile-status').textContent = `Profiling failed: ${(err as Error).message}`;
+    } finally {
+      $<HTMLButtonElement>('profile').disabled = false;
+    }
+  });
   $('download-g').addEventListener('click', () => void downloadModel('G'));
   $('download-d').addEventListener('click', () => void downloadModel('D'));
 

@@ -4,7 +4,7 @@
  * command (skipped, with a message, where Debian's python3-torch is absent) for the ratio.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
@@ -15,68 +15,110 @@ import { positiveInt, runMain } from './args.js';
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
-  --backend LIST   adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
-  --batch N        batch size (default 64)
-  --steps N        timed steps per adapter after 3 warm-up steps (default 10)
-  --no-torch       skip the PyTorch CPU reference
-  -h, --help       this text`;
+Times a training step (after 3 warm-up steps) on each adapter, then the reference step in PyTorch
+in the same command, and prints the ratio. Figures name the CPU: compare ratios, not absolutes.
 
-const PYTHON = '/usr/bin/python3';
+  --backend LIST       adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
+  --batch N            batch size (default 64)
+  --steps N            timed steps per adapter (default 10)
+  --torch-device LIST  PyTorch devices, comma-separated: cpu, cuda (default cpu)
+  --python PATH        the Python that has torch (default /usr/bin/python3, else python3 on PATH)
+  --no-torch           skip the PyTorch reference
+  --json               print one JSON object instead of the table
+  -h, --help           this text`;
+
+interface Row {
+  adapter: string;
+  ms_per_step: number;
+  images_per_s: number;
+  gflops: number;
+  gpu_buffer_mib: number;
+}
+interface TorchRow {
+  device: string;
+  ms_per_step: number;
+  threads: number;
+  torch: string;
+}
+
+function findPython(given: string | undefined): string | null {
+  const candidates = given ? [given] : ['/usr/bin/python3', 'python3'];
+  for (const py of candidates) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return py;
+  }
+  return null;
+}
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      backend: { type: 'string', default: 'gles,swiftshader' },
-      batch: { type: 'string', default: '64' },
-      steps: { type: 'string', default: '10' },
-      'no-torch': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (v.help) return console.log(HELP);
-  const batch = positiveInt(v.batch, '--batch');
-  const steps = positiveInt(v.steps, '--steps');
-  const set = loadImageSet('mnist', 'train');
-  const rows: Array<{ name: string; ms: number; extra: string }> = [];
-  for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
-    const gpu = await requestGpu({ backend: name });
-    try {
-      const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch });
-      const plan = await trainer.plan(batch);
-      for (let i = 0; i < 3; i++) await trainer.step();
-      await gpu.sync('warm-up');
-      const t0 = performance.now();
-      for (let i = 0; i < steps; i++) await trainer.step();
-      await gpu.sync('benchmark');
-      const ms = (performance.now() - t0) / steps;
-      const flops = plan.step.reduce((a, d) => a + (d.flops ?? 0), 0);
-      const extra = `${((batch * 1000) / ms).toFixed(1)} images/s, ${(flops / (ms * 1e6)).toFixed(2)} GFLOP/s (${(flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${(gpu.allocatedBytes / 2 ** 20).toFixed(0)} MiB GPU buffers`;
-      rows.push({ name: gpu.describe(), ms, extra });
-      console.log(`${gpu.describe()}: ${ms.toFixed(1)} ms/step, ${extra}`);
-    } finally {
-      gpu.destroy();
+    const { values: v } = parseArgs({
+      args,
+      options: {
+        backend: { type: 'string', default: 'gles,swiftshader' },
+        batch: { type: 'string', default: '64' },
+        steps: { type: 'string', default: '10' },
+        'torch-device': { type: 'string', default: 'cpu' },
+        python: { type: 'string' },
+        'no-torch': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (v.help) return console.log(HELP);
+    const batch = positiveInt(v.batch, '--batch');
+    const steps = positiveInt(v.steps, '--steps');
+    const say = v.json ? () => {} : (line: string) => console.log(line);
+    const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
+    say(`cpu      ${cpu}`);
+    const set = loadImageSet('mnist', 'train');
+    const rows: Row[] = [];
+    for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
+      const gpu = await requestGpu({ backend: name });
+      try {
+        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch });
+        const plan = await trainer.plan(batch);
+        for (let i = 0; i < 3; i++) await trainer.step();
+        await gpu.sync('warm-up');
+        const t0 = performance.now();
+        for (let i = 0; i < steps; i++) await trainer.step();
+        await gpu.sync('benchmark');
+        const ms = (performance.now() - t0) / steps;
+        const flops = plan.step.reduce((a, d) => a + (d.flops ?? 0), 0);
+        const row = { adapter: gpu.describe(), ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
+        rows.push(row);
+        say(`${row.adapter}: ${ms.toFixed(1)} ms/step, ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
+      } finally {
+        gpu.destroy();
+      }
     }
-  }
-  let torchMs: number | null = null;
-  if (v['no-torch']) {
-    console.log('PyTorch: skipped (--no-torch)');
-  } else if (!existsSync(PYTHON) || spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
-    console.log(`PyTorch: skipped (${PYTHON} cannot import torch; apt-get install python3-torch)`);
-  } else {
-    const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
-    const r = spawnSync(PYTHON, [script, '--batch', String(batch), '--steps', String(steps)], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`PyTorch reference failed: ${r.stderr.trim().split('\n').pop()}`);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms_per_step: number; threads: number; torch: string };
-    torchMs = res.ms_per_step;
-    console.log(`PyTorch ${res.torch} CPU (${res.threads} threads): ${torchMs.toFixed(1)} ms/step, ${((batch * 1000) / torchMs).toFixed(1)} images/s`);
-  }
-  console.log(`\n| adapter | ms/step (batch ${batch}) | vs PyTorch CPU |`);
-  console.log('|---|---|---|');
-  for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${torchMs ? `${(r.ms / torchMs).toFixed(2)}x the time` : '-'} |`);
-  if (torchMs) console.log(`| PyTorch CPU | ${torchMs.toFixed(1)} | 1.00x |`);
-});
+    const torch: TorchRow[] = [];
+    const python = v['no-torch'] ? null : findPython(v.python);
+    if (v['no-torch']) {
+      say('PyTorch: skipped (--no-torch)');
+    } else if (!python) {
+      say(`PyTorch: skipped (${v.python ?? '/usr/bin/python3 and python3'} cannot import torch; apt-get install python3-torch)`);
+    } else {
+      const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
+      for (const device of v['torch-device'].split(',').map((d) => d.trim())) {
+        const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`PyTorch reference on ${device} failed: ${r.stderr.trim().split('\n').pop()}`);
+        const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow & { name?: string };
+        const row = { device: res.name ? `${device} (${res.name})` : device, ms_per_step: res.ms_per_step, threads: res.threads, torch: res.torch };
+        torch.push(row);
+        say(`PyTorch ${row.torch} ${row.device} (${row.threads} CPU threads): ${row.ms_per_step.toFixed(1)} ms/step, ${((batch * 1000) / row.ms_per_step).toFixed(1)} images/s`);
+      }
+    }
+    if (v.json) {
+      console.log(JSON.stringify({ cpu, batch, steps, adapters: rows, torch }));
+      return;
+    }
+    const base = torch[0];
+    console.log(`\n${cpu}, batch ${batch}:\n`);
+    console.log(`| adapter | ms/step | vs PyTorch ${base?.device ?? ''} |`);
+    console.log('|---|---|---|');
+    for (const r of rows) console.log(`| ${r.adapter} | ${r.ms_per_step.toFixed(1)} | ${base ? `${(r.ms_per_step / base.ms_per_step).toFixed(2)}x the time` : '-'} |`);
+    for (const t of torch) console.log(`| PyTorch ${t.device} | ${t.ms_per_step.toFixed(1)} | ${(t.ms_per_step / base!.ms_per_step).toFixed(2)}x |`);
+  });
 }

@@ -4,18 +4,16 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StepPlan } from '../gan/step.js';
-import type { Gpu } from '../gpu/gpu.js';
-import { chromeTrace, formatProfileTable, profileDispatches, profileMethod, profileTable } from '../gpu/profiler.js';
+import type { GanTrainer } from '../gan/trainer.js';
+import { chromeTrace, formatProfileTable, profileMethod, profileTable } from '../gpu/profiler.js';
 
 export class Profiler {
-  constructor(private readonly gpu: Gpu) {}
-
-  /** Profiles one more step of `plan` (after the run's last checkpoint: it is not saved). */
-  async report(plan: StepPlan, outDir: string): Promise<void> {
-    const timed = await profileDispatches(this.gpu, [...plan.inputs, ...plan.step]);
+  /** Profiles one more step of the run (after its last checkpoint: that step is not saved). */
+  async report(trainer: GanTrainer, outDir: string): Promise<void> {
+    const { plan, timed } = await trainer.profileStep();
+    const gpu = trainer.gpu;
     const total = timed.reduce((a, t) => a + t.durUs, 0);
-    console.log(`\nprofile  one step at batch ${plan.batch} on ${this.gpu.describe()}, ${profileMethod(this.gpu)}: ${(total / 1000).toFixed(1)} ms in ${timed.length} dispatches`);
+    console.log(`\nprofile  one step at batch ${plan.batch} on ${gpu.describe()}, ${profileMethod(gpu)}: ${(total / 1000).toFixed(1)} ms in ${timed.length} dispatches`);
     console.log(formatProfileTable(profileTable(timed)));
     const file = join(outDir, 'profile.json');
     writeFileSync(file, JSON.stringify(chromeTrace(timed)));

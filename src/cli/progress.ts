@@ -12,6 +12,8 @@ export class Progress {
   constructor(
     private readonly total: number,
     private readonly startStep: number,
+    /** Print nothing (--quiet); rate() still works. */
+    private readonly silent = false,
   ) {}
 
   /** Steps per second over the last ~50 steps (0 until two are known). */
@@ -32,6 +34,7 @@ export class Progress {
     const frac = Number.isFinite(this.total) ? Math.min(1, (step - this.startStep) / Math.max(1, this.total - this.startStep)) : 0;
     const width = 24;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+    if (this.silent) return;
     this.line = `epoch ${epoch + 1}/${epochs} batch ${batch + 1}/${batches} [${bar}] step ${step}/${this.total} ${rate.toFixed(2)} steps/s ETA ${eta}`;
     if (this.tty) {
       process.stderr.write(`\r\x1b[2K${this.line}`);
@@ -43,12 +46,14 @@ export class Progress {
 
   /** Prints a line to stdout without tearing the bar. */
   print(text: string): void {
+    if (this.silent) return;
     if (this.tty) process.stderr.write('\r\x1b[2K');
     console.log(text);
     if (this.tty && this.line) process.stderr.write(this.line);
   }
 
   done(): void {
+    if (this.silent) return;
     if (this.tty) process.stderr.write('\n');
     else if (this.line) process.stderr.write(`${this.line}\n`);
   }

@@ -46,6 +46,8 @@ Output:
   --resume DIR        continue the run saved in DIR, exactly; flags that contradict it are an error
   --log-every N       metrics.jsonl row every N steps (default 20); the console line stays at every 400
   --profile           per-kernel GPU time table and a Chrome trace (profile.json) after the run
+  --quiet             print nothing but errors (no banner, progress bar or log lines); metrics.jsonl
+                      is written as usual
 GPU:
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   --matmul NAME       auto|${MATMUL_VARIANTS.join('|')} (default auto: the fastest that fits each shape)
@@ -72,6 +74,7 @@ const OPTIONS = {
   resume: { type: 'string' },
   'log-every': { type: 'string', default: '20' },
   profile: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
   backend: { type: 'string' },
   matmul: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -142,24 +145,26 @@ export function main(args: string[]): Promise<void> {
     console.error('\ninterrupted: finishing this step, then saving (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
+  // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
+  const say = v.quiet ? () => {} : (line: string) => console.log(line);
   try {
-    console.log(`adapter  ${gpu.describe()}`);
-    console.log(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
+    say(`adapter  ${gpu.describe()}`);
+    say(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
     const trainer = await GanTrainer.create(gpu, set, config);
     trainer.batchLimit = limitBatches;
     if (v.resume) {
       loadRun(v.resume, trainer);
-      console.log(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);
+      say(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);
     }
     const batches = trainer.batchesPerEpoch;
     const totalSteps = Math.min(maxSteps ?? Infinity, config.epochs * batches);
-    console.log(`run      ${config.epochs} epochs x ${batches} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir}`);
-    const profiler = v.profile ? new Profiler(gpu) : null;
+    say(`run      ${config.epochs} epochs x ${batches} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir}`);
+    const profiler = v.profile ? new Profiler() : null;
 
     const metricsFile = join(outDir, 'metrics.jsonl');
     if (!v.resume) writeFileSync(metricsFile, '');
     const curve: Array<{ step: number; d: number; g: number }> = [];
-    const progress = new Progress(totalSteps, trainer.globalStep);
+    const progress = new Progress(totalSteps, trainer.globalStep, !!v.quiet);
     const start = performance.now();
     let last: { plan: Awaited<ReturnType<GanTrainer['step']>>; epoch: number } | null = null;
 
@@ -220,8 +225,8 @@ export function main(args: string[]): Promise<void> {
       writeFileSync(join(outDir, 'loss_curve.png'), encodePng(img));
     }
     const seconds = (performance.now() - start) / 1000;
-    console.log(`done     step ${trainer.globalStep} (epoch ${trainer.epoch}, batch ${trainer.batchIndex}) in ${seconds.toFixed(1)} s; checkpoint, grids and metrics in ${outDir}`);
-    if (profiler && last) await profiler.report(last.plan, outDir);
+    say(`done     step ${trainer.globalStep} (epoch ${trainer.epoch}, batch ${trainer.batchIndex}) in ${seconds.toFixed(1)} s; checkpoint, grids and metrics in ${outDir}`);
+    if (profiler) await profiler.report(trainer, outDir);
     if (interrupted) process.exitCode = 130;
   } finally {
     process.off('SIGINT', onSigint);

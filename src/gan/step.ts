@@ -100,8 +100,13 @@ export class StepPlan {
     this.m.gpu.device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([step, 0, 0, 0]));
   }
 
-  /** Encodes one whole step (inputs included unless `externalInputs`) and submits it. */
+  /** One whole step's dispatches (inputs included unless `externalInputs`). */
+  dispatchesFor(externalInputs = false): Dispatch[] {
+    return externalInputs ? this.step : [...this.inputs, ...this.step];
+  }
+
+  /** Encodes one whole step and submits it. */
   submit(externalInputs = false): void {
-    this.m.gpu.run(externalInputs ? this.step : [...this.inputs, ...this.step], 'train step');
+    this.m.gpu.run(this.dispatchesFor(externalInputs), 'train step');
   }
 }

@@ -4,6 +4,8 @@
  */
 import { Adam } from '../backprop/adam.js';
 import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import { profileDispatches, type TimedDispatch } from '../gpu/profiler.js';
 import type { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../mnist/dataset.js';
 import type { ImageSet } from '../mnist/idx.js';
@@ -123,19 +125,39 @@ export class GanTrainer {
 
   /** Submits the next step of the run (gathering its batch on the GPU); returns its plan once at most two steps are unfinished. */
   async step(): Promise<StepPlan> {
+    return (await this.advance(null)).plan;
+  }
+
+  /**
+   * Runs the next step of the run like step(), but with every dispatch timed on its own
+   * (src/gpu/profiler.ts): the run goes on exactly as if step() had been called.
+   */
+  async profileStep(): Promise<{ plan: StepPlan; timed: TimedDispatch[] }> {
+    const r = await this.advance((dispatches) => profileDispatches(this.gpu, dispatches));
+    return { plan: r.plan, timed: r.timed! };
+  }
+
+  private async advance(profile: ((d: readonly Dispatch[]) => Promise<TimedDispatch[]>) | null): Promise<{ plan: StepPlan; timed: TimedDispatch[] | null }> {
     const ds = this.dataset;
     if (!ds) throw new Error('trainer has no data set: use stepWith()');
     if (this.batchIndex === 0) ds.setEpoch(this.epoch);
     const size = ds.setBatch(this.batchIndex);
     const plan = await this.plan(size);
-    this.submit(plan, false);
-    await this.throttle();
+    let timed: TimedDispatch[] | null = null;
+    if (profile) {
+      await this.throttle(0);
+      this.submit(plan, false, async (d) => void (timed = await profile(d)));
+      await this.inflight.shift();
+    } else {
+      this.submit(plan, false);
+      await this.throttle();
+    }
     this.batchIndex++;
     if (this.batchIndex >= this.batchesPerEpoch) {
       this.batchIndex = 0;
       this.epoch++;
     }
-    return plan;
+    return { plan, timed };
   }
 
   /** Submits one step on caller-provided real images and z (parity tests). */
@@ -147,13 +169,15 @@ export class GanTrainer {
     return plan;
   }
 
-  private submit(plan: StepPlan, external: boolean): void {
+  /** Encodes one step; `run`, when given, runs its dispatches instead (the profiler). */
+  private submit(plan: StepPlan, external: boolean, run?: (d: readonly Dispatch[]) => Promise<void>): void {
     plan.setStep(this.globalStep);
     this.optD.nextStep();
     this.optG.nextStep();
-    plan.submit(external);
+    if (run) this.inflight.push(run(plan.dispatchesFor(external)));
+    else plan.submit(external);
     this.globalStep++;
-    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    if (!run) this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
   }
 
   /**
