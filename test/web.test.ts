@@ -46,7 +46,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=3&steps=${STEPS}&autostart=1&logEvery=1&refresh=1`);
+    await page.goto(`${url}?batch=8&seed=3&steps=${STEPS}&autostart=1&logEvery=1&refresh=1&tune=off`);
     await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
     const state = await page.evaluate(() => (window as any).__dcgan);
     expect(state.error, state.error).toBeUndefined();

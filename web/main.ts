@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       const batchSize = Number($<HTMLInputElement>('batch').value);
       const seed = Number($<HTMLInputElement>('seed').value);
       try {
-        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize, seed });
+        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize, seed, tune: params.get('tune') === 'off' ? 'off' : 'quick' });
       } catch (err) {
         status(`Could not build the training plan: ${(err as Error).message}`, true);
         return;

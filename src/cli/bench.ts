@@ -11,7 +11,8 @@ import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
 import { parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
-import { positiveInt, runMain } from './args.js';
+import { UsageError, positiveInt, runMain } from './args.js';
+import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
@@ -23,6 +24,7 @@ in the same command, and prints the ratio. Figures name the CPU: compare ratios,
   --steps N            timed steps per adapter (default 10)
   --torch-device LIST  PyTorch devices, comma-separated: cpu, cuda (default cpu)
   --python PATH        the Python that has torch (default /usr/bin/python3, else python3 on PATH)
+  --tune MODE          off|quick|full: matmul variant choice, as train --tune (default quick)
   --no-torch           skip the PyTorch reference
   --json               print one JSON object instead of the table
   -h, --help           this text`;
@@ -60,6 +62,7 @@ export function main(args: string[]): Promise<void> {
         steps: { type: 'string', default: '10' },
         'torch-device': { type: 'string', default: 'cpu' },
         python: { type: 'string' },
+        tune: { type: 'string', default: 'quick' },
         'no-torch': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -70,6 +73,9 @@ export function main(args: string[]): Promise<void> {
     const batch = positiveInt(v.batch, '--batch');
     const steps = positiveInt(v.steps, '--steps');
     const say = v.json ? () => {} : (line: string) => console.log(line);
+    if (!(TUNE_MODES as readonly string[]).includes(v.tune)) throw new UsageError(`--tune: expected one of ${TUNE_MODES.join(', ')}, found "${v.tune}"`);
+    const tune = v.tune as TuneMode;
+    GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
@@ -77,7 +83,7 @@ export function main(args: string[]): Promise<void> {
     for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
       const gpu = await requestGpu({ backend: name });
       try {
-        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch });
+        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune });
         const plan = await trainer.plan(batch);
         for (let i = 0; i < 3; i++) await trainer.step();
         await gpu.sync('warm-up');

@@ -15,6 +15,7 @@ import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
+import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { Progress } from './progress.js';
 import { UsageError, positiveInt, positiveNumber, runMain } from './args.js';
 import { Profiler } from './profile.js';
@@ -51,6 +52,10 @@ Output:
 GPU:
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   --matmul NAME       auto|${MATMUL_VARIANTS.join('|')} (default auto: the fastest that fits each shape)
+  --tune MODE         ${TUNE_MODES.join('|')}: how auto picks a matmul variant per shape: timed once per adapter
+                      and shape and cached (quick: a short list; full: every variant), or a fixed
+                      table (off). Default quick; the cache is $WEBGPU_DCGAN_TUNE_CACHE or
+                      ~/.cache/webgpu-dcgan/matmul-tune.json
   -h, --help          this text
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
@@ -77,6 +82,7 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   backend: { type: 'string' },
   matmul: { type: 'string' },
+  tune: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -128,6 +134,7 @@ export function main(args: string[]): Promise<void> {
     init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, base.init),
     loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
+    tune: oneOf<TuneMode>(v.tune, '--tune', TUNE_MODES, 'quick'),
   };
   const maxSteps = v['max-steps'] ? positiveInt(v['max-steps'], '--max-steps') : null;
   const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;
@@ -150,6 +157,7 @@ export function main(args: string[]): Promise<void> {
   try {
     say(`adapter  ${gpu.describe()}`);
     say(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
+    GanTrainer.tuneLog = say;
     const trainer = await GanTrainer.create(gpu, set, config);
     trainer.batchLimit = limitBatches;
     if (v.resume) {

@@ -13,6 +13,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
+import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import { lossAgainst } from '../backprop/loss.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
@@ -32,6 +33,7 @@ export interface StepModels {
   seed: number;
   loss: Loss;
   matmul?: string;
+  tuner?: MatmulTuner;
 }
 
 export class StepPlan {
@@ -62,7 +64,7 @@ export class StepPlan {
 
   static async build(m: StepModels, dataset: GpuDataset | null, batch: number): Promise<StepPlan> {
     const { gpu, G, D } = m;
-    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul };
+    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner };
     const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
     const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, 1, H, W]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);

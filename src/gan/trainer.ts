@@ -14,6 +14,7 @@ import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
 import { discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
+import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
 
 export interface TrainConfig {
   latentDim: number;
@@ -27,6 +28,8 @@ export interface TrainConfig {
   loss: Loss;
   /** Matmul variant name or `auto`. */
   matmul: string;
+  /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
+  tune: TuneMode;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -40,6 +43,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   init: 'pytorch',
   loss: 'bce',
   matmul: 'auto',
+  tune: 'off',
 };
 
 export interface StepStats {
@@ -62,6 +66,10 @@ export class GanTrainer {
   batchLimit: number | null = null;
 
   private readonly plans = new Map<number, StepPlan>();
+  /** Picks matmul variants for the plans (timing them when config.tune is not off). */
+  readonly tuner: MatmulTuner;
+  /** Where tuning progress goes (the CLI prints it; silent by default). */
+  static tuneLog: (line: string) => void = () => {};
   /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
   private readonly inflight: Promise<unknown>[] = [];
 
@@ -74,7 +82,9 @@ export class GanTrainer {
     readonly optD: Adam,
     readonly dataset: GpuDataset | null,
     readonly flag: GPUBuffer,
-  ) {}
+  ) {
+    this.tuner = new MatmulTuner(gpu, config.tune, undefined, GanTrainer.tuneLog);
+  }
 
   /** `set` null: inputs are written by the caller (parity tests). */
   static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
@@ -114,6 +124,7 @@ export class GanTrainer {
           seed: this.config.seed,
           loss: this.config.loss,
           matmul: this.config.matmul,
+          tuner: this.tuner,
         },
         this.dataset,
         batch,

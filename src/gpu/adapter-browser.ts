@@ -2,6 +2,7 @@
 import type { Backend } from './backend.js';
 import { AdapterUnavailableError } from './errors.js';
 import type { OpenedAdapter } from './adapter-node.js';
+import type { TuneRecord, TuneStore } from '../layers/matmul-tuner.js';
 
 export type { OpenedAdapter };
 
@@ -25,4 +26,33 @@ export async function openAdapter(backend: Backend): Promise<OpenedAdapter> {
     );
   }
   return { adapter, backend: 'browser', release: () => {} };
+}
+
+/** The browser names its WebGPU implementation only through its user agent. */
+export function runtimeVersion(): string {
+  return typeof navigator === 'undefined' ? 'browser' : navigator.userAgent;
+}
+
+const TUNE_KEY = 'webgpu-dcgan:matmul-tune';
+
+/** Matmul tuning results in localStorage (none where storage is unavailable). */
+export function tuneStore(): TuneStore | null {
+  if (typeof localStorage === 'undefined') return null;
+  return {
+    where: `localStorage["${TUNE_KEY}"]`,
+    load() {
+      try {
+        return JSON.parse(localStorage.getItem(TUNE_KEY) ?? '{}') as Record<string, TuneRecord>;
+      } catch {
+        return {};
+      }
+    },
+    save(records) {
+      try {
+        localStorage.setItem(TUNE_KEY, JSON.stringify(records));
+      } catch {
+        // quota or privacy mode: re-timed next time
+      }
+    },
+  };
 }

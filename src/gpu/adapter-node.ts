@@ -2,12 +2,14 @@
  * Opening a WebGPU adapter in Node through dawn.node (npm `webgpu`). Browser builds resolve
  * `#gpu-adapter` to adapter-browser.ts instead, so nothing here reaches a bundle.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DEFAULT_CPU_BACKEND, isCpuAdapter, type Backend, type CpuBackend } from './backend.js';
 import { AdapterUnavailableError } from './errors.js';
+import type { TuneRecord, TuneStore } from '../layers/matmul-tuner.js';
 
 export interface OpenedAdapter {
   adapter: GPUAdapter;
@@ -138,4 +140,44 @@ export async function openAdapter(backend: Backend): Promise<OpenedAdapter> {
     }
   }
   throw new AdapterUnavailableError(`no WebGPU adapter could be opened.\n  ${reasons.join('\n  ')}`);
+}
+
+/** The WebGPU runtime's version (the `webgpu` npm package, i.e. its Dawn build), for cache keys. */
+export function runtimeVersion(): string {
+  try {
+    const pkg = createRequire(import.meta.url)('webgpu/package.json') as { version: string };
+    return `dawn.node ${pkg.version}`;
+  } catch {
+    return 'dawn.node';
+  }
+}
+
+/**
+ * Matmul tuning results: $WEBGPU_DCGAN_TUNE_CACHE, else $XDG_CACHE_HOME or ~/.cache, under
+ * webgpu-dcgan/matmul-tune.json. A missing or unreadable file is an empty cache (it is only a
+ * cache); writes go to a temporary file renamed into place.
+ */
+export function tuneStore(): TuneStore {
+  const file = process.env.WEBGPU_DCGAN_TUNE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'webgpu-dcgan', 'matmul-tune.json');
+  return {
+    where: file,
+    load() {
+      try {
+        const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+        return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, TuneRecord>) : {};
+      } catch {
+        return {};
+      }
+    },
+    save(records) {
+      try {
+        mkdirSync(dirname(file), { recursive: true });
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(records, null, 1));
+        renameSync(tmp, file);
+      } catch {
+        // A read-only home must not stop training: the winners are simply re-timed next run.
+      }
+    },
+  };
 }

@@ -3,7 +3,7 @@
  * The same class runs in Node (dawn.node) and in a browser; only adapter opening differs
  * (`#gpu-adapter` resolves per platform, see package.json "imports").
  */
-import { openAdapter } from '#gpu-adapter';
+import { openAdapter, runtimeVersion } from '#gpu-adapter';
 import { BACKEND_ENV, isCpuAdapter, parseBackend, type Backend } from './backend.js';
 import { DeviceLostError, GpuError, KernelError } from './errors.js';
 import {
@@ -82,6 +82,8 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
 export class Gpu {
   readonly limits: GpuLimits;
   readonly features: ReadonlySet<string>;
+  /** The WebGPU implementation's version (dawn.node's, or the browser's user agent). */
+  readonly runtimeVersion = runtimeVersion();
   /** Bytes currently allocated through this runtime (buffers not yet destroyed). */
   allocatedBytes = 0;
 

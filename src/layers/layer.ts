@@ -7,6 +7,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
+import type { MatmulTuner } from './matmul-tuner.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
 export interface PlanBuilder {
@@ -14,6 +15,8 @@ export interface PlanBuilder {
   dispatches: Dispatch[];
   /** Matmul variant for heavy ops: a name, or `auto` for the fastest that supports the shape. */
   matmul?: string;
+  /** Picks `auto` variants per shape (timed, cached); without one, the fixed table. */
+  tuner?: MatmulTuner;
 }
 
 /** A tensor a layer owns: its name in the PyTorch state_dict (after the layer's prefix). */

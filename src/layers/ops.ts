@@ -36,9 +36,9 @@ function grid(plan: PlanBuilder, threads: number, wg: number): [number, number, 
 }
 
 /** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
-export function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: MatmulOptions): MatmulVariant {
+export async function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: MatmulOptions): Promise<MatmulVariant> {
   const wanted = plan.matmul ?? 'auto';
-  if (wanted === 'auto') return bestMatmulVariant(shape, o, plan.gpu.isSoftware);
+  if (wanted === 'auto') return plan.tuner ? plan.tuner.choose(shape, o) : bestMatmulVariant(shape, o, plan.gpu.isSoftware);
   if (!(MATMUL_VARIANTS as readonly string[]).includes(wanted)) {
     throw new Error(`matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "${wanted}"`);
   }
@@ -51,7 +51,7 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
   checkSize('matmul A', A, M * K);
   checkSize('matmul B', B, K * N);
   checkSize('matmul C', C, M * N);
-  const variant = chooseMatmul(plan, shape, o);
+  const variant = await chooseMatmul(plan, shape, o);
   const params = plan.gpu.uniform(`matmul ${M}x${N}x${K}`, matmulParams(shape));
   const d = await plan.gpu.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape));
   plan.dispatches.push({ ...d, flops: 2 * M * N * K });

@@ -10,6 +10,12 @@
  *    of 8x8 threads. (8x16 was 5-25% faster on the bare GEMMs, but not measurably on a training
  *    step, and it pushed two conv parts below 70% of the matmul ceiling: im2col/col2im then weigh
  *    more; kept 8x8.) Needs the dimension read contiguously to be a multiple of 4 (matmulSupports).
+ *  - `block_TMxTN` (block_8x8, block_16x8, block_16x16, block_32x16, ...): the register-blocked
+ *    family, generated: each thread keeps a TM x TN block of C and K is unrolled by 4 so that
+ *    every operand load is a vec4, whichever way each operand is contiguous (A rows along K, or
+ *    A^T along M; B along N, or B^T along K, where the products become dot()s). Bigger blocks
+ *    raise the CPU adapters' ceiling (fewer loads per multiply-add) but leave small GEMMs with
+ *    few workgroups, so the best block depends on the shape: the autotuner picks per shape.
  *  - `tiled_4x4`: the classic GPU kernel: a 16x16 workgroup computes a 64x64 tile of C, staging
  *    64x16 of A and 16x64 of B in workgroup memory per K step, 4x4 outputs per thread in
  *    registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
@@ -17,8 +23,35 @@
  */
 import type { Kernel } from '../gpu/kernel.js';
 
-export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4'] as const;
-export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
+/** Register blocks (rows x columns of C per thread) of the generated `block_` variants. */
+export const BLOCKS = [
+  [8, 8],
+  [16, 8],
+  [8, 16],
+  [16, 16],
+  [32, 16],
+  [16, 32],
+  [32, 32],
+] as const;
+type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
+
+export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'vec4_8x8' | 'tiled_4x4' | BlockName;
+
+/**
+ * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
+ * workgroup covers, from which its dispatch grid follows, and the shapes it handles. The
+ * uniform layout is shared by all variants (matmulParams).
+ */
+export interface MatmulProgram {
+  variant: MatmulVariant;
+  workgroupSize: readonly [number, number];
+  /** Outputs of C per workgroup: rows (M) and columns (N). */
+  tile: { m: number; n: number };
+  supports(shape: MatmulShape, o?: MatmulOptions): boolean;
+  kernel(o?: MatmulOptions): Kernel;
+  grid(shape: MatmulShape): [number, number, number];
+}
 
 export interface MatmulShape {
   M: number;
@@ -37,18 +70,53 @@ export function matmulParams({ M, N, K }: MatmulShape): Uint32Array {
   return new Uint32Array([M, N, K, 0]);
 }
 
-/** Workgroup grid for a variant and shape. */
-export function matmulGrid(variant: MatmulVariant, { M, N }: MatmulShape): [number, number, number] {
-  const per = variant === 'naive' ? 8 : 64;  // outputs per workgroup along each side
-  return [Math.ceil(N / per), Math.ceil(M / per), 1];
-}
-
-/** Whether `variant` handles this shape and layout. */
-export function matmulSupports(variant: MatmulVariant, { M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
-  if (variant === 'naive' || variant === 'tiled_4x4') return true;
+/** The dimensions each operand is read along as vec4 must be multiples of 4. */
+function vec4Layout({ M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
   const aInner = o.transA ? M : K;
   const bInner = o.transB ? K : N;
   return aInner % 4 === 0 && bInner % 4 === 0;
+}
+
+function program(
+  variant: MatmulVariant,
+  workgroupSize: readonly [number, number],
+  perThread: { m: number; n: number },
+  code: (o: MatmulOptions) => string,
+  supports: (shape: MatmulShape, o?: MatmulOptions) => boolean,
+): MatmulProgram {
+  const tile = { m: workgroupSize[1] * perThread.m, n: workgroupSize[0] * perThread.n };
+  return {
+    variant,
+    workgroupSize,
+    tile,
+    supports,
+    kernel: (o = {}) => {
+      const tag = `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
+      return { name: `matmul.${variant}.${tag}`, code: code(o) };
+    },
+    grid: ({ M, N }) => [Math.ceil(N / tile.n), Math.ceil(M / tile.m), 1],
+  };
+}
+
+const any = () => true;
+export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
+  ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
+  ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, vec4Blocked, vec4Layout)],
+  ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, tiled, any)],
+  ...BLOCKS.map(([tm, tn]) => {
+    const name = `block_${tm}x${tn}` as BlockName;
+    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout)];
+  }),
+]) as Record<MatmulVariant, MatmulProgram>;
+
+/** Workgroup grid for a variant and shape. */
+export function matmulGrid(variant: MatmulVariant, shape: MatmulShape): [number, number, number] {
+  return MATMUL_PROGRAMS[variant].grid(shape);
+}
+
+/** Whether `variant` handles this shape and layout. */
+export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions = {}): boolean {
+  return MATMUL_PROGRAMS[variant].supports(shape, o);
 }
 
 /**
@@ -61,9 +129,9 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
 }
 
 export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Kernel {
-  const tag = `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
-  const code = variant === 'naive' ? naive(o) : variant === 'vec4_8x8' ? vec4Blocked(o) : tiled(o);
-  return { name: `matmul.${variant}.${tag}`, code };
+  const p = MATMUL_PROGRAMS[variant];
+  if (!p) throw new Error(`matmul variant: expected one of ${MATMUL_VARIANTS.join(', ')}, found "${variant}"`);
+  return p.kernel(o);
 }
 
 const PARAMS = /* wgsl */ `
@@ -219,5 +287,81 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', 'acc[r * 4u + c]')} }
     }
   }
+}`;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The register-blocked family: a TM x TN block of C per thread (TM, TN multiples of 4), K in
+ * steps of 4, every load a vec4. Per k-step, op(A) and op(B) values are named by layout:
+ *  - A [M,K]: a{i} = row i's 4 k-values;        A^T [K,M]: a{kk}_{i4} = 4 rows at k = kk
+ *  - B [K,N]: b{kk}_{j4} = 4 columns at k = kk;  B^T [N,K]: b{j} = column j's 4 k-values
+ * Accumulators are vec4 along N (acc{i}_{j4}); with A [M,K] and B^T both operands run along K and
+ * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
+ * stored).
+ */
+function registerBlocked(o: MatmulOptions, TM: number, TN: number): string {
+  const I = range(TM);
+  const J4 = range(TN / 4);
+  const KK = range(4);
+  const setup: string[] = [];
+  const loads: string[] = [];
+  if (o.transA) {
+    setup.push('let M4 = M / 4u;');
+    for (const i4 of range(TM / 4)) setup.push(`let ra${i4} = min(row0 / 4u + ${i4}u, M4 - 1u);`);
+    for (const kk of KK) for (const i4 of range(TM / 4)) loads.push(`let a${kk}_${i4} = A[(k4 * 4u + ${kk}u) * M4 + ra${i4}];`);
+  } else {
+    for (const i of I) setup.push(`let r${i} = min(row0 + ${i}u, M - 1u) * K4;`);
+    for (const i of I) loads.push(`let a${i} = A[r${i} + k4];`);
+  }
+  if (o.transB) {
+    for (const j of range(TN)) setup.push(`let c${j} = min(col0 + ${j}u, N - 1u) * K4;`);
+    for (const j of range(TN)) loads.push(`let b${j} = B[c${j} + k4];`);
+  } else {
+    setup.push('let N4 = N / 4u;');
+    for (const j4 of J4) setup.push(`let c${j4} = min(col0 / 4u + ${j4}u, N4 - 1u);`);
+    for (const kk of KK) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * N4 + c${j4}];`);
+  }
+  const aAt = (i: number, kk: number) => (o.transA ? `a${kk}_${Math.floor(i / 4)}[${i % 4}]` : `a${i}[${kk}]`);
+  const fma: string[] = [];
+  if (!o.transA && o.transB) {
+    for (const i of I) for (const j4 of J4) {
+      const d = range(4).map((jj) => `dot(a${i}, b${4 * j4 + jj})`).join(', ');
+      fma.push(`acc${i}_${j4} += vec4<f32>(${d});`);
+    }
+  } else {
+    const bAt = (kk: number, j4: number) => (o.transB ? `vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}[${kk}]`).join(', ')})` : `b${kk}_${j4}`);
+    for (const kk of KK) for (const i of I) for (const j4 of J4) fma.push(`acc${i}_${j4} += ${aAt(i, kk)} * ${bAt(kk, j4)};`);
+  }
+  const stores: string[] = [];
+  for (const i of I) {
+    stores.push(`if (row0 + ${i}u < M) {`, `  let base = (row0 + ${i}u) * N + col0;`);
+    for (const j4 of J4) for (const jj of range(4)) {
+      const j = 4 * j4 + jj;
+      stores.push(`  if (col0 + ${j}u < N) { ${store(o, `base + ${j}u`, `acc${i}_${j4}[${jj}]`)} }`);
+    }
+    stores.push('}');
+  }
+  return /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = params.M;
+  let N = params.N;
+  let K4 = params.K / 4u;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+  ${setup.join('\n  ')}
+  ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
+  for (var k4 = 0u; k4 < K4; k4++) {
+    ${loads.join('\n    ')}
+    ${fma.join('\n    ')}
+  }
+  ${stores.join('\n  ')}
 }`;
 }

@@ -1,0 +1,143 @@
+/**
+ * Matmul autotuning: at first use of a GEMM shape on an adapter, time the candidate variants on
+ * scratch buffers of that shape and keep the fastest. Winners are cached per adapter (its
+ * description plus the WebGPU runtime's version) and shape in a store (a JSON file in Node,
+ * localStorage in a browser; see #gpu-adapter), so later runs pay nothing.
+ *
+ * Modes: `off` uses the fixed choice of bestMatmulVariant (no timing); `quick` times a short list
+ * per adapter class once each; `full` times every variant that supports the shape, median of 3.
+ */
+import { tuneStore } from '#gpu-adapter';
+import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import {
+  MATMUL_VARIANTS,
+  bestMatmulVariant,
+  matmulGrid,
+  matmulKernel,
+  matmulParams,
+  matmulSupports,
+  type MatmulOptions,
+  type MatmulShape,
+  type MatmulVariant,
+} from '../shaders/matmul.js';
+
+export const TUNE_MODES = ['off', 'quick', 'full'] as const;
+export type TuneMode = (typeof TUNE_MODES)[number];
+
+/** Where winners persist between runs: JSON-able records by key. */
+export interface TuneStore {
+  load(): Record<string, TuneRecord>;
+  save(records: Record<string, TuneRecord>): void;
+  /** Where the store lives, for messages. */
+  where: string;
+}
+
+export interface TuneRecord {
+  variant: MatmulVariant;
+  /** GFLOP/s of every candidate timed, fastest first. */
+  timings: Record<string, number>;
+  mode: TuneMode;
+}
+
+/** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
+const QUICK_CPU: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];
+const QUICK_GPU: MatmulVariant[] = ['tiled_4x4', 'vec4_8x8', 'block_8x8', 'block_16x16'];
+
+const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
+
+export class MatmulTuner {
+  private records: Record<string, TuneRecord> | null = null;
+  private readonly adapterKey: string;
+  /** What was decided in this process, for --profile and the benchmarks. */
+  readonly decisions = new Map<string, TuneRecord>();
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly mode: TuneMode,
+    private readonly store: TuneStore | null = tuneStore(),
+    /** Progress lines (tuning takes seconds per shape on a CPU adapter). */
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    const a = gpu.adapter;
+    this.adapterKey = [a.backend, a.vendor, a.architecture, a.device, a.description, gpu.runtimeVersion].join('/');
+  }
+
+  key(shape: MatmulShape, o: MatmulOptions): string {
+    return `${this.adapterKey}|${shape.M}x${shape.N}x${shape.K}|${layoutTag(o)}`;
+  }
+
+  candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
+    const pool = mode === 'full' ? MATMUL_VARIANTS.filter((v) => v !== 'naive') : this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
+    const ok = pool.filter((v) => matmulSupports(v, shape, o));
+    return ok.length > 0 ? ok : ['naive'];
+  }
+
+  /** The variant to use for this shape: cached, timed now, or (mode off) the fixed choice. */
+  async choose(shape: MatmulShape, o: MatmulOptions): Promise<MatmulVariant> {
+    const fixed = bestMatmulVariant(shape, o, this.gpu.isSoftware);
+    if (this.mode === 'off') return fixed;
+    const key = this.key(shape, o);
+    this.records ??= this.store?.load() ?? {};
+    const cached = this.records[key];
+    // A quick result serves quick runs; a full run re-times what only a quick run measured.
+    if (cached && MATMUL_VARIANTS.includes(cached.variant) && (this.mode === 'quick' || cached.mode === 'full')) {
+      this.decisions.set(key, cached);
+      return cached.variant;
+    }
+    const record = await this.time(shape, o, this.candidates(shape, o));
+    record.mode = this.mode;
+    this.records[key] = record;
+    this.decisions.set(key, record);
+    this.store?.save(this.records);
+    return record.variant;
+  }
+
+  /** Times each candidate on scratch buffers of the shape; returns the fastest. */
+  async time(shape: MatmulShape, o: MatmulOptions, candidates: readonly MatmulVariant[]): Promise<TuneRecord> {
+    const { gpu } = this;
+    const { M, N, K } = shape;
+    const t0 = performance.now();
+    const A = gpu.tensor('tune A', [M * K]);
+    const B = gpu.tensor('tune B', [K * N]);
+    const C = gpu.tensor('tune C', [M * N]);
+    const params = gpu.uniform('tune params', matmulParams(shape));
+    const timings: Record<string, number> = {};
+    try {
+      for (const v of candidates) {
+        const d = await gpu.prepare(matmulKernel(v, o), [params, A, B, C], matmulGrid(v, shape));
+        const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1);
+        timings[v] = (2 * M * N * K) / (ms * 1e6);
+      }
+    } finally {
+      for (const b of [A.buffer, B.buffer, C.buffer, params]) gpu.destroyBuffer(b);
+    }
+    const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
+    const variant = sorted[0]![0] as MatmulVariant;
+    this.log(`tune     matmul ${M}x${N}x${K} ${layoutTag(o)}: ${variant} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return { variant, timings: Object.fromEntries(sorted), mode: this.mode };
+  }
+
+  /**
+   * Median ms per dispatch. One run first (compilation, first-touch), then the dispatch is
+   * repeated inside one submit often enough (>= ~20 ms) that submit overhead, which dominates
+   * a small dispatch on a real GPU, does not decide the race.
+   */
+  private async timeDispatch(d: Dispatch, samples: number): Promise<number> {
+    const { gpu } = this;
+    let t = performance.now();
+    gpu.run([d], 'tune');
+    await gpu.sync('tuning');
+    const once = performance.now() - t;
+    const reps = Math.max(1, Math.min(200, Math.ceil(20 / Math.max(once, 1e-3))));
+    const list = Array<Dispatch>(reps).fill(d);
+    const times: number[] = [];
+    for (let s = 0; s < samples; s++) {
+      t = performance.now();
+      gpu.run(list, 'tune');
+      await gpu.sync('tuning');
+      times.push((performance.now() - t) / reps);
+    }
+    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+  }
+}
