@@ -24,7 +24,8 @@ in the same command, and prints the ratio. Figures name the CPU: compare ratios,
   --steps N            timed steps per adapter (default 10)
   --torch-device LIST  PyTorch devices, comma-separated: cpu, cuda (default cpu)
   --python PATH        the Python that has torch (default /usr/bin/python3, else python3 on PATH)
-  --tune MODE          off|quick|full: matmul variant choice, as train --tune (default quick)
+  --tune LIST          off|quick|full, comma-separated: matmul variant choice as train --tune,
+                       each a row (default quick)
   --no-torch           skip the PyTorch reference
   --json               print one JSON object instead of the table
   -h, --help           this text`;
@@ -73,14 +74,16 @@ export function main(args: string[]): Promise<void> {
     const batch = positiveInt(v.batch, '--batch');
     const steps = positiveInt(v.steps, '--steps');
     const say = v.json ? () => {} : (line: string) => console.log(line);
-    if (!(TUNE_MODES as readonly string[]).includes(v.tune)) throw new UsageError(`--tune: expected one of ${TUNE_MODES.join(', ')}, found "${v.tune}"`);
-    const tune = v.tune as TuneMode;
+    const tunes = v.tune.split(',').map((t) => {
+      if (!(TUNE_MODES as readonly string[]).includes(t)) throw new UsageError(`--tune: expected one of ${TUNE_MODES.join(', ')}, found "${t}"`);
+      return t as TuneMode;
+    });
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
+    for (const [name, tune] of v.backend.split(',').flatMap((b) => tunes.map((t) => [parseBackend(b.trim()), t] as const))) {
       const gpu = await requestGpu({ backend: name });
       try {
         const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune });
@@ -92,7 +95,7 @@ export function main(args: string[]): Promise<void> {
         await gpu.sync('benchmark');
         const ms = (performance.now() - t0) / steps;
         const flops = plan.step.reduce((a, d) => a + (d.flops ?? 0), 0);
-        const row = { adapter: gpu.describe(), ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
+        const row = { adapter: `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}`, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
         rows.push(row);
         say(`${row.adapter}: ${ms.toFixed(1)} ms/step, ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
       } finally {

@@ -41,7 +41,7 @@ export interface TuneRecord {
 }
 
 /** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
-const QUICK_CPU: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];
+const QUICK_CPU: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
 const QUICK_GPU: MatmulVariant[] = ['tiled_4x4', 'vec4_8x8', 'block_8x8', 'block_16x16'];
 
 const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
@@ -68,9 +68,9 @@ export class MatmulTuner {
   }
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
-    const pool = mode === 'full' ? MATMUL_VARIANTS.filter((v) => v !== 'naive') : this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
-    const ok = pool.filter((v) => matmulSupports(v, shape, o));
-    return ok.length > 0 ? ok : ['naive'];
+    // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
+    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...(this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU)];
+    return pool.filter((v) => matmulSupports(v, shape, o));
   }
 
   /** The variant to use for this shape: cached, timed now, or (mode off) the fixed choice. */
@@ -104,9 +104,11 @@ export class MatmulTuner {
     const params = gpu.uniform('tune params', matmulParams(shape));
     const timings: Record<string, number> = {};
     try {
+      let best = Infinity;
       for (const v of candidates) {
         const d = await gpu.prepare(matmulKernel(v, o), [params, A, B, C], matmulGrid(v, shape));
-        const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1);
+        const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
+        best = Math.min(best, ms);
         timings[v] = (2 * M * N * K) / (ms * 1e6);
       }
     } finally {
@@ -123,12 +125,14 @@ export class MatmulTuner {
    * repeated inside one submit often enough (>= ~20 ms) that submit overhead, which dominates
    * a small dispatch on a real GPU, does not decide the race.
    */
-  private async timeDispatch(d: Dispatch, samples: number): Promise<number> {
+  private async timeDispatch(d: Dispatch, samples: number, bestMs: number): Promise<number> {
     const { gpu } = this;
     let t = performance.now();
     gpu.run([d], 'tune');
     await gpu.sync('tuning');
     const once = performance.now() - t;
+    // Hopeless candidates (a shared-memory kernel on a CPU adapter) are not worth more seconds.
+    if (once > 4 * bestMs && once > 50) return once;
     const reps = Math.max(1, Math.min(200, Math.ceil(20 / Math.max(once, 1e-3))));
     const list = Array<Dispatch>(reps).fill(d);
     const times: number[] = [];
