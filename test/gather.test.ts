@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GpuDataset } from '../src/mnist/dataset.js';
 import { loadImageSet } from '../src/mnist/files.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { firstBitDifference, loadFixture } from './helpers/fixtures.js';
 
 const fixture = loadFixture('mnist');
@@ -20,7 +20,7 @@ function orderAroundFixture(): Uint32Array {
   return Uint32Array.from([...indices.subarray(0, 64), ...middle, ...indices.subarray(64)]);
 }
 
-describe.each(CPU_BACKENDS)('gather + normalise on %s', (backend) => {
+describe.each(TEST_BACKENDS)('gather + normalise on %s', (backend) => {
   const gpu = useGpu(backend);
 
   it('equals torchvision bit for bit, including the short last batch', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MATMUL_VARIANTS, matmulGrid, matmulKernel, matmulParams, matmulSupports, type MatmulOptions } from '../src/shaders/matmul.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
 /** Deterministic values in [-1, 1) from an integer hash, so failures are reproducible. */
 function values(n: number, salt: number): Float32Array {
@@ -26,7 +26,7 @@ const SHAPES = [
   { M: 300, N: 200, K: 40 }, // several workgroups in both directions (vec4 workgroups cover 128 rows)
 ];
 
-describe.each(CPU_BACKENDS)('matmul variants on %s', (backend) => {
+describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   const gpu = useGpu(backend);
 
   const LAYOUTS: MatmulOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }, { accumulate: true }];

@@ -20,7 +20,7 @@ import type { Activation } from '../src/shaders/activation.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 import { compareClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor, type HashSpec } from './helpers/hashdata.js';
 
 interface Case {
@@ -113,7 +113,7 @@ function tolFor(op: string): Tolerance {
   return TOL.matmul!;
 }
 
-describe.each(CPU_BACKENDS)('ops against PyTorch on %s', (backend) => {
+describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   const gpu = useGpu(backend);
 
   const layerCases = cases.filter((c) => ['linear', 'conv2d', 'conv_transpose2d', 'batchnorm', 'activation'].includes(c.op));

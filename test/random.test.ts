@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NormalNoise } from '../src/random/noise.js';
 import { DOMAIN, philox4x32, philoxCounter, seedKey } from '../src/random/philox.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
-describe.each(CPU_BACKENDS)('GPU random numbers on %s', (backend) => {
+describe.each(TEST_BACKENDS)('GPU random numbers on %s', (backend) => {
   const gpu = useGpu(backend);
 
   async function draw(seed: number, stream: number, n: number, kind: 'normal' | 'bits' = 'normal') {

@@ -3,7 +3,7 @@ import { DEFAULT_CPU_BACKEND, isCpuAdapter, parseBackend } from '../src/gpu/back
 import { AdapterUnavailableError, DeviceLostError, KernelError } from '../src/gpu/errors.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import type { Kernel } from '../src/gpu/kernel.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
 const double: Kernel = {
   name: 'test.double',
@@ -55,7 +55,7 @@ describe('adapter choice', () => {
   });
 });
 
-describe.each(CPU_BACKENDS)('runtime on %s', (backend) => {
+describe.each(TEST_BACKENDS)('runtime on %s', (backend) => {
   const gpu = useGpu(backend);
 
   it('runs a kernel and reads the result back', async () => {
@@ -95,7 +95,7 @@ describe.each(CPU_BACKENDS)('runtime on %s', (backend) => {
   });
 });
 
-describe.each(CPU_BACKENDS)('device loss on %s', (backend) => {
+describe.each(TEST_BACKENDS)('device loss on %s', (backend) => {
   it('turns a lost device into DeviceLostError for waiting and new work, never a hang', async () => {
     const gpu = await requestGpu({ backend });
     const x = gpu.tensor('x', [1 << 20]);

@@ -10,7 +10,7 @@ import { normalizationTable } from '../src/mnist/normalize.js';
 import type { Sequential } from '../src/layers/sequential.js';
 import { compareClose, compareMostlyClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
-import { CPU_BACKENDS, useGpu } from './helpers/gpu.js';
+import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor, type HashSpec } from './helpers/hashdata.js';
 
 const fixture = loadFixture('step');
@@ -54,7 +54,7 @@ const TOL: Record<string, Tolerance> = {
   running: { rtol: 1e-4, floor: 1e-3, atol: 3.6e-4 },
 };
 
-describe.each(CPU_BACKENDS)('training step parity with PyTorch on %s', (backend) => {
+describe.each(TEST_BACKENDS)('training step parity with PyTorch on %s', (backend) => {
   const gpu = useGpu(backend);
 
   it(`matches ${meta.steps} steps of the reference loop`, async () => {

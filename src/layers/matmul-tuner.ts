@@ -42,7 +42,7 @@ export interface TuneRecord {
 
 /** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
 const QUICK_CPU: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
-const QUICK_GPU: MatmulVariant[] = ['tiled_4x4', 'vec4_8x8', 'block_8x8', 'block_16x16'];
+const QUICK_GPU: MatmulVariant[] = ['tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 
 const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
 

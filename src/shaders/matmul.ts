@@ -16,9 +16,9 @@
  *    A^T along M; B along N, or B^T along K, where the products become dot()s). Bigger blocks
  *    raise the CPU adapters' ceiling (fewer loads per multiply-add) but leave small GEMMs with
  *    few workgroups, so the best block depends on the shape: the autotuner picks per shape.
- *  - `tiled_4x4`: the classic GPU kernel: a 16x16 workgroup computes a 64x64 tile of C, staging
- *    64x16 of A and 16x64 of B in workgroup memory per K step, 4x4 outputs per thread in
- *    registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
+ *  - `tiled_4x4`, `tiled_8x8`: the classic GPU kernel: a 16x16 workgroup computes a 64x64
+ *    (128x128) tile of C, staging 16-deep slices of A and B in workgroup memory per K step,
+ *    4x4 (8x8) outputs per thread in registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
  */
 import type { Kernel } from '../gpu/kernel.js';
@@ -35,8 +35,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'vec4_8x8' | 'tiled_4x4' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -102,7 +102,8 @@ const any = () => true;
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
   ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
   ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, vec4Blocked, vec4Layout)],
-  ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, tiled, any)],
+  ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4), any)],
+  ['tiled_8x8', program('tiled_8x8', [16, 16], { m: 8, n: 8 }, (o) => tiled(o, 8, 8), any)],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
     return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout)];
@@ -234,10 +235,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /**
- * 64x64 tile per 16x16 workgroup, K in steps of 16 through workgroup memory. Loads outside the
- * matrices read 0, so any M, N, K works; barriers sit in uniform control flow (no early return).
+ * Shared-memory tiling for hardware GPUs: a 16x16 workgroup computes a (16 TM) x (16 TN) tile of
+ * C, staging (16 TM) x 16 of op(A) and 16 x (16 TN) of op(B) in workgroup memory per K step,
+ * TM x TN outputs per thread in registers. A thread owns rows ly + 16 r and columns lx + 16 c
+ * (strided), so neighbouring threads read neighbouring words of the B tile (no bank conflicts)
+ * and the same word of the A tile (a broadcast). Loads outside the matrices read 0, so any M, N,
+ * K works; barriers sit in uniform control flow (no early return).
  */
-function tiled(o: MatmulOptions): string {
+function tiled(o: MatmulOptions, TM = 4, TN = 4): string {
+  const BM = 16 * TM;
+  const BN = 16 * TN;
   const a = o.transA ? 'A[k * params.M + m]' : 'A[m * params.K + k]';
   const b = o.transB ? 'B[n * params.K + k]' : 'B[k * params.N + n]';
   return /* wgsl */ `${PARAMS}
@@ -245,8 +252,8 @@ function tiled(o: MatmulOptions): string {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 
-var<workgroup> As: array<f32, 1024>;  // [64 rows][16 k]
-var<workgroup> Bs: array<f32, 1024>;  // [16 k][64 cols]
+var<workgroup> As: array<f32, ${BM * 16}>;  // [${BM} rows][16 k]
+var<workgroup> Bs: array<f32, ${BN * 16}>;  // [16 k][${BN} cols]
 
 fn load_a(m: u32, k: u32) -> f32 {
   if (m < params.M && k < params.K) { return ${a}; }
@@ -259,32 +266,35 @@ fn load_b(k: u32, n: u32) -> f32 {
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row0 = wid.y * 64u;
-  let col0 = wid.x * 64u;
+  let row0 = wid.y * ${BM}u;
+  let col0 = wid.x * ${BN}u;
   let t = lid.y * 16u + lid.x;
-  var acc: array<f32, 16>;
+  var acc: array<f32, ${TM * TN}>;
   for (var k0 = 0u; k0 < params.K; k0 += 16u) {
-    for (var i = 0u; i < 4u; i++) {
+    for (var i = 0u; i < ${TM}u; i++) {
       let e = t + i * 256u;
       As[e] = load_a(row0 + e / 16u, k0 + e % 16u);
-      Bs[e] = load_b(k0 + e / 64u, col0 + e % 64u);
+    }
+    for (var i = 0u; i < ${TN}u; i++) {
+      let e = t + i * 256u;
+      Bs[e] = load_b(k0 + e / ${BN}u, col0 + e % ${BN}u);
     }
     workgroupBarrier();
     for (var k = 0u; k < 16u; k++) {
-      var a: array<f32, 4>;
-      for (var r = 0u; r < 4u; r++) { a[r] = As[(lid.y * 4u + r) * 16u + k]; }
-      for (var c = 0u; c < 4u; c++) {
-        let bv = Bs[k * 64u + lid.x * 4u + c];
-        for (var r = 0u; r < 4u; r++) { acc[r * 4u + c] += a[r] * bv; }
+      var av: array<f32, ${TM}>;
+      for (var r = 0u; r < ${TM}u; r++) { av[r] = As[(lid.y + 16u * r) * 16u + k]; }
+      for (var c = 0u; c < ${TN}u; c++) {
+        let bv = Bs[k * ${BN}u + lid.x + 16u * c];
+        for (var r = 0u; r < ${TM}u; r++) { acc[r * ${TN}u + c] += av[r] * bv; }
       }
     }
     workgroupBarrier();
   }
-  for (var r = 0u; r < 4u; r++) {
-    let row = row0 + lid.y * 4u + r;
-    for (var c = 0u; c < 4u; c++) {
-      let col = col0 + lid.x * 4u + c;
-      if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', 'acc[r * 4u + c]')} }
+  for (var r = 0u; r < ${TM}u; r++) {
+    let row = row0 + lid.y + 16u * r;
+    for (var c = 0u; c < ${TN}u; c++) {
+      let col = col0 + lid.x + 16u * c;
+      if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', `acc[r * ${TN}u + c]`)} }
     }
   }
 }`;
