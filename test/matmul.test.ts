@@ -32,7 +32,7 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   const LAYOUTS: MatmulOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }, { accumulate: true }];
   for (const variant of MATMUL_VARIANTS) {
     for (const o of LAYOUTS) {
-    for (const shape of SHAPES.filter((s) => matmulSupports(variant, s, o))) {
+    for (const shape of SHAPES.filter((s) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       const tag = `${o.transA ? 'A^T' : 'A'}${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' accumulate' : ''}`;
       it(`${variant} ${tag} ${shape.M}x${shape.N}x${shape.K} equals a float64 CPU product`, async () => {
         const { M, N, K } = shape;

@@ -34,7 +34,9 @@ Object.assign(globalThis, globals);
 const liveInstances = new Set<GPU>();
 
 function newInstance(options: string[]): { gpu: GPU; release(): void } {
-  const gpu = create(options);
+  // Dawn rounds timestamps to ~0.1 ms by default (a browser's anti-fingerprinting measure);
+  // the profiler needs the real values.
+  const gpu = create([...options, 'disable-dawn-features=timestamp_quantization']);
   liveInstances.add(gpu);
   return { gpu, release: () => void liveInstances.delete(gpu) };
 }

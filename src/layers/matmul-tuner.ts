@@ -8,6 +8,7 @@
  * per adapter class once each; `full` times every variant that supports the shape, median of 3.
  */
 import { tuneStore } from '#gpu-adapter';
+import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import {
@@ -41,8 +42,8 @@ export interface TuneRecord {
 }
 
 /** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
-const QUICK_CPU: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
-const QUICK_GPU: MatmulVariant[] = ['tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
+const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
+const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 
 const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
 
@@ -70,7 +71,7 @@ export class MatmulTuner {
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
     // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
     const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...(this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU)];
-    return pool.filter((v) => matmulSupports(v, shape, o));
+    return pool.filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware));
   }
 
   /** The variant to use for this shape: cached, timed now, or (mode off) the fixed choice. */
@@ -106,7 +107,15 @@ export class MatmulTuner {
     try {
       let best = Infinity;
       for (const v of candidates) {
-        const d = await gpu.prepare(matmulKernel(v, o), [params, A, B, C], matmulGrid(v, shape));
+        let d: Dispatch;
+        try {
+          d = await gpu.prepare(matmulKernel(v, o), [params, A, B, C], matmulGrid(v, shape));
+        } catch (err) {
+          // A driver that cannot build a variant (e.g. a huge register block) just loses the race.
+          if (!(err instanceof KernelError)) throw err;
+          this.log(`tune     matmul ${M}x${N}x${K} ${layoutTag(o)}: ${v} skipped: ${err.message.split('\n')[0]}`);
+          continue;
+        }
         const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
         best = Math.min(best, ms);
         timings[v] = (2 * M * N * K) / (ms * 1e6);

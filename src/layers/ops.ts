@@ -42,7 +42,7 @@ export async function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: Mat
   if (!(MATMUL_VARIANTS as readonly string[]).includes(wanted)) {
     throw new Error(`matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "${wanted}"`);
   }
-  return matmulSupports(wanted as MatmulVariant, shape, o) ? (wanted as MatmulVariant) : 'naive';
+  return matmulSupports(wanted as MatmulVariant, shape, o, plan.gpu.isSoftware) ? (wanted as MatmulVariant) : 'naive';
 }
 
 /** C[M,N] (+)= op(A) op(B); see src/shaders/matmul.ts for the layouts. */

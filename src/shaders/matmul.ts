@@ -35,8 +35,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -49,6 +49,11 @@ export interface MatmulProgram {
   /** Outputs of C per workgroup: rows (M) and columns (N). */
   tile: { m: number; n: number };
   supports(shape: MatmulShape, o?: MatmulOptions): boolean;
+  /**
+   * Only for CPU adapters: block_32x32 with accumulate fails pipeline creation on NVIDIA's
+   * Vulkan driver (VK_ERROR_UNKNOWN, H200, driver 580) and takes 12-17 s to compile without.
+   */
+  softwareOnly?: boolean;
   kernel(o?: MatmulOptions): Kernel;
   grid(shape: MatmulShape): [number, number, number];
 }
@@ -83,6 +88,7 @@ function program(
   perThread: { m: number; n: number },
   code: (o: MatmulOptions) => string,
   supports: (shape: MatmulShape, o?: MatmulOptions) => boolean,
+  softwareOnly = false,
 ): MatmulProgram {
   const tile = { m: workgroupSize[1] * perThread.m, n: workgroupSize[0] * perThread.n };
   return {
@@ -90,6 +96,7 @@ function program(
     workgroupSize,
     tile,
     supports,
+    softwareOnly,
     kernel: (o = {}) => {
       const tag = `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
       return { name: `matmul.${variant}.${tag}`, code: code(o) };
@@ -101,12 +108,14 @@ function program(
 const any = () => true;
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
   ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
+  // One workgroup per output: grid N x M, each at most 65535.
+  ['dot_wg64', program('dot_wg64', [1, 1], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
   ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, vec4Blocked, vec4Layout)],
   ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4), any)],
   ['tiled_8x8', program('tiled_8x8', [16, 16], { m: 8, n: 8 }, (o) => tiled(o, 8, 8), any)],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
-    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout)];
+    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout, tm * tn > 512)];
   }),
 ]) as Record<MatmulVariant, MatmulProgram>;
 
@@ -115,18 +124,23 @@ export function matmulGrid(variant: MatmulVariant, shape: MatmulShape): [number,
   return MATMUL_PROGRAMS[variant].grid(shape);
 }
 
-/** Whether `variant` handles this shape and layout. */
-export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions = {}): boolean {
-  return MATMUL_PROGRAMS[variant].supports(shape, o);
+/** Whether `variant` handles this shape and layout (on a CPU adapter, or a hardware one). */
+export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions = {}, software = true): boolean {
+  const p = MATMUL_PROGRAMS[variant];
+  return p.supports(shape, o) && (software || !p.softwareOnly);
 }
 
 /**
- * What `auto` means. On CPU adapters (measured, README): vec4_8x8 where the shape allows, else
- * naive. On hardware GPUs: tiled_4x4 (not yet measured on one: no GPU was available).
+ * What `auto` means without tuning (--tune off), from the measurements in the README. CPU
+ * adapters: block_32x16 for the big GEMMs (1.6x vec4_8x8 on llvmpipe), vec4_8x8 for the rest
+ * where the layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few outputs
+ * over a long K (Linear 6272->1: 760 us with naive, the step's top kernel), else tiled_4x4.
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
-  if (!software) return 'tiled_4x4';
-  return matmulSupports('vec4_8x8', shape, o) ? 'vec4_8x8' : 'naive';
+  const outputs = shape.M * shape.N;
+  if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : 'tiled_4x4';
+  if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
+  return outputs >= 128 * 1024 ? 'block_32x16' : 'vec4_8x8';
 }
 
 export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Kernel {
@@ -297,6 +311,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', `acc[r * ${TN}u + c]`)} }
     }
   }
+}`;
+}
+
+/**
+ * One workgroup of 64 threads per element of C: the threads stride over K and a tree reduction
+ * in workgroup memory sums their partial dots (fixed order: deterministic). For the skinny
+ * shapes with few outputs and a long K (Linear 6272->1, the weight gradients of the 1-channel
+ * convolutions), where a tiled kernel leaves all but a few workgroups idle.
+ */
+function dotWorkgroup(o: MatmulOptions): string {
+  const a = o.transA ? 'A[k * params.M + row]' : 'A[row * params.K + k]';
+  const b = o.transB ? 'B[col * params.K + k]' : 'B[k * params.N + col]';
+  return /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+
+var<workgroup> part: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let col = wid.x;
+  let row = wid.y;
+  var acc = 0.0;
+  for (var k = t; k < params.K; k += 64u) {
+    acc += ${a} * ${b};
+  }
+  part[t] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (t < s) { part[t] += part[t + s]; }
+    workgroupBarrier();
+  }
+  if (t == 0u) { ${store(o, 'row * params.N + col', 'part[0]')} }
 }`;
 }
 
