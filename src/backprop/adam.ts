@@ -41,6 +41,6 @@ export class Adam {
   /** Advances the step counter and writes its bias corrections; run `dispatch` after this. */
   nextStep(): void {
     this.step++;
-    this.gpu.device.queue.writeBuffer(this.params, 0, adamParams(this.arena.length, this.step, this.hyper));
+    this.gpu.writeState(this.params, 0, new Uint8Array(adamParams(this.arena.length, this.step, this.hyper)));
   }
 }

@@ -99,7 +99,7 @@ export class StepPlan {
   /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */
   setStep(step: number): void {
     this.noise.setStream(step);
-    this.m.gpu.device.queue.writeBuffer(this.stepParams, 0, new Uint32Array([step, 0, 0, 0]));
+    this.m.gpu.writeState(this.stepParams, 0, new Uint32Array([step, 0, 0, 0]));
   }
 
   /** One whole step's dispatches (inputs included unless `externalInputs`). */

@@ -3,8 +3,7 @@
  * plans, and the counters that say where in the run we are. No readbacks except on request.
  */
 import { Adam } from '../backprop/adam.js';
-import type { Gpu } from '../gpu/gpu.js';
-import type { Dispatch } from '../gpu/kernel.js';
+import type { EncodedStep, Gpu } from '../gpu/gpu.js';
 import { profileDispatches, type TimedDispatch } from '../gpu/profiler.js';
 import type { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../mnist/dataset.js';
@@ -134,9 +133,34 @@ export class GanTrainer {
     return p;
   }
 
-  /** Submits the next step of the run (gathering its batch on the GPU); returns its plan once at most two steps are unfinished. */
+  /** Submits the next step of the run (gathering its batch on the GPU); returns its plan once at most two submits are unfinished. */
   async step(): Promise<StepPlan> {
-    return (await this.advance(null)).plan;
+    return (await this.steps(1))[0]!;
+  }
+
+  /**
+   * Submits up to `k` next steps of the run as one command buffer (stopping at the end of an
+   * epoch) and returns their plans. Each step's state (batch offset, epoch order, noise stream,
+   * Adam step) is recorded and copied in order inside the command buffer, so the steps run
+   * exactly as k calls of step() would. Read stats only from the last plan: buffers a plan
+   * shares with the earlier steps of its group were overwritten.
+   */
+  async steps(k: number): Promise<StepPlan[]> {
+    const ds = this.requireDataset();
+    const group: EncodedStep[] = [];
+    const plans: StepPlan[] = [];
+    for (let i = 0; i < k; i++) {
+      if (i > 0 && this.batchIndex === 0) break;
+      const plan = await this.plan(ds.sizeOf(this.batchIndex));
+      const writes = this.gpu.record(() => this.prepareStep(ds, plan));
+      group.push({ writes, dispatches: plan.dispatchesFor(false) });
+      plans.push(plan);
+      this.nextBatch();
+    }
+    this.gpu.runSteps(group, `${group.length} training steps`);
+    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    await this.throttle();
+    return plans;
   }
 
   /**
@@ -144,30 +168,12 @@ export class GanTrainer {
    * (src/gpu/profiler.ts): the run goes on exactly as if step() had been called.
    */
   async profileStep(): Promise<{ plan: StepPlan; timed: TimedDispatch[] }> {
-    const r = await this.advance((dispatches) => profileDispatches(this.gpu, dispatches));
-    return { plan: r.plan, timed: r.timed! };
-  }
-
-  private async advance(profile: ((d: readonly Dispatch[]) => Promise<TimedDispatch[]>) | null): Promise<{ plan: StepPlan; timed: TimedDispatch[] | null }> {
-    const ds = this.dataset;
-    if (!ds) throw new Error('trainer has no data set: use stepWith()');
-    if (this.batchIndex === 0) ds.setEpoch(this.epoch);
-    const size = ds.setBatch(this.batchIndex);
-    const plan = await this.plan(size);
-    let timed: TimedDispatch[] | null = null;
-    if (profile) {
-      await this.throttle(0);
-      this.submit(plan, false, async (d) => void (timed = await profile(d)));
-      await this.inflight.shift();
-    } else {
-      this.submit(plan, false);
-      await this.throttle();
-    }
-    this.batchIndex++;
-    if (this.batchIndex >= this.batchesPerEpoch) {
-      this.batchIndex = 0;
-      this.epoch++;
-    }
+    const ds = this.requireDataset();
+    await this.throttle(0);
+    const plan = await this.plan(ds.sizeOf(this.batchIndex));
+    this.prepareStep(ds, plan);
+    const timed = await profileDispatches(this.gpu, plan.dispatchesFor(false));
+    this.nextBatch();
     return { plan, timed };
   }
 
@@ -176,19 +182,36 @@ export class GanTrainer {
     const plan = await this.plan(batch);
     this.gpu.write(plan.real, real);
     this.gpu.write(plan.z, z);
-    this.submit(plan, true);
-    return plan;
-  }
-
-  /** Encodes one step; `run`, when given, runs its dispatches instead (the profiler). */
-  private submit(plan: StepPlan, external: boolean, run?: (d: readonly Dispatch[]) => Promise<void>): void {
     plan.setStep(this.globalStep);
     this.optD.nextStep();
     this.optG.nextStep();
-    if (run) this.inflight.push(run(plan.dispatchesFor(external)));
-    else plan.submit(external);
+    plan.submit(true);
     this.globalStep++;
-    if (!run) this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    return plan;
+  }
+
+  private requireDataset(): GpuDataset {
+    if (!this.dataset) throw new Error('trainer has no data set: use stepWith()');
+    return this.dataset;
+  }
+
+  /** The state writes of the next step: its batch (and the epoch's order), noise stream and Adam step. */
+  private prepareStep(ds: GpuDataset, plan: StepPlan): void {
+    if (this.batchIndex === 0) ds.setEpoch(this.epoch);
+    ds.setBatch(this.batchIndex);
+    plan.setStep(this.globalStep);
+    this.optD.nextStep();
+    this.optG.nextStep();
+    this.globalStep++;
+  }
+
+  private nextBatch(): void {
+    this.batchIndex++;
+    if (this.batchIndex >= this.batchesPerEpoch) {
+      this.batchIndex = 0;
+      this.epoch++;
+    }
   }
 
   /**

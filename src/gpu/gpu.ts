@@ -16,6 +16,19 @@ import {
 } from './kernel.js';
 import { HOST_ARRAY, Tensor, numel, type DType, type HostArray } from './tensor.js';
 
+/** A buffer write that belongs to one training step (see Gpu.record and Gpu.runSteps). */
+export interface StepWrite {
+  buffer: GPUBuffer;
+  offset: number;
+  data: Uint8Array;
+}
+
+/** One step of several encoded into one command buffer: its writes, then its dispatches. */
+export interface EncodedStep {
+  writes: readonly StepWrite[];
+  dispatches: readonly Dispatch[];
+}
+
 export interface GpuOptions {
   /** Which adapter; default: $WEBGPU_DCGAN_BACKEND in Node, else `auto`. */
   backend?: Backend;
@@ -88,6 +101,10 @@ export class Gpu {
   allocatedBytes = 0;
 
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** While Gpu.record runs: the writes made, instead of performing them. */
+  private recording: StepWrite[] | null = null;
+  /** Holds the recorded writes of several steps; they reach their buffers by in-order copies. */
+  private staging: GPUBuffer | null = null;
   private readonly buffers = new Set<GPUBuffer>();
   private readonly uncaptured: string[] = [];
   private lostError: DeviceLostError | null = null;
@@ -181,6 +198,61 @@ export class Gpu {
     }
     const host = data instanceof HOST_ARRAY[t.dtype] ? (data as HostArray) : HOST_ARRAY[t.dtype].from(data);
     this.device.queue.writeBuffer(t.buffer, t.offset, host);
+  }
+
+  /**
+   * The one way per-step state (uniforms, the epoch's order) reaches the GPU: written now, or,
+   * inside `record`, kept to be copied in order with the dispatches of its own step, so that
+   * several steps can share one command buffer (runSteps).
+   */
+  writeState(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.assertAlive();
+    if (!this.recording) {
+      this.device.queue.writeBuffer(buffer, offset, data);
+      return;
+    }
+    if (offset % 4 !== 0 || data.byteLength % 4 !== 0) throw new GpuError(`write to "${buffer.label}": offset and size must be multiples of 4`);
+    this.recording.push({ buffer, offset, data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) });
+  }
+
+  /** Runs `fn`, returning the writeState calls it made instead of performing them. */
+  record(fn: () => void): StepWrite[] {
+    if (this.recording) throw new GpuError('Gpu.record cannot be nested');
+    const writes: StepWrite[] = [];
+    this.recording = writes;
+    try {
+      fn();
+    } finally {
+      this.recording = null;
+    }
+    return writes;
+  }
+
+  /**
+   * Encodes several steps into one command buffer and submits it once: before each step's
+   * dispatches, copies from a staging buffer put that step's recorded writes in place (one
+   * writeBuffer fills the staging buffer; queue order keeps it safe to reuse next time).
+   */
+  runSteps(steps: readonly EncodedStep[], label = 'steps'): void {
+    this.assertAlive();
+    const total = steps.reduce((a, s) => a + s.writes.reduce((b, w) => b + w.data.byteLength, 0), 0);
+    if (total > 0 && (!this.staging || this.staging.size < total)) {
+      if (this.staging) this.destroyBuffer(this.staging);
+      this.staging = this.createBuffer('step writes', Math.max(4096, 2 ** Math.ceil(Math.log2(total))), GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
+    }
+    const bytes = new Uint8Array(total);
+    const encoder = this.device.createCommandEncoder({ label });
+    let at = 0;
+    for (const step of steps) {
+      for (const w of step.writes) {
+        bytes.set(w.data, at);
+        encoder.copyBufferToBuffer(this.staging!, at, w.buffer, w.offset, w.data.byteLength);
+        at += w.data.byteLength;
+      }
+      this.encode(encoder, step.dispatches);
+    }
+    if (total > 0) this.device.queue.writeBuffer(this.staging!, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
   }
 
   /** Copies bytes back to the host. The only way data leaves the GPU. */

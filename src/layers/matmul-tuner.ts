@@ -64,8 +64,9 @@ export class MatmulTuner {
     this.adapterKey = [a.backend, a.vendor, a.architecture, a.device, a.description, gpu.runtimeVersion].join('/');
   }
 
+  /** The candidate list is part of the key: adding a variant re-times the shapes it could win. */
   key(shape: MatmulShape, o: MatmulOptions): string {
-    return `${this.adapterKey}|${shape.M}x${shape.N}x${shape.K}|${layoutTag(o)}`;
+    return `${this.adapterKey}|${shape.M}x${shape.N}x${shape.K}|${layoutTag(o)}|${this.mode}:${this.candidates(shape, o).join(',')}`;
   }
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
@@ -81,8 +82,7 @@ export class MatmulTuner {
     const key = this.key(shape, o);
     this.records ??= this.store?.load() ?? {};
     const cached = this.records[key];
-    // A quick result serves quick runs; a full run re-times what only a quick run measured.
-    if (cached && MATMUL_VARIANTS.includes(cached.variant) && (this.mode === 'quick' || cached.mode === 'full')) {
+    if (cached && MATMUL_VARIANTS.includes(cached.variant)) {
       this.decisions.set(key, cached);
       return cached.variant;
     }

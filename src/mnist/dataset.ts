@@ -72,14 +72,19 @@ export class GpuDataset {
     }
     const bad = order.findIndex((i) => i >= this.set.count);
     if (bad >= 0) throw new Error(`order[${bad}] = ${order[bad]} is not an image index (< ${this.set.count})`);
-    this.gpu.device.queue.writeBuffer(this.order, 0, order);
+    this.gpu.writeState(this.order, 0, order);
+  }
+
+  /** The size of batch `index` of an epoch (the last one may be short). */
+  sizeOf(index: number): number {
+    return batchSizeAt(this.set.count, this.batchSize, index);
   }
 
   /** Selects which batch the next `gather` dispatch writes; returns its size. */
   setBatch(index: number): number {
-    const size = batchSizeAt(this.set.count, this.batchSize, index);
+    const size = this.sizeOf(index);
     const pixels = this.set.height * this.set.width;
-    this.gpu.device.queue.writeBuffer(this.params, 0, new Uint32Array([index * this.batchSize, size, pixels, 0]));
+    this.gpu.writeState(this.params, 0, new Uint32Array([index * this.batchSize, size, pixels, 0]));
     return size;
   }
 

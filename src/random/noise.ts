@@ -38,6 +38,6 @@ export class NormalNoise {
   setStream(stream: number): void {
     const [k0, k1] = seedKey(this.seed);
     const [, s0, s1, domain] = philoxCounter(0, stream, DOMAIN.noise);
-    this.gpu.device.queue.writeBuffer(this.params, 0, new Uint32Array([k0, k1, s0, s1, domain, this.out.size, 0, 0]));
+    this.gpu.writeState(this.params, 0, new Uint32Array([k0, k1, s0, s1, domain, this.out.size, 0, 0]));
   }
 }
