@@ -8,7 +8,8 @@ import type { CpuBackend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { grid1d } from '../src/shaders/common.js';
 import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
-import { MATMUL_VARIANTS, matmulGrid, matmulKernel, type MatmulVariant } from '../src/shaders/matmul.js';
+import { prepareMatmul } from '../src/layers/matmul-prepare.js';
+import { MATMUL_VARIANTS, type MatmulVariant } from '../src/shaders/matmul.js';
 import { positiveInt, runMain } from '../src/cli/args.js';
 import { timeDispatches } from './timing.js';
 
@@ -33,12 +34,11 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     const A = gpu.tensor('A', [n, n], 'f32', Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) / 13 - 0.5));
     const B = gpu.tensor('B', [n, n], 'f32', Float32Array.from({ length: n * n }, (_, i) => ((i * 5) % 11) / 11 - 0.5));
     const shape = { M: n, N: n, K: n };
-    const params = gpu.uniform('matmul params', new Uint32Array([n, n, n, 0]));
     const results = new Map<MatmulVariant, Float32Array>();
     for (const variant of MATMUL_VARIANTS) {
       const C = gpu.tensor(`C ${variant}`, [n, n]);
-      const d = await gpu.prepare(matmulKernel(variant), [params, A, B, C], matmulGrid(variant, shape));
-      const ms = await timeDispatches(gpu, [d], repeat);
+      const { dispatches } = await prepareMatmul(gpu, variant, shape, {}, A, B, C);
+      const ms = await timeDispatches(gpu, dispatches, repeat);
       const gflops = (2 * n * n * n) / (ms * 1e6);
       rows.push({ backend, kernel: `matmul.${variant} ${n}^3`, ms, rate: `${gflops.toFixed(2)} GFLOP/s`, value: gflops });
       results.set(variant, (await gpu.read(C)) as Float32Array);

@@ -10,5 +10,6 @@ status=0
 echo "== parity tests on the hardware adapter"
 WEBGPU_DCGAN_TEST_BACKENDS=gpu node node_modules/vitest/vitest.mjs run test/matmul.test.ts test/ops.test.ts test/step.test.ts || status=1
 echo "== training step: WebGPU on the GPU, PyTorch on CUDA and CPU"
-node bin/webgpu-dcgan.js bench --backend gpu --tune off,quick --torch-device cuda,cpu --steps "${STEPS:-50}" || status=1
+node bin/webgpu-dcgan.js bench --backend gpu --tune off,quick --torch-device cuda,cpu --steps "${STEPS:-100}" || status=1
+node bin/webgpu-dcgan.js bench --backend gpu --tune quick --steps-per-submit 1 --no-torch --steps "${STEPS:-100}" || status=1
 exit $status

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MATMUL_VARIANTS, matmulGrid, matmulKernel, matmulParams, matmulSupports, type MatmulOptions } from '../src/shaders/matmul.js';
+import { prepareMatmul } from '../src/layers/matmul-prepare.js';
+import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions } from '../src/shaders/matmul.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
 /** Deterministic values in [-1, 1) from an integer hash, so failures are reproducible. */
@@ -24,6 +25,8 @@ const SHAPES = [
   { M: 12, N: 9, K: 8 },
   { M: 20, N: 3, K: 16 },
   { M: 300, N: 200, K: 40 }, // several workgroups in both directions (vec4 workgroups cover 128 rows)
+  { M: 20, N: 36, K: 1000 }, // long K: split-K in 3 slices of 336 (the last one short)
+  { M: 70, N: 5, K: 2053 }, // split-K with a ragged last K step
 ];
 
 describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
@@ -43,8 +46,7 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
         const B = g.tensor('B', [K, N], 'f32', o.transB ? transpose(b, K, N) : b);
         const c0 = o.accumulate ? values(M * N, 3) : new Float32Array(M * N).fill(NaN);
         const C = g.tensor('C', [M, N], 'f32', c0);
-        const params = g.uniform('params', matmulParams(shape));
-        g.run([await g.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape))]);
+        g.run((await prepareMatmul(g, variant, shape, o, A, B, C)).dispatches);
         const c = (await g.read(C)) as Float32Array;
         let worst = 0;
         for (let i = 0; i < M; i++) {

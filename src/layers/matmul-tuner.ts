@@ -10,13 +10,11 @@
 import { tuneStore } from '#gpu-adapter';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
+import { prepareMatmul } from './matmul-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
-  matmulGrid,
-  matmulKernel,
-  matmulParams,
   matmulSupports,
   type MatmulOptions,
   type MatmulShape,
@@ -43,7 +41,7 @@ export interface TuneRecord {
 
 /** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
-const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
+const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 
 const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
 
@@ -102,14 +100,16 @@ export class MatmulTuner {
     const A = gpu.tensor('tune A', [M * K]);
     const B = gpu.tensor('tune B', [K * N]);
     const C = gpu.tensor('tune C', [M * N]);
-    const params = gpu.uniform('tune params', matmulParams(shape));
+    const owned: GPUBuffer[] = [];
     const timings: Record<string, number> = {};
     try {
       let best = Infinity;
       for (const v of candidates) {
-        let d: Dispatch;
+        let d: Dispatch[];
         try {
-          d = await gpu.prepare(matmulKernel(v, o), [params, A, B, C], matmulGrid(v, shape));
+          const prepared = await prepareMatmul(gpu, v, shape, o, A, B, C);
+          owned.push(...prepared.owned);
+          d = prepared.dispatches;
         } catch (err) {
           // A driver that cannot build a variant (e.g. a huge register block) just loses the race.
           if (!(err instanceof KernelError)) throw err;
@@ -121,7 +121,7 @@ export class MatmulTuner {
         timings[v] = (2 * M * N * K) / (ms * 1e6);
       }
     } finally {
-      for (const b of [A.buffer, B.buffer, C.buffer, params]) gpu.destroyBuffer(b);
+      for (const b of [A.buffer, B.buffer, C.buffer, ...owned]) gpu.destroyBuffer(b);
     }
     const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
     const variant = sorted[0]![0] as MatmulVariant;
@@ -134,16 +134,16 @@ export class MatmulTuner {
    * repeated inside one submit often enough (>= ~20 ms) that submit overhead, which dominates
    * a small dispatch on a real GPU, does not decide the race.
    */
-  private async timeDispatch(d: Dispatch, samples: number, bestMs: number): Promise<number> {
+  private async timeDispatch(d: readonly Dispatch[], samples: number, bestMs: number): Promise<number> {
     const { gpu } = this;
     let t = performance.now();
-    gpu.run([d], 'tune');
+    gpu.run(d, 'tune');
     await gpu.sync('tuning');
     const once = performance.now() - t;
     // Hopeless candidates (a shared-memory kernel on a CPU adapter) are not worth more seconds.
     if (once > 4 * bestMs && once > 50) return once;
     const reps = Math.max(1, Math.min(200, Math.ceil(20 / Math.max(once, 1e-3))));
-    const list = Array<Dispatch>(reps).fill(d);
+    const list = Array.from({ length: reps }, () => d).flat();
     const times: number[] = [];
     for (let s = 0; s < samples; s++) {
       t = performance.now();

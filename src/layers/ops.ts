@@ -10,9 +10,6 @@ import { AXPY_WG, biasAddKernel } from '../shaders/elementwise.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
-  matmulGrid,
-  matmulKernel,
-  matmulParams,
   matmulSupports,
   type MatmulOptions,
   type MatmulShape,
@@ -20,6 +17,7 @@ import {
 } from '../shaders/matmul.js';
 import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
 import type { PlanBuilder } from './layer.js';
+import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
   if (t.size !== expected) {
@@ -52,9 +50,7 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
   checkSize('matmul B', B, K * N);
   checkSize('matmul C', C, M * N);
   const variant = await chooseMatmul(plan, shape, o);
-  const params = plan.gpu.uniform(`matmul ${M}x${N}x${K}`, matmulParams(shape));
-  const d = await plan.gpu.prepare(matmulKernel(variant, o), [params, A, B, C], matmulGrid(variant, shape));
-  plan.dispatches.push({ ...d, flops: 2 * M * N * K });
+  plan.dispatches.push(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C)).dispatches);
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {

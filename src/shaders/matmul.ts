@@ -22,6 +22,7 @@
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
  */
 import type { Kernel } from '../gpu/kernel.js';
+import { FLAT_ID } from './common.js';
 
 /** Register blocks (rows x columns of C per thread) of the generated `block_` variants. */
 export const BLOCKS = [
@@ -35,8 +36,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -54,6 +55,12 @@ export interface MatmulProgram {
    * Vulkan driver (VK_ERROR_UNKNOWN, H200, driver 580) and takes 12-17 s to compile without.
    */
   softwareOnly?: boolean;
+  /**
+   * Split-K programs: how many K slices run as grid z for this shape. Their kernel writes each
+   * slice's partial C to a scratch buffer [slices, M, N] bound in C's place, and
+   * splitKReduceKernel sums the slices into C (src/layers/matmul-prepare.ts does both).
+   */
+  splitK?: (shape: MatmulShape) => number;
   kernel(o?: MatmulOptions): Kernel;
   grid(shape: MatmulShape): [number, number, number];
 }
@@ -70,9 +77,9 @@ export interface MatmulOptions {
   accumulate?: boolean;
 }
 
-/** Uniform contents for a matmul: M, N, K. */
-export function matmulParams({ M, N, K }: MatmulShape): Uint32Array {
-  return new Uint32Array([M, N, K, 0]);
+/** Uniform contents for a matmul: M, N, K and, for split-K variants, the K-slice length. */
+export function matmulParams({ M, N, K }: MatmulShape, Ks = 0): Uint32Array {
+  return new Uint32Array([M, N, K, Ks]);
 }
 
 /** The dimensions each operand is read along as vec4 must be multiples of 4. */
@@ -106,6 +113,43 @@ function program(
 }
 
 const any = () => true;
+
+/** 64x64 tiles of C: a split-K GEMM runs this many tiles per K slice. */
+const tiles64 = ({ M, N }: MatmulShape) => Math.ceil(M / 64) * Math.ceil(N / 64);
+
+/** Split K when C has too few tiles to fill a GPU (< 128) and K is long enough to share. */
+function splitKWorthIt(shape: MatmulShape): boolean {
+  return shape.K >= 512 && tiles64(shape) < 128;
+}
+
+/** Slices for ~256 workgroups in all, each at least 256 deep. */
+export function splitKSlices(shape: MatmulShape): number {
+  const wanted = Math.ceil(256 / tiles64(shape));
+  return Math.max(2, Math.min(wanted, Math.floor(shape.K / 256)));
+}
+
+/** C[i] (+)= sum over slices s of P[s, i]: the second half of a split-K matmul. */
+export function splitKReduceKernel(accumulate: boolean): Kernel {
+  return {
+    name: `matmul.splitk_reduce${accumulate ? '+' : ''}`,
+    code: /* wgsl */ `
+struct Params { MN: u32, S: u32, _a: u32, _b: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> P: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+${FLAT_ID}
+
+@compute @workgroup_size(${SPLITK_REDUCE_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, ${SPLITK_REDUCE_WG}u);
+  if (i >= params.MN) { return; }
+  var acc = 0.0;
+  for (var s = 0u; s < params.S; s++) { acc += P[s * params.MN + i]; }
+  ${accumulate ? 'C[i] += acc;' : 'C[i] = acc;'}
+}`,
+  };
+}
+export const SPLITK_REDUCE_WG = 256;
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
   ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
   // One workgroup per output: grid N x M, each at most 65535.
@@ -113,6 +157,7 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, vec4Blocked, vec4Layout)],
   ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4), any)],
   ['tiled_8x8', program('tiled_8x8', [16, 16], { m: 8, n: 8 }, (o) => tiled(o, 8, 8), any)],
+  ['splitk_4x4', { ...program('splitk_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4, true), splitKWorthIt), splitK: splitKSlices }],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
     return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout, tm * tn > 512)];
@@ -134,11 +179,12 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * What `auto` means without tuning (--tune off), from the measurements in the README. CPU
  * adapters: block_32x16 for the big GEMMs (1.6x vec4_8x8 on llvmpipe), vec4_8x8 for the rest
  * where the layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few outputs
- * over a long K (Linear 6272->1: 760 us with naive, the step's top kernel), else tiled_4x4.
+ * over a long K (Linear 6272->1: 760 us with naive, the step's top kernel), split-K where C has
+ * too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
-  if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : 'tiled_4x4';
+  if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape) ? 'splitk_4x4' : 'tiled_4x4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   return outputs >= 128 * 1024 ? 'block_32x16' : 'vec4_8x8';
 }
@@ -150,7 +196,7 @@ export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Ker
 }
 
 const PARAMS = /* wgsl */ `
-struct Params { M: u32, N: u32, K: u32, _pad: u32 }
+struct Params { M: u32, N: u32, K: u32, Ks: u32 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
 function store(o: MatmulOptions, index: string, value: string): string {
@@ -256,9 +302,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * and the same word of the A tile (a broadcast). Loads outside the matrices read 0, so any M, N,
  * K works; barriers sit in uniform control flow (no early return).
  */
-function tiled(o: MatmulOptions, TM = 4, TN = 4): string {
+function tiled(o: MatmulOptions, TM = 4, TN = 4, split = false): string {
   const BM = 16 * TM;
   const BN = 16 * TN;
+  // Split-K: workgroup z covers K in [z Ks, (z + 1) Ks) and writes its partial C to slice z.
+  const kEnd = split ? 'kEnd' : 'params.K';
   const a = o.transA ? 'A[k * params.M + m]' : 'A[m * params.K + k]';
   const b = o.transB ? 'B[n * params.K + k]' : 'B[k * params.N + n]';
   return /* wgsl */ `${PARAMS}
@@ -269,12 +317,12 @@ function tiled(o: MatmulOptions, TM = 4, TN = 4): string {
 var<workgroup> As: array<f32, ${BM * 16}>;  // [${BM} rows][16 k]
 var<workgroup> Bs: array<f32, ${BN * 16}>;  // [16 k][${BN} cols]
 
-fn load_a(m: u32, k: u32) -> f32 {
-  if (m < params.M && k < params.K) { return ${a}; }
+fn load_a(m: u32, k: u32, kEnd: u32) -> f32 {
+  if (m < params.M && k < kEnd) { return ${a}; }
   return 0.0;
 }
-fn load_b(k: u32, n: u32) -> f32 {
-  if (k < params.K && n < params.N) { return ${b}; }
+fn load_b(k: u32, n: u32, kEnd: u32) -> f32 {
+  if (k < kEnd && n < params.N) { return ${b}; }
   return 0.0;
 }
 
@@ -283,15 +331,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let row0 = wid.y * ${BM}u;
   let col0 = wid.x * ${BN}u;
   let t = lid.y * 16u + lid.x;
+  ${split ? 'let kBegin = wid.z * params.Ks; let kEnd = min(params.K, kBegin + params.Ks);' : 'let kBegin = 0u;'}
   var acc: array<f32, ${TM * TN}>;
-  for (var k0 = 0u; k0 < params.K; k0 += 16u) {
+  for (var k0 = kBegin; k0 < ${kEnd}; k0 += 16u) {
     for (var i = 0u; i < ${TM}u; i++) {
       let e = t + i * 256u;
-      As[e] = load_a(row0 + e / 16u, k0 + e % 16u);
+      As[e] = load_a(row0 + e / 16u, k0 + e % 16u, ${kEnd});
     }
     for (var i = 0u; i < ${TN}u; i++) {
       let e = t + i * 256u;
-      Bs[e] = load_b(k0 + e / ${BN}u, col0 + e % ${BN}u);
+      Bs[e] = load_b(k0 + e / ${BN}u, col0 + e % ${BN}u, ${kEnd});
     }
     workgroupBarrier();
     for (var k = 0u; k < 16u; k++) {
@@ -308,7 +357,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let row = row0 + lid.y + 16u * r;
     for (var c = 0u; c < ${TN}u; c++) {
       let col = col0 + lid.x + 16u * c;
-      if (row < params.M && col < params.N) { ${store(o, 'row * params.N + col', `acc[r * ${TN}u + c]`)} }
+      if (row < params.M && col < params.N) { ${split ? `C[(wid.z * params.M + row) * params.N + col] = acc[r * ${TN}u + c];` : store(o, 'row * params.N + col', `acc[r * ${TN}u + c]`)} }
     }
   }
 }`;
