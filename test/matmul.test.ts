@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
-import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions } from '../src/shaders/matmul.js';
+import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions, type MatmulShape } from '../src/shaders/matmul.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
 /** Deterministic values in [-1, 1) from an integer hash, so failures are reproducible. */
@@ -61,6 +61,45 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
         expect(worst).toBeLessThanOrEqual(1e-5 * K);
       });
     }
+    }
+  }
+
+  // Epilogues: bias per row (a conv's channel) with the NCHW store, bias per column (Linear).
+  const EPILOGUES: Array<[MatmulShape, MatmulOptions]> = [
+    [{ M: 13, N: 20, K: 12 }, { bias: 'row', nchwHW: 5 }],
+    [{ M: 70, N: 132, K: 36 }, { bias: 'row', nchwHW: 33 }],
+    [{ M: 12, N: 196, K: 64 }, { nchwHW: 49, transA: true }],
+    [{ M: 64, N: 20, K: 100 }, { bias: 'col', transB: true }],
+    [{ M: 5, N: 7, K: 3 }, { bias: 'col', accumulate: true }],
+  ];
+  for (const variant of MATMUL_VARIANTS) {
+    for (const [shape, o] of EPILOGUES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
+      it(`${variant} epilogue ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} adds the bias and stores the layout asked`, async () => {
+        const { M, N, K } = shape;
+        const a = values(M * K, 4);
+        const b = values(K * N, 5);
+        const bias = values(o.bias === 'row' ? M : N, 6);
+        const g = gpu();
+        const A = g.tensor('A', [M, K], 'f32', o.transA ? transpose(a, M, K) : a);
+        const B = g.tensor('B', [K, N], 'f32', o.transB ? transpose(b, K, N) : b);
+        const c0 = o.accumulate ? values(M * N, 7) : new Float32Array(M * N).fill(NaN);
+        const C = g.tensor('C', [M * N], 'f32', c0);
+        const biasT = o.bias ? g.tensor('bias', [bias.length], 'f32', bias) : undefined;
+        g.run((await prepareMatmul(g, variant, shape, o, A, B, C, biasT)).dispatches);
+        const c = (await g.read(C)) as Float32Array;
+        const HW = o.nchwHW ?? 0;
+        let worst = 0;
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            const at = HW ? (Math.floor(j / HW) * M + i) * HW + (j % HW) : i * N + j;
+            let ref = o.accumulate ? c0[at]! : 0;
+            for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
+            if (o.bias) ref += bias[o.bias === 'row' ? i : j]!;
+            worst = Math.max(worst, Math.abs(c[at]! - ref));
+          }
+        }
+        expect(worst).toBeLessThanOrEqual(1e-5 * (K + 1));
+      });
     }
   }
 });

@@ -3,7 +3,7 @@
  * [Cin, Cout, k, k] (PyTorch layout). It is Conv2d's input-gradient run forward: the output is
  * the "image" and the input is the "grid" of the geometry.
  * Forward: col[Cout k k, J] = W^T x2d[Cin, J] (J = N H W), y = col2im(col) + bias.
- * Backward: dcol = im2col(dy); dx2d = W dcol; dW = x2d dcol^T; db = sum of dy.
+ * Backward: dcol = im2col(dy); dx = W dcol (stored NCHW by the GEMM); dW = x2d dcol^T; db = sum of dy.
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
@@ -56,10 +56,8 @@ export class ConvTranspose2d extends ConvLayer {
       await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dx2d = plan.gpu.tensor(`${this.prefix}dx2d`, [Ci, J]);
     const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
-    await matmul(plan, this.param('weight'), dcol, dx2d, { M: Ci, N: J, K: Kc });
-    await permute(plan, 'cn_to_nchw', dx2d, dx, g.N, Ci, g.Ho * g.Wo);
+    await matmul(plan, this.param('weight'), dcol, dx, { M: Ci, N: J, K: Kc }, { nchwHW: g.Ho * g.Wo });
     return dx;
   }
 }

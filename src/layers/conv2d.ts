@@ -1,6 +1,7 @@
 /**
  * Conv2d (square kernel k, stride s, padding p), weight [Cout, Cin, k, k], as im2col + matmul:
- * forward Y2d[Cout, J] = W[Cout, Cin k k] col[Cin k k, J], J = N Ho Wo, then to NCHW + bias.
+ * forward Y[Cout, J] = W[Cout, Cin k k] col[Cin k k, J] + bias, J = N Ho Wo, stored as NCHW by
+ * the GEMM's epilogue.
  * Backward: dW = dY2d col^T, dcol = W^T dY2d, dx = col2im(dcol), db = sum of dY.
  */
 import type { Tensor } from '../gpu/tensor.js';
@@ -31,11 +32,10 @@ export class Conv2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
-    const y2d = plan.gpu.tensor(`${this.prefix}y2d`, [this.outChannels, J]);
     const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
     await im2col(plan, x, col, g);
-    await matmul(plan, this.param('weight'), col, y2d, { M: this.outChannels, N: J, K: Kc });
-    await permute(plan, 'cn_to_nchw', y2d, y, g.N, this.outChannels, g.Ho * g.Wo, this.param('bias'));
+    // The GEMM's epilogue adds the bias and stores [Cout, N Ho Wo] straight into NCHW.
+    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo }, this.param('bias'));
     return { x, y, col };
   }
 

@@ -1,7 +1,7 @@
 /** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
 import type { Tensor } from '../gpu/tensor.js';
 import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { biasAdd, channelSum, matmul } from './ops.js';
+import { channelSum, matmul } from './ops.js';
 
 export class Linear extends Layer {
   readonly kind = 'Linear';
@@ -27,8 +27,7 @@ export class Linear extends Layer {
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const [N] = x.shape as [number];
     const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
-    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, { transB: true });
-    await biasAdd(plan, y, this.param('bias'), N, this.outFeatures, 1);
+    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, { transB: true, bias: 'col' }, this.param('bias'));
     return { x, y };
   }
 

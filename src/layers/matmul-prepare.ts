@@ -22,20 +22,22 @@ export interface PreparedMatmul {
   owned: GPUBuffer[];
 }
 
-/** C[M,N] (+)= op(A) op(B) with `variant`; A, B, C already checked against the shape. */
-export async function prepareMatmul(gpu: Gpu, variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions, A: Binding, B: Binding, C: Binding): Promise<PreparedMatmul> {
+/** C[M,N] (+)= op(A) op(B) (+ bias) with `variant`; A, B, C (and bias) already checked against the shape. */
+export async function prepareMatmul(gpu: Gpu, variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions, A: Binding, B: Binding, C: Binding, bias?: Binding): Promise<PreparedMatmul> {
   const { M, N, K } = shape;
   const program = MATMUL_PROGRAMS[variant];
+  if (!!o.bias !== !!bias) throw new Error(`matmul ${M}x${N}x${K}: a bias epilogue needs a bias tensor, and a bias tensor needs options.bias`);
   const flops = 2 * M * N * K;
   const slices = program.splitK?.(shape) ?? 1;
   if (slices === 1) {
     const params = gpu.uniform(`matmul ${M}x${N}x${K}`, matmulParams(shape));
-    const d = await gpu.prepare(program.kernel(o), [params, A, B, C], program.grid(shape));
+    const d = await gpu.prepare(program.kernel(o), bias ? [params, A, B, C, bias] : [params, A, B, C], program.grid(shape));
     return { dispatches: [{ ...d, flops }], owned: [params] };
   }
   // Slices are whole 16-deep K steps of the tile.
   const Ks = Math.ceil(Math.ceil(K / slices) / 16) * 16;
   const S = Math.ceil(K / Ks);
+  if (o.bias || o.nchwHW) throw new Error(`matmul ${variant}: split-K has no epilogue (bias, NCHW store)`);
   const params = gpu.uniform(`matmul ${M}x${N}x${K} split ${S}`, matmulParams(shape, Ks));
   const partial = gpu.tensor(`matmul ${M}x${N}x${K} split-K partials`, [S, M, N]);
   const [gx, gy] = program.grid(shape);

@@ -15,6 +15,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
+  layoutTag,
   matmulSupports,
   type MatmulOptions,
   type MatmulShape,
@@ -43,10 +44,10 @@ export interface TuneRecord {
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 
-const layoutTag = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
 
 export class MatmulTuner {
   private records: Record<string, TuneRecord> | null = null;
+  private announced = false;
   private readonly adapterKey: string;
   /** What was decided in this process, for --profile and the benchmarks. */
   readonly decisions = new Map<string, TuneRecord>();
@@ -84,6 +85,10 @@ export class MatmulTuner {
       this.decisions.set(key, cached);
       return cached.variant;
     }
+    if (!this.announced) {
+      this.announced = true;
+      this.log(`tune     timing matmul variants per GEMM shape on this adapter, once (cached in ${this.store?.where ?? 'memory only'}; --tune off skips)`);
+    }
     const record = await this.time(shape, o, this.candidates(shape, o));
     record.mode = this.mode;
     this.records[key] = record;
@@ -100,6 +105,7 @@ export class MatmulTuner {
     const A = gpu.tensor('tune A', [M * K]);
     const B = gpu.tensor('tune B', [K * N]);
     const C = gpu.tensor('tune C', [M * N]);
+    const bias = o.bias ? gpu.tensor('tune bias', [o.bias === 'row' ? M : N]) : undefined;
     const owned: GPUBuffer[] = [];
     const timings: Record<string, number> = {};
     try {
@@ -107,7 +113,7 @@ export class MatmulTuner {
       for (const v of candidates) {
         let d: Dispatch[];
         try {
-          const prepared = await prepareMatmul(gpu, v, shape, o, A, B, C);
+          const prepared = await prepareMatmul(gpu, v, shape, o, A, B, C, bias);
           owned.push(...prepared.owned);
           d = prepared.dispatches;
         } catch (err) {
@@ -121,7 +127,7 @@ export class MatmulTuner {
         timings[v] = (2 * M * N * K) / (ms * 1e6);
       }
     } finally {
-      for (const b of [A.buffer, B.buffer, C.buffer, ...owned]) gpu.destroyBuffer(b);
+      for (const b of [A.buffer, B.buffer, C.buffer, ...(bias ? [bias.buffer] : []), ...owned]) gpu.destroyBuffer(b);
     }
     const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
     const variant = sorted[0]![0] as MatmulVariant;

@@ -6,7 +6,6 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
 import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
-import { AXPY_WG, biasAddKernel } from '../shaders/elementwise.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
@@ -43,14 +42,15 @@ export async function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: Mat
   return matmulSupports(wanted as MatmulVariant, shape, o, plan.gpu.isSoftware) ? (wanted as MatmulVariant) : 'naive';
 }
 
-/** C[M,N] (+)= op(A) op(B); see src/shaders/matmul.ts for the layouts. */
-export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor, shape: MatmulShape, o: MatmulOptions = {}): Promise<void> {
+/** C[M,N] (+)= op(A) op(B) (+ bias, stored NCHW when asked); see src/shaders/matmul.ts for the layouts and epilogues. */
+export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor, shape: MatmulShape, o: MatmulOptions = {}, bias?: Tensor): Promise<void> {
   const { M, N, K } = shape;
   checkSize('matmul A', A, M * K);
   checkSize('matmul B', B, K * N);
   checkSize('matmul C', C, M * N);
+  if (bias) checkSize('matmul bias', bias, o.bias === 'row' ? M : N);
   const variant = await chooseMatmul(plan, shape, o);
-  plan.dispatches.push(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C)).dispatches);
+  plan.dispatches.push(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C, bias)).dispatches);
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {
@@ -93,12 +93,4 @@ export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: n
   const strategy = channelStrategy(N * HW);
   const grid = channelGrid(strategy, C, plan.gpu.limits.maxComputeWorkgroupsPerDimension);
   await add(plan, plan.gpu.prepare(channelSumKernel(strategy, accumulate), [params, x, out], grid));
-}
-
-/** x[n, c, hw] += bias[c]. */
-export async function biasAdd(plan: PlanBuilder, x: Tensor, bias: Tensor, N: number, C: number, HW: number): Promise<void> {
-  checkSize('bias add input', x, N * C * HW);
-  checkSize('bias add bias', bias, C);
-  const params = plan.gpu.uniform('bias add', new Uint32Array([N, C, HW, 0]));
-  await add(plan, plan.gpu.prepare(biasAddKernel(), [params, bias, x], grid(plan, N * C * HW, AXPY_WG)));
 }

@@ -75,6 +75,21 @@ export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
   accumulate?: boolean;
+  /**
+   * Epilogue: add bias[row] (a conv's output channel) or bias[col] (a Linear's output feature)
+   * to each result before it is stored; the bias is bound after C.
+   */
+  bias?: 'row' | 'col';
+  /**
+   * Epilogue: C[row, col] with col = (n, hw) is stored as NCHW, at (n M + row) HW + hw: a
+   * convolution's [Cout, N Ho Wo] product lands in its output tensor with no permute kernel.
+   */
+  nchwHW?: number;
+}
+
+/** The layout part of a kernel's name: transposes, accumulate, epilogue. */
+export function layoutTag(o: MatmulOptions): string {
+  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}`;
 }
 
 /** Uniform contents for a matmul: M, N, K and, for split-K variants, the K-slice length. */
@@ -105,8 +120,9 @@ function program(
     supports,
     softwareOnly,
     kernel: (o = {}) => {
-      const tag = `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}`;
-      return { name: `matmul.${variant}.${tag}`, code: code(o) };
+      const nchw = o.nchwHW;
+      if (nchw !== undefined && (!Number.isInteger(nchw) || nchw < 1)) throw new Error(`matmul nchwHW: expected a positive integer, found ${nchw}`);
+      return { name: `matmul.${variant}.${layoutTag(o)}`, code: code(o) + epilogueDecls(o) };
     },
     grid: ({ M, N }) => [Math.ceil(N / tile.n), Math.ceil(M / tile.m), 1],
   };
@@ -118,8 +134,8 @@ const any = () => true;
 const tiles64 = ({ M, N }: MatmulShape) => Math.ceil(M / 64) * Math.ceil(N / 64);
 
 /** Split K when C has too few tiles to fill a GPU (< 128) and K is long enough to share. */
-function splitKWorthIt(shape: MatmulShape): boolean {
-  return shape.K >= 512 && tiles64(shape) < 128;
+function splitKWorthIt(shape: MatmulShape, o: MatmulOptions = {}): boolean {
+  return shape.K >= 512 && tiles64(shape) < 128 && !o.bias && !o.nchwHW;
 }
 
 /** Slices for ~256 workgroups in all, each at least 256 deep. */
@@ -160,7 +176,11 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['splitk_4x4', { ...program('splitk_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4, true), splitKWorthIt), splitK: splitKSlices }],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
-    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), vec4Layout, tm * tn > 512)];
+    // The biggest block has no epilogue: llvmpipe spent 52 s compiling block_32x32 with a
+    // per-column bias (NT), against well under a second for the others.
+    const huge = tm * tn > 512;
+    const supports = huge ? (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !o.bias && !o.nchwHW : vec4Layout;
+    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), supports, huge)];
   }),
 ]) as Record<MatmulVariant, MatmulProgram>;
 
@@ -184,7 +204,7 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
-  if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape) ? 'splitk_4x4' : 'tiled_4x4';
+  if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   return outputs >= 128 * 1024 ? 'block_32x16' : 'vec4_8x8';
 }
@@ -199,8 +219,19 @@ const PARAMS = /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, Ks: u32 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
-function store(o: MatmulOptions, index: string, value: string): string {
-  return o.accumulate ? `C[${index}] += ${value};` : `C[${index}] = ${value};`;
+/** Writes one result of C at (row, col): epilogue (bias, NCHW index), then store or accumulate. */
+function store(o: MatmulOptions, row: string, col: string, value: string): string {
+  const index = o.nchwHW ? `((${col}) / NCHW_HW * params.M + (${row})) * NCHW_HW + (${col}) % NCHW_HW` : `(${row}) * params.N + (${col})`;
+  const v = o.bias ? `${value} + bias[${o.bias === 'row' ? row : col}]` : value;
+  return o.accumulate ? `C[${index}] += ${v};` : `C[${index}] = ${v};`;
+}
+
+/** Declarations the epilogue needs, appended to every variant's source. */
+function epilogueDecls(o: MatmulOptions): string {
+  return [
+    o.bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
+    o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '',
+  ].join('');
 }
 
 function naive(o: MatmulOptions): string {
@@ -220,7 +251,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < params.K; k++) {
     acc += ${a} * ${b};
   }
-  ${store(o, 'row * params.N + col', 'acc')}
+  ${store(o, 'row', 'col', 'acc')}
 }`;
 }
 
@@ -263,10 +294,10 @@ function vec4Blocked(o: MatmulOptions): string {
   const stores = lines(
     I8,
     (i) =>
-      `if (row0 + ${i}u < M) {\n    let base = (row0 + ${i}u) * N;\n    ` +
-      lines(I4, (j) => `if (col0 + ${j}u < N) { ${store(o, `base + col0 + ${j}u`, `acc${i}lo[${j}]`)} }`, '\n    ') +
+      `if (row0 + ${i}u < M) {\n    ` +
+      lines(I4, (j) => `if (col0 + ${j}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j}u`, `acc${i}lo[${j}]`)} }`, '\n    ') +
       '\n    ' +
-      lines(I4, (j) => `if (col0 + ${j + 4}u < N) { ${store(o, `base + col0 + ${j + 4}u`, `acc${i}hi[${j}]`)} }`, '\n    ') +
+      lines(I4, (j) => `if (col0 + ${j + 4}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j + 4}u`, `acc${i}hi[${j}]`)} }`, '\n    ') +
       '\n  }',
   );
   return /* wgsl */ `${PARAMS}
@@ -357,7 +388,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let row = row0 + lid.y + 16u * r;
     for (var c = 0u; c < ${TN}u; c++) {
       let col = col0 + lid.x + 16u * c;
-      if (row < params.M && col < params.N) { ${split ? `C[(wid.z * params.M + row) * params.N + col] = acc[r * ${TN}u + c];` : store(o, 'row * params.N + col', `acc[r * ${TN}u + c]`)} }
+      if (row < params.M && col < params.N) { ${split ? `C[(wid.z * params.M + row) * params.N + col] = acc[r * ${TN}u + c];` : store(o, 'row', 'col', `acc[r * ${TN}u + c]`)} }
     }
   }
 }`;
@@ -393,7 +424,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (t < s) { part[t] += part[t + s]; }
     workgroupBarrier();
   }
-  if (t == 0u) { ${store(o, 'row * params.N + col', 'part[0]')} }
+  if (t == 0u) { ${store(o, 'row', 'col', 'part[0]')} }
 }`;
 }
 
@@ -443,10 +474,10 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number): string {
   }
   const stores: string[] = [];
   for (const i of I) {
-    stores.push(`if (row0 + ${i}u < M) {`, `  let base = (row0 + ${i}u) * N + col0;`);
+    stores.push(`if (row0 + ${i}u < M) {`);
     for (const j4 of J4) for (const jj of range(4)) {
       const j = 4 * j4 + jj;
-      stores.push(`  if (col0 + ${j}u < N) { ${store(o, `base + ${j}u`, `acc${i}_${j4}[${jj}]`)} }`);
+      stores.push(`  if (col0 + ${j}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j4}[${jj}]`)} }`);
     }
     stores.push('}');
   }
