@@ -117,7 +117,6 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   const gpu = useGpu(backend);
 
   const layerCases = cases.filter((c) => ['linear', 'conv2d', 'conv_transpose2d', 'batchnorm', 'activation'].includes(c.op));
-  // Heavy ops run with every matmul variant: each must match PyTorch on its own.
   // One variant of each kernel structure (test/matmul.test.ts checks every variant at every
   // layout, epilogue and edge shape; step.test.ts runs the fixed table's register blocks); a
   // named variant that does not fit a shape falls back to naive.

@@ -40,8 +40,12 @@ export interface TuneRecord {
   mode: TuneMode;
 }
 
-/** The short lists of `quick`: what won somewhere on that kind of adapter (README). */
+/**
+ * The short lists of `quick`: what won somewhere on that kind of adapter (README). SwiftShader
+ * compiles big register blocks slowly (seconds each), so its list is shorter still.
+ */
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'block_32x32'];
+const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 
 
@@ -70,7 +74,8 @@ export class MatmulTuner {
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
     // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
-    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...(this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU)];
+    const quick = this.gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
+    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...quick];
     return pool.filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware));
   }
 
