@@ -7,9 +7,8 @@
  *  - `naive`: one output per thread; any shape. The reference the others are checked against.
  *  - `vec4_8x8`: each thread keeps an 8x8 block of C in registers, reads A and B as vec4 and uses
  *    no workgroup memory: on both CPU adapters this beat shared-memory tiling 3-4x. Workgroups
- *    of 8x8 threads. (8x16 was 5-25% faster on the bare GEMMs, but not measurably on a training
- *    step, and it pushed two conv parts below 70% of the matmul ceiling: im2col/col2im then weigh
- *    more; kept 8x8.) Needs the dimension read contiguously to be a multiple of 4 (matmulSupports).
+ *    of 8x8 threads. Now generated as the block family's 8x8 member, differing from block_8x8
+ *    only for A B^T. Needs the dimension read contiguously to be a multiple of 4.
  *  - `block_TMxTN` (block_8x8, block_16x8, block_16x16, block_32x16, ...): the register-blocked
  *    family, generated: each thread keeps a TM x TN block of C and K is unrolled by 4 so that
  *    every operand load is a vec4, whichever way each operand is contiguous (A rows along K, or
@@ -170,7 +169,9 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
   // One workgroup per output: grid N x M, each at most 65535.
   ['dot_wg64', program('dot_wg64', [1, 1], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
-  ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, vec4Blocked, vec4Layout)],
+  // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
+  // vec4s of B^T instead of taking dot()s (faster for K = 16, slower for long K).
+  ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, (o) => registerBlocked(o, 8, 8, false), vec4Layout)],
   ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4), any)],
   ['tiled_8x8', program('tiled_8x8', [16, 16], { m: 8, n: 8 }, (o) => tiled(o, 8, 8), any)],
   ['splitk_4x4', { ...program('splitk_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4, true), splitKWorthIt), splitK: splitKSlices }],
@@ -252,76 +253,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc += ${a} * ${b};
   }
   ${store(o, 'row', 'col', 'acc')}
-}`;
-}
-
-const I8 = [0, 1, 2, 3, 4, 5, 6, 7];
-const I4 = [0, 1, 2, 3];
-const lines = (xs: number[], f: (i: number) => string, sep = '\n  ') => xs.map(f).join(sep);
-
-/**
- * Per k-step of 4, every layout costs 8 vec4 loads of A and 8 of B for 256 multiply-adds.
- * a(i, kk): A's value for block row i at k = 4*k4 + kk; b{0,1}(kk): vec4 of B at block columns
- * 0-3 and 4-7. Rows and columns past the edge are clamped (computed, never stored).
- */
-function vec4Blocked(o: MatmulOptions): string {
-  const loadA = o.transA
-    ? lines(I4, (kk) => `let a${kk}lo = A[(k4 * 4u + ${kk}u) * M4 + ra]; let a${kk}hi = A[(k4 * 4u + ${kk}u) * M4 + rb];`, '\n    ')
-    : lines(I8, (i) => `let a${i} = A[r${i} + k4];`, '\n    ');
-  const aAt = (i: number, kk: number) => (o.transA ? `a${kk}${i < 4 ? 'lo' : 'hi'}[${i % 4}]` : `a${i}[${kk}]`);
-  const loadB = o.transB
-    ? lines(I8, (j) => `let b${j} = B[c${j} + k4];`, '\n    ')
-    : lines(I4, (kk) => `let b${kk}lo = B[(k4 * 4u + ${kk}u) * N4 + col4]; let b${kk}hi = B[(k4 * 4u + ${kk}u) * N4 + c1];`, '\n    ');
-  const bAt = (half: 'lo' | 'hi', kk: number) => {
-    if (!o.transB) return `b${kk}${half}`;
-    const js = half === 'lo' ? [0, 1, 2, 3] : [4, 5, 6, 7];
-    return `vec4<f32>(${js.map((j) => `b${j}[${kk}]`).join(', ')})`;
-  };
-  const rowSetup = o.transA
-    ? `let M4 = M / 4u; let ra = row0 / 4u; let rb = min(ra + 1u, M4 - 1u);`
-    : lines(I8, (i) => `let r${i} = min(row0 + ${i}u, M - 1u) * K4;`);
-  const colSetup = o.transB
-    ? lines(I8, (j) => `let c${j} = min(col0 + ${j}u, N - 1u) * K4;`)
-    : `let N4 = N / 4u; let col4 = col0 / 4u; let c1 = min(col4 + 1u, N4 - 1u);`;
-  const fma = lines(
-    I4,
-    (kk) =>
-      `{ let blo = ${bAt('lo', kk)}; let bhi = ${bAt('hi', kk)};\n      ` +
-      lines(I8, (i) => `acc${i}lo += ${aAt(i, kk)} * blo; acc${i}hi += ${aAt(i, kk)} * bhi;`, '\n      ') +
-      ' }',
-    '\n    ',
-  );
-  const stores = lines(
-    I8,
-    (i) =>
-      `if (row0 + ${i}u < M) {\n    ` +
-      lines(I4, (j) => `if (col0 + ${j}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j}u`, `acc${i}lo[${j}]`)} }`, '\n    ') +
-      '\n    ' +
-      lines(I4, (j) => `if (col0 + ${j + 4}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j + 4}u`, `acc${i}hi[${j}]`)} }`, '\n    ') +
-      '\n  }',
-  );
-  return /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let M = params.M;
-  let N = params.N;
-  let K4 = params.K / 4u;
-  let row0 = gid.y * 8u;
-  let col0 = gid.x * 8u;
-  if (row0 >= M || col0 >= N) { return; }
-  ${rowSetup}
-  ${colSetup}
-  ${lines(I8, (i) => `var acc${i}lo = vec4<f32>(0.0); var acc${i}hi = vec4<f32>(0.0);`)}
-  for (var k4 = 0u; k4 < K4; k4++) {
-    ${loadA}
-    ${loadB}
-    ${fma}
-  }
-  ${stores}
 }`;
 }
 
@@ -439,7 +370,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
  * stored).
  */
-function registerBlocked(o: MatmulOptions, TM: number, TN: number): string {
+function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true): string {
   const I = range(TM);
   const J4 = range(TN / 4);
   const KK = range(4);
@@ -463,7 +394,7 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number): string {
   }
   const aAt = (i: number, kk: number) => (o.transA ? `a${kk}_${Math.floor(i / 4)}[${i % 4}]` : `a${i}[${kk}]`);
   const fma: string[] = [];
-  if (!o.transA && o.transB) {
+  if (!o.transA && o.transB && dotForNT) {
     for (const i of I) for (const j4 of J4) {
       const d = range(4).map((jj) => `dot(a${i}, b${4 * j4 + jj})`).join(', ');
       fma.push(`acc${i}_${j4} += vec4<f32>(${d});`);
