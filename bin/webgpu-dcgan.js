@@ -9,9 +9,14 @@
 // Ctrl-C reaches the child (same process group on a terminal, forwarded otherwise); the exit
 // code is the child's (130 after an interrupted, saved training run).
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+if (!existsSync(main)) {
+  console.error(`error: ${main} is missing: the package is not built. In a clone, run \`npm run build\` (npm ci builds too).`);
+  process.exit(1);
+}
 const args = process.argv.slice(2);
 const verbose = args.includes('--verbose') || process.env.WEBGPU_DCGAN_VERBOSE === '1';
 
