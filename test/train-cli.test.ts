@@ -15,7 +15,9 @@ import { loadFixture } from './helpers/fixtures.js';
 const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
 
 function run(script: 'train' | 'sample', ...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', script, ...args], { encoding: 'utf8', timeout: 300_000 });
+  // Matmul variants from the fixed table: bit-for-bit comparisons between runs must not depend
+  // on timing races (the tuner has its own tests), and tuning would slow every run.
+  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', script, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -113,7 +115,7 @@ describe('train', () => {
 
   it('on Ctrl-C finishes the step, saves a checkpoint and a grid, and exits with 130', async () => {
     const out = tmp();
-    const child = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const metrics = join(out, 'metrics.jsonl');

@@ -57,8 +57,8 @@ GPU:
                       identical for any N
   --tune MODE         ${TUNE_MODES.join('|')}: how auto picks a matmul variant per shape: timed once per adapter
                       and shape and cached (quick: a short list; full: every variant), or a fixed
-                      table (off). Default quick; the cache is $WEBGPU_DCGAN_TUNE_CACHE or
-                      ~/.cache/webgpu-dcgan/matmul-tune.json
+                      table (off). Default $WEBGPU_DCGAN_TUNE or quick; the cache is
+                      $WEBGPU_DCGAN_TUNE_CACHE or ~/.cache/webgpu-dcgan/matmul-tune.json
   -h, --help          this text
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
@@ -152,7 +152,7 @@ export function main(args: string[]): Promise<void> {
     init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, base.init),
     loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
-    tune: oneOf<TuneMode>(v.tune, '--tune', TUNE_MODES, 'quick'),
+    tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
   };
   const maxSteps = v['max-steps'] ? positiveInt(v['max-steps'], '--max-steps') : null;
   const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;

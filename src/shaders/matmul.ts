@@ -403,12 +403,23 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     const bAt = (kk: number, j4: number) => (o.transB ? `vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}[${kk}]`).join(', ')})` : `b${kk}_${j4}`);
     for (const kk of KK) for (const i of I) for (const j4 of J4) fma.push(`acc${i}_${j4} += ${aAt(i, kk)} * ${bAt(kk, j4)};`);
   }
+  // The epilogue's index and bias terms are hoisted: one per row and one per column of the
+  // block, not one per output (per-output NCHW divisions made llvmpipe's compile take minutes).
   const stores: string[] = [];
+  const J = range(TN);
+  if (o.nchwHW) {
+    for (const j of J) stores.push(`let cix${j} = (col0 + ${j}u) / NCHW_HW * M * NCHW_HW + (col0 + ${j}u) % NCHW_HW;`);
+  } else {
+    for (const j of J) stores.push(`let cix${j} = col0 + ${j}u;`);
+  }
+  if (o.bias === 'col') for (const j of J) stores.push(`let bc${j} = bias[min(col0 + ${j}u, N - 1u)];`);
   for (const i of I) {
-    stores.push(`if (row0 + ${i}u < M) {`);
+    stores.push(`if (row0 + ${i}u < M) {`, `  let rix = (row0 + ${i}u) * ${o.nchwHW ? 'NCHW_HW' : 'N'};`);
+    if (o.bias === 'row') stores.push(`  let br = bias[row0 + ${i}u];`);
     for (const j4 of J4) for (const jj of range(4)) {
       const j = 4 * j4 + jj;
-      stores.push(`  if (col0 + ${j}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j4}[${jj}]`)} }`);
+      const v = `acc${i}_${j4}[${jj}]${o.bias === 'row' ? ' + br' : o.bias === 'col' ? ` + bc${j}` : ''}`;
+      stores.push(`  if (col0 + ${j}u < N) { C[rix + cix${j}] ${o.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
   }
