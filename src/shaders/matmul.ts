@@ -235,13 +235,22 @@ function epilogueDecls(o: MatmulOptions): string {
   ].join('');
 }
 
-function naive(o: MatmulOptions): string {
-  const a = o.transA ? 'A[k * params.M + row]' : 'A[row * params.K + k]';
-  const b = o.transB ? 'B[col * params.K + k]' : 'B[k * params.N + col]';
-  return /* wgsl */ `${PARAMS}
+/** op(A)(row, k) and op(B)(k, col) as scalar loads, for the kernels that read one value at a time. */
+function scalarOperands(o: MatmulOptions): { a: string; b: string } {
+  return {
+    a: o.transA ? 'A[k * params.M + row]' : 'A[row * params.K + k]',
+    b: o.transB ? 'B[col * params.K + k]' : 'B[k * params.N + col]',
+  };
+}
+
+const SCALAR_HEAD = /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;`;
+
+function naive(o: MatmulOptions): string {
+  const { a, b } = scalarOperands(o);
+  return /* wgsl */ `${SCALAR_HEAD}
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -332,12 +341,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * convolutions), where a tiled kernel leaves all but a few workgroups idle.
  */
 function dotWorkgroup(o: MatmulOptions): string {
-  const a = o.transA ? 'A[k * params.M + row]' : 'A[row * params.K + k]';
-  const b = o.transB ? 'B[col * params.K + k]' : 'B[k * params.N + col]';
-  return /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+  const { a, b } = scalarOperands(o);
+  return /* wgsl */ `${SCALAR_HEAD}
 
 var<workgroup> part: array<f32, 64>;
 
