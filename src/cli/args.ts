@@ -35,3 +35,10 @@ export function positiveNumber(value: string | undefined, flag: string, min = 0,
   }
   return n;
 }
+
+/** Parses a flag as one of `allowed` (or `fallback` when absent); the error names the flag and the value found. */
+export function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag}: expected one of ${allowed.join(', ')}, found "${value}"`);
+  return value as T;
+}

@@ -11,7 +11,7 @@ import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
 import { parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
-import { UsageError, positiveInt, runMain } from './args.js';
+import { oneOf, positiveInt, runMain } from './args.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
@@ -76,10 +76,7 @@ export function main(args: string[]): Promise<void> {
     const batch = positiveInt(v.batch, '--batch');
     const steps = positiveInt(v.steps, '--steps');
     const say = v.json ? () => {} : (line: string) => console.log(line);
-    const tunes = v.tune.split(',').map((t) => {
-      if (!(TUNE_MODES as readonly string[]).includes(t)) throw new UsageError(`--tune: expected one of ${TUNE_MODES.join(', ')}, found "${t}"`);
-      return t as TuneMode;
-    });
+    const tunes = v.tune.split(',').map((t) => oneOf<TuneMode>(t, '--tune', TUNE_MODES, 'quick'));
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);

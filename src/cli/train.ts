@@ -17,7 +17,7 @@ import { LOSSES, type Loss } from '../shaders/loss.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { Progress } from './progress.js';
-import { UsageError, positiveInt, positiveNumber, runMain } from './args.js';
+import { UsageError, oneOf, positiveInt, positiveNumber, runMain } from './args.js';
 import { Profiler } from './profile.js';
 
 const R = REFERENCE_CONFIG;
@@ -102,12 +102,6 @@ export function groupLength(max: number, batch: number, done: number, logEvery: 
     if (b % 400 === 0 || after % logEvery === 0 || b === batches - 1 || (maxSteps !== null && after >= maxSteps)) return j + 1;
   }
   return max;
-}
-
-function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag}: expected one of ${allowed.join(', ')}, found "${value}"`);
-  return value as T;
 }
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */

@@ -182,11 +182,8 @@ export class GanTrainer {
     const plan = await this.plan(batch);
     this.gpu.write(plan.real, real);
     this.gpu.write(plan.z, z);
-    plan.setStep(this.globalStep);
-    this.optD.nextStep();
-    this.optG.nextStep();
+    this.nextStepState(plan);
     plan.submit(true);
-    this.globalStep++;
     this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
     return plan;
   }
@@ -200,6 +197,11 @@ export class GanTrainer {
   private prepareStep(ds: GpuDataset, plan: StepPlan): void {
     if (this.batchIndex === 0) ds.setEpoch(this.epoch);
     ds.setBatch(this.batchIndex);
+    this.nextStepState(plan);
+  }
+
+  /** What every step advances, whatever its inputs: the noise stream and step counter, Adam's steps. */
+  private nextStepState(plan: StepPlan): void {
     plan.setStep(this.globalStep);
     this.optD.nextStep();
     this.optG.nextStep();
