@@ -33,6 +33,6 @@ describe('safetensors', () => {
     );
     const badJson = good.slice();
     badJson[8] = 0x7b + 1;
-    expect(() => parseSafetensors(badJson, 'j.st')).toThrow(/j\.st: header is not valid JSON/);
+    expect(() => parseSafetensors(badJson, 'j.st')).toThrow(/j\.st: header is not valid UTF-8 JSON/);
   });
 });
