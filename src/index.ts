@@ -3,7 +3,7 @@
  * file system: checkpoints and data sets from paths, PNG files.
  *
  *   import { loadGenerator, encodePng } from 'webgpu-dcgan';
- *   const g = await loadGenerator('out/quickstart');          // a run directory or a .safetensors file
+ *   const g = await loadGenerator('out/quickstart');          // a run directory (its latest checkpoint) or a .safetensors file
  *   await g.sample({ n: 25, seed: 1 });
  *   writeFileSync('digits.png', encodePng(g.grid()));
  *   g.destroy();
@@ -11,18 +11,19 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILES } from './gan/checkpoint.js';
+import { checkpointDir } from './gan/run-files.js';
 import { loadGenerator as loadFrom, type CheckpointSource, type LoadedGenerator } from './embed.js';
 import type { Gpu, GpuOptions } from './gpu/gpu.js';
 
 export * from './embed.js';
-export { loadRun, saveRun, readRunConfig } from './gan/run-files.js';
+export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from './gan/run-files.js';
 export { loadImageSet } from './mnist/files.js';
 export { encodePng, decodePng } from './gan/png.js';
 
 /** As the browser's loadGenerator, and a string may also be a file path or a run directory. */
 export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}): Promise<LoadedGenerator> {
   if (typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    const file = statSync(source, { throwIfNoEntry: false })?.isDirectory() ? join(source, FILES.G) : source;
+    const file = statSync(source, { throwIfNoEntry: false })?.isDirectory() ? join(checkpointDir(source), FILES.G) : source;
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(readFileSync(file));

@@ -53,7 +53,7 @@ describe('the packed package', () => {
     expect(train.err).not.toMatch(/Warning|vkCreateInstance|artificially reduced|VK_ERROR/);
     expect(train.err.trim().split('\n').pop()).toMatch(/^epoch 1\/20 batch 2\/7500 .* step 2\/2 /);
     expect(train.out.split('\n')[0]).toMatch(/^adapter  swiftshader/);
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors', 'images/step_000002.png']) {
+    for (const f of ['generator', 'discriminator', 'optimizer'].map((m) => `checkpoints/latest/${m}.safetensors`).concat('images/step_000002.png')) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     const sample = sh('npx', ['webgpu-dcgan', 'sample', '--checkpoint', out, '--n', '25', '--seed', '1', '--backend', 'swiftshader', '--out', 'cli.png']);
@@ -90,7 +90,7 @@ console.log('latent', g.latentDim);
     const bundle = spawnSync('sh', ['-c', `cat ${assets}/*.js`], { encoding: 'utf8' }).stdout;
     expect(bundle).toContain('navigator.gpu');
     expect(bundle).not.toMatch(/dawn\.node|node:fs|from"webgpu"|require\("webgpu"\)/);
-    copyFileSync(join(out, 'generator.safetensors'), join(dist, 'generator.safetensors'));
+    copyFileSync(join(out, 'checkpoints', 'latest', 'generator.safetensors'), join(dist, 'generator.safetensors'));
     const server = await preview({ root: site, configFile: false, logLevel: 'warn', build: { outDir: dist }, preview: { port: 0, host: '127.0.0.1' } });
     const browser = await launchChromium();
     try {

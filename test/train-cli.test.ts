@@ -22,7 +22,9 @@ function run(script: 'train' | 'sample', ...args: string[]) {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-'));
-const read = (dir: string, file: string) => parseSafetensors(new Uint8Array(readFileSync(join(dir, file))), file);
+/** The latest checkpoint of a run directory. */
+const latest = (dir: string) => join(dir, 'checkpoints', 'latest');
+const read = (dir: string, file: string) => parseSafetensors(new Uint8Array(readFileSync(join(latest(dir), file))), file);
 
 function sameTensors(a: string, b: string, file: string): void {
   const x = read(a, file).tensors;
@@ -140,7 +142,7 @@ describe('train', () => {
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
     ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, found "mse"/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
-    ['a missing checkpoint', ['--resume', '/nonexistent'], /optimizer\.safetensors not found/],
+    ['a missing checkpoint', ['--resume', '/nonexistent'], /--resume: \/nonexistent not found/],
   ];
   for (const [what, args, message] of bad) {
     it(`rejects ${what} with one line and a non-zero exit`, () => {
@@ -170,7 +172,7 @@ describe('train', () => {
   it('refuses a corrupt checkpoint, naming the file and the first problem, and keeps it', () => {
     const out = tmp();
     expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
-    const file = join(out, 'generator.safetensors');
+    const file = join(latest(out), 'generator.safetensors');
     const bytes = readFileSync(file);
     writeFileSync(file, bytes.subarray(0, bytes.length - 100));
     const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
@@ -184,7 +186,7 @@ describe('train', () => {
     const r = run('train', ...SMALL, '--max-steps', '6', '--lr', '1e30', '--out', out);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/a loss became NaN or infinite at step \d+; stopping without saving/);
-    expect(existsSync(join(out, 'generator.safetensors'))).toBe(false);
+    expect(existsSync(join(out, 'checkpoints'))).toBe(false);
   });
 });
 
@@ -196,7 +198,7 @@ describe('sample', () => {
     const b = join(out, 'b.png');
     const r = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '9', '--nrow', '3', '--seed', '4', '--out', a, '--individual', join(out, 'each'));
     expect(r.code, r.err).toBe(0);
-    expect(run('sample', '--backend', 'gles', '--checkpoint', join(out, 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b).code).toBe(0);
+    expect(run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b).code).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(existsSync(join(out, 'each', 'sample_008.png'))).toBe(true);
   });
@@ -204,7 +206,7 @@ describe('sample', () => {
   it('rejects a discriminator given as a generator', () => {
     const out = tmp();
     expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
-    const r = run('sample', '--backend', 'gles', '--checkpoint', join(out, 'discriminator.safetensors'));
+    const r = run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'discriminator.safetensors'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
   });

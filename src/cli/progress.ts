@@ -5,30 +5,19 @@
 export class Progress {
   // Through the package's bin stderr is a pipe; the bin says whether its own is a terminal.
   private readonly tty = Boolean(process.stderr.isTTY) || process.env.WEBGPU_DCGAN_STDERR_TTY === '1';
-  private readonly times: Array<[number, number]> = [];
   private lastPlain = 0;
   private line = '';
 
   constructor(
     private readonly total: number,
     private readonly startStep: number,
-    /** Print nothing (--quiet); rate() still works. */
+    /** Print nothing (--quiet). */
     private readonly silent = false,
   ) {}
 
-  /** Steps per second over the last ~50 steps (0 until two are known). */
-  rate(): number {
-    if (this.times.length < 2) return 0;
-    const [s0, t0] = this.times[0]!;
-    const [s1, t1] = this.times[this.times.length - 1]!;
-    return t1 > t0 ? ((s1 - s0) * 1000) / (t1 - t0) : 0;
-  }
-
-  tick(step: number, epoch: number, epochs: number, batch: number, batches: number): void {
+  /** `rate`: steps per second, measured by the run loop. */
+  tick(step: number, epoch: number, epochs: number, batch: number, batches: number, rate: number): void {
     const now = performance.now();
-    this.times.push([step, now]);
-    if (this.times.length > 50) this.times.shift();
-    const rate = this.rate();
     const left = this.total - step;
     const eta = rate > 0 && Number.isFinite(left) ? formatDuration(left / rate) : '?';
     const frac = Number.isFinite(this.total) ? Math.min(1, (step - this.startStep) / Math.max(1, this.total - this.startStep)) : 0;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FILES } from '../gan/checkpoint.js';
+import { checkpointDir } from '../gan/run-files.js';
 import { makeGrid } from '../gan/images.js';
 import { encodePng } from '../gan/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
@@ -15,7 +16,8 @@ const HELP = `Usage: webgpu-dcgan sample --checkpoint PATH [options]   (in a clo
 Generates images from a generator checkpoint (generator.safetensors written by train, or one
 exported from the reference PyTorch model with its state_dict keys) in eval mode.
 
-  --checkpoint PATH   a generator .safetensors file, or a directory holding ${FILES.G}
+  --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
+                      checkpoint directory holding ${FILES.G}
   --n N               number of images (default 25)
   --seed N            latent noise seed (default 0)
   --nrow N            images per grid row (default 5)
@@ -48,7 +50,7 @@ export function main(args: string[]): Promise<void> {
   const nrow = positiveInt(v.nrow, '--nrow');
   let file = v.checkpoint;
   if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
-  if (statSync(file).isDirectory()) file = join(file, FILES.G);
+  if (statSync(file).isDirectory()) file = join(checkpointDir(file), FILES.G);
   if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
   const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
   try {

@@ -1,15 +1,14 @@
 /**
  * `train`: the reference notebook's DCGAN training run, on the GPU. `--help` for the flags.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
-import { lossCurve } from '../gan/images.js';
 import { encodePng } from '../gan/png.js';
-import { referenceLogLine } from '../gan/pyrepr.js';
-import { ensureOutputDir, loadRun, readRunConfig, saveRun } from '../gan/run-files.js';
-import { GanTrainer, REFERENCE_CONFIG, type StepStats, type TrainConfig } from '../gan/trainer.js';
+import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun } from '../gan/run-files.js';
+import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
+import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
@@ -43,8 +42,13 @@ Run length:
   --max-steps N       stop after N steps in all (a checkpoint and grid are written when it stops)
   --limit-batches N   use only the first N batches of each epoch
 Output:
-  --out DIR           checkpoints, grids, metrics.jsonl, loss curve (default out/, or the --resume DIR)
-  --resume DIR        continue the run saved in DIR, exactly; flags that contradict it are an error
+  --out DIR           checkpoints, grids, metrics.jsonl, loss curve (default out/, or the --resume run)
+  --resume DIR        continue the run saved in DIR (a run directory: its latest checkpoint; or one
+                      DIR/checkpoints/step-N), exactly; flags that contradict it are an error
+  --checkpoint-every N|Nm|Ns
+                      save a checkpoint every N steps, or every N minutes/seconds of training, besides
+                      each epoch's end and the run's end (default 10m: a kill loses at most ~10 minutes)
+  --keep K            checkpoints kept in DIR/checkpoints (default 3; the newest K)
   --log-every N       metrics.jsonl row every N steps (default 20); the console line stays at every 400
   --profile           per-kernel GPU time table and a Chrome trace (profile.json) after the run
   --quiet             print nothing but errors (no banner, progress bar or log lines); metrics.jsonl
@@ -63,7 +67,11 @@ GPU:
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
 d_x (mean D(x) on the real batch), d_g_z (mean D(G(z)) on the fake batch before D's update),
-steps_per_s, time (seconds since start).`;
+steps_per_s, time (seconds since start).
+
+Checkpoints: DIR/checkpoints/step-00000400/{generator,discriminator,optimizer}.safetensors, each
+directory written whole and then made visible; DIR/checkpoints/latest links to the newest. A
+crash or kill -9 at any moment leaves the latest complete checkpoint for --resume DIR.`;
 
 const OPTIONS = {
   'latent-dim': { type: 'string' },
@@ -81,6 +89,8 @@ const OPTIONS = {
   out: { type: 'string' },
   resume: { type: 'string' },
   'log-every': { type: 'string', default: '20' },
+  'checkpoint-every': { type: 'string', default: '10m' },
+  keep: { type: 'string', default: '3' },
   profile: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   backend: { type: 'string' },
@@ -90,18 +100,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/**
- * How many steps the next submit holds: at most `max`, ending at the first step after which
- * the loop reads back or saves (a reference log line, a metrics row, the epoch's end, the last
- * step), so nothing read is overwritten by a later step of the same submit.
- */
-export function groupLength(max: number, batch: number, done: number, logEvery: number, maxSteps: number | null, batches: number): number {
-  for (let j = 0; j < max; j++) {
-    const b = batch + j;
-    const after = done + j + 1;
-    if (b % 400 === 0 || after % logEvery === 0 || b === batches - 1 || (maxSteps !== null && after >= maxSteps)) return j + 1;
+/** `--checkpoint-every`: N steps, or Nm / Ns / Nh of training time. */
+export function parseCheckpointEvery(value: string): CheckpointEvery {
+  const m = /^(\d+)([smh]?)$/.exec(value.trim());
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--checkpoint-every: expected N steps or N followed by s, m or h (e.g. 500, 10m), found "${value}"`);
   }
-  return max;
+  return m[2] ? { seconds: n * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] } : { steps: n };
 }
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
@@ -115,6 +121,7 @@ export function main(args: string[]): Promise<void> {
   let base: TrainConfig = { ...R };
   let data = v.data ?? 'mnist';
   if (v.resume) {
+    if (!existsSync(v.resume)) throw new UsageError(`--resume: ${v.resume} not found`);
     const { config, meta } = readRunConfig(v.resume);
     base = { ...base, ...config };
     const given: Array<[string, string | undefined, string]> = [
@@ -152,16 +159,21 @@ export function main(args: string[]): Promise<void> {
   const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;
   const logEvery = positiveInt(v['log-every'], '--log-every');
   const stepsPerSubmitFlag = v['steps-per-submit'] ? positiveInt(v['steps-per-submit'], '--steps-per-submit') : null;
-  const outDir = v.out ?? v.resume ?? 'out';
+  const checkpointEvery = parseCheckpointEvery(v['checkpoint-every']);
+  const keep = positiveInt(v.keep, '--keep');
+  const outDir = v.out ?? (v.resume ? runDirOf(v.resume) : 'out');
   ensureOutputDir(outDir);
+  removeTemporaries(outDir);
   mkdirSync(join(outDir, 'images'), { recursive: true });
 
   const set = loadImageSet(data, 'train');
   const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
   let interrupted = false;
+  let onStop = () => {};
   const onSigint = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
+    onStop();
     console.error('\ninterrupted: finishing this step, then saving (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
@@ -178,77 +190,31 @@ export function main(args: string[]): Promise<void> {
       loadRun(v.resume, trainer);
       say(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);
     }
-    const batches = trainer.batchesPerEpoch;
-    const totalSteps = Math.min(maxSteps ?? Infinity, config.epochs * batches);
-    say(`run      ${config.epochs} epochs x ${batches} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir}`);
     const profiler = v.profile ? new Profiler() : null;
-
     const metricsFile = join(outDir, 'metrics.jsonl');
     if (!v.resume) writeFileSync(metricsFile, '');
-    const curve: Array<{ step: number; d: number; g: number }> = [];
-    const progress = new Progress(totalSteps, trainer.globalStep, !!v.quiet);
     const start = performance.now();
-    let last: { plan: Awaited<ReturnType<GanTrainer['step']>>; epoch: number } | null = null;
-
-    const assertFinite = async () => {
-      const bad = await trainer.firstNonFiniteStep();
-      if (bad !== null) {
-        throw new Error(`a loss became NaN or infinite at step ${bad}; stopping without saving (the last checkpoint in ${outDir}, if any, is intact)`);
-      }
-    };
-    const writeGrid = async (name: string) => {
-      if (!last) return;
-      writeFileSync(join(outDir, 'images', name), encodePng(await trainer.fakeGrid(last.plan)));
-    };
-    const checkpoint = async () => {
-      await assertFinite();
-      await saveRun(outDir, trainer, { data });
-    };
-
-    while (trainer.epoch < config.epochs && (maxSteps === null || trainer.globalStep < maxSteps) && !interrupted) {
-      const epoch = trainer.epoch;
-      // Several steps per submit, ending where something must be read back or saved.
-      const n = groupLength(stepsPerSubmit, trainer.batchIndex, trainer.globalStep, logEvery, maxSteps, batches);
-      const plans = await trainer.steps(n);
-      const plan = plans[plans.length - 1]!;
-      const batch = trainer.batchIndex === 0 ? batches - 1 : trainer.batchIndex - 1;
-      last = { plan, epoch };
-      const step = trainer.globalStep;
-      progress.tick(step, epoch, config.epochs, batch, batches);
-
-      let stats: StepStats | null = null;
-      const readStats = async () => (stats ??= await trainer.stats(plan));
-      if (batch % 400 === 0) {
-        await assertFinite();
-        const s = await readStats();
-        progress.print(referenceLogLine(epoch, config.epochs, batch, batches, s.dLoss, s.gLoss));
-      }
-      if (step % logEvery === 0) {
-        const s = await readStats();
-        curve.push({ step, d: s.dLoss, g: s.gLoss });
-        const row = { epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, steps_per_s: progress.rate(), time: (performance.now() - start) / 1000 };
-        appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
-      }
-      if (trainer.batchIndex === 0) {
-        await writeGrid(`epoch_${String(epoch + 1).padStart(3, '0')}.png`);
-        await checkpoint();
-      }
-    }
-    await gpu.sync('the last steps');
+    let progress: Progress | null = null;
+    const run = new TrainingRun(
+      trainer,
+      { maxSteps, logEvery, stepsPerSubmit, checkpointEvery, gridEvery: null },
+      {
+        onSteps: (at) => progress!.tick(at.step, at.epoch, config.epochs, at.batch, at.batches, at.stepsPerSecond),
+        onLogLine: (line) => progress!.print(line),
+        onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
+        onGrid: (grid, name) => writeFileSync(join(outDir, 'images', name), encodePng(grid)),
+        save: async () => void (await saveRun(outDir, trainer, { data }, keep)),
+      },
+    );
+    const every = 'steps' in checkpointEvery ? `${checkpointEvery.steps} steps` : `${checkpointEvery.seconds / 60} min`;
+    say(`run      ${config.epochs} epochs x ${trainer.batchesPerEpoch} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir} (checkpoint every ${every}, keeping ${keep})`);
+    progress = new Progress(run.totalSteps, trainer.globalStep, !!v.quiet);
+    onStop = () => run.stop();
+    if (interrupted) run.stop();
+    await run.run();
     progress.done();
-    if (last && trainer.batchIndex !== 0) {
-      await writeGrid(`step_${String(trainer.globalStep).padStart(6, '0')}.png`);
-      await checkpoint();
-    }
-    await assertFinite();
-    if (curve.length > 1) {
-      const steps = curve.map((c) => c.step);
-      const img = lossCurve(steps, [
-        { values: curve.map((c) => c.d), color: [31, 119, 180], label: 'D' },
-        { values: curve.map((c) => c.g), color: [255, 127, 14], label: 'G' },
-      ]);
-      writeFileSync(join(outDir, 'loss_curve.png'), encodePng(img));
-    }
+    const chart = run.lossChart();
+    if (chart) writeFileSync(join(outDir, 'loss_curve.png'), encodePng(chart));
     const seconds = (performance.now() - start) / 1000;
     say(`done     step ${trainer.globalStep} (epoch ${trainer.epoch}, batch ${trainer.batchIndex}) in ${seconds.toFixed(1)} s; checkpoint, grids and metrics in ${outDir}`);
     if (profiler) await profiler.report(trainer, outDir);
