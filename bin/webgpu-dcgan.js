@@ -27,7 +27,9 @@ const env = { ...process.env };
 if (process.stderr.isTTY) env.WEBGPU_DCGAN_STDERR_TTY = '1';
 
 // Its own process group (detached), so a terminal's Ctrl-C reaches it once, through us, not twice.
-const child = spawn(process.execPath, [main, ...args], { stdio: ['inherit', 'inherit', 'pipe'], env, detached: true });
+// The IPC channel is only a lifeline: if we are killed (kill -9, OOM), the child sees it close and
+// exits too, instead of training on as an orphan (its checkpoints are safe at any moment).
+const child = spawn(process.execPath, [main, ...args], { stdio: ['inherit', 'inherit', 'pipe', 'ipc'], env, detached: true });
 let pending = '';
 let dropBlank = false; // Dawn follows a multi-line warning with an empty line
 child.stderr.setEncoding('utf8');

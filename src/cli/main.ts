@@ -28,6 +28,13 @@ Each command takes --help. Global flags:
   --version      print the version
   -h, --help     this text`;
 
+// Run by the bin: its IPC channel closes when the bin dies, even by kill -9; end with it rather
+// than train on unseen. (Checkpoints are written so that stopping at any moment is safe.)
+if (process.channel) {
+  process.channel.unref();
+  process.on('disconnect', () => process.exit(137));
+}
+
 const [command, ...rest] = process.argv.slice(2).filter((a) => a !== '--verbose');
 if (command === '--version' || command === '-v') {
   console.log(packageVersion());

@@ -1,7 +1,7 @@
 /**
  * `train`: the reference notebook's DCGAN training run, on the GPU. `--help` for the flags.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
@@ -110,6 +110,22 @@ export function parseCheckpointEvery(value: string): CheckpointEvery {
   return m[2] ? { seconds: n * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] } : { steps: n };
 }
 
+/**
+ * metrics.jsonl as it stands at `step`: a run killed after its last checkpoint wrote rows the
+ * resumed run writes again, and a kill mid-append can leave half a line; both are dropped.
+ */
+function metricsUpTo(file: string, step: number): string {
+  if (!existsSync(file)) return '';
+  const rows = readFileSync(file, 'utf8').split('\n').filter((line) => {
+    try {
+      return (JSON.parse(line) as { step: number }).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  return rows.map((r) => `${r}\n`).join('');
+}
+
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
@@ -192,7 +208,7 @@ export function main(args: string[]): Promise<void> {
     }
     const profiler = v.profile ? new Profiler() : null;
     const metricsFile = join(outDir, 'metrics.jsonl');
-    if (!v.resume) writeFileSync(metricsFile, '');
+    writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
     let progress: Progress | null = null;
     const run = new TrainingRun(
