@@ -4,11 +4,12 @@
  * Small runs (batch 8, a few steps) on the GLES adapter; each command is a real subprocess.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors } from '../src/io/safetensors.js';
+import { decodePng } from '../src/gan/png.js';
+import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 
@@ -22,6 +23,14 @@ function run(script: 'train' | 'sample', ...args: string[]) {
 }
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-'));
+/** An IDX file of unsigned bytes. */
+const idx = (dims: number[], bytes: Uint8Array) => {
+  const header = new Uint8Array(4 + 4 * dims.length);
+  header[2] = 0x08;
+  header[3] = dims.length;
+  dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d));
+  return Buffer.concat([header, bytes]);
+};
 /** The latest checkpoint of a run directory. */
 const latest = (dir: string) => join(dir, 'checkpoints', 'latest');
 const read = (dir: string, file: string) => parseSafetensors(new Uint8Array(readFileSync(join(latest(dir), file))), file);
@@ -79,13 +88,6 @@ describe('train', () => {
     // 20 MNIST images at batch 8: batches of 8, 8 and a short 4, then the next epoch.
     const data = tmp();
     const set = loadImageSet('mnist', 'train');
-    const idx = (dims: number[], bytes: Uint8Array) => {
-      const header = new Uint8Array(4 + 4 * dims.length);
-      header[2] = 0x08;
-      header[3] = dims.length;
-      dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d));
-      return Buffer.concat([header, bytes]);
-    };
     writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([20, 28, 28], set.pixels.subarray(0, 20 * 784)));
     writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([20], set.labels.subarray(0, 20)));
     const out = tmp();
@@ -181,6 +183,73 @@ describe('train', () => {
     expect(readFileSync(file).length).toBe(bytes.length - 100);
   });
 
+  it('refuses a batch over the adapter\'s binding limit before allocating, naming the largest that fits', () => {
+    const r = run('train', '--backend', 'gles', '--batch-size', '5000', '--out', tmp());
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^error: batch size 5000 needs a 1003520000-byte buffer \(generator model\.4 \(ConvTranspose2d\)\), more than this adapter's maxStorageBufferBindingSize of \d+ bytes; the largest that fits on this adapter is \d+$/m);
+    expect(r.err.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+
+  it('refuses images that are not 28x28, naming the file and the size the model needs', () => {
+    const data = tmp();
+    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([4, 32, 32], new Uint8Array(4 * 32 * 32)));
+    writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([4], new Uint8Array(4)));
+    const r = run('train', ...SMALL, '--data', data, '--out', tmp());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`error: ${join(data, 'train-images-idx3-ubyte')}: images are 32x32; the reference model needs 28x28 one-channel images`);
+  });
+
+  it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep', () => {
+    const out = tmp();
+    const r = run('train', ...SMALL, '--max-steps', '7', '--checkpoint-every', '2', '--keep', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    // Saved at 2, 4, 6 and at the end (7); the newest two remain, `latest` names the last.
+    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['latest', 'step-00000006', 'step-00000007']);
+    expect(read(out, 'optimizer.safetensors').metadata.step).toBe('7');
+    const six = parseSafetensors(new Uint8Array(readFileSync(join(out, 'checkpoints', 'step-00000006', 'generator.safetensors'))), 'g');
+    expect(six.metadata.step).toBe('6');
+    // Resuming from an older step directory continues the same run directory.
+    const again = run('train', '--backend', 'gles', '--resume', join(out, 'checkpoints', 'step-00000006'), '--max-steps', '8', '--log-every', '1');
+    expect(again.code, again.err).toBe(0);
+    expect(read(out, 'optimizer.safetensors').metadata.step).toBe('8');
+    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('validates checkpoint metadata like user input, naming the file and the field', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const file = join(out, 'checkpoints', 'step-00000001', 'optimizer.safetensors');
+    const good = read(out, 'optimizer.safetensors');
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ loss: 'hinge' }, /metadata "loss": expected one of bce, bce_logits, found "hinge"/],
+      [{ init: 'xavier' }, /metadata "init": expected one of pytorch, dcgan, found "xavier"/],
+      [{ format_version: '9' }, /metadata "format_version": expected one of 1, found "9"/],
+      [{ batch_index: '-3' }, /metadata "batch_index": expected a non-negative integer, found "-3"/],
+      [{ lr: 'fast' }, /metadata "lr": expected a non-negative number, found "fast"/],
+    ];
+    for (const [change, message] of cases) {
+      writeFileSync(file, serializeSafetensors(good.tensors, { ...good.metadata, ...change }));
+      const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+      expect(r.code, JSON.stringify(change)).toBe(1);
+      expect(r.err).toContain(file);
+      expect(r.err).toMatch(message);
+    }
+  });
+
+  it("checks D's batch-norm counters on resume too", () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const file = join(out, 'checkpoints', 'step-00000001', 'discriminator.safetensors');
+    const d = read(out, 'discriminator.safetensors');
+    const tensors = new Map(d.tensors);
+    tensors.set('model.3.num_batches_tracked', { dtype: 'I64', shape: [], bytes: new Uint8Array(new BigInt64Array([1n]).buffer) });
+    writeFileSync(file, serializeSafetensors(tensors, d.metadata));
+    const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${file}: model.3.num_batches_tracked is 1, expected 3 (3 per step at step 1)`);
+  });
+
   it('stops on a non-finite loss with the step number and saves nothing', () => {
     const out = tmp();
     const r = run('train', ...SMALL, '--max-steps', '6', '--lr', '1e30', '--out', out);
@@ -201,6 +270,15 @@ describe('sample', () => {
     expect(run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b).code).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(existsSync(join(out, 'each', 'sample_008.png'))).toBe(true);
+  });
+
+  it('draws more images than one dispatch holds on this adapter, in batches', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    const r = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '700', '--nrow', '35', '--out', join(out, 'many.png'));
+    expect(r.code, r.err).toBe(0);
+    const png = decodePng(readFileSync(join(out, 'many.png')));
+    expect([png.width, png.height]).toEqual([2 + 35 * 30, 2 + 20 * 30]);
   });
 
   it('rejects a discriminator given as a generator', () => {

@@ -50,7 +50,13 @@ export function main(args: string[]): Promise<void> {
   const nrow = positiveInt(v.nrow, '--nrow');
   let file = v.checkpoint;
   if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
-  if (statSync(file).isDirectory()) file = join(checkpointDir(file), FILES.G);
+  if (statSync(file).isDirectory()) {
+    try {
+      file = join(checkpointDir(file), FILES.G);
+    } catch (err) {
+      throw new UsageError(`--checkpoint: ${(err as Error).message}`);
+    }
+  }
   if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
   const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
   try {

@@ -10,6 +10,7 @@ import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './checkpoint.js';
+import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { generator } from './models.js';
 
 /** Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference keys). */
@@ -27,36 +28,52 @@ export function latentDim(G: Sequential): number {
   return G.paramSpecs()[0]!.shape[1]!;
 }
 
+/** Images per dispatch at most when sampling many: bounds the memory a large --n takes. */
+const SAMPLE_CHUNK = 1024;
+
 /**
- * Eval-mode generation for one batch size, built once and reused: z is filled either from the
- * seeded GPU noise (the same numbers training draws for that seed at stream 0) or from the host.
+ * Eval-mode generation of n images, built once and reused: z is filled either from the seeded
+ * GPU noise (the same numbers training draws for that seed at stream 0) or from the host. Any n
+ * works: above what one dispatch can hold (the adapter's binding limit, or SAMPLE_CHUNK) the
+ * images are made in batches, each drawing its slice of the same noise stream, so image i is
+ * the same whatever n is (eval-mode G treats every image on its own).
  */
 export class Sampler {
   private constructor(
     private readonly gpu: Gpu,
     readonly n: number,
+    /** Images per dispatch. */
+    readonly batch: number,
     readonly z: Tensor,
     private readonly noise: NormalNoise,
     private readonly forward: Dispatch[],
     private readonly out: Tensor,
   ) {}
 
-  static async create(gpu: Gpu, G: Sequential, n: number): Promise<Sampler> {
-    const z = gpu.tensor(`sample z (${n})`, [n, latentDim(G)]);
+  /** `maxBatch`: images per dispatch at most (tests; the adapter's limit applies anyway). */
+  static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK): Promise<Sampler> {
+    const latent = latentDim(G);
+    // A multiple of 4 below n, so every batch starts on a whole Philox block of the noise stream.
+    const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(latent)));
+    const batch = n <= fits ? n : fits - (fits % 4);
+    if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent), 'sampling batch');
+    const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
     const plan: PlanBuilder = { gpu, dispatches: [] };
     const { y } = await G.forward(plan, z, false);
-    return new Sampler(gpu, n, z, noise, plan.dispatches, y);
+    return new Sampler(gpu, n, batch, z, noise, plan.dispatches, y);
   }
 
   /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed`. */
   async fromSeed(seed: number): Promise<Float32Array> {
     this.noise.reseed(seed);
-    this.gpu.run([this.noise.dispatch, ...this.forward], 'sample');
-    return (await this.gpu.read(this.out)) as Float32Array;
+    return this.batches((first) => {
+      this.noise.setStream(0, first * this.z.shape[1]!);
+      return [this.noise.dispatch];
+    });
   }
 
-  /** The latent vectors `fromSeed(seed)` uses, read back (for interpolation). */
+  /** The latent vectors `fromSeed(seed)` uses for the first batch, read back (for interpolation). */
   async latents(seed: number): Promise<Float32Array> {
     this.noise.reseed(seed);
     this.gpu.run([this.noise.dispatch], 'latents');
@@ -65,12 +82,28 @@ export class Sampler {
 
   /** Images for explicit latent vectors (n x latent values). */
   async fromLatents(z: Float32Array): Promise<Float32Array> {
-    this.gpu.write(this.z, z);
-    this.gpu.run(this.forward, 'sample');
-    return (await this.gpu.read(this.out)) as Float32Array;
+    const d = this.z.shape[1]!;
+    return this.batches((first, count) => {
+      const slice = new Float32Array(this.batch * d);
+      slice.set(z.subarray(first * d, (first + count) * d));
+      this.gpu.write(this.z, slice);
+      return [];
+    });
+  }
+
+  /** Runs G once per batch after `inputs(first, count)` sets its z; gathers the n images. */
+  private async batches(inputs: (first: number, count: number) => Dispatch[]): Promise<Float32Array> {
+    const per = this.out.size / this.batch;
+    const images = new Float32Array(this.n * per);
+    for (let first = 0; first < this.n; first += this.batch) {
+      const count = Math.min(this.batch, this.n - first);
+      this.gpu.run([...inputs(first, count), ...this.forward], 'sample');
+      const out = (await this.gpu.read(this.out)) as Float32Array;
+      images.set(out.subarray(0, count * per), first * per);
+    }
+    return images;
   }
 }
-
 /** n images [n, 1, 28, 28] in [-1, 1] from latent noise drawn with `seed`. */
 export async function sampleImages(gpu: Gpu, G: Sequential, n: number, seed: number): Promise<Float32Array> {
   return (await Sampler.create(gpu, G, n)).fromSeed(seed);

@@ -13,6 +13,7 @@ import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
 import { discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
+import { IMAGE_SHAPE, checkBatch, trainingNeed } from './limits.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
 
 export interface TrainConfig {
@@ -87,6 +88,11 @@ export class GanTrainer {
 
   /** `set` null: inputs are written by the caller (parity tests). */
   static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
+    // Refused before anything is allocated, naming what the model needs.
+    if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
+      throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);
+    }
+    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim), 'batch size');
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);

@@ -166,6 +166,11 @@ export class Gpu {
     return buffer;
   }
 
+  /** The buffers alive now, with their labels and sizes (memory reports, limit tests). */
+  bufferSizes(): Array<{ label: string; size: number }> {
+    return [...this.buffers].map((b) => ({ label: b.label, size: b.size }));
+  }
+
   destroyBuffer(buffer: GPUBuffer): void {
     if (this.buffers.delete(buffer)) this.allocatedBytes -= buffer.size;
     buffer.destroy();

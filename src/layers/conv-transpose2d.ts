@@ -22,6 +22,12 @@ export class ConvTranspose2d extends ConvLayer {
     return convTransposeOut(size, this.kernelSize, this.stride, this.padding);
   }
 
+  /** The col buffer [Cout k k, N H W] (and its gradient's). */
+  override largestBufferFloats(input: readonly number[]): number {
+    const [N, , H, W] = input as [number, number, number, number];
+    return Math.max(super.largestBufferFloats(input), this.outChannels * this.kernelSize ** 2 * N * H * W);
+  }
+
   /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */
   private geometry(x: Tensor): ConvGeometry {
     const [N, , H, W] = x.shape as [number, number, number, number];

@@ -21,6 +21,12 @@ export class Conv2d extends ConvLayer {
     return convOut(size, this.kernelSize, this.stride, this.padding);
   }
 
+  /** The im2col buffer [Cin k k, N Ho Wo] (and its gradient's). */
+  override largestBufferFloats(input: readonly number[]): number {
+    const [N, , Ho, Wo] = this.outputShape(input) as [number, number, number, number];
+    return Math.max(super.largestBufferFloats(input), this.inChannels * this.kernelSize ** 2 * N * Ho * Wo);
+  }
+
   private geometry(x: Tensor): ConvGeometry {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];

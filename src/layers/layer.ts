@@ -5,7 +5,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
-import type { Tensor } from '../gpu/tensor.js';
+import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 
@@ -65,6 +65,15 @@ export abstract class Layer {
   }
 
   abstract outputShape(input: readonly number[]): number[];
+
+  /**
+   * Floats in the largest buffer this layer allocates (forward or backward) for `input`: what
+   * the batch-size limit is computed from, before anything is allocated. Layers with scratch
+   * buffers larger than their input and output (im2col) override it.
+   */
+  largestBufferFloats(input: readonly number[]): number {
+    return Math.max(numel(input), numel(this.outputShape(input)));
+  }
 
   abstract forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved>;
 

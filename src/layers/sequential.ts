@@ -39,6 +39,18 @@ export class Sequential {
     return this.layers.reduce<number[]>((shape, l) => l.outputShape(shape), [...input]);
   }
 
+  /** The largest buffer any layer allocates for `input`, and which layer. */
+  largestBuffer(input: readonly number[]): { floats: number; layer: string } {
+    let shape = [...input];
+    let best = { floats: 0, layer: '' };
+    for (const l of this.layers) {
+      const floats = l.largestBufferFloats(shape);
+      if (floats > best.floats) best = { floats, layer: `${l.prefix.slice(0, -1)} (${l.kind})` };
+      shape = l.outputShape(shape);
+    }
+    return best;
+  }
+
   async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<{ y: Tensor; tape: Saved[] }> {
     const tape: Saved[] = [];
     let h = x;

@@ -34,10 +34,14 @@ export class NormalNoise {
     this.setStream(0);
   }
 
-  /** Selects which numbers the next dispatch draws (e.g. the training step). */
-  setStream(stream: number): void {
+  /**
+   * Selects which numbers the next dispatch draws (e.g. the training step): values `first` ..
+   * `first + out.size - 1` of the stream, `first` a multiple of 4 (one Philox block per 4 values).
+   */
+  setStream(stream: number, first = 0): void {
+    if (first % 4 !== 0) throw new Error(`noise: first value ${first} must be a multiple of 4`);
     const [k0, k1] = seedKey(this.seed);
     const [, s0, s1, domain] = philoxCounter(0, stream, DOMAIN.noise);
-    this.gpu.writeState(this.params, 0, new Uint32Array([k0, k1, s0, s1, domain, this.out.size, 0, 0]));
+    this.gpu.writeState(this.params, 0, new Uint32Array([k0, k1, s0, s1, domain, this.out.size, first / 4, 0]));
   }
 }

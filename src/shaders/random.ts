@@ -15,6 +15,8 @@ struct Params {
   stream: vec2<u32>,
   domain: u32,
   n: u32,
+  /** Philox block of out[0]: a slice of a longer stream (sampling in batches). */
+  first: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 
@@ -43,7 +45,7 @@ fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
 }
 
 fn block(t: u32) -> vec4<u32> {
-  return philox4x32_10(vec4<u32>(t, params.stream.x, params.stream.y, params.domain), params.key);
+  return philox4x32_10(vec4<u32>(t + params.first, params.stream.x, params.stream.y, params.domain), params.key);
 }
 ${FLAT_ID}
 `;

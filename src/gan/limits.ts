@@ -1,0 +1,50 @@
+/**
+ * How large a batch an adapter can hold, known before anything is allocated: every buffer of a
+ * plan is bound whole to one storage binding, so the largest one (an im2col/col buffer, linear in
+ * the batch) must fit maxStorageBufferBindingSize (and maxBufferSize).
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import { discriminator, generator } from './models.js';
+
+/** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
+export interface BatchNeed {
+  bytesPerImage: number;
+  layer: string;
+}
+
+/** The reference model's image size: D's Linear takes 128 x 7 x 7, i.e. 28 x 28 one-channel inputs. */
+export const IMAGE_SHAPE = [1, 28, 28] as const;
+
+/** A training step: G forward and backward from z, D forward and backward on 28 x 28 images. */
+export function trainingNeed(latentDim: number): BatchNeed {
+  return worst([
+    ['generator', generator(latentDim).largestBuffer([1, latentDim])],
+    ['discriminator', discriminator(true).largestBuffer([1, ...IMAGE_SHAPE])],
+  ]);
+}
+
+/** Eval-mode generation: G forward only. */
+export function samplingNeed(latentDim: number): BatchNeed {
+  return worst([['generator', generator(latentDim).largestBuffer([1, latentDim])]]);
+}
+
+function worst(parts: Array<[string, { floats: number; layer: string }]>): BatchNeed {
+  const [model, b] = parts.reduce((a, c) => (c[1].floats > a[1].floats ? c : a));
+  return { bytesPerImage: 4 * b.floats, layer: `${model} ${b.layer}` };
+}
+
+/** The largest batch whose every buffer fits one binding on this adapter. */
+export function largestBatch(gpu: Gpu, need: BatchNeed): number {
+  return Math.floor(Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / need.bytesPerImage);
+}
+
+/** Throws, naming the limit, the layer and the largest batch that fits, when `batch` does not fit. */
+export function checkBatch(gpu: Gpu, batch: number, need: BatchNeed, what: string): void {
+  const max = largestBatch(gpu, need);
+  if (batch <= max) return;
+  const binding = gpu.limits.maxStorageBufferBindingSize <= gpu.limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
+  const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  throw new Error(
+    `${what} ${batch} needs a ${batch * need.bytesPerImage}-byte buffer (${need.layer}), more than this adapter's ${binding} of ${limit} bytes; the largest that fits on this adapter is ${max}`,
+  );
+}

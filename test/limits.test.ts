@@ -1,0 +1,62 @@
+/**
+ * Size limits known before allocation: the per-image size of the largest buffer a training step
+ * and a sampling pass allocate is computed from the layer shapes alone; here it is checked
+ * against the buffers a real plan allocates, and the refusal and the batched sampling are
+ * exercised.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkBatch, largestBatch, samplingNeed, trainingNeed } from '../src/gan/limits.js';
+import { Sampler } from '../src/gan/sample.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { useGpu } from './helpers/gpu.js';
+
+describe('batch limits (gles)', () => {
+  const gpu = useGpu('gles');
+
+  // Buffers are listed in allocation order: the ones after `before` are the plan's.
+  const largestNew = (before: number, sizes: Array<{ label: string; size: number }>) => Math.max(...sizes.slice(before).map((b) => b.size));
+  const snapshot = () => gpu().bufferSizes().length;
+
+  it('predicts the largest buffer of a training step exactly (batch 12)', async () => {
+    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12 });
+    const before = snapshot();
+    await trainer.plan(12);
+    const need = trainingNeed(100);
+    expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
+    expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
+  });
+
+  it('predicts the largest buffer of a sampling pass exactly (batch 12)', async () => {
+    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12 });
+    const before = snapshot();
+    await Sampler.create(gpu(), trainer.G, 12);
+    expect(largestNew(before, gpu().bufferSizes())).toBe(12 * samplingNeed(100).bytesPerImage);
+  });
+
+  it('refuses a batch over the binding limit before allocating, naming the limit and the largest batch that fits', async () => {
+    const max = largestBatch(gpu(), trainingNeed(100));
+    const limit = gpu().limits.maxStorageBufferBindingSize;
+    expect(max * trainingNeed(100).bytesPerImage).toBeLessThanOrEqual(limit);
+    expect((max + 1) * trainingNeed(100).bytesPerImage).toBeGreaterThan(limit);
+    expect(() => checkBatch(gpu(), max, trainingNeed(100), 'batch size')).not.toThrow();
+    const before = gpu().bufferSizes().length;
+    await expect(GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: max + 1 })).rejects.toThrow(
+      new RegExp(`batch size ${max + 1} needs a \\d+-byte buffer \\(.*\\), more than this adapter's maxStorageBufferBindingSize of ${limit} bytes; the largest that fits on this adapter is ${max}`),
+    );
+    expect(gpu().bufferSizes().length).toBe(before);
+  });
+
+  it('samples in batches: image i is the same whatever the batch (eval-mode G is per image)', async () => {
+    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    const whole = await (await Sampler.create(gpu(), trainer.G, 10)).fromSeed(3);
+    const batched = await Sampler.create(gpu(), trainer.G, 10, 4);
+    expect(batched.batch).toBe(4);
+    const pieces = await batched.fromSeed(3);
+    // Different batch sizes may pick different GEMM variants (summation order): float32 rounding only.
+    let worst = 0;
+    for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(whole[i]! - pieces[i]!));
+    expect(worst).toBeLessThan(1e-5);
+    const first = await (await Sampler.create(gpu(), trainer.G, 4)).fromSeed(3);
+    expect(Array.from(first)).toEqual(Array.from(whole.subarray(0, first.length)));
+  });
+});
