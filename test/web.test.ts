@@ -6,7 +6,7 @@
  * bits: losses are compared at 1e-4 relative (the parity bound against PyTorch), images at 1e-4
  * absolute (tanh outputs in [-1, 1]) and grid pixels within 2 levels of 255.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
 import { makeGrid } from '../src/gan/images.js';
 import { sampleImages } from '../src/gan/sample.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { launchChromium } from './helpers/browser.js';
@@ -88,6 +89,54 @@ describe('web page', () => {
     expect(await page.textContent('#profile-status')).toMatch(/Step 4 at batch 8: [\d.]+ ms in \d+ dispatches/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-after-training.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('on a lost GPU device stops with a clear error and keeps the last checkpoint downloadable', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}?batch=8&seed=3&autostart=1&logEvery=1&refresh=1&checkpointEvery=2&tune=off`);
+    await page.waitForFunction(() => ((window as any).__dcgan.savedStep ?? 0) >= 2, undefined, { timeout: 240_000 });
+    await page.evaluate(() => (window as any).__dcganTest.loseDevice());
+    await page.waitForFunction(() => (window as any).__dcgan.error, undefined, { timeout: 60_000 });
+    const state = await page.evaluate(() => (window as any).__dcgan);
+    expect(errors).toEqual([]);
+    expect(state.error).toMatch(/^Training stopped: GPU device lost \(reason: destroyed\).*The last checkpoint \(step \d+\) is kept/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-g')]);
+    const bytes = new Uint8Array(readFileSync((await download.path())!));
+    const ckpt = parseSafetensors(bytes, 'downloaded generator');
+    expect(Number(ckpt.metadata.step)).toBe(state.savedStep);
+    expect(ckpt.tensors.get('model.0.weight')!.shape).toEqual([6272, 100]);
+    await page.close();
+  });
+
+  it('shows a hostile or truncated checkpoint file as an error in the page and keeps working', async () => {
+    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    const good = serialize(await modelStateDict(gpu(), trainer.G, 0), {});
+    const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
+    const files: Array<[string, Uint8Array, RegExp]> = [
+      ['truncated.safetensors', good.subarray(0, good.length - 1000), /truncated\.safetensors: tensor .* needs \d+ bytes/],
+      ['null-header.safetensors', Uint8Array.from([4, 0, 0, 0, 0, 0, 0, 0, 110, 117, 108, 108]), /header must be a JSON object, found null/],
+      ['huge-header.safetensors', Uint8Array.from([0, 0, 0, 0, 0, 0, 0, 1, 123, 125]), /header length \d+ exceeds the format's limit/],
+    ];
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#ckpt-load')!.disabled, undefined, { timeout: 120_000 });
+    for (const [name, bytes, message] of files) {
+      writeFileSync(join(dir, name), bytes);
+      await page.setInputFiles('#ckpt-file', join(dir, name));
+      await page.waitForFunction((n) => document.querySelector('#ckpt-status')!.textContent!.includes(`Could not load ${n}`), name, { timeout: 60_000 });
+      expect(await page.textContent('#ckpt-status')).toMatch(message);
+    }
+    // Still working: a good file loads and draws.
+    writeFileSync(join(dir, 'good.safetensors'), good);
+    await page.setInputFiles('#ckpt-file', join(dir, 'good.safetensors'));
+    await page.waitForFunction(() => (window as any).__dcgan.samples, undefined, { timeout: 120_000 });
+    expect(await page.textContent('#ckpt-status')).toContain('Loaded good.safetensors');
+    expect(errors).toEqual([]);
     await page.close();
   });
 

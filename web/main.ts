@@ -2,11 +2,17 @@
  * The page: live training of the reference DCGAN and generation from a checkpoint, built from the
  * library's own src/ (no second implementation). URL parameters (used by the tests, handy for
  * demos): batch, seed, steps (stop after), autostart=1, refresh (grid every N steps, default 10),
- * logEvery (losses every N steps, default 5), data (base URL of the IDX files, default ./data/).
+ * logEvery (losses every N steps, default 5), checkpointEvery (an in-memory checkpoint every N
+ * steps, default 100), data (base URL of the IDX files, default ./data/), tune=off.
+ *
+ * Training runs through the same loop as the CLI (src/gan/run-loop.ts): the same NaN policy,
+ * log cadence, grids and loss chart. Checkpoints are kept in memory (the page has no disk): the
+ * download buttons give the current weights, or after a lost GPU device the last checkpoint.
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
 import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
-import { GanTrainer, REFERENCE_CONFIG, type StepStats } from '../src/gan/trainer.js';
+import { TrainingRun } from '../src/gan/run-loop.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
 import { imageSetFromIdx } from '../src/mnist/idx.js';
@@ -20,6 +26,8 @@ interface PageState {
   gridDrawnAtStep?: number;
   done?: boolean;
   profile?: KernelProfile[];
+  /** Step of the last in-memory checkpoint. */
+  savedStep?: number;
 }
 const state: PageState = { step: 0, losses: [] };
 (window as unknown as { __dcgan: PageState }).__dcgan = state;
@@ -36,35 +44,6 @@ function status(text: string, error = false): void {
   el.textContent = text;
   el.classList.toggle('error', error);
   if (error) state.error = text;
-}
-
-function drawChart(): void {
-  const canvas = $<HTMLCanvasElement>('chart');
-  const ctx = canvas.getContext('2d')!;
-  const { width: W, height: H } = canvas;
-  ctx.clearRect(0, 0, W, H);
-  const pts = state.losses;
-  if (pts.length < 2) return;
-  const max = Math.max(...pts.flatMap((p) => [p.d, p.g]).filter(Number.isFinite), 1e-3);
-  const x = (s: number) => 30 + ((s - pts[0]!.step) / Math.max(1, pts[pts.length - 1]!.step - pts[0]!.step)) * (W - 40);
-  const y = (v: number) => H - 20 - (v / max) * (H - 30);
-  ctx.strokeStyle = '#ccc';
-  ctx.fillStyle = '#555';
-  ctx.font = '11px sans-serif';
-  for (const f of [0, 0.5, 1]) {
-    ctx.beginPath();
-    ctx.moveTo(30, y(f * max));
-    ctx.lineTo(W - 10, y(f * max));
-    ctx.stroke();
-    ctx.fillText((f * max).toFixed(2), 2, y(f * max) + 4);
-  }
-  ctx.fillText(`step ${pts[pts.length - 1]!.step}`, W - 70, H - 5);
-  for (const [key, color] of [['d', '#1f77b4'], ['g', '#ff7f0e']] as const) {
-    ctx.strokeStyle = color;
-    ctx.beginPath();
-    pts.forEach((p, i) => (i ? ctx.lineTo(x(p.step), y(p[key])) : ctx.moveTo(x(p.step), y(p[key]))));
-    ctx.stroke();
-  }
 }
 
 function download(bytes: Uint8Array, name: string): void {
@@ -95,12 +74,20 @@ async function main(): Promise<void> {
   }
   state.adapter = gpu.describe();
   status(`Adapter: ${state.adapter}. Loading MNIST…`);
-  gpu.device.lost.then((info) => status(`The GPU device was lost (${info.reason}): ${info.message}`, true));
 
   let trainer: GanTrainer | null = null;
+  let run: TrainingRun | null = null;
   let running = false;
   let looping: Promise<void> = Promise.resolve();
   let generator: LoadedGenerator | null = null;
+  /** The last checkpoint, kept on the host: it survives a lost device. */
+  let saved: { step: number; G: Uint8Array; D: Uint8Array } | null = null;
+  // A handle for tests: lose the device as a driver reset would.
+  (window as unknown as { __dcganTest: object }).__dcganTest = { loseDevice: () => gpu.device.destroy() };
+  // While training, the run's own error reports the loss (with the kept checkpoint); otherwise here.
+  void gpu.device.lost.then((info) => {
+    if (!running && !state.error) status(`The GPU device was lost (${info.reason}): ${info.message}. Reload the page to start again.`, true);
+  });
   const set = await loadMnist();
   status(`Adapter: ${state.adapter}. MNIST: ${set.count} images. Ready.`);
   for (const id of ['start', 'ckpt-load']) $<HTMLButtonElement>(id).disabled = false;
@@ -110,42 +97,53 @@ async function main(): Promise<void> {
   const maxSteps = params.has('steps') ? num('steps', 0) : null;
   const refresh = num('refresh', 10);
   const logEvery = num('logEvery', 5);
+  const checkpointEvery = num('checkpointEvery', 100);
 
-  async function drawFake(plan: Awaited<ReturnType<GanTrainer['step']>>): Promise<void> {
-    drawGrid($('grid'), await trainer!.fakeGrid(plan));
-    state.gridDrawnAtStep = trainer!.globalStep;
+  /** Both models' checkpoint files, as the CLI writes them (generator and discriminator). */
+  async function checkpointFiles(t: GanTrainer): Promise<{ step: number; G: Uint8Array; D: Uint8Array }> {
+    const meta = { step: String(t.globalStep), latent_dim: String(t.config.latentDim) };
+    return {
+      step: t.globalStep,
+      G: serialize(await modelStateDict(gpu, t.G, t.globalStep), meta),
+      D: serialize(await modelStateDict(gpu, t.D, 3 * t.globalStep), meta),
+    };
+  }
+
+  function newRun(t: GanTrainer): TrainingRun {
+    return new TrainingRun(
+      t,
+      { maxSteps, logEvery, stepsPerSubmit: 1, checkpointEvery: { steps: checkpointEvery }, gridEvery: refresh },
+      {
+        onSteps: ({ step, epoch, batch, stepsPerSecond }) => {
+          state.step = step;
+          $('step').textContent = String(step);
+          $('epoch').textContent = String(epoch + 1);
+          $('batch-index').textContent = String(batch + 1);
+          $('rate').textContent = stepsPerSecond.toFixed(2);
+        },
+        onMetrics: (row) => {
+          state.losses.push({ step: row.step, d: row.d_loss, g: row.g_loss });
+          $('d-loss').textContent = row.d_loss.toFixed(4);
+          $('g-loss').textContent = row.g_loss.toFixed(4);
+          const chart = run!.lossChart();
+          if (chart) drawGrid($('chart'), chart);
+        },
+        onGrid: (grid) => {
+          drawGrid($('grid'), grid);
+          state.gridDrawnAtStep = t.globalStep;
+        },
+        save: async () => {
+          saved = await checkpointFiles(t);
+          state.savedStep = saved.step;
+        },
+        between: () => new Promise((r) => setTimeout(r, 0)), // let the page breathe
+      },
+    );
   }
 
   async function loop(): Promise<void> {
-    const t = trainer!;
-    const times: number[] = [];
-    let plan: Awaited<ReturnType<GanTrainer['step']>> | null = null;
-    while (running && (maxSteps === null || t.globalStep < maxSteps)) {
-      plan = await t.step();
-      await gpu.sync('training step');
-      times.push(performance.now());
-      if (times.length > 20) times.shift();
-      state.step = t.globalStep;
-      $('step').textContent = String(t.globalStep);
-      $('epoch').textContent = String(t.epoch + 1);
-      $('batch-index').textContent = String(t.batchIndex);
-      if (times.length > 1) $('rate').textContent = (((times.length - 1) * 1000) / (times[times.length - 1]! - times[0]!)).toFixed(2);
-      if (t.globalStep % logEvery === 0 || t.globalStep === 1) {
-        const s: StepStats = await t.stats(plan);
-        state.losses.push({ step: t.globalStep, d: s.dLoss, g: s.gLoss });
-        $('d-loss').textContent = s.dLoss.toFixed(4);
-        $('g-loss').textContent = s.gLoss.toFixed(4);
-        drawChart();
-        if (!Number.isFinite(s.dLoss) || !Number.isFinite(s.gLoss)) {
-          status(`A loss became NaN or infinite at step ${t.globalStep}; training stopped.`, true);
-          running = false;
-        }
-      }
-      if (t.globalStep % refresh === 0) await drawFake(plan);
-      await new Promise((r) => setTimeout(r, 0)); // let the page breathe
-    }
-    if (plan) await drawFake(plan);
-    if (maxSteps !== null && t.globalStep >= maxSteps) {
+    const ended = await run!.run();
+    if (ended === 'finished') {
       running = false;
       state.done = true;
       $<HTMLButtonElement>('pause').disabled = true;
@@ -164,25 +162,32 @@ async function main(): Promise<void> {
         status(`Could not build the training plan: ${(err as Error).message}`, true);
         return;
       }
+      run = newRun(trainer);
       for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
       for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
     }
     running = true;
     $<HTMLButtonElement>('start').disabled = true;
     $<HTMLButtonElement>('pause').disabled = false;
-    looping = loop().catch((err) => status(`Training failed: ${(err as Error).message}`, true));
+    looping = loop().catch((err) => {
+      running = false;
+      $<HTMLButtonElement>('pause').disabled = true;
+      const kept = saved ? ` The last checkpoint (step ${saved.step}) is kept: the download buttons give it.` : '';
+      status(`Training stopped: ${(err as Error).message.replace(/\.$/, '')}.${kept}`, true);
+    });
   });
   $('pause').addEventListener('click', () => {
     running = false;
+    run?.stop(); // ends after this step, saving (in memory) and drawing the grid
     $<HTMLButtonElement>('start').disabled = false;
     $<HTMLButtonElement>('start').textContent = 'Resume';
     $<HTMLButtonElement>('pause').disabled = true;
   });
+  // The current weights; once the device is lost, the last checkpoint (the weights on the GPU are gone).
   const downloadModel = async (which: 'G' | 'D') => {
-    const t = trainer!;
-    const model = which === 'G' ? t.G : t.D;
-    const tensors = await modelStateDict(gpu, model, which === 'G' ? t.globalStep : 3 * t.globalStep);
-    download(serialize(tensors, { step: String(t.globalStep), latent_dim: String(t.config.latentDim) }), which === 'G' ? 'generator.safetensors' : 'discriminator.safetensors');
+    const files = gpu.isLost ? saved : await checkpointFiles(trainer!);
+    if (!files) return status('The GPU device was lost before the first checkpoint: nothing to download.', true);
+    download(which === 'G' ? files.G : files.D, which === 'G' ? 'generator.safetensors' : 'discriminator.safetensors');
   };
   // One real step of the run, every dispatch timed alone: the table `train --profile` prints.
   $('profile').addEventListener('click', async () => {

@@ -164,7 +164,7 @@ export class GanTrainer {
       this.nextBatch();
     }
     this.gpu.runSteps(group, `${group.length} training steps`);
-    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    this.track(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
     await this.throttle();
     return plans;
   }
@@ -190,7 +190,7 @@ export class GanTrainer {
     this.gpu.write(plan.z, z);
     this.nextStepState(plan);
     plan.submit(true);
-    this.inflight.push(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    this.track(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
     return plan;
   }
 
@@ -220,6 +220,12 @@ export class GanTrainer {
       this.batchIndex = 0;
       this.epoch++;
     }
+  }
+
+  /** Keeps a submit's completion for throttle(); a device loss rejects it, reported by whoever awaits it (never unhandled). */
+  private track(done: Promise<unknown>): void {
+    done.catch(() => {});
+    this.inflight.push(done);
   }
 
   /**

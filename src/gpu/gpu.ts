@@ -384,8 +384,21 @@ export class Gpu {
   // ---- errors ------------------------------------------------------------------------------
 
   /** Any promise that waits on the GPU, rejected with DeviceLostError if the device goes away. */
-  race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.lostPromise]);
+  async race<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([p, this.lostPromise]);
+    } catch (err) {
+      if (this.lostError) throw this.lostError;
+      // A lost device fails pending work (Chromium aborts mapAsync: "Buffer was unmapped before
+      // mapping was resolved") before `lost` resolves: wait a moment for the real cause.
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 100));
+      throw (await Promise.race([this.lostPromise.catch((e: unknown) => e), timeout])) ?? err;
+    }
+  }
+
+  /** Whether the device was lost (or destroyed): nothing on it can be read any more. */
+  get isLost(): boolean {
+    return this.lostError !== null;
   }
 
   private assertAlive(): void {

@@ -1,0 +1,55 @@
+/**
+ * The run loop the CLI and the page share (src/gan/run-loop.ts), driven directly: a GPU device
+ * lost mid-run ends the run with a clear error and leaves the last checkpoint whole and loadable.
+ */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCheckpointEvery } from '../src/cli/train.js';
+import { latestCheckpoint, loadRun, saveRun } from '../src/gan/run-files.js';
+import { TrainingRun } from '../src/gan/run-loop.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { requestGpu } from '../src/gpu/gpu.js';
+import { loadImageSet } from '../src/mnist/files.js';
+
+const set = loadImageSet('mnist', 'train');
+const config = { ...REFERENCE_CONFIG, batchSize: 8, seed: 2 };
+
+describe('run loop', () => {
+  it('ends with a clear error when the device is lost mid-run, the last checkpoint intact and loadable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcgan-lost-'));
+    const gpu = await requestGpu({ backend: 'gles' });
+    const trainer = await GanTrainer.create(gpu, set, config);
+    const run = new TrainingRun(
+      trainer,
+      { maxSteps: 20, logEvery: 1, stepsPerSubmit: 1, checkpointEvery: { steps: 2 }, gridEvery: null },
+      {
+        save: async () => void (await saveRun(dir, trainer, {}, 3)),
+        onSteps: ({ step }) => {
+          if (step === 5) gpu.device.destroy(); // as a driver reset or a GPU fault would
+        },
+      },
+    );
+    await expect(run.run()).rejects.toThrow(/^GPU device lost \(reason: destroyed\)/);
+    expect(latestCheckpoint(dir)).toBe(join(dir, 'checkpoints', 'step-00000004'));
+    expect(readdirSync(join(dir, 'checkpoints')).filter((n) => n.startsWith('.'))).toEqual([]);
+
+    const fresh = await requestGpu({ backend: 'gles' });
+    try {
+      const resumed = await GanTrainer.create(fresh, set, config);
+      loadRun(dir, resumed);
+      expect(resumed.globalStep).toBe(4);
+    } finally {
+      fresh.destroy();
+    }
+  });
+
+  it('parses --checkpoint-every as steps or as a duration', () => {
+    expect(parseCheckpointEvery('500')).toEqual({ steps: 500 });
+    expect(parseCheckpointEvery('10m')).toEqual({ seconds: 600 });
+    expect(parseCheckpointEvery('30s')).toEqual({ seconds: 30 });
+    expect(parseCheckpointEvery('2h')).toEqual({ seconds: 7200 });
+    for (const bad of ['0', '-5', '1.5', '10 min', 'm']) expect(() => parseCheckpointEvery(bad)).toThrow(/--checkpoint-every: expected N steps or N followed by s, m or h/);
+  });
+});
