@@ -281,6 +281,21 @@ describe('sample', () => {
     expect([png.width, png.height]).toEqual([2 + 35 * 30, 2 + 20 * 30]);
   });
 
+  it('rejects hostile checkpoint files with one error line naming the file and the problem', () => {
+    const dir = tmp();
+    const cases: Array<[string, Uint8Array, RegExp]> = [
+      ['null.safetensors', Uint8Array.from([4, 0, 0, 0, 0, 0, 0, 0, 110, 117, 108, 108]), /null\.safetensors: header must be a JSON object, found null/],
+      ['offsets.safetensors', Buffer.concat([Buffer.from([18, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"w":{"dtype":"F32"}')]).subarray(0, 26), /offsets\.safetensors: header is not valid UTF-8 JSON/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      writeFileSync(join(dir, name), bytes);
+      const r = run('sample', '--backend', 'gles', '--checkpoint', join(dir, name), '--out', join(dir, 'x.png'));
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(message);
+      expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('rejects a discriminator given as a generator', () => {
     const out = tmp();
     expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);

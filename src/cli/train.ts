@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
 import { encodePng } from '../gan/png.js';
-import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun } from '../gan/run-files.js';
+import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
@@ -218,7 +218,7 @@ export function main(args: string[]): Promise<void> {
         onSteps: (at) => progress!.tick(at.step, at.epoch, config.epochs, at.batch, at.batches, at.stepsPerSecond),
         onLogLine: (line) => progress!.print(line),
         onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
-        onGrid: (grid, name) => writeFileSync(join(outDir, 'images', name), encodePng(grid)),
+        onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
         save: async () => void (await saveRun(outDir, trainer, { data }, keep)),
       },
     );
@@ -230,7 +230,7 @@ export function main(args: string[]): Promise<void> {
     await run.run();
     progress.done();
     const chart = run.lossChart();
-    if (chart) writeFileSync(join(outDir, 'loss_curve.png'), encodePng(chart));
+    if (chart) writeFileAtomic(join(outDir, 'loss_curve.png'), encodePng(chart));
     const seconds = (performance.now() - start) / 1000;
     say(`done     step ${trainer.globalStep} (epoch ${trainer.epoch}, batch ${trainer.batchIndex}) in ${seconds.toFixed(1)} s; checkpoint, grids and metrics in ${outDir}`);
     if (profiler) await profiler.report(trainer, outDir);

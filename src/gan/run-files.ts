@@ -53,6 +53,13 @@ function writeAndSync(path: string, bytes: Uint8Array): void {
   }
 }
 
+/** Writes a file under a temporary name and renames it into place: readers see all of it or the old one. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeAndSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
 /** Makes a directory's entries (renames, new names) durable. */
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
