@@ -1,7 +1,7 @@
 /** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
 import type { Tensor } from '../gpu/tensor.js';
 import type { PlanBuilder } from '../layers/layer.js';
-import { lossKernel, lossParams, type Loss } from '../shaders/loss.js';
+import { lossKernel, lossParams, softmaxCrossEntropyKernel, type Loss } from '../shaders/loss.js';
 
 export interface LossOutput {
   /** dL/d(input), same shape as the input. */
@@ -19,4 +19,21 @@ export async function lossAgainst(plan: PlanBuilder, loss: Loss, input: Tensor, 
   if (out.size !== 2) throw new Error(`${label}: stats tensor must hold 2 values, found ${out.size}`);
   plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, out], [1, 1, 1]));
   return { grad, stats: out };
+}
+
+/** Appends mean softmax cross-entropy of `logits` [n, classes] against `labels` [n] (class indices as f32). */
+export async function softmaxCrossEntropy(plan: PlanBuilder, logits: Tensor, labels: Tensor, label: string): Promise<LossOutput> {
+  const { gpu } = plan;
+  const [n, classes] = logits.shape as [number, number];
+  if (logits.shape.length !== 2 || labels.size !== n) {
+    throw new Error(`${label}: expected logits [n, classes] and n labels, found [${logits.shape.join(', ')}] and ${labels.size}`);
+  }
+  const buf = new ArrayBuffer(16);
+  new Uint32Array(buf, 0, 1)[0] = n;
+  new Float32Array(buf, 4, 1)[0] = 1; // grad_scale
+  const params = gpu.uniform(`${label} params`, new Uint32Array(buf));
+  const grad = gpu.tensor(`${label} grad`, logits.shape);
+  const stats = gpu.tensor(`${label} stats`, [2]);
+  plan.dispatches.push(await gpu.prepare(softmaxCrossEntropyKernel(classes), [params, logits, labels, grad, stats], [1, 1, 1]));
+  return { grad, stats };
 }

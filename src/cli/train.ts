@@ -9,6 +9,7 @@ import { encodePng } from '../gan/png.js';
 import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
+import { RECIPE_NAMES, RECIPES, type Recipe } from '../gan/recipes.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
@@ -34,6 +35,9 @@ Model and optimiser:
   --beta2 X           Adam beta2 (default ${R.beta2})
   --init NAME         ${INIT_SCHEMES.join('|')}: PyTorch's default init, or the DCGAN paper's N(0, 0.02) (default ${R.init})
   --loss NAME         ${LOSSES.join('|')}: BCELoss after Sigmoid as the reference, or fused BCE-with-logits (default ${R.loss})
+  --real-label X      D's target for real images (default ${R.realLabel}; 0.9 is one-sided label smoothing)
+  --recipe NAME       ${RECIPE_NAMES.join('|')}: a set of defaults (default reference, the notebook bit for bit;
+                      improved: --init dcgan --real-label 0.9, which lowers FD, see the README); flags win
   --seed N            seed for init, shuffling and noise (default ${R.seed}). It makes our runs repeatable
                       on the same adapter; it does not reproduce PyTorch's random numbers.
 Data:
@@ -83,6 +87,8 @@ const OPTIONS = {
   init: { type: 'string' },
   loss: { type: 'string' },
   seed: { type: 'string' },
+  'real-label': { type: 'string' },
+  recipe: { type: 'string' },
   data: { type: 'string' },
   'max-steps': { type: 'string' },
   'limit-batches': { type: 'string' },
@@ -99,6 +105,13 @@ const OPTIONS = {
   'steps-per-submit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `--real-label`: a number in (0, 1]. */
+function realLabel(value: string): number {
+  const x = Number(value);
+  if (value.trim() === '' || !(x > 0 && x <= 1)) throw new UsageError(`--real-label: expected a number in (0, 1], found "${value}"`);
+  return x;
+}
 
 /** `--checkpoint-every`: N steps, or Nm / Ns / Nh of training time. */
 export function parseCheckpointEvery(value: string): CheckpointEvery {
@@ -133,8 +146,10 @@ export function main(args: string[]): Promise<void> {
     args, options: OPTIONS, strict: true, allowPositionals: false });
   if (v.help) return console.log(HELP);
 
-  // Configuration: flags over the checkpoint (when resuming) over the reference defaults.
-  let base: TrainConfig = { ...R };
+  // Configuration: flags over the checkpoint (when resuming) over the recipe over the reference.
+  if (v.resume && v.recipe) throw new UsageError('--recipe: a resumed run keeps the configuration saved in its checkpoint');
+  const recipe = oneOf<Recipe>(v.recipe, '--recipe', RECIPE_NAMES, 'reference');
+  let base: TrainConfig = { ...R, ...RECIPES[recipe] };
   let data = v.data ?? 'mnist';
   if (v.resume) {
     if (!existsSync(v.resume)) throw new UsageError(`--resume: ${v.resume} not found`);
@@ -149,6 +164,7 @@ export function main(args: string[]): Promise<void> {
       ['--beta2', v.beta2, String(config.beta2)],
       ['--init', v.init, String(config.init)],
       ['--loss', v.loss, String(config.loss)],
+      ['--real-label', v['real-label'], String(config.realLabel)],
       ['--data', v.data, meta.data ?? 'mnist'],
     ];
     for (const [flag, value, saved] of given) {
@@ -168,6 +184,7 @@ export function main(args: string[]): Promise<void> {
     seed: v.seed ? positiveInt(v.seed, '--seed', 0) : base.seed,
     init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, base.init),
     loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
+    realLabel: v['real-label'] ? realLabel(v['real-label']) : base.realLabel,
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
     tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
   };

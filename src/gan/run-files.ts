@@ -125,6 +125,7 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     seed: String(c.seed),
     init: c.init,
     loss: c.loss,
+    real_label: String(c.realLabel),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -207,6 +208,8 @@ export function readRunConfig(path: string): { config: Partial<TrainConfig>; met
       seed: num('seed', true),
       init: text('init', INIT_SCHEMES) as TrainConfig['init'],
       loss: text('loss', LOSSES) as TrainConfig['loss'],
+      // Checkpoints from before label smoothing existed trained with the reference's 1.
+      realLabel: meta.real_label === undefined ? 1 : num('real_label'),
     },
   };
 }

@@ -32,6 +32,8 @@ export interface StepModels {
   latentDim: number;
   seed: number;
   loss: Loss;
+  /** D's target for real images (1, or below for one-sided label smoothing); G's target stays 1. */
+  realLabel: number;
   matmul?: string;
   tuner?: MatmulTuner;
 }
@@ -76,7 +78,7 @@ export class StepPlan {
     // Discriminator step.
     const g = await G.forward(plan, z, true);
     const dReal = await D.forward(plan, real, true);
-    const lossReal = await lossAgainst(plan, m.loss, dReal.y, 1, label('D real loss'));
+    const lossReal = await lossAgainst(plan, m.loss, dReal.y, m.realLabel, label('D real loss'));
     const dFake = await D.forward(plan, g.y, true);
     const lossFake = await lossAgainst(plan, m.loss, dFake.y, 0, label('D fake loss'));
     await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });

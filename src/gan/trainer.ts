@@ -26,6 +26,8 @@ export interface TrainConfig {
   seed: number;
   init: InitScheme;
   loss: Loss;
+  /** D's target for real images: 1 as the reference; below 1 is one-sided label smoothing. */
+  realLabel: number;
   /** Matmul variant name or `auto`. */
   matmul: string;
   /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
@@ -42,6 +44,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   seed: 0,
   init: 'pytorch',
   loss: 'bce',
+  realLabel: 1,
   matmul: 'auto',
   tune: 'off',
 };
@@ -128,6 +131,7 @@ export class GanTrainer {
           latentDim: this.config.latentDim,
           seed: this.config.seed,
           loss: this.config.loss,
+          realLabel: this.config.realLabel,
           matmul: this.config.matmul,
           tuner: this.tuner,
         },

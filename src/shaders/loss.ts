@@ -74,3 +74,53 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }`,
   };
 }
+
+/**
+ * Softmax cross-entropy over rows of `classes` logits against integer labels (stored as f32), as
+ * F.cross_entropy with mean reduction; the evaluator's classifier loss. One workgroup, a row per
+ * invocation in turn: log-sum-exp around the row's max, loss = lse - x[label],
+ * dL/dx = (softmax - onehot) / n. stats[0] = mean loss, stats[1] = accuracy (argmax == label,
+ * the first maximum winning ties as torch.argmax does).
+ */
+export function softmaxCrossEntropyKernel(classes: number): Kernel {
+  return {
+    name: 'loss.softmax_ce',
+    code: /* wgsl */ `
+struct Params { n: u32, grad_scale: f32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> labels: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+const C = ${classes}u;
+${workgroupSum('sum2', 'vec2<f32>')}
+
+@compute @workgroup_size(${REDUCE_WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let inv_n = 1.0 / f32(params.n);
+  var s = vec2<f32>(0.0);
+  for (var r = lid; r < params.n; r += ${REDUCE_WG}u) {
+    let row = r * C;
+    let label = u32(labels[r]);
+    var m = logits[row];
+    var best = 0u;
+    for (var j = 1u; j < C; j++) {
+      if (logits[row + j] > m) { m = logits[row + j]; best = j; }
+    }
+    var total = 0.0;
+    for (var j = 0u; j < C; j++) { total += exp(logits[row + j] - m); }
+    let lse = m + log(total);
+    for (var j = 0u; j < C; j++) {
+      let p = exp(logits[row + j] - lse);
+      grad[row + j] = params.grad_scale * (p - select(0.0, 1.0, j == label)) * inv_n;
+    }
+    s += vec2<f32>(lse - logits[row + label], select(0.0, 1.0, best == label));
+  }
+  let t = sum2(s, lid);
+  if (lid == 0u) {
+    stats[0] = t.x * inv_n;
+    stats[1] = t.y * inv_n;
+  }
+}`,
+  };
+}
