@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
   train: { about: 'train the reference DCGAN on MNIST (or Fashion-MNIST, or your IDX files)', load: () => import('./train.js') },
   sample: { about: 'draw digits from a generator checkpoint into a PNG grid', load: () => import('./sample.js') },
+  eval: { about: 'score a generator: FD, confidence and class balance with the MNIST classifier', load: () => import('./eval.js') },
+  'train-classifier': { about: "train the evaluator's MNIST classifier (models/mnist-classifier.safetensors)", load: () => import('./train-classifier.js') },
   bench: { about: 'time a training step on each adapter, beside PyTorch on the CPU', load: () => import('./bench.js') },
   'check-data': { about: 'open the GPU, upload the data set and report a gathered batch', load: () => import('./check-data.js') },
 };

@@ -62,7 +62,7 @@ export function serialize(tensors: Map<string, SafeTensor>, metadata: Metadata):
 
 export interface ExpectedTensor {
   shape: number[];
-  dtype: 'F32' | 'I64';
+  dtype: 'F32' | 'F64' | 'I64';
 }
 
 /** What a model's checkpoint must hold, key by key. */

@@ -4,16 +4,13 @@
  * the batch) must fit maxStorageBufferBindingSize (and maxBufferSize).
  */
 import type { Gpu } from '../gpu/gpu.js';
-import { discriminator, generator } from './models.js';
+import { IMAGE_SHAPE, discriminator, generator } from './models.js';
 
 /** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
 export interface BatchNeed {
   bytesPerImage: number;
   layer: string;
 }
-
-/** The reference model's image size: D's Linear takes 128 x 7 x 7, i.e. 28 x 28 one-channel inputs. */
-export const IMAGE_SHAPE = [1, 28, 28] as const;
 
 /** A training step: G forward and backward from z, D forward and backward on 28 x 28 images. */
 export function trainingNeed(latentDim: number): BatchNeed {

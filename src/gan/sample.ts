@@ -47,7 +47,8 @@ export class Sampler {
     readonly z: Tensor,
     private readonly noise: NormalNoise,
     private readonly forward: Dispatch[],
-    private readonly out: Tensor,
+    /** G's output for one batch, [batch, 1, 28, 28]. */
+    readonly out: Tensor,
   ) {}
 
   /** `maxBatch`: images per dispatch at most (tests; the adapter's limit applies anyway). */
@@ -66,11 +67,26 @@ export class Sampler {
 
   /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed`. */
   async fromSeed(seed: number): Promise<Float32Array> {
-    this.noise.reseed(seed);
-    return this.batches((first) => {
-      this.noise.setStream(0, first * this.z.shape[1]!);
-      return [this.noise.dispatch];
+    const per = this.out.size / this.batch;
+    const images = new Float32Array(this.n * per);
+    await this.eachBatch(seed, [], async (first, count) => {
+      images.set(((await this.gpu.read(this.out)) as Float32Array).subarray(0, count * per), first * per);
     });
+    return images;
+  }
+
+  /**
+   * Runs G on `seed`'s noise one batch at a time, `after` appended to each batch's submit (e.g. a
+   * classifier reading `out`), and awaits `each(first, count)` after each: the images stay on the
+   * GPU unless `each` reads them.
+   */
+  async eachBatch(seed: number, after: Dispatch[], each: (first: number, count: number) => Promise<void>): Promise<void> {
+    this.noise.reseed(seed);
+    for (let first = 0; first < this.n; first += this.batch) {
+      this.noise.setStream(0, first * this.z.shape[1]!);
+      this.gpu.run([this.noise.dispatch, ...this.forward, ...after], 'sample');
+      await each(first, Math.min(this.batch, this.n - first));
+    }
   }
 
   /** The latent vectors `fromSeed(seed)` uses for the first batch, read back (for interpolation). */
@@ -83,27 +99,20 @@ export class Sampler {
   /** Images for explicit latent vectors (n x latent values). */
   async fromLatents(z: Float32Array): Promise<Float32Array> {
     const d = this.z.shape[1]!;
-    return this.batches((first, count) => {
-      const slice = new Float32Array(this.batch * d);
-      slice.set(z.subarray(first * d, (first + count) * d));
-      this.gpu.write(this.z, slice);
-      return [];
-    });
-  }
-
-  /** Runs G once per batch after `inputs(first, count)` sets its z; gathers the n images. */
-  private async batches(inputs: (first: number, count: number) => Dispatch[]): Promise<Float32Array> {
     const per = this.out.size / this.batch;
     const images = new Float32Array(this.n * per);
     for (let first = 0; first < this.n; first += this.batch) {
       const count = Math.min(this.batch, this.n - first);
-      this.gpu.run([...inputs(first, count), ...this.forward], 'sample');
-      const out = (await this.gpu.read(this.out)) as Float32Array;
-      images.set(out.subarray(0, count * per), first * per);
+      const slice = new Float32Array(this.batch * d);
+      slice.set(z.subarray(first * d, (first + count) * d));
+      this.gpu.write(this.z, slice);
+      this.gpu.run(this.forward, 'sample');
+      images.set(((await this.gpu.read(this.out)) as Float32Array).subarray(0, count * per), first * per);
     }
     return images;
   }
 }
+
 /** n images [n, 1, 28, 28] in [-1, 1] from latent noise drawn with `seed`. */
 export async function sampleImages(gpu: Gpu, G: Sequential, n: number, seed: number): Promise<Float32Array> {
   return (await Sampler.create(gpu, G, n)).fromSeed(seed);

@@ -11,9 +11,9 @@ import type { ImageSet } from '../mnist/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
-import { discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
+import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
-import { IMAGE_SHAPE, checkBatch, trainingNeed } from './limits.js';
+import { checkBatch, trainingNeed } from './limits.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
 
 export interface TrainConfig {

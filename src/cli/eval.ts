@@ -1,0 +1,104 @@
+/** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { FILES } from '../gan/checkpoint.js';
+import { checkpointDir } from '../gan/run-files.js';
+import { generatorFromCheckpoint } from '../gan/sample.js';
+import { classifierFromBytes, type ClassifierFile } from '../eval/classifier.js';
+import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
+import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
+import { requestGpu, type Gpu } from '../gpu/gpu.js';
+import { UsageError, positiveInt, runMain } from './args.js';
+
+/** The committed classifier weights (src/cli and dist/cli both sit two levels below the package root). */
+export const CLASSIFIER_PATH = fileURLToPath(new URL('../../models/mnist-classifier.safetensors', import.meta.url));
+
+const HELP = `Usage: webgpu-dcgan eval --checkpoint PATH [options]   (in a clone: npm run eval -- ...)
+
+Scores a generator's samples with the evaluator's MNIST classifier (our own kernels; weights in
+models/mnist-classifier.safetensors, made by train-classifier): Fréchet distance of the
+classifier's 64 penultimate features against the MNIST test set (lower is better) beside the
+floor real training images score, mean classifier confidence, the class histogram and the
+max/min class ratio. Classes under a third of their fair share are flagged (mode dropping).
+
+  --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
+                      checkpoint directory; a PyTorch generator converted with
+                      scripts/convert_checkpoint.py works too
+  --n N               samples (default 10000)
+  --seed N            latent noise seed (default 0)
+  --classifier FILE   classifier weights (default models/mnist-classifier.safetensors)
+  --json              print one JSON object instead of the table
+  --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
+  -h, --help          this text`;
+
+/** The generator file a --checkpoint path means. */
+export function generatorFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`--checkpoint: ${path} not found`);
+  if (!statSync(path).isDirectory()) return path;
+  try {
+    return join(checkpointDir(path), FILES.G);
+  } catch (err) {
+    throw new UsageError(`--checkpoint: ${(err as Error).message}`);
+  }
+}
+
+/** The classifier and the test-set reference stored with it, ready to score generators. */
+export function loadEvaluator(gpu: Gpu, file = CLASSIFIER_PATH): ClassifierFile {
+  if (!existsSync(file)) throw new Error(`${file} not found: the evaluator's classifier weights (npm run train:classifier writes them)`);
+  return classifierFromBytes(gpu, new Uint8Array(readFileSync(file)), file);
+}
+
+export function qualityTable(q: Quality, ref: Reference): string {
+  const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;
+  return [
+    `FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`,
+    `confidence      ${q.confidence.toFixed(4)}`,
+    `max/min class   ${Number.isFinite(q.maxMinRatio) ? q.maxMinRatio.toFixed(2) : 'inf (a class is missing)'}`,
+    `classes         ${q.histogram.map((c, k) => `${k}:${share(c)}`).join(' ')}`,
+    q.rareClasses.length ? `warning         classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)` : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function main(args: string[]): Promise<void> {
+  return runMain(async () => {
+    const { values: v } = parseArgs({
+      args,
+      options: {
+        checkpoint: { type: 'string' },
+        n: { type: 'string', default: '10000' },
+        seed: { type: 'string', default: '0' },
+        classifier: { type: 'string' },
+        json: { type: 'boolean' },
+        backend: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (v.help) return console.log(HELP);
+    if (!v.checkpoint) throw new UsageError('--checkpoint: required (a generator .safetensors file or a checkpoint directory)');
+    const n = positiveInt(v.n, '--n', 2);
+    const seed = positiveInt(v.seed, '--seed', 0);
+    const file = generatorFile(v.checkpoint);
+    const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+    try {
+      const start = performance.now();
+      const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+      const { model: classifier, reference: ref, metadata } = loadEvaluator(gpu, v.classifier);
+      const accuracy = metadata.test_accuracy ?? '?';
+      const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed);
+      const seconds = (performance.now() - start) / 1000;
+      if (v.json) {
+        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, classifier_accuracy: Number(accuracy), seconds }));
+      } else {
+        console.log(`eval     ${file}: ${n} samples (seed ${seed}) on ${gpu.describe()}, classifier test accuracy ${(100 * Number(accuracy)).toFixed(2)}%, ${seconds.toFixed(1)} s`);
+        console.log(qualityTable(q, ref));
+      }
+    } finally {
+      gpu.destroy();
+    }
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Sample quality of a generator, measured with the evaluator's classifier: class histogram of n
+ * samples, mean classifier confidence (max softmax probability), max/min class ratio, and the
+ * Fréchet distance of the classifier's features against the MNIST test set, beside the floor
+ * that real training images score against the same test set.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Sequential } from '../layers/sequential.js';
+import type { ImageSet } from '../mnist/idx.js';
+import { Sampler } from '../gan/sample.js';
+import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, softmax } from './classifier.js';
+import { featureStats, frechetDistance, type FeatureStats } from './frechet.js';
+
+export interface Quality {
+  /** Samples scored. */
+  n: number;
+  /** Fréchet distance of the samples' features to the MNIST test set's. */
+  fd: number;
+  /** Samples per class (argmax of the classifier). */
+  histogram: number[];
+  /** Mean of the classifier's top probability. */
+  confidence: number;
+  /** Most common class count over the rarest (Infinity when a class is missing). */
+  maxMinRatio: number;
+  /** Classes below a third of the fair share n / 10 (mode dropping). */
+  rareClasses: number[];
+}
+
+/** The yardstick the samples are measured against: test-set feature statistics, and real data's own score. */
+export interface Reference {
+  test: FeatureStats;
+  /** FD of `floorImages` real training images against the test set. */
+  floor: number;
+  floorImages: number;
+}
+
+export async function referenceStats(gpu: Gpu, classifier: Sequential, test: ImageSet, train: ImageSet, floorImages = 10_000): Promise<Reference> {
+  const t = await classifyImageSet(gpu, classifier, test);
+  const count = Math.min(floorImages, train.count);
+  const px = train.height * train.width;
+  const subset: ImageSet = { ...train, count, pixels: train.pixels.subarray(0, count * px), labels: train.labels.subarray(0, count) };
+  const r = await classifyImageSet(gpu, classifier, subset);
+  const testStats = featureStats(t.features, t.n, FEATURES);
+  return { test: testStats, floor: frechetDistance(featureStats(r.features, r.n, FEATURES), testStats), floorImages: r.n };
+}
+
+/** Scores n samples of G (eval mode, noise of `seed`); images never leave the GPU, only features and logits. */
+export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number): Promise<Quality> {
+  const sampler = await Sampler.create(gpu, G, n);
+  const pass = await ClassifierPass.create(gpu, classifier, sampler.out);
+  const features = new Float32Array(n * FEATURES);
+  const histogram = new Array<number>(CLASSES).fill(0);
+  let confidence = 0;
+  await sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
+    features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
+    const probs = softmax(((await gpu.read(pass.logits)) as Float32Array).subarray(0, count * CLASSES));
+    for (let i = 0; i < count; i++) {
+      let best = 0;
+      for (let j = 1; j < CLASSES; j++) if (probs[i * CLASSES + j]! > probs[i * CLASSES + best]!) best = j;
+      histogram[best]!++;
+      confidence += probs[i * CLASSES + best]!;
+    }
+  });
+  const fair = n / CLASSES;
+  return {
+    n,
+    fd: frechetDistance(featureStats(features, n, FEATURES), ref.test),
+    histogram,
+    confidence: confidence / n,
+    maxMinRatio: Math.max(...histogram) / Math.min(...histogram),
+    rareClasses: histogram.flatMap((c, k) => (c < fair / 3 ? [k] : [])),
+  };
+}
