@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../src/gan/png.js';
-import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
+import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/safetensors.js';
+import { generator, initialValues } from '../src/gan/models.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 
@@ -31,6 +32,13 @@ const idx = (dims: number[], bytes: Uint8Array) => {
   dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d));
   return Buffer.concat([header, bytes]);
 };
+/** A run directory with one checkpoint (1 step), trained without --ema. */
+function tmpRunWithoutEma(): string {
+  const out = tmp();
+  expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+  return out;
+}
+
 /** The latest checkpoint of a run directory. */
 const latest = (dir: string) => join(dir, 'checkpoints', 'latest');
 const read = (dir: string, file: string) => parseSafetensors(new Uint8Array(readFileSync(join(latest(dir), file))), file);
@@ -248,6 +256,35 @@ describe('train', () => {
     const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${file}: model.3.num_batches_tracked is 1, expected 3 (3 per step at step 1)`);
+  });
+
+  it('keeps an exponential moving average of G (--ema), equal to the average of the saved weights', () => {
+    const out = tmp();
+    const r = run('train', ...SMALL, '--max-steps', '3', '--ema', '0.75', '--checkpoint-every', '1', '--keep', '5', '--init', 'dcgan', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const G = generator();
+    const init = initialValues(G, 0, 'dcgan');
+    const weights = (step: number, file = 'generator.safetensors') =>
+      parseSafetensors(new Uint8Array(readFileSync(join(out, 'checkpoints', `step-0000000${step}`, file))), file).tensors;
+    for (const name of ['model.0.weight', 'model.4.weight', 'model.5.bias']) {
+      // The average on the host, in float64, from the initial weights and each step's weights.
+      let avg = Float64Array.from(init.get(name)!);
+      for (let step = 1; step <= 3; step++) {
+        const p = tensorValues(weights(step).get(name)!) as Float32Array;
+        avg = avg.map((a, i) => 0.75 * a + 0.25 * p[i]!);
+      }
+      const got = tensorValues(weights(3, 'generator_ema.safetensors').get(name)!) as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - avg[i]!));
+      expect(worst, name).toBeLessThan(1e-7); // float32 rounding of 3 updates of values below 1
+    }
+    // BN running statistics are G's own; sample and eval pick the file with --ema.
+    const ema = weights(3, 'generator_ema.safetensors');
+    expect(Buffer.from(ema.get('model.1.running_mean')!.bytes).equals(Buffer.from(weights(3).get('model.1.running_mean')!.bytes))).toBe(true);
+    expect(run('sample', '--backend', 'gles', '--checkpoint', out, '--ema', '--n', '4', '--out', join(out, 'ema.png')).code).toBe(0);
+    const missing = run('sample', '--backend', 'gles', '--checkpoint', tmpRunWithoutEma(), '--ema');
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--ema: .*generator_ema\.safetensors not found \(train with --ema DECAY/);
   });
 
   it('stops on a non-finite loss with the step number and saves nothing', () => {

@@ -1,10 +1,8 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { generatorFile } from './generator-file.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FILES } from '../gan/checkpoint.js';
-import { checkpointDir } from '../gan/run-files.js';
 import { generatorFromCheckpoint } from '../gan/sample.js';
 import { classifierFromBytes, type ClassifierFile } from '../eval/classifier.js';
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
@@ -26,23 +24,13 @@ max/min class ratio. Classes under a third of their fair share are flagged (mode
   --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
                       checkpoint directory; a PyTorch generator converted with
                       scripts/convert_checkpoint.py works too
+  --ema               score the weight average saved beside the checkpoint (train --ema)
   --n N               samples (default 10000)
   --seed N            latent noise seed (default 0)
   --classifier FILE   classifier weights (default models/mnist-classifier.safetensors)
   --json              print one JSON object instead of the table
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   -h, --help          this text`;
-
-/** The generator file a --checkpoint path means. */
-export function generatorFile(path: string): string {
-  if (!existsSync(path)) throw new UsageError(`--checkpoint: ${path} not found`);
-  if (!statSync(path).isDirectory()) return path;
-  try {
-    return join(checkpointDir(path), FILES.G);
-  } catch (err) {
-    throw new UsageError(`--checkpoint: ${(err as Error).message}`);
-  }
-}
 
 /** The classifier and the test-set reference stored with it, ready to score generators. */
 export function loadEvaluator(gpu: Gpu, file = CLASSIFIER_PATH): ClassifierFile {
@@ -73,6 +61,7 @@ export function main(args: string[]): Promise<void> {
         seed: { type: 'string', default: '0' },
         classifier: { type: 'string' },
         json: { type: 'boolean' },
+        ema: { type: 'boolean' },
         backend: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -82,7 +71,7 @@ export function main(args: string[]): Promise<void> {
     if (!v.checkpoint) throw new UsageError('--checkpoint: required (a generator .safetensors file or a checkpoint directory)');
     const n = positiveInt(v.n, '--n', 2);
     const seed = positiveInt(v.seed, '--seed', 0);
-    const file = generatorFile(v.checkpoint);
+    const file = generatorFile(v.checkpoint, v.ema);
     const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
     try {
       const start = performance.now();

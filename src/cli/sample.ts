@@ -1,9 +1,9 @@
 /** `sample`: images from a generator checkpoint. `--help` for the flags. */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FILES } from '../gan/checkpoint.js';
-import { checkpointDir } from '../gan/run-files.js';
+import { generatorFile } from './generator-file.js';
 import { makeGrid } from '../gan/images.js';
 import { encodePng } from '../gan/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
@@ -18,6 +18,7 @@ exported from the reference PyTorch model with its state_dict keys) in eval mode
 
   --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
                       checkpoint directory holding ${FILES.G}
+  --ema               use the weight average saved beside the checkpoint (train --ema)
   --n N               number of images (default 25)
   --seed N            latent noise seed (default 0)
   --nrow N            images per grid row (default 5)
@@ -38,6 +39,7 @@ export function main(args: string[]): Promise<void> {
       nrow: { type: 'string', default: '5' },
       out: { type: 'string', default: 'samples.png' },
       individual: { type: 'string' },
+      ema: { type: 'boolean' },
       backend: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -48,16 +50,7 @@ export function main(args: string[]): Promise<void> {
   const n = positiveInt(v.n, '--n');
   const seed = positiveInt(v.seed, '--seed', 0);
   const nrow = positiveInt(v.nrow, '--nrow');
-  let file = v.checkpoint;
-  if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
-  if (statSync(file).isDirectory()) {
-    try {
-      file = join(checkpointDir(file), FILES.G);
-    } catch (err) {
-      throw new UsageError(`--checkpoint: ${(err as Error).message}`);
-    }
-  }
-  if (!existsSync(file)) throw new Error(`--checkpoint: ${file} not found`);
+  const file = generatorFile(v.checkpoint, v.ema);
   const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
   try {
     const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);

@@ -38,6 +38,8 @@ Model and optimiser:
   --real-label X      D's target for real images (default ${R.realLabel}; 0.9 is one-sided label smoothing)
   --recipe NAME       ${RECIPE_NAMES.join('|')}: a set of defaults (default reference, the notebook bit for bit;
                       improved: --init dcgan --real-label 0.9, which lowers FD, see the README); flags win
+  --ema DECAY         also keep an exponential moving average of G's weights (e.g. 0.999), saved as
+                      generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)
   --seed N            seed for init, shuffling and noise (default ${R.seed}). It makes our runs repeatable
                       on the same adapter; it does not reproduce PyTorch's random numbers.
 Data:
@@ -88,6 +90,7 @@ const OPTIONS = {
   loss: { type: 'string' },
   seed: { type: 'string' },
   'real-label': { type: 'string' },
+  ema: { type: 'string' },
   recipe: { type: 'string' },
   data: { type: 'string' },
   'max-steps': { type: 'string' },
@@ -165,6 +168,7 @@ export function main(args: string[]): Promise<void> {
       ['--init', v.init, String(config.init)],
       ['--loss', v.loss, String(config.loss)],
       ['--real-label', v['real-label'], String(config.realLabel)],
+      ['--ema', v.ema, String(config.ema)],
       ['--data', v.data, meta.data ?? 'mnist'],
     ];
     for (const [flag, value, saved] of given) {
@@ -185,6 +189,7 @@ export function main(args: string[]): Promise<void> {
     init: oneOf<InitScheme>(v.init, '--init', INIT_SCHEMES, base.init),
     loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
     realLabel: v['real-label'] ? realLabel(v['real-label']) : base.realLabel,
+    ema: v.ema ? positiveNumber(v.ema, '--ema', 0, 1) : base.ema,
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
     tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
   };

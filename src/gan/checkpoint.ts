@@ -7,12 +7,15 @@
  * hyperparameters, epoch and step are in every file's __metadata__.
  */
 import type { Gpu } from '../gpu/gpu.js';
+import type { Arena } from '../layers/arena.js';
 import type { Sequential } from '../layers/sequential.js';
 import { SafetensorsError, parseSafetensors, serializeSafetensors, tensorValues, type SafeFile, type SafeTensor } from '../io/safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-dcgan-checkpoint';
 export const CHECKPOINT_VERSION = '1';
 export const FILES = { G: 'generator.safetensors', D: 'discriminator.safetensors', optimizer: 'optimizer.safetensors' } as const;
+/** G's weight average (--ema): the generator's keys, its weights averaged, its BN state G's own. */
+export const EMA_FILE = 'generator_ema.safetensors';
 
 export type Metadata = Record<string, string>;
 
@@ -26,10 +29,13 @@ export function trackedKeys(model: Sequential): string[] {
   return model.layers.filter((l) => l.kind.startsWith('BatchNorm')).map((l) => `${l.prefix}num_batches_tracked`);
 }
 
-/** Reads a model's parameters and state into state_dict tensors (two readbacks). */
-export async function modelStateDict(gpu: Gpu, model: Sequential, numBatchesTracked: number): Promise<Map<string, SafeTensor>> {
+/**
+ * Reads a model's parameters and state into state_dict tensors (two readbacks). `weights`: an
+ * arena with the parameter arena's layout to read the weights from instead (an EMA).
+ */
+export async function modelStateDict(gpu: Gpu, model: Sequential, numBatchesTracked: number, weights?: Arena<'ema'>): Promise<Map<string, SafeTensor>> {
   const out = new Map<string, SafeTensor>();
-  const params = (await gpu.read(model.params.all('param'))) as Float32Array;
+  const params = (await gpu.read(weights ? weights.all('ema') : model.params.all('param'))) as Float32Array;
   const state = (await gpu.read(model.state.all('state'))) as Float32Array;
   for (const [arena, values] of [[model.params, params], [model.state, state]] as const) {
     for (const e of arena.entries.values()) {

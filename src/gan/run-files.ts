@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  EMA_FILE,
   FILES,
   adamStateDict,
   expectedAdamTensors,
@@ -30,7 +31,7 @@ import {
   type Metadata,
 } from './checkpoint.js';
 import { INIT_SCHEMES } from './models.js';
-import { parseSafetensors } from '../io/safetensors.js';
+import { parseSafetensors, tensorValues } from '../io/safetensors.js';
 import { LOSSES } from '../shaders/loss.js';
 import type { GanTrainer, TrainConfig } from './trainer.js';
 
@@ -126,6 +127,7 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     init: c.init,
     loss: c.loss,
     real_label: String(c.realLabel),
+    ema: String(c.ema),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -158,6 +160,7 @@ export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {
   writeAndSync(join(tmp, FILES.G), serialize(g, meta));
   writeAndSync(join(tmp, FILES.D), serialize(d, meta));
   writeAndSync(join(tmp, FILES.optimizer), serialize(opt, optMeta));
+  if (t.emaG) writeAndSync(join(tmp, EMA_FILE), serialize(await modelStateDict(t.gpu, t.G, t.globalStep, t.emaG.arena), { ...meta, ema_decay: String(t.emaG.decay) }));
   syncDir(tmp);
   // A step directory left by a longer run that was resumed from earlier: not `latest`, so it can move aside.
   const old = join(dir, `.old-${name}-${process.pid}`);
@@ -210,6 +213,7 @@ export function readRunConfig(path: string): { config: Partial<TrainConfig>; met
       loss: text('loss', LOSSES) as TrainConfig['loss'],
       // Checkpoints from before label smoothing existed trained with the reference's 1.
       realLabel: meta.real_label === undefined ? 1 : num('real_label'),
+      ema: meta.ema === undefined ? 0 : num('ema'),
     },
   };
 }
@@ -245,6 +249,12 @@ export function loadRun(path: string, t: GanTrainer): void {
   }
   loadStateDict(t.gpu, t.G, G.tensors);
   loadStateDict(t.gpu, t.D, D.tensors);
+  if (t.emaG) {
+    const e = read(EMA_FILE);
+    const E = parseChecked(e.bytes, e.file, expectedModelTensors(t.G));
+    if (E.metadata.step !== steps[0]) throw new Error(`${e.file}: from step ${E.metadata.step}, the other files from step ${steps[0]}`);
+    t.emaG.load(new Map([...E.tensors].filter(([, x]) => x.dtype === 'F32').map(([k, x]) => [k, tensorValues(x) as Float32Array])));
+  }
   loadAdamState(t.gpu, t.G, 'generator', O.tensors);
   loadAdamState(t.gpu, t.D, 'discriminator', O.tensors);
   t.restoreCounters({

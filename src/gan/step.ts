@@ -27,6 +27,8 @@ export interface StepModels {
   /** Adam dispatches, one per model, prepared over each model's arena. */
   adamG: Dispatch;
   adamD: Dispatch;
+  /** G's weight average, updated after each Adam(G) step (--ema); absent: none. */
+  emaG?: Dispatch;
   /** u32 flag for the first step with a non-finite loss. */
   flag: GPUBuffer;
   latentDim: number;
@@ -90,6 +92,7 @@ export class StepPlan {
     const dFakeInput = await D.backward(plan, dG.tape, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
     await G.backward(plan, g.tape, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
     plan.dispatches.push(m.adamG);
+    if (m.emaG) plan.dispatches.push(m.emaG);
 
     const stepParams = gpu.createBuffer(label('step params'), 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     plan.dispatches.push(

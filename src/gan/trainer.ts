@@ -3,6 +3,7 @@
  * plans, and the counters that say where in the run we are. No readbacks except on request.
  */
 import { Adam } from '../backprop/adam.js';
+import { Ema } from '../backprop/ema.js';
 import type { EncodedStep, Gpu } from '../gpu/gpu.js';
 import { profileDispatches, type TimedDispatch } from '../gpu/profiler.js';
 import type { Sequential } from '../layers/sequential.js';
@@ -28,6 +29,8 @@ export interface TrainConfig {
   loss: Loss;
   /** D's target for real images: 1 as the reference; below 1 is one-sided label smoothing. */
   realLabel: number;
+  /** Decay of an exponential moving average of G's weights kept beside G; 0: none. */
+  ema: number;
   /** Matmul variant name or `auto`. */
   matmul: string;
   /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
@@ -45,6 +48,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   init: 'pytorch',
   loss: 'bce',
   realLabel: 1,
+  ema: 0,
   matmul: 'auto',
   tune: 'off',
 };
@@ -85,6 +89,8 @@ export class GanTrainer {
     readonly optD: Adam,
     readonly dataset: GpuDataset | null,
     readonly flag: GPUBuffer,
+    /** G's weight average (config.ema > 0). */
+    readonly emaG: Ema | null,
   ) {
     this.tuner = new MatmulTuner(gpu, config.tune, undefined, GanTrainer.tuneLog);
   }
@@ -99,7 +105,8 @@ export class GanTrainer {
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);
-    loadValues(gpu, G, initialValues(G, config.seed, config.init));
+    const initialG = initialValues(G, config.seed, config.init);
+    loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init));
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
     const optG = await Adam.create(gpu, G.params, hyper);
@@ -107,7 +114,9 @@ export class GanTrainer {
     const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed }) : null;
     const flag = gpu.createBuffer('non-finite flag', 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     gpu.device.queue.writeBuffer(flag, 0, new Uint32Array([FLAG_CLEAR, 0, 0, 0]));
-    return new GanTrainer(gpu, config, G, D, optG, optD, dataset, flag);
+    const emaG = config.ema > 0 ? await Ema.create(gpu, G, config.ema) : null;
+    emaG?.load(initialG);
+    return new GanTrainer(gpu, config, G, D, optG, optD, dataset, flag, emaG);
   }
 
   get batchesPerEpoch(): number {
@@ -127,6 +136,7 @@ export class GanTrainer {
           D: this.D,
           adamG: this.optG.dispatch,
           adamD: this.optD.dispatch,
+          emaG: this.emaG?.dispatch,
           flag: this.flag,
           latentDim: this.config.latentDim,
           seed: this.config.seed,

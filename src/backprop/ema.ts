@@ -1,0 +1,33 @@
+/**
+ * An exponential moving average of a model's parameters, kept on the GPU in an arena with the
+ * parameter arena's layout (same offsets), updated by one dispatch after each optimiser step.
+ */
+import type { Gpu } from '../gpu/gpu.js';
+import type { Dispatch } from '../gpu/kernel.js';
+import { Arena } from '../layers/arena.js';
+import type { Sequential } from '../layers/sequential.js';
+import { grid1d } from '../shaders/common.js';
+import { EMA_WG, emaKernel, emaParams } from '../shaders/ema.js';
+
+export class Ema {
+  private constructor(
+    private readonly gpu: Gpu,
+    readonly arena: Arena<'ema'>,
+    readonly decay: number,
+    readonly dispatch: Dispatch,
+  ) {}
+
+  /** The average's arena, uninitialised: load() its starting values (the model's initial parameters, or a checkpoint's). */
+  static async create(gpu: Gpu, model: Sequential, decay: number): Promise<Ema> {
+    if (!(decay > 0 && decay < 1)) throw new Error(`EMA decay: expected a number in (0, 1), found ${decay}`);
+    const arena = new Arena(gpu, `${model.label}.ema`, model.paramSpecs(), ['ema'] as const);
+    const params = gpu.uniform(`${model.label} ema params`, new Uint32Array(emaParams(arena.length, decay)));
+    const dispatch = await gpu.prepare(emaKernel(), [params, model.params.all('param'), arena.all('ema')], grid1d(arena.length, EMA_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    return new Ema(gpu, arena, decay, dispatch);
+  }
+
+  /** Writes named parameter values (state_dict keys) into the average. */
+  load(values: Map<string, Float32Array>): void {
+    for (const [name, v] of values) if (this.arena.entries.has(name)) this.gpu.write(this.arena.view('ema', name), v);
+  }
+}
