@@ -8,6 +8,9 @@ import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
 import { encodePng } from '../gan/png.js';
 import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
+import { lossCurve } from '../gan/images.js';
+import { GeneratorEvaluator } from '../eval/evaluate.js';
+import { loadEvaluator } from './eval.js';
 import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
 import { RECIPE_NAMES, RECIPES, type Recipe } from '../gan/recipes.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
@@ -55,6 +58,10 @@ Output:
                       save a checkpoint every N steps, or every N minutes/seconds of training, besides
                       each epoch's end and the run's end (default 10m: a kill loses at most ~10 minutes)
   --keep K            checkpoints kept in DIR/checkpoints (default 3; the newest K)
+  --eval-every N      every N steps, score G's samples with the evaluator (as \`eval\` does): rows with
+                      "kind":"quality" in metrics.jsonl, quality_curve.png, and a warning when a class
+                      falls under a third of its fair share (mode dropping)
+  --eval-samples N    samples per in-run evaluation (default 10000)
   --log-every N       metrics.jsonl row every N steps (default 20); the console line stays at every 400
   --profile           per-kernel GPU time table and a Chrome trace (profile.json) after the run
   --quiet             print nothing but errors (no banner, progress bar or log lines); metrics.jsonl
@@ -99,6 +106,8 @@ const OPTIONS = {
   resume: { type: 'string' },
   'log-every': { type: 'string', default: '20' },
   'checkpoint-every': { type: 'string', default: '10m' },
+  'eval-every': { type: 'string' },
+  'eval-samples': { type: 'string', default: '10000' },
   keep: { type: 'string', default: '3' },
   profile: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
@@ -198,6 +207,8 @@ export function main(args: string[]): Promise<void> {
   const logEvery = positiveInt(v['log-every'], '--log-every');
   const stepsPerSubmitFlag = v['steps-per-submit'] ? positiveInt(v['steps-per-submit'], '--steps-per-submit') : null;
   const checkpointEvery = parseCheckpointEvery(v['checkpoint-every']);
+  const evalEvery = v['eval-every'] ? positiveInt(v['eval-every'], '--eval-every') : null;
+  const evalSamples = positiveInt(v['eval-samples'], '--eval-samples', 2);
   const keep = positiveInt(v.keep, '--keep');
   const outDir = v.out ?? (v.resume ? runDirOf(v.resume) : 'out');
   ensureOutputDir(outDir);
@@ -229,19 +240,34 @@ export function main(args: string[]): Promise<void> {
       say(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);
     }
     const profiler = v.profile ? new Profiler() : null;
+    const classifier = evalEvery ? loadEvaluator(gpu) : null;
+    const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, evalSamples) : null;
+    const quality: Array<{ step: number; fd: number }> = [];
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
     let progress: Progress | null = null;
     const run = new TrainingRun(
       trainer,
-      { maxSteps, logEvery, stepsPerSubmit, checkpointEvery, gridEvery: null },
+      { maxSteps, logEvery, stepsPerSubmit, checkpointEvery, gridEvery: null, evalEvery },
       {
         onSteps: (at) => progress!.tick(at.step, at.epoch, config.epochs, at.batch, at.batches, at.stepsPerSecond),
         onLogLine: (line) => progress!.print(line),
         onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
         onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
         save: async () => void (await saveRun(outDir, trainer, { data }, keep)),
+        evaluate: async (step, epoch) => {
+          const q = await evaluator!.evaluate(0);
+          const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator!.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, samples: q.n };
+          appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
+          quality.push({ step, fd: q.fd });
+          if (quality.length > 1) {
+            const chart = lossCurve(quality.map((p) => p.step), [{ values: quality.map((p) => p.fd), color: [44, 160, 44], label: 'FD' }]);
+            writeFileAtomic(join(outDir, 'quality_curve.png'), encodePng(chart));
+          }
+          progress!.print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator!.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}`);
+          if (q.rareClasses.length) progress!.print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
+        },
       },
     );
     const every = 'steps' in checkpointEvery ? `${checkpointEvery.steps} steps` : `${checkpointEvery.seconds / 60} min`;

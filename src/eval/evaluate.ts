@@ -44,30 +44,53 @@ export async function referenceStats(gpu: Gpu, classifier: Sequential, test: Ima
   return { test: testStats, floor: frechetDistance(featureStats(r.features, r.n, FEATURES), testStats), floorImages: r.n };
 }
 
-/** Scores n samples of G (eval mode, noise of `seed`); images never leave the GPU, only features and logits. */
+/**
+ * Scores G's samples, built once and reused (in-run metrics): n samples in eval mode from the
+ * noise of a seed; images never leave the GPU, only the classifier's features and logits.
+ */
+export class GeneratorEvaluator {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly sampler: Sampler,
+    private readonly pass: ClassifierPass,
+    readonly reference: Reference,
+  ) {}
+
+  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number): Promise<GeneratorEvaluator> {
+    const sampler = await Sampler.create(gpu, G, n);
+    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference);
+  }
+
+  /** G's current weights, scored. */
+  async evaluate(seed: number): Promise<Quality> {
+    const { gpu, pass } = this;
+    const n = this.sampler.n;
+    const features = new Float32Array(n * FEATURES);
+    const histogram = new Array<number>(CLASSES).fill(0);
+    let confidence = 0;
+    await this.sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
+      features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
+      const probs = softmax(((await gpu.read(pass.logits)) as Float32Array).subarray(0, count * CLASSES));
+      for (let i = 0; i < count; i++) {
+        let best = 0;
+        for (let j = 1; j < CLASSES; j++) if (probs[i * CLASSES + j]! > probs[i * CLASSES + best]!) best = j;
+        histogram[best]!++;
+        confidence += probs[i * CLASSES + best]!;
+      }
+    });
+    const fair = n / CLASSES;
+    return {
+      n,
+      fd: frechetDistance(featureStats(features, n, FEATURES), this.reference.test),
+      histogram,
+      confidence: confidence / n,
+      maxMinRatio: Math.max(...histogram) / Math.min(...histogram),
+      rareClasses: histogram.flatMap((c, k) => (c < fair / 3 ? [k] : [])),
+    };
+  }
+}
+
+/** Scores n samples of G once. */
 export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number): Promise<Quality> {
-  const sampler = await Sampler.create(gpu, G, n);
-  const pass = await ClassifierPass.create(gpu, classifier, sampler.out);
-  const features = new Float32Array(n * FEATURES);
-  const histogram = new Array<number>(CLASSES).fill(0);
-  let confidence = 0;
-  await sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
-    features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
-    const probs = softmax(((await gpu.read(pass.logits)) as Float32Array).subarray(0, count * CLASSES));
-    for (let i = 0; i < count; i++) {
-      let best = 0;
-      for (let j = 1; j < CLASSES; j++) if (probs[i * CLASSES + j]! > probs[i * CLASSES + best]!) best = j;
-      histogram[best]!++;
-      confidence += probs[i * CLASSES + best]!;
-    }
-  });
-  const fair = n / CLASSES;
-  return {
-    n,
-    fd: frechetDistance(featureStats(features, n, FEATURES), ref.test),
-    histogram,
-    confidence: confidence / n,
-    maxMinRatio: Math.max(...histogram) / Math.min(...histogram),
-    rareClasses: histogram.flatMap((c, k) => (c < fair / 3 ? [k] : [])),
-  };
+  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n)).evaluate(seed);
 }

@@ -26,6 +26,8 @@ export interface RunOptions {
   checkpointEvery: CheckpointEvery | null;
   /** A 'live' grid every N steps (the page); null: only at epoch ends and the run's end. */
   gridEvery: number | null;
+  /** Sample-quality metrics (hooks.evaluate) every N steps; null or absent: none. */
+  evalEvery?: number | null;
 }
 
 /** One metrics.jsonl row. */
@@ -55,6 +57,8 @@ export interface RunHooks {
   onGrid?(grid: Grid, name: string): void | Promise<void>;
   /** Saves the trainer's state; called only with finite losses. Absent: nothing is saved. */
   save?(): Promise<void>;
+  /** Scores G's samples at `step` (every evalEvery steps). */
+  evaluate?(step: number, epoch: number): Promise<void>;
   /** Called between submits (the page yields to its event loop here). */
   between?(): Promise<void>;
 }
@@ -117,6 +121,7 @@ export class TrainingRun {
    */
   groupLength(): number {
     const { stepsPerSubmit, logEvery, maxSteps, gridEvery, checkpointEvery } = this.options;
+    const evalEvery = this.options.evalEvery ?? null;
     const t = this.trainer;
     const everySteps = checkpointEvery && 'steps' in checkpointEvery ? checkpointEvery.steps : null;
     for (let j = 0; j < stepsPerSubmit; j++) {
@@ -128,7 +133,8 @@ export class TrainingRun {
         b === t.batchesPerEpoch - 1 ||
         (maxSteps !== null && after >= maxSteps) ||
         (everySteps !== null && after % everySteps === 0) ||
-        (gridEvery !== null && after % gridEvery === 0)
+        (gridEvery !== null && after % gridEvery === 0) ||
+        (evalEvery !== null && after % evalEvery === 0)
       ) {
         return j + 1;
       }
@@ -170,6 +176,11 @@ export class TrainingRun {
         await this.save();
       } else if (gridEvery !== null && step % gridEvery === 0) {
         await this.grid('live');
+      }
+      const evalEvery = this.options.evalEvery ?? null;
+      if (evalEvery !== null && step % evalEvery === 0) {
+        await this.assertFinite();
+        await h.evaluate?.(step, epoch);
       }
       if (checkpointEvery && t.batchIndex !== 0) {
         const due = 'steps' in checkpointEvery ? step % checkpointEvery.steps === 0 : performance.now() - this.lastSave >= checkpointEvery.seconds * 1000;

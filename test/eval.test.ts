@@ -1,0 +1,83 @@
+/**
+ * The evaluator: the committed classifier (models/mnist-classifier.safetensors) classifies the
+ * MNIST test set at >= 99% with our kernels and its stored reference statistics are the ones it
+ * computes; training learns; `eval` scores a checkpoint; `train --eval-every` writes quality rows.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLASSIFIER_PATH, loadEvaluator } from '../src/cli/eval.js';
+import { CLASSES, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
+import { featureStats, frechetDistance } from '../src/eval/frechet.js';
+import { loadImageSet } from '../src/mnist/files.js';
+import { useGpu } from './helpers/gpu.js';
+
+const test = loadImageSet('mnist', 'test');
+const train = loadImageSet('mnist', 'train');
+const env = { ...process.env, WEBGPU_DCGAN_TUNE: 'off' };
+const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/webgpu-dcgan.js', ...args], { encoding: 'utf8', env, timeout: 300_000 });
+const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-eval-'));
+
+describe('evaluator (gles)', () => {
+  const gpu = useGpu('gles');
+
+  it('the committed classifier: >= 99% on the MNIST test set, and the reference statistics stored with it', async () => {
+    expect(existsSync(CLASSIFIER_PATH)).toBe(true);
+    const { model, reference, metadata } = loadEvaluator(gpu());
+    const t = await classifyImageSet(gpu(), model, test);
+    const acc = accuracy(t.probs, test.labels, t.n);
+    expect(t.n).toBe(10_000);
+    expect(acc).toBeGreaterThanOrEqual(0.99);
+    expect(Math.abs(acc - Number(metadata.test_accuracy))).toBeLessThanOrEqual(0.0005); // rounded to 4 digits when stored
+    // Recomputed statistics equal the stored ones up to float32 rounding differences between runs.
+    const stats = featureStats(t.features, t.n, FEATURES);
+    const scale = Math.max(...stats.cov.map(Math.abs));
+    for (let i = 0; i < stats.cov.length; i++) expect(Math.abs(stats.cov[i]! - reference.test.cov[i]!)).toBeLessThan(1e-4 * scale);
+    expect(frechetDistance(stats, reference.test)).toBeLessThan(1e-3 * reference.floor);
+    expect(reference.floor).toBeGreaterThan(0);
+    expect(reference.floorImages).toBe(10_000);
+  });
+
+  it('trainClassifier learns from our kernels (a small subset, two epochs)', async () => {
+    const count = 2560;
+    const subset = { ...train, count, pixels: train.pixels.subarray(0, count * 784), labels: train.labels.subarray(0, count) };
+    const lines: string[] = [];
+    const model = await trainClassifier(gpu(), subset, { epochs: 2, batchSize: 64, lr: 1e-3, lrDecay: 0.5, seed: 1 }, (l) => lines.push(l));
+    expect(lines).toHaveLength(2);
+    const held = { ...test, count: 1000, pixels: test.pixels.subarray(0, 1000 * 784), labels: test.labels.subarray(0, 1000) };
+    const r = await classifyImageSet(gpu(), model, held);
+    expect(r.probs.length).toBe(1000 * CLASSES);
+    expect(accuracy(r.probs, held.labels, r.n)).toBeGreaterThan(0.8);
+  });
+});
+
+describe('eval and train --eval-every', () => {
+  it('scores a checkpoint: FD above the real-data floor, a histogram of n samples, --json', () => {
+    const out = tmp();
+    expect(cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '2', '--out', out).status).toBe(0);
+    const r = cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const q = JSON.parse(r.stdout);
+    expect(q.histogram.reduce((a: number, b: number) => a + b, 0)).toBe(300);
+    expect(q.fd).toBeGreaterThan(q.fd_floor);
+    expect(q.confidence).toBeGreaterThan(0.1);
+    expect(q.confidence).toBeLessThanOrEqual(1);
+    expect(q.max_min_ratio).toBeGreaterThanOrEqual(1);
+    const table = cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300');
+    expect(table.stdout).toMatch(/^FD +\d+\.\d+ +\(real training images: \d+\.\d+; lower is better\)$/m);
+    expect(table.stdout).toMatch(/^classes +0:\d+\.\d% 1:/m);
+  });
+
+  it('writes quality rows and a quality curve during training', () => {
+    const out = tmp();
+    const r = cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--eval-every', '2', '--eval-samples', '200', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), confidence/m);
+    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === 'quality');
+    expect(rows.map((row) => row.step)).toEqual([2, 4]);
+    expect(rows[0].histogram.reduce((a: number, b: number) => a + b, 0)).toBe(200);
+    expect(existsSync(join(out, 'quality_curve.png'))).toBe(true);
+  });
+});
