@@ -79,5 +79,11 @@ describe('eval and train --eval-every', () => {
     expect(rows.map((row) => row.step)).toEqual([2, 4]);
     expect(rows[0].histogram.reduce((a: number, b: number) => a + b, 0)).toBe(200);
     expect(existsSync(join(out, 'quality_curve.png'))).toBe(true);
+    // Scoring reads G in eval mode only: the run itself is bit for bit the run without it.
+    const plain = tmp();
+    expect(cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--out', plain).status).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) {
+      expect(readFileSync(join(out, 'checkpoints', 'latest', f)).equals(readFileSync(join(plain, 'checkpoints', 'latest', f))), f).toBe(true);
+    }
   });
 });
