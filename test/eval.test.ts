@@ -64,7 +64,9 @@ describe('eval and train --eval-every', () => {
     expect(q.fd).toBeGreaterThan(q.fd_floor);
     expect(q.confidence).toBeGreaterThan(0.1);
     expect(q.confidence).toBeLessThanOrEqual(1);
-    expect(q.max_min_ratio).toBeGreaterThanOrEqual(1);
+    // null in JSON when a class is missing (an infinite ratio), as after 2 steps it may be.
+    if (q.histogram.includes(0)) expect(q.max_min_ratio).toBeNull();
+    else expect(q.max_min_ratio).toBeGreaterThanOrEqual(1);
     const table = cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300');
     expect(table.stdout).toMatch(/^FD +\d+\.\d+ +\(real training images: \d+\.\d+; lower is better\)$/m);
     expect(table.stdout).toMatch(/^classes +0:\d+\.\d% 1:/m);

@@ -28,7 +28,8 @@ max/min class ratio. Classes under a third of their fair share are flagged (mode
   --n N               samples (default 10000)
   --seed N            latent noise seed (default 0)
   --classifier FILE   classifier weights (default models/mnist-classifier.safetensors)
-  --json              print one JSON object instead of the table
+  --json              print one JSON object instead of the table (max_min_ratio is null when a
+                      class is missing)
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   -h, --help          this text`;
 
