@@ -8,7 +8,7 @@ import { classifierFromBytes, type ClassifierFile } from '../eval/classifier.js'
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu, type Gpu } from '../gpu/gpu.js';
-import { UsageError, positiveInt, runMain } from './args.js';
+import { positiveInt, runMain } from './args.js';
 
 /** The committed classifier weights (src/cli and dist/cli both sit two levels below the package root). */
 export const CLASSIFIER_PATH = fileURLToPath(new URL('../../models/mnist-classifier.safetensors', import.meta.url));
@@ -69,7 +69,6 @@ export function main(args: string[]): Promise<void> {
       strict: true,
     });
     if (v.help) return console.log(HELP);
-    if (!v.checkpoint) throw new UsageError('--checkpoint: required (a generator .safetensors file or a checkpoint directory)');
     const n = positiveInt(v.n, '--n', 2);
     const seed = positiveInt(v.seed, '--seed', 0);
     const file = generatorFile(v.checkpoint, v.ema);

@@ -6,7 +6,8 @@ import { checkpointDir } from '../gan/run-files.js';
 import { UsageError } from './args.js';
 
 /** The generator file a --checkpoint path means (`ema`: the weight average saved beside it). */
-export function generatorFile(path: string, ema = false): string {
+export function generatorFile(path: string | undefined, ema = false): string {
+  if (!path) throw new UsageError('--checkpoint: required (a generator .safetensors file, a run directory or a checkpoint directory)');
   if (!existsSync(path)) throw new UsageError(`--checkpoint: ${path} not found`);
   let file = path;
   if (statSync(path).isDirectory()) {

@@ -9,7 +9,7 @@ import { encodePng } from '../gan/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { UsageError, positiveInt, runMain } from './args.js';
+import { positiveInt, runMain } from './args.js';
 
 const HELP = `Usage: webgpu-dcgan sample --checkpoint PATH [options]   (in a clone: npm run sample -- ...)
 
@@ -46,7 +46,6 @@ export function main(args: string[]): Promise<void> {
     strict: true,
   });
   if (v.help) return console.log(HELP);
-  if (!v.checkpoint) throw new UsageError('--checkpoint: required (a generator .safetensors file or a checkpoint directory)');
   const n = positiveInt(v.n, '--n');
   const seed = positiveInt(v.seed, '--seed', 0);
   const nrow = positiveInt(v.nrow, '--nrow');
