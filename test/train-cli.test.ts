@@ -163,6 +163,34 @@ describe('train', () => {
     });
   }
 
+  it('refuses a second trainer on a run directory in use, and takes over a lock a killed run left', async () => {
+    const out = tmp();
+    const first = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: 'ignore', env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
+    const deadline = Date.now() + 120_000;
+    while (!existsSync(join(out, 'metrics.jsonl')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const second = run('train', ...SMALL, '--max-steps', '1', '--out', out);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(new RegExp(`^error: ${out} is in use by training process \\d+ \\(${out}/\\.lock\\): two runs must not write one directory`, 'm'));
+    first.kill('SIGKILL'); // the bin dies; its worker follows (the IPC lifeline), leaving a stale lock
+    await new Promise((r) => first.on('exit', r));
+    const worker = Number(readFileSync(join(out, '.lock'), 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(worker, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 20_000;
+    while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(), 'the worker outlived its bin').toBe(false);
+    expect(existsSync(join(out, '.lock'))).toBe(true);
+    const third = run('train', ...SMALL, '--max-steps', '1', '--out', out);
+    expect(third.code, third.err).toBe(0);
+    expect(existsSync(join(out, '.lock'))).toBe(false);
+  });
+
   it('refuses an output directory that is a file', () => {
     const file = join(tmp(), 'taken');
     writeFileSync(file, 'x');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { INIT_SCHEMES, type InitScheme } from '../gan/models.js';
 import { encodePng } from '../gan/png.js';
-import { ensureOutputDir, loadRun, readRunConfig, removeTemporaries, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
+import { ensureOutputDir, loadRun, lockRunDir, readRunConfig, removeTemporaries, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
 import { lossCurve } from '../gan/images.js';
 import { GeneratorEvaluator } from '../eval/evaluate.js';
@@ -212,9 +212,41 @@ export function main(args: string[]): Promise<void> {
   const keep = positiveInt(v.keep, '--keep');
   const outDir = v.out ?? (v.resume ? runDirOf(v.resume) : 'out');
   ensureOutputDir(outDir);
-  removeTemporaries(outDir);
-  mkdirSync(join(outDir, 'images'), { recursive: true });
+  const unlock = lockRunDir(outDir);
+  try {
+    removeTemporaries(outDir);
+    mkdirSync(join(outDir, 'images'), { recursive: true });
+    await train(v, config, { data, outDir, maxSteps, limitBatches, logEvery, stepsPerSubmitFlag, checkpointEvery, keep, evalEvery, evalSamples });
+  } finally {
+    unlock();
+  }
+});
+}
 
+/** The flags the run reads beyond its configuration. */
+interface Flags {
+  backend?: string;
+  resume?: string;
+  quiet?: boolean;
+  profile?: boolean;
+}
+
+interface RunSettings {
+  data: string;
+  outDir: string;
+  maxSteps: number | null;
+  limitBatches: number | null;
+  logEvery: number;
+  stepsPerSubmitFlag: number | null;
+  checkpointEvery: CheckpointEvery;
+  keep: number;
+  evalEvery: number | null;
+  evalSamples: number;
+}
+
+/** The run itself, in a locked output directory. */
+async function train(v: Flags, config: TrainConfig, s: RunSettings): Promise<void> {
+  const { data, outDir, maxSteps, limitBatches, logEvery, stepsPerSubmitFlag, checkpointEvery, keep, evalEvery, evalSamples } = s;
   const set = loadImageSet(data, 'train');
   const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
   let interrupted = false;
@@ -287,5 +319,4 @@ export function main(args: string[]): Promise<void> {
     process.off('SIGINT', onSigint);
     gpu.destroy();
   }
-});
 }

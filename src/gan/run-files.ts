@@ -11,7 +11,7 @@
  * checkpoint (or no `latest` before the first save); temporaries of a crashed save are removed
  * by the next run. The newest `keep` step directories are kept.
  */
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   CHECKPOINT_FORMAT,
@@ -105,7 +105,36 @@ export function runDirOf(path: string): string {
   return STEP_DIR.test(basename(dir)) && basename(dirname(dir)) === CHECKPOINTS ? dirname(dirname(dir)) : dir;
 }
 
-/** Removes what saves interrupted by a crash left behind. Call once, before a run saves. */
+/**
+ * Claims a run directory for this process (DIR/.lock holds its pid) so that two trainers never
+ * write one directory; a lock left by a process that no longer exists (kill -9) is taken over.
+ * Returns the release function.
+ */
+export function lockRunDir(runDir: string): () => void {
+  const file = join(runDir, '.lock');
+  try {
+    writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new Error(`${runDir} is in use by training process ${pid} (${file}): two runs must not write one directory; wait for it, stop it, or use another --out`);
+    }
+    writeFileSync(file, `${process.pid}\n`);
+  }
+  return () => rmSync(file, { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes what saves interrupted by a crash left behind. Call once, after lockRunDir, before a run saves. */
 export function removeTemporaries(runDir: string): string[] {
   const dir = join(runDir, CHECKPOINTS);
   if (!existsSync(dir)) return [];
