@@ -182,6 +182,8 @@ export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {
   const d = await modelStateDict(t.gpu, t.D, 3 * t.globalStep);
   const opt = new Map([...(await adamStateDict(t.gpu, t.G, 'generator')), ...(await adamStateDict(t.gpu, t.D, 'discriminator'))]);
   const optMeta = { ...meta, adam_step_generator: String(t.optG.step), adam_step_discriminator: String(t.optD.step) };
+  // Every readback before the first write: a device lost mid-save leaves nothing half written.
+  const ema = t.emaG ? await modelStateDict(t.gpu, t.G, t.globalStep, t.emaG.arena) : null;
 
   const tmp = join(dir, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
@@ -189,7 +191,7 @@ export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {
   writeAndSync(join(tmp, FILES.G), serialize(g, meta));
   writeAndSync(join(tmp, FILES.D), serialize(d, meta));
   writeAndSync(join(tmp, FILES.optimizer), serialize(opt, optMeta));
-  if (t.emaG) writeAndSync(join(tmp, EMA_FILE), serialize(await modelStateDict(t.gpu, t.G, t.globalStep, t.emaG.arena), { ...meta, ema_decay: String(t.emaG.decay) }));
+  if (ema) writeAndSync(join(tmp, EMA_FILE), serialize(ema, { ...meta, ema_decay: String(t.emaG!.decay) }));
   syncDir(tmp);
   // A step directory left by a longer run that was resumed from earlier: not `latest`, so it can move aside.
   const old = join(dir, `.old-${name}-${process.pid}`);
