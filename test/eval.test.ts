@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLASSIFIER_PATH, loadEvaluator } from '../src/cli/eval.js';
+import { CLASSIFIER_PATH, loadEvaluator } from '../src/eval/classifier-file.js';
 import { CLASSES, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
 import { featureStats, frechetDistance } from '../src/eval/frechet.js';
 import { loadImageSet } from '../src/mnist/files.js';

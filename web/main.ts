@@ -122,7 +122,6 @@ async function main(): Promise<void> {
           $('rate').textContent = stepsPerSecond.toFixed(2);
         },
         onMetrics: (row) => {
-          state.losses.push({ step: row.step, d: row.d_loss, g: row.g_loss });
           $('d-loss').textContent = row.d_loss.toFixed(4);
           $('g-loss').textContent = row.g_loss.toFixed(4);
           const chart = run!.lossChart();
@@ -163,6 +162,7 @@ async function main(): Promise<void> {
         return;
       }
       run = newRun(trainer);
+      state.losses = run.curve; // the run's own loss-curve points (tests read them)
       for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
       for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
     }

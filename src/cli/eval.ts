@@ -1,17 +1,13 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { generatorFile } from './generator-file.js';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generatorFromCheckpoint } from '../gan/sample.js';
-import { classifierFromBytes, type ClassifierFile } from '../eval/classifier.js';
+import { loadEvaluator } from '../eval/classifier-file.js';
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
-import { requestGpu, type Gpu } from '../gpu/gpu.js';
+import { requestGpu } from '../gpu/gpu.js';
 import { positiveInt, runMain } from './args.js';
-
-/** The committed classifier weights (src/cli and dist/cli both sit two levels below the package root). */
-export const CLASSIFIER_PATH = fileURLToPath(new URL('../../models/mnist-classifier.safetensors', import.meta.url));
 
 const HELP = `Usage: webgpu-dcgan eval --checkpoint PATH [options]   (in a clone: npm run eval -- ...)
 
@@ -32,12 +28,6 @@ max/min class ratio. Classes under a third of their fair share are flagged (mode
                       class is missing)
   --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
   -h, --help          this text`;
-
-/** The classifier and the test-set reference stored with it, ready to score generators. */
-export function loadEvaluator(gpu: Gpu, file = CLASSIFIER_PATH): ClassifierFile {
-  if (!existsSync(file)) throw new Error(`${file} not found: the evaluator's classifier weights (npm run train:classifier writes them)`);
-  return classifierFromBytes(gpu, new Uint8Array(readFileSync(file)), file);
-}
 
 export function qualityTable(q: Quality, ref: Reference): string {
   const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;

@@ -14,7 +14,7 @@ import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { positiveInt, positiveNumber, runMain } from './args.js';
-import { CLASSIFIER_PATH } from './eval.js';
+import { CLASSIFIER_PATH } from '../eval/classifier-file.js';
 
 const C = CLASSIFIER_TRAINING;
 const HELP = `Usage: webgpu-dcgan train-classifier [options]   (in a clone: npm run train:classifier -- [options])

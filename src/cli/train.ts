@@ -10,7 +10,7 @@ import { ensureOutputDir, loadRun, lockRunDir, readRunConfig, removeTemporaries,
 import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
 import { lossCurve } from '../gan/images.js';
 import { GeneratorEvaluator } from '../eval/evaluate.js';
-import { loadEvaluator } from './eval.js';
+import { loadEvaluator } from '../eval/classifier-file.js';
 import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
 import { RECIPE_NAMES, RECIPES, type Recipe } from '../gan/recipes.js';
 import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';

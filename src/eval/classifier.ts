@@ -146,14 +146,17 @@ export function softmax(logits: Float32Array): Float32Array {
   return out;
 }
 
-/** Accuracy of class probabilities against labels (first maximum wins). */
+/** The predicted class of row `i` of [n, CLASSES] scores (the first maximum wins, as torch.argmax). */
+export function predictedClass(scores: Float32Array, i: number): number {
+  let best = 0;
+  for (let j = 1; j < CLASSES; j++) if (scores[i * CLASSES + j]! > scores[i * CLASSES + best]!) best = j;
+  return best;
+}
+
+/** Accuracy of class probabilities against labels. */
 export function accuracy(probs: Float32Array, labels: Uint8Array, n: number): number {
   let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < CLASSES; j++) if (probs[i * CLASSES + j]! > probs[i * CLASSES + best]!) best = j;
-    if (best === labels[i]) correct++;
-  }
+  for (let i = 0; i < n; i++) if (predictedClass(probs, i) === labels[i]) correct++;
   return correct / n;
 }
 

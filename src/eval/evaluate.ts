@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { Sampler } from '../gan/sample.js';
-import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, softmax } from './classifier.js';
+import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, predictedClass, softmax } from './classifier.js';
 import { featureStats, frechetDistance, type FeatureStats } from './frechet.js';
 
 export interface Quality {
@@ -72,8 +72,7 @@ export class GeneratorEvaluator {
       features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
       const probs = softmax(((await gpu.read(pass.logits)) as Float32Array).subarray(0, count * CLASSES));
       for (let i = 0; i < count; i++) {
-        let best = 0;
-        for (let j = 1; j < CLASSES; j++) if (probs[i * CLASSES + j]! > probs[i * CLASSES + best]!) best = j;
+        const best = predictedClass(probs, i);
         histogram[best]!++;
         confidence += probs[i * CLASSES + best]!;
       }

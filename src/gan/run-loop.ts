@@ -120,8 +120,7 @@ export class TrainingRun {
    * step of the same submit.
    */
   groupLength(): number {
-    const { stepsPerSubmit, logEvery, maxSteps, gridEvery, checkpointEvery } = this.options;
-    const evalEvery = this.options.evalEvery ?? null;
+    const { stepsPerSubmit, logEvery, maxSteps, gridEvery, checkpointEvery, evalEvery = null } = this.options;
     const t = this.trainer;
     const everySteps = checkpointEvery && 'steps' in checkpointEvery ? checkpointEvery.steps : null;
     for (let j = 0; j < stepsPerSubmit; j++) {
@@ -146,7 +145,7 @@ export class TrainingRun {
   async run(): Promise<'finished' | 'stopped'> {
     const t = this.trainer;
     const h = this.hooks;
-    const { logEvery, gridEvery, checkpointEvery } = this.options;
+    const { logEvery, gridEvery, checkpointEvery, evalEvery = null } = this.options;
     while (!this.finished && !this.stopRequested) {
       const epoch = t.epoch;
       const plans = await t.steps(this.groupLength());
@@ -177,7 +176,6 @@ export class TrainingRun {
       } else if (gridEvery !== null && step % gridEvery === 0) {
         await this.grid('live');
       }
-      const evalEvery = this.options.evalEvery ?? null;
       if (evalEvery !== null && step % evalEvery === 0) {
         await this.assertFinite();
         await h.evaluate?.(step, epoch);

@@ -67,12 +67,7 @@ export class Sampler {
 
   /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed`. */
   async fromSeed(seed: number): Promise<Float32Array> {
-    const per = this.out.size / this.batch;
-    const images = new Float32Array(this.n * per);
-    await this.eachBatch(seed, [], async (first, count) => {
-      images.set(((await this.gpu.read(this.out)) as Float32Array).subarray(0, count * per), first * per);
-    });
-    return images;
+    return this.collect((each) => this.eachBatch(seed, [], each));
   }
 
   /**
@@ -82,11 +77,10 @@ export class Sampler {
    */
   async eachBatch(seed: number, after: Dispatch[], each: (first: number, count: number) => Promise<void>): Promise<void> {
     this.noise.reseed(seed);
-    for (let first = 0; first < this.n; first += this.batch) {
+    await this.batches((first) => {
       this.noise.setStream(0, first * this.z.shape[1]!);
-      this.gpu.run([this.noise.dispatch, ...this.forward, ...after], 'sample');
-      await each(first, Math.min(this.batch, this.n - first));
-    }
+      return [this.noise.dispatch];
+    }, after, each);
   }
 
   /** The latent vectors `fromSeed(seed)` uses for the first batch, read back (for interpolation). */
@@ -99,16 +93,32 @@ export class Sampler {
   /** Images for explicit latent vectors (n x latent values). */
   async fromLatents(z: Float32Array): Promise<Float32Array> {
     const d = this.z.shape[1]!;
-    const per = this.out.size / this.batch;
-    const images = new Float32Array(this.n * per);
+    const slice = new Float32Array(this.batch * d);
+    return this.collect((each) =>
+      this.batches((first, count) => {
+        slice.fill(0).set(z.subarray(first * d, (first + count) * d));
+        this.gpu.write(this.z, slice);
+        return [];
+      }, [], each),
+    );
+  }
+
+  /** The one batch loop: `inputs(first, count)` fills z (its dispatches run first), then G, then `after`. */
+  private async batches(inputs: (first: number, count: number) => Dispatch[], after: Dispatch[], each: (first: number, count: number) => Promise<void>): Promise<void> {
     for (let first = 0; first < this.n; first += this.batch) {
       const count = Math.min(this.batch, this.n - first);
-      const slice = new Float32Array(this.batch * d);
-      slice.set(z.subarray(first * d, (first + count) * d));
-      this.gpu.write(this.z, slice);
-      this.gpu.run(this.forward, 'sample');
-      images.set(((await this.gpu.read(this.out)) as Float32Array).subarray(0, count * per), first * per);
+      this.gpu.run([...inputs(first, count), ...this.forward, ...after], 'sample');
+      await each(first, count);
     }
+  }
+
+  /** Reads `out` after each batch a loop runs into one array of the n images. */
+  private async collect(loop: (each: (first: number, count: number) => Promise<void>) => Promise<void>): Promise<Float32Array> {
+    const per = this.out.size / this.batch;
+    const images = new Float32Array(this.n * per);
+    await loop(async (first, count) => {
+      images.set(((await this.gpu.read(this.out)) as Float32Array).subarray(0, count * per), first * per);
+    });
     return images;
   }
 }
