@@ -13,7 +13,7 @@ import { Pointwise } from '../src/layers/activation.js';
 import { BatchNorm } from '../src/layers/batchnorm.js';
 import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
-import type { Layer, PlanBuilder } from '../src/layers/layer.js';
+import type { ConvPath, Layer, PlanBuilder } from '../src/layers/layer.js';
 import { Linear } from '../src/layers/linear.js';
 import { Sequential } from '../src/layers/sequential.js';
 import type { Activation } from '../src/shaders/activation.js';
@@ -80,7 +80,7 @@ function layerFor(c: Case): Layer {
   }
 }
 
-async function runLayerCase(gpu: Gpu, c: Case, matmul: string): Promise<Map<string, Float32Array>> {
+async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 'auto'): Promise<Map<string, Float32Array>> {
   const layer = layerFor(c);
   const model = new Sequential(c.name, [layer]).allocate(gpu);
   for (const name of ['weight', 'bias']) {
@@ -92,7 +92,7 @@ async function runLayerCase(gpu: Gpu, c: Case, matmul: string): Promise<Map<stri
   const xSpec = c.inputs.x as HashSpec;
   const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
   const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
-  const plan: PlanBuilder = { gpu, dispatches: [], matmul };
+  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv };
   const training = c.config.training !== false;
   const { y, tape } = await model.forward(plan, x, training);
   const out = new Map<string, Float32Array>();
@@ -119,13 +119,20 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   const layerCases = cases.filter((c) => ['linear', 'conv2d', 'conv_transpose2d', 'batchnorm', 'activation'].includes(c.op));
   // One variant of each kernel structure (test/matmul.test.ts checks every variant at every
   // layout, epilogue and edge shape; step.test.ts runs the fixed table's register blocks); a
-  // named variant that does not fit a shape falls back to naive.
+  // named variant that does not fit a shape falls back to naive. Convolutions run each through
+  // the explicit path (im2col/col2im + that matmul) and once as implicit GEMMs, forced even
+  // where `auto` would not pick them (thin and odd shapes: k % s != 0, stride 3, K not a
+  // multiple of 4).
   const STRUCTURES = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'splitk_4x4'];
-  const variantsFor = (c: Case) => (['linear', 'conv2d', 'conv_transpose2d'].includes(c.op) ? STRUCTURES : ['auto']);
+  const isConv = (c: Case) => c.op === 'conv2d' || c.op === 'conv_transpose2d';
+  const runsFor = (c: Case): Array<[string, ConvPath]> => {
+    if (isConv(c)) return [...STRUCTURES.map((v): [string, ConvPath] => [v, 'explicit']), ['auto', 'implicit']];
+    return (c.op === 'linear' ? STRUCTURES : ['auto']).map((v) => [v, 'auto']);
+  };
   for (const c of layerCases) {
-    for (const variant of variantsFor(c)) {
-      it(`${c.name} (matmul ${variant}): forward and every gradient`, async () => {
-        const got = await runLayerCase(gpu(), c, variant);
+    for (const [variant, conv] of runsFor(c)) {
+      it(`${c.name} (${isConv(c) ? (conv === 'implicit' ? 'implicit GEMM' : `explicit, matmul ${variant}`) : `matmul ${variant}`}): forward and every gradient`, async () => {
+        const got = await runLayerCase(gpu(), c, variant, conv);
         const keys = [...got.keys()];
         expect(keys.length).toBeGreaterThan(0);
         for (const key of keys) {

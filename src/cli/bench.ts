@@ -13,6 +13,7 @@ import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { oneOf, positiveInt, runMain } from './args.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
+import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
@@ -26,6 +27,8 @@ in the same command, and prints the ratio. Figures name the CPU: compare ratios,
   --python PATH        the Python that has torch (default /usr/bin/python3, else python3 on PATH)
   --tune LIST          off|quick|full, comma-separated: matmul variant choice as train --tune,
                        each a row (default quick)
+  --conv LIST          auto|implicit|explicit, comma-separated: convolution path as train --conv,
+                       each a row (default auto)
   --steps-per-submit N steps per command buffer (default 1 on CPU adapters, 8 on GPUs)
   --no-torch           skip the PyTorch reference
   --json               print one JSON object instead of the table
@@ -65,6 +68,7 @@ export function main(args: string[]): Promise<void> {
         'torch-device': { type: 'string', default: 'cpu' },
         python: { type: 'string' },
         tune: { type: 'string', default: 'quick' },
+        conv: { type: 'string', default: 'auto' },
         'steps-per-submit': { type: 'string' },
         'no-torch': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -77,15 +81,17 @@ export function main(args: string[]): Promise<void> {
     const steps = positiveInt(v.steps, '--steps');
     const say = v.json ? () => {} : (line: string) => console.log(line);
     const tunes = v.tune.split(',').map((t) => oneOf<TuneMode>(t, '--tune', TUNE_MODES, 'quick'));
+    const convs = v.conv.split(',').map((c) => oneOf<ConvPath>(c, '--conv', CONV_PATHS, 'auto'));
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    for (const [name, tune] of v.backend.split(',').flatMap((b) => tunes.map((t) => [parseBackend(b.trim()), t] as const))) {
+    const runs = v.backend.split(',').flatMap((b) => tunes.flatMap((t) => convs.map((c) => [parseBackend(b.trim()), t, c] as const)));
+    for (const [name, tune, conv] of runs) {
       const gpu = await requestGpu({ backend: name });
       try {
-        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune });
+        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv });
         const plan = await trainer.plan(batch);
         const per = v['steps-per-submit'] ? positiveInt(v['steps-per-submit'], '--steps-per-submit') : gpu.isSoftware ? 1 : 8;
         for (let i = 0; i < 3; i++) await trainer.step();
@@ -96,7 +102,7 @@ export function main(args: string[]): Promise<void> {
         await gpu.sync('benchmark');
         const ms = (performance.now() - t0) / done;
         const flops = plan.step.reduce((a, d) => a + (d.flops ?? 0), 0);
-        const row = { adapter: `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
+        const row = { adapter: `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
         rows.push(row);
         say(`${row.adapter}: ${ms.toFixed(1)} ms/step, ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
       } finally {

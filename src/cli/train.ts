@@ -18,6 +18,7 @@ import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
+import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { Progress } from './progress.js';
 import { UsageError, oneOf, positiveInt, positiveNumber, runMain } from './args.js';
@@ -76,6 +77,10 @@ GPU:
                       and shape and cached (quick: a short list; full: every variant), or a fixed
                       table (off). Default $WEBGPU_DCGAN_TUNE or quick; the cache is
                       $WEBGPU_DCGAN_TUNE_CACHE or ~/.cache/webgpu-dcgan/matmul-tune.json
+  --conv PATH         auto|implicit|explicit: convolutions as implicit GEMMs that read and write
+                      NCHW tensors, or as im2col/col2im + matmul (the first implementation: 4x the
+                      memory per image); auto (default): implicit except the 1-channel layers,
+                      where explicit is faster and costs no extra memory
   -h, --help          this text
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
@@ -113,6 +118,7 @@ const OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   backend: { type: 'string' },
   matmul: { type: 'string' },
+  conv: { type: 'string' },
   tune: { type: 'string' },
   'steps-per-submit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -201,6 +207,7 @@ export function main(args: string[]): Promise<void> {
     ema: v.ema ? positiveNumber(v.ema, '--ema', 0, 1) : base.ema,
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
     tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
+    conv: oneOf<ConvPath>(v.conv, '--conv', CONV_PATHS, 'auto'),
   };
   const maxSteps = v['max-steps'] ? positiveInt(v['max-steps'], '--max-steps') : null;
   const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;

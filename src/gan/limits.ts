@@ -1,9 +1,10 @@
 /**
  * How large a batch an adapter can hold, known before anything is allocated: every buffer of a
- * plan is bound whole to one storage binding, so the largest one (an im2col/col buffer, linear in
- * the batch) must fit maxStorageBufferBindingSize (and maxBufferSize).
+ * plan is bound whole to one storage binding, so the largest one (linear in the batch: an
+ * activation with implicit-GEMM convolutions, an im2col/col buffer with explicit ones) must fit maxStorageBufferBindingSize (and maxBufferSize).
  */
 import type { Gpu } from '../gpu/gpu.js';
+import type { ConvPath } from '../layers/layer.js';
 import { IMAGE_SHAPE, discriminator, generator } from './models.js';
 
 /** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
@@ -13,16 +14,16 @@ export interface BatchNeed {
 }
 
 /** A training step: G forward and backward from z, D forward and backward on 28 x 28 images. */
-export function trainingNeed(latentDim: number): BatchNeed {
+export function trainingNeed(latentDim: number, conv: ConvPath = 'auto'): BatchNeed {
   return worst([
-    ['generator', generator(latentDim).largestBuffer([1, latentDim])],
-    ['discriminator', discriminator(true).largestBuffer([1, ...IMAGE_SHAPE])],
+    ['generator', generator(latentDim).largestBuffer([1, latentDim], conv)],
+    ['discriminator', discriminator(true).largestBuffer([1, ...IMAGE_SHAPE], conv)],
   ]);
 }
 
 /** Eval-mode generation: G forward only. */
-export function samplingNeed(latentDim: number): BatchNeed {
-  return worst([['generator', generator(latentDim).largestBuffer([1, latentDim])]]);
+export function samplingNeed(latentDim: number, conv: ConvPath = 'auto'): BatchNeed {
+  return worst([['generator', generator(latentDim).largestBuffer([1, latentDim], conv)]]);
 }
 
 function worst(parts: Array<[string, { floats: number; layer: string }]>): BatchNeed {

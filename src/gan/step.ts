@@ -11,7 +11,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { PlanBuilder } from '../layers/layer.js';
+import type { ConvPath, PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import { lossAgainst } from '../backprop/loss.js';
@@ -38,6 +38,7 @@ export interface StepModels {
   realLabel: number;
   matmul?: string;
   tuner?: MatmulTuner;
+  conv?: ConvPath;
 }
 
 export class StepPlan {
@@ -68,7 +69,7 @@ export class StepPlan {
 
   static async build(m: StepModels, dataset: GpuDataset | null, batch: number): Promise<StepPlan> {
     const { gpu, G, D } = m;
-    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner };
+    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner, conv: m.conv };
     const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
     const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, 1, H, W]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);

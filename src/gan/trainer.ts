@@ -15,6 +15,7 @@ import type { Loss } from '../shaders/loss.js';
 import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
 import { checkBatch, trainingNeed } from './limits.js';
+import type { ConvPath } from '../layers/layer.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
 
 export interface TrainConfig {
@@ -35,6 +36,8 @@ export interface TrainConfig {
   matmul: string;
   /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
   tune: TuneMode;
+  /** Convolutions as implicit GEMMs over NCHW, explicit im2col/col2im + matmul, or auto (src/layers/conv-base.ts). */
+  conv: ConvPath;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -51,6 +54,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   ema: 0,
   matmul: 'auto',
   tune: 'off',
+  conv: 'auto',
 };
 
 export interface StepStats {
@@ -101,7 +105,7 @@ export class GanTrainer {
     if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
       throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);
     }
-    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim), 'batch size');
+    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, config.conv), 'batch size');
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);
@@ -143,6 +147,7 @@ export class GanTrainer {
           loss: this.config.loss,
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
+          conv: this.config.conv,
           tuner: this.tuner,
         },
         this.dataset,

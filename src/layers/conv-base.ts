@@ -1,5 +1,5 @@
 /** What Conv2d and ConvTranspose2d share: hyperparameters, parameter specs, output shapes. */
-import { Layer, expectShape, type TensorSpec } from './layer.js';
+import { Layer, expectShape, type ConvPath, type TensorSpec } from './layer.js';
 
 export abstract class ConvLayer extends Layer {
   constructor(
@@ -13,6 +13,17 @@ export abstract class ConvLayer extends Layer {
     for (const [name, v, min] of [['in_channels', inChannels, 1], ['out_channels', outChannels, 1], ['kernel_size', kernelSize, 1], ['stride', stride, 1], ['padding', padding, 0]] as const) {
       if (!Number.isInteger(v) || v < min) throw new Error(`${this.constructor.name}: ${name} must be an integer >= ${min}, found ${v}`);
     }
+  }
+
+  /**
+   * Whether `path` runs this layer as implicit GEMMs. `auto` keeps im2col/col2im for layers with
+   * a side of fewer than 4 channels (the 1-channel image layers): their col buffer is smaller
+   * than their activations, so it costs no memory, and with one output row per pixel an
+   * implicit GEMM has nothing to reuse: the explicit path was ~2.5x faster for the Cout = 1
+   * products on llvmpipe (README, conv paths).
+   */
+  implicit(path: ConvPath = 'auto'): boolean {
+    return path === 'implicit' || (path === 'auto' && Math.min(this.inChannels, this.outChannels) >= 4);
   }
 
   /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */

@@ -4,12 +4,15 @@
  * the "image" and the input is the "grid" of the geometry.
  * Forward: col[Cout k k, J] = W^T x2d[Cin, J] (J = N H W), y = col2im(col) + bias.
  * Backward: dcol = im2col(dy); dx = W dcol (stored NCHW by the GEMM); dW = x2d dcol^T; db = sum of dy.
+ * That is the `explicit` path; the default `implicit` one runs the same products as implicit
+ * GEMMs over the NCHW tensors (src/shaders/conv-gemm.ts): transposed (forward), forward (dx) and
+ * weight (dW), with no col buffer and no permute.
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
-import type { BackwardOptions, PlanBuilder, Saved } from './layer.js';
-import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
+import type { BackwardOptions, ConvPath, PlanBuilder, Saved } from './layer.js';
+import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -22,8 +25,9 @@ export class ConvTranspose2d extends ConvLayer {
     return convTransposeOut(size, this.kernelSize, this.stride, this.padding);
   }
 
-  /** The col buffer [Cout k k, N H W] (and its gradient's). */
-  override largestBufferFloats(input: readonly number[]): number {
+  /** The explicit path's col buffer [Cout k k, N H W] (and its gradient's). */
+  override largestBufferFloats(input: readonly number[], conv: ConvPath = 'auto'): number {
+    if (this.implicit(conv)) return super.largestBufferFloats(input);
     const [N, , H, W] = input as [number, number, number, number];
     return Math.max(super.largestBufferFloats(input), this.outChannels * this.kernelSize ** 2 * N * H * W);
   }
@@ -37,6 +41,11 @@ export class ConvTranspose2d extends ConvLayer {
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const g = this.geometry(x);
+    if (this.implicit(plan.conv)) {
+      const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias') });
+      return { x, y };
+    }
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
@@ -50,8 +59,18 @@ export class ConvTranspose2d extends ConvLayer {
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, x2d } = saved as Saved & { x2d: Tensor };
+    const { x, x2d } = saved as Saved & { x2d?: Tensor };
     const g = this.geometry(x);
+    if (!x2d) {
+      if (o.paramGrads) {
+        await convGemm(plan, 'weight', g, this.inChannels, x, dy, this.grad('weight'), { accumulate: o.accumulate });
+        await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
+      }
+      if (!o.needDx) return null;
+      const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+      await convGemm(plan, 'forward', g, this.inChannels, this.param('weight'), dy, dx);
+      return dx;
+    }
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;

@@ -3,12 +3,15 @@
  * forward Y[Cout, J] = W[Cout, Cin k k] col[Cin k k, J] + bias, J = N Ho Wo, stored as NCHW by
  * the GEMM's epilogue.
  * Backward: dW = dY2d col^T, dcol = W^T dY2d, dx = col2im(dcol), db = sum of dY.
+ * That is the `explicit` path; the default `implicit` one runs the same three products as
+ * implicit GEMMs over the NCHW tensors (src/shaders/conv-gemm.ts): forward, weight (dW) and
+ * transposed (dx), with no col buffer and no permute.
  */
 import type { Tensor } from '../gpu/tensor.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
-import type { BackwardOptions, PlanBuilder, Saved } from './layer.js';
-import { channelSum, col2im, im2col, matmul, permute } from './ops.js';
+import type { BackwardOptions, ConvPath, PlanBuilder, Saved } from './layer.js';
+import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -21,8 +24,9 @@ export class Conv2d extends ConvLayer {
     return convOut(size, this.kernelSize, this.stride, this.padding);
   }
 
-  /** The im2col buffer [Cin k k, N Ho Wo] (and its gradient's). */
-  override largestBufferFloats(input: readonly number[]): number {
+  /** The explicit path's im2col buffer [Cin k k, N Ho Wo] (and its gradient's). */
+  override largestBufferFloats(input: readonly number[], conv: ConvPath = 'auto'): number {
+    if (this.implicit(conv)) return super.largestBufferFloats(input);
     const [N, , Ho, Wo] = this.outputShape(input) as [number, number, number, number];
     return Math.max(super.largestBufferFloats(input), this.inChannels * this.kernelSize ** 2 * N * Ho * Wo);
   }
@@ -35,6 +39,11 @@ export class Conv2d extends ConvLayer {
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const g = this.geometry(x);
+    if (this.implicit(plan.conv)) {
+      const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias') });
+      return { x, y };
+    }
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
@@ -46,8 +55,18 @@ export class Conv2d extends ConvLayer {
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, col } = saved as Saved & { col: Tensor };
+    const { x, col } = saved as Saved & { col?: Tensor };
     const g = this.geometry(x);
+    if (!col) {
+      if (o.paramGrads) {
+        await convGemm(plan, 'weight', g, this.outChannels, dy, x, this.grad('weight'), { accumulate: o.accumulate });
+        await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.Ho * g.Wo, o.accumulate);
+      }
+      if (!o.needDx) return null;
+      const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+      await convGemm(plan, 'transposed', g, this.outChannels, this.param('weight'), dy, dx);
+      return dx;
+    }
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;

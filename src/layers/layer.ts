@@ -17,7 +17,17 @@ export interface PlanBuilder {
   matmul?: string;
   /** Picks `auto` variants per shape (timed, cached); without one, the fixed table. */
   tuner?: MatmulTuner;
+  /**
+   * How convolutions run: `implicit` GEMMs that read and write NCHW tensors directly
+   * (src/shaders/conv-gemm.ts), `explicit` im2col/col2im + matmul (src/shaders/conv.ts), or
+   * `auto` (default): implicit except for layers with fewer than 4 channels on a side (see
+   * ConvLayer.implicit).
+   */
+  conv?: ConvPath;
 }
+
+export const CONV_PATHS = ['auto', 'implicit', 'explicit'] as const;
+export type ConvPath = (typeof CONV_PATHS)[number];
 
 /** A tensor a layer owns: its name in the PyTorch state_dict (after the layer's prefix). */
 export interface TensorSpec {
@@ -71,7 +81,7 @@ export abstract class Layer {
    * the batch-size limit is computed from, before anything is allocated. Layers with scratch
    * buffers larger than their input and output (im2col) override it.
    */
-  largestBufferFloats(input: readonly number[]): number {
+  largestBufferFloats(input: readonly number[], _conv: ConvPath = 'auto'): number {
     return Math.max(numel(input), numel(this.outputShape(input)));
   }
 

@@ -6,6 +6,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
 import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
+import { CONV_PACK_WG, convGemmBlock, convGemmFlops, convGemmGrid, convGemmKernel, convGemmPackKernel, convGemmPackedSize, convGemmSizes, type ConvGemmMode } from '../shaders/conv-gemm.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
@@ -51,6 +52,37 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
   if (bias) checkSize('matmul bias', bias, o.bias === 'row' ? M : N);
   const variant = await chooseMatmul(plan, shape, o);
   plan.dispatches.push(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C, bias)).dispatches);
+}
+
+/**
+ * One implicit-GEMM convolution product (src/shaders/conv-gemm.ts): `mode` names the form, g the
+ * image/grid geometry, G the grid's channels. Bindings: forward (weight, image, grid-shaped out),
+ * weight (grid, image, weight-shaped out), transposed (weight, grid, image-shaped out).
+ */
+export async function convGemm(
+  plan: PlanBuilder,
+  mode: ConvGemmMode,
+  g: ConvGeometry,
+  G: number,
+  A: Tensor,
+  B: Tensor,
+  out: Tensor,
+  o: { bias?: Tensor; accumulate?: boolean } = {},
+): Promise<void> {
+  const sizes = convGemmSizes({ mode, g, G });
+  checkSize(`conv ${mode} A`, A, sizes.A);
+  checkSize(`conv ${mode} B`, B, sizes.B);
+  checkSize(`conv ${mode} out`, out, sizes.out);
+  const spec = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...convGemmBlock({ mode, g, G }) };
+  if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
+  const packed = convGemmPackedSize(spec);
+  let a = A;
+  if (packed > 0) {
+    a = plan.gpu.tensor(`${out.label} packed A`, [packed]);
+    await add(plan, plan.gpu.prepare(convGemmPackKernel(spec), [A, a], grid(plan, packed, CONV_PACK_WG)));
+  }
+  const d = await plan.gpu.prepare(convGemmKernel(spec), o.bias ? [a, B, out, o.bias] : [a, B, out], convGemmGrid(spec));
+  plan.dispatches.push({ ...d, flops: convGemmFlops(spec) });
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {

@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './arena.js';
-import type { BackwardOptions, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
+import type { BackwardOptions, ConvPath, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
 
 export class Sequential {
   params!: ParameterArena;
@@ -40,11 +40,11 @@ export class Sequential {
   }
 
   /** The largest buffer any layer allocates for `input`, and which layer. */
-  largestBuffer(input: readonly number[]): { floats: number; layer: string } {
+  largestBuffer(input: readonly number[], conv: ConvPath = 'auto'): { floats: number; layer: string } {
     let shape = [...input];
     let best = { floats: 0, layer: '' };
     for (const l of this.layers) {
-      const floats = l.largestBufferFloats(shape);
+      const floats = l.largestBufferFloats(shape, conv);
       if (floats > best.floats) best = { floats, layer: `${l.prefix.slice(0, -1)} (${l.kind})` };
       shape = l.outputShape(shape);
     }

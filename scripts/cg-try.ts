@@ -1,0 +1,21 @@
+import { requestGpu } from '../src/gpu/gpu.js';
+import { convGemmFlops, convGemmGrid, convGemmKernel, convGemmPackedSize, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
+import { timeDispatches } from './timing.js';
+const gpu = await requestGpu({ backend: (process.env.BK ?? 'gles') as 'gles' });
+const [N, C, H, G, Ho] = (process.env.GEO ?? '64,64,14,128,7').split(',').map(Number) as number[];
+const g = { N: N!, C: C!, H: H!, W: H!, Ho: Ho!, Wo: Ho!, k: 4, s: 2, p: 1 };
+const blocks = (process.env.BLOCKS ?? '16x8,32x16,16x16,8x8').split(',').map((b) => b.split('x').map(Number) as [number, number]);
+const modes = (process.env.MODES ?? 'forward,weight,transposed').split(',') as ConvGemmMode[];
+for (const mode of modes) {
+  const sz = convGemmSizes({ mode, g, G: G! });
+  const A = gpu.tensor('A', [convGemmPackedSize({ mode, g, G: G! }) || sz.A]), B = gpu.tensor('B', [sz.B]), out = gpu.tensor('o', [sz.out]);
+  const ds = [];
+  for (const [tm, tn] of blocks) {
+    const spec = { mode, g, G: G!, tm, tn };
+    ds.push({ name: `${tm}x${tn}`, flops: convGemmFlops(spec), d: await gpu.prepare(convGemmKernel(spec), [A, B, out], convGemmGrid(spec)) });
+  }
+  const best = new Map<string, number>();
+  for (let r = 0; r < 3; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
+  for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
+}
+gpu.destroy();

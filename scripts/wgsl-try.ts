@@ -1,0 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { requestGpu } from '../src/gpu/gpu.js';
+const gpu = await requestGpu({ backend: 'swiftshader' });
+const code = readFileSync(process.argv[2]!, 'utf8');
+const t0 = performance.now();
+const A = gpu.tensor('A', [1 << 20]), B = gpu.tensor('B', [1 << 20]), out = gpu.tensor('o', [1 << 20]);
+const d = await gpu.prepare({ name: 'try', code }, [A, B, out], [1, 1, 1]);
+console.log(`prepared in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+gpu.run([d]); await gpu.sync('x');
+console.log(`ran in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+gpu.destroy();

@@ -1,0 +1,286 @@
+/**
+ * Implicit-GEMM convolutions: the six GEMMs of Conv2d and ConvTranspose2d (forward, input
+ * gradient, weight gradient) read their operands straight from NCHW tensors and write NCHW, so
+ * no im2col/col2im buffer and no permute kernel exists. Each GEMM is one of three forms over the
+ * geometry of src/shaders/conv.ts (an "image" of C x H x W, a "grid" of G x Ho x Wo, image row =
+ * grid row * s - p + kh):
+ *
+ *  - `forward` (Conv2d forward, ConvTranspose2d dx): out[nb, g, oh, ow] = sum over (c, kh, kw) of
+ *    A[g, c, kh, kw] image[nb, c, oh s - p + kh, ow s - p + kw] (+ bias[g]).
+ *    GEMM M = G, N = Nb Ho Wo, K = C k k.
+ *  - `weight` (the weight gradients): out[g, c, kh, kw] (+)= sum over (nb, oh, ow) of
+ *    grid[nb, g, oh, ow] image[nb, c, oh s - p + kh, ow s - p + kw].  M = G, N = C k k, K = Nb Ho Wo.
+ *  - `transposed` (Conv2d dx, ConvTranspose2d forward): out[nb, c, ih, iw] = sum over the taps
+ *    that reach (ih, iw) of A[g, c, kh, kw] grid[nb, g, oh, ow] (+ bias[c]). Only taps with
+ *    kh = (ih + p) mod s reach a pixel, so the pixels split into s x s phases (grid z), each a
+ *    dense GEMM with M = C, N = Nb ceil(H/s) ceil(W/s), K = G ceil(k/s)^2: no multiply by a
+ *    structural zero, unlike a GEMM over col followed by col2im.
+ *
+ * Every form is the same register-blocked kernel (a TM x TN block of the output per thread, as
+ * the matmul block family). The operand read along rows, A, is read as vec4 along K from a
+ * packed [phases, M, K4] copy (K4 = K rounded up to 4, zero-padded): the weights of `forward`
+ * are that already when K is a multiple of 4; a small pack kernel makes it for the others (the
+ * phase-major weights of `transposed`, the grid of `weight`). On the CPU adapters every load is a
+ * gather across invocations, so one vec4 load instead of four scalar ones is what lifted these
+ * kernels from ~7 to ~13 GFLOP/s on llvmpipe. The other operand, B, is gathered: B(k, n) =
+ * B[colB(n) + kB(k)], zero where the tap falls outside the tensor (bounds hB(n) + hK(k),
+ * wB(n) + wK(k)); per-column terms are hoisted out of the K loop, per-k terms are shared by the
+ * whole block. The geometry is baked in as constants (one pipeline per layer shape), so every
+ * division is by a constant.
+ */
+import type { Kernel } from '../gpu/kernel.js';
+import { FLAT_ID } from './common.js';
+import type { ConvGeometry } from './conv.js';
+
+export const CONV_GEMM_MODES = ['forward', 'weight', 'transposed'] as const;
+export type ConvGemmMode = (typeof CONV_GEMM_MODES)[number];
+
+export interface ConvGemmSpec {
+  mode: ConvGemmMode;
+  /** Image C x H x W, grid Ho x Wo, batch N, kernel k, stride s, padding p. */
+  g: ConvGeometry;
+  /** The grid tensor's channel count G. */
+  G: number;
+  /** Add bias[m] (forward, transposed). */
+  bias?: boolean;
+  /** Add into the output (weight gradients of D's real and fake passes). */
+  accumulate?: boolean;
+  /** Register block: output rows (M) and columns (N) per thread. TN is a multiple of 4. */
+  tm: number;
+  tn: number;
+}
+
+export const CONV_GEMM_WG = [8, 8] as const;
+
+/** GEMM dimensions of a spec (per phase for `transposed`) and how many phases run as grid z. */
+export function convGemmShape({ mode, g, G }: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { M: number; N: number; K: number; phases: number } {
+  const kk = g.k * g.k;
+  if (mode === 'forward') return { M: G, N: g.N * g.Ho * g.Wo, K: g.C * kk, phases: 1 };
+  if (mode === 'weight') return { M: G, N: g.C * kk, K: g.N * g.Ho * g.Wo, phases: 1 };
+  const T = Math.ceil(g.k / g.s);
+  return { M: g.C, N: g.N * Math.ceil(g.H / g.s) * Math.ceil(g.W / g.s), K: G * T * T, phases: g.s * g.s };
+}
+
+/** Useful flops (2 x multiply-adds that reach the output), for profiles. */
+export function convGemmFlops(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): number {
+  const { g, G } = spec;
+  return 2 * g.N * G * g.Ho * g.Wo * g.C * g.k * g.k;
+}
+
+export function convGemmGrid(spec: ConvGemmSpec): [number, number, number] {
+  const { M, N, phases } = convGemmShape(spec);
+  return [Math.ceil(N / (spec.tn * CONV_GEMM_WG[0])), Math.ceil(M / (spec.tm * CONV_GEMM_WG[1])), phases];
+}
+
+/** Sizes of the three bound tensors (A, B, out) in floats, for the caller's checks. */
+export function convGemmSizes({ mode, g, G }: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { A: number; B: number; out: number } {
+  const image = g.N * g.C * g.H * g.W;
+  const grid = g.N * G * g.Ho * g.Wo;
+  const weight = G * g.C * g.k * g.k;
+  if (mode === 'forward') return { A: weight, B: image, out: grid };
+  if (mode === 'weight') return { A: grid, B: image, out: weight };
+  return { A: weight, B: grid, out: image };
+}
+
+/**
+ * The register block for a shape: big blocks raise the CPU adapters' ceiling (fewer loads per
+ * multiply-add), small ones keep enough threads busy. Measured on llvmpipe at batch 64
+ * (scripts/bench-kernels.ts): 32x16 best for M = 128 (~20 GFLOP/s forward and weight), 16x16
+ * for M = 64 (~17 transposed; 32x16 gave ~11 there).
+ */
+export function convGemmBlock(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { tm: number; tn: number } {
+  const { M } = convGemmShape(spec);
+  if (M >= 128) return { tm: 32, tn: 16 };
+  if (M >= 16) return { tm: 16, tn: 16 };
+  return { tm: Math.min(M, 4), tn: 8 };
+}
+
+/** Floats of the packed A (phases x M x K rounded up to 4), or 0 when A is bound as it is. */
+export function convGemmPackedSize(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): number {
+  const { M, K, phases } = convGemmShape(spec);
+  if (spec.mode === 'forward' && K % 4 === 0) return 0;
+  return phases * M * Math.ceil(K / 4) * 4;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+function constants(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
+  const { g, G } = spec;
+  for (const n of ['N', 'C', 'H', 'W', 'Ho', 'Wo', 'k', 's'] as const) {
+    if (!Number.isInteger(g[n]) || g[n] < 1) throw new Error(`conv_gemm geometry: ${n} must be a positive integer, found ${g[n]}`);
+  }
+  if (!Number.isInteger(g.p) || g.p < 0) throw new Error(`conv_gemm geometry: p must be a non-negative integer, found ${g.p}`);
+  const { M, N, K } = convGemmShape(spec);
+  const T = Math.ceil(g.k / g.s);
+  const values = { NB: g.N, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KS: g.k, s: g.s, p: g.p, G, M, N, K, K4: Math.ceil(K / 4), T, HQ: Math.ceil(g.H / g.s), WQ: Math.ceil(g.W / g.s) };
+  return Object.entries(values).map(([n, v]) => `const ${n}: u32 = ${v}u;`).join('\n');
+}
+
+const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x${g.W}<-${G}x${g.Ho}x${g.Wo}/k${g.k}s${g.s}p${g.p}`;
+
+export const CONV_PACK_WG = 256;
+
+/**
+ * packed[z, m, k] for k < K4 * 4: A(m, k) of phase z in the GEMM's order, 0 past K and for taps
+ * outside the kernel. One thread per packed value; grid folded as FLAT_ID.
+ */
+export function convGemmPackKernel(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): Kernel {
+  const source = {
+    // weights [M, K] with K not a multiple of 4: padded rows.
+    forward: 'if (k < K) { v = src[m * K + k]; }',
+    // grid [NB, G, Ho, Wo] -> [G, (nb, oh, ow)].
+    weight: 'if (k < K) { v = src[(k / (Ho * Wo) * G + m) * Ho * Wo + k % (Ho * Wo)]; }',
+    // weights [G, C, KS, KS] -> phase-major [s s, C, (g, th, tw)], taps kh = ph + s th.
+    transposed: `let ph = z / s; let pw = z % s;
+  let kh = ph + s * (k / T % T); let kw = pw + s * (k % T);
+  if (k < K && kh < KS && kw < KS) { v = src[((k / (T * T) * C + m) * KS + kh) * KS + kw]; }`,
+  }[spec.mode];
+  return {
+    name: `conv_gemm.pack_${spec.mode} ${tag(spec)}`,
+    code: /* wgsl */ `${constants(spec)}
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> packed: array<f32>;
+${FLAT_ID}
+
+@compute @workgroup_size(${CONV_PACK_WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, ${CONV_PACK_WG}u);
+  if (i >= arrayLength(&packed)) { return; }
+  let k = i % (K4 * 4u);
+  let m = i / (K4 * 4u) % M;
+  let z = i / (K4 * 4u * M);
+  var v = 0.0;
+  ${source}
+  packed[i] = v;
+}`,
+  };
+}
+
+/**
+ * B's index maps, in WGSL. Per column j: `cb` (B's offset), `ch`/`cw` (B's bounds terms), `co`
+ * (the output's column offset), `cv` (column stored at all). Per k: `kb`, `kh`, `kw`. Per row i:
+ * `ro` (the output's row offset).
+ */
+interface IndexMaps {
+  /** The phase's terms for `transposed`. */
+  setup: string;
+  /** Bounds of B's tap position (LH, LW). */
+  bounds: [string, string];
+  column(n: string, j: number): string;
+  k(k: string, u: number): string;
+  row(m: string, i: number): string;
+}
+
+function indexMaps(spec: ConvGemmSpec): IndexMaps {
+  const kk = spec.g.k * spec.g.k;
+  if (spec.mode === 'forward') {
+    return {
+      setup: '',
+      bounds: ['H', 'W'],
+      column: (n, j) => `let n${j} = ${n}; let nb${j} = n${j} / (Ho * Wo); let ohw${j} = n${j} % (Ho * Wo);
+  let ch${j} = i32(ohw${j} / Wo * s) - i32(p); let cw${j} = i32(ohw${j} % Wo * s) - i32(p);
+  let cb${j} = i32(nb${j} * C * H * W) + ch${j} * i32(W) + cw${j};
+  let co${j} = nb${j} * G * Ho * Wo + ohw${j};`,
+      k: (k, u) => `let q${u} = ${k}; let kh${u} = i32(q${u} / KS % KS); let kw${u} = i32(q${u} % KS);
+    let kb${u} = i32(q${u} / ${kk}u * H * W) + kh${u} * i32(W) + kw${u};`,
+      row: (m, i) => `let ro${i} = ${m} * Ho * Wo;`,
+    };
+  }
+  if (spec.mode === 'weight') {
+    return {
+      setup: '',
+      bounds: ['H', 'W'],
+      column: (n, j) => `let n${j} = ${n}; let c${j} = n${j} / ${kk}u; let ch${j} = i32(n${j} / KS % KS); let cw${j} = i32(n${j} % KS);
+  let cb${j} = i32(c${j} * H * W) + ch${j} * i32(W) + cw${j};
+  let co${j} = n${j};`,
+      k: (k, u) => `let q${u} = ${k}; let nb${u} = q${u} / (Ho * Wo); let ohw${u} = q${u} % (Ho * Wo);
+    let kh${u} = i32(ohw${u} / Wo * s) - i32(p); let kw${u} = i32(ohw${u} % Wo * s) - i32(p);
+    let kb${u} = i32(nb${u} * C * H * W) + kh${u} * i32(W) + kw${u};`,
+      row: (m, i) => `let ro${i} = ${m} * N;`,
+    };
+  }
+  // transposed: phase (ph, pw) = pixels with (ih + p) mod s = ph; their taps kh = ph + s th
+  // (the packed A is zero for taps past the kernel, so B needs no tap mask).
+  return {
+    setup: `let ph = wid.z / s; let pw = wid.z % s;
+  let rh = (ph + s - p % s) % s; let rw = (pw + s - p % s) % s;   // first pixel row/col of the phase
+  let offh = (rh + p - ph) / s; let offw = (rw + p - pw) / s;     // grid row of tap th = 0`,
+    bounds: ['Ho', 'Wo'],
+    column: (n, j) => `let n${j} = ${n}; let nb${j} = n${j} / (HQ * WQ); let ihq${j} = n${j} / WQ % HQ; let iwq${j} = n${j} % WQ;
+  let ch${j} = i32(ihq${j} + offh); let cw${j} = i32(iwq${j} + offw);
+  let cb${j} = i32(nb${j} * G * Ho * Wo) + ch${j} * i32(Wo) + cw${j};
+  let ih${j} = ihq${j} * s + rh; let iw${j} = iwq${j} * s + rw;
+  let cv${j} = ih${j} < H && iw${j} < W;
+  let co${j} = select(0u, nb${j} * C * H * W + ih${j} * W + iw${j}, cv${j});`,
+    k: (k, u) => `let q${u} = ${k}; let th${u} = q${u} / T % T; let tw${u} = q${u} % T;
+    let kh${u} = -i32(th${u}); let kw${u} = -i32(tw${u});
+    let kb${u} = i32(q${u} / (T * T) * Ho * Wo) - i32(th${u} * Wo + tw${u});`,
+    row: (m, i) => `let ro${i} = ${m} * H * W;`,
+  };
+}
+
+export function convGemmKernel(spec: ConvGemmSpec): Kernel {
+  const { tm: TM, tn: TN, mode } = spec;
+  if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
+  if ((spec.bias && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
+    throw new Error(`conv_gemm ${mode}: bias goes with forward/transposed, accumulate with weight`);
+  }
+  const { K } = convGemmShape(spec);
+  const maps = indexMaps(spec);
+  const I = range(TM);
+  const J = range(TN);
+  const J4 = range(TN / 4);
+  const [LH, LW] = maps.bounds;
+  // One block of 4 k: TM vec4 loads of A, then per k its terms, TN masked loads of B and
+  // TM x TN multiply-adds. Masks combine with `&`, not `&&`: a short-circuit `&&` becomes a
+  // branch per load, and SwiftShader took minutes to compile the resulting control flow. In the last block of a K that is not a multiple of 4, k past K reads
+  // a valid tap (k clamped) that the zero-padded A cancels.
+  const block = (k0: string, tail: boolean): string => {
+    const lines = I.map((i) => `let a${i} = A[ar${i} + ${k0} / 4u];`);
+    for (const u of range(4)) {
+      lines.push(maps.k(tail ? `min(${k0} + ${u}u, K - 1u)` : `${k0} + ${u}u`, u));
+      for (const j of J) {
+        lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
+      }
+      for (const i of I) for (const j4 of J4) {
+        lines.push(`acc${i}_${j4} += a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')});`);
+      }
+    }
+    return lines.join('\n    ');
+  };
+  const stores: string[] = [];
+  for (const i of I) {
+    stores.push(`if (row0 + ${i}u < M) {`);
+    if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
+    for (const j of J) {
+      const valid = [`col0 + ${j}u < N`, mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
+      const v = `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`;
+      stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
+    }
+    stores.push('}');
+  }
+  const Kfull = Math.floor(K / 4) * 4;
+  const code = /* wgsl */ `${constants(spec)}
+@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+
+@compute @workgroup_size(${CONV_GEMM_WG[0]}, ${CONV_GEMM_WG[1]})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+  ${maps.setup}
+  ${J.map((j) => maps.column(`min(col0 + ${j}u, N - 1u)`, j)).join('\n  ')}
+  ${I.map((i) => `let ar${i} = (wid.z * M + min(row0 + ${i}u, M - 1u)) * K4;`).join('\n  ')}
+  ${I.map((i) => maps.row(`(row0 + ${i}u)`, i)).join('\n  ')}
+  ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
+  for (var k0 = 0u; k0 < ${Kfull}u; k0 += 4u) {
+    ${block('k0', false)}
+  }
+  ${K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : ''}
+  ${stores.join('\n  ')}
+}`;
+  return { name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${spec.accumulate ? '+' : ''} ${tag(spec)}`, code };
+}
