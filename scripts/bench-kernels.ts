@@ -12,22 +12,25 @@ import { BatchNorm } from '../src/layers/batchnorm.js';
 import { LeakyReLU } from '../src/layers/activation.js';
 import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
-import type { Layer, PlanBuilder } from '../src/layers/layer.js';
+import type { ConvPath, Layer, PlanBuilder } from '../src/layers/layer.js';
 import { Linear } from '../src/layers/linear.js';
 import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
-import { positiveInt, runMain } from '../src/cli/args.js';
+import { oneOf, positiveInt, runMain } from '../src/cli/args.js';
 import { median, timeDispatches } from './timing.js';
 
 const HELP = `Usage: npm run bench:kernels -- [options]
 
 Times each DCGAN op at batch 64 on each adapter: forward, input gradient (dX) and weight
 gradient (dW), with every matmul variant, and the best plain matmul at the op's M, N, K.
+Convolutions run as implicit GEMMs (one row, "implicit") and through the explicit path
+(im2col/col2im + each matmul variant).
 
 Options:
   --backend LIST   comma-separated adapters (default: swiftshader,gles; also gpu, auto)
   --variants LIST  matmul variants for the heavy ops (default: ${MATMUL_VARIANTS.join(',')})
+  --conv LIST      convolution paths: implicit, explicit or both (default: implicit,explicit)
   --batch N        batch size (default: 64)
   --repeat N       timed runs per measurement, median reported (default: 3)
   -h, --help       this text`;
@@ -82,29 +85,34 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
   return best;
 }
 
-async function benchBackend(backend: Backend, B: number, variants: string[], repeat: number): Promise<void> {
+async function benchBackend(backend: Backend, B: number, variants: string[], convs: ConvPath[], repeat: number): Promise<void> {
   const gpu = await requestGpu({ backend });
   try {
     console.log(`\n### ${gpu.describe()}, batch ${B}\n`);
-    console.log('| op | part | matmul variant | ms | GFLOP/s | op GFLOP/s / best matmul GFLOP/s at same M,N,K |');
+    console.log('| op | part | path / matmul variant | ms | GFLOP/s | op GFLOP/s / best matmul GFLOP/s at same M,N,K |');
     console.log('|---|---|---|---|---|---|');
     for (const c of cases(B)) {
       const best = c.flops > 0 ? await bestMatmul(gpu, c.gemm, repeat) : null;
-      for (const variant of c.heavy ? variants : ['auto']) {
+      const isConv = c.name.startsWith('Conv');
+      const runs: Array<[string, ConvPath]> = isConv
+        ? [...(convs.includes('implicit') ? [['auto', 'implicit'] as [string, ConvPath]] : []), ...(convs.includes('explicit') ? (c.heavy ? variants : ['auto']).map((v): [string, ConvPath] => [v, 'explicit']) : [])]
+        : (c.heavy ? variants : ['auto']).map((v) => [v, 'auto']);
+      for (const [variant, conv] of runs) {
+        const label = conv === 'implicit' ? 'implicit GEMM' : isConv ? `explicit, ${variant}` : variant;
         const layer = c.layer();
         const model = new Sequential('bench', [layer]).allocate(gpu);
         fill(gpu, model.params.all('param'), 3);
         fill(gpu, model.state.all('state'), 4);
         const x = gpu.tensor('x', c.input);
         fill(gpu, x, 5);
-        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv };
         const { y, tape } = await model.forward(fwd, x, true);
         const dy = gpu.tensor('dy', y.shape);
         fill(gpu, dy, 6);
         for (const part of c.parts) {
           let dispatches = fwd.dispatches;
           if (part !== 'forward') {
-            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv };
             await layer.backward(bwd, tape[0]!, dy, { needDx: part === 'dx', paramGrads: part === 'dw', accumulate: false });
             dispatches = bwd.dispatches;
           }
@@ -122,7 +130,7 @@ async function benchBackend(backend: Backend, B: number, variants: string[], rep
           const gflops = c.flops > 0 ? c.flops / (ms * 1e6) : 0;
           const rate = c.flops > 0 ? gflops.toFixed(2) : '-';
           const ratio = best ? `${(100 * median(ratios)).toFixed(0)}% (${best.variant} ${c.gemm.M}x${c.gemm.N}x${c.gemm.K})` : '-';
-          console.log(`| ${c.name} | ${part} | ${variant} | ${ms.toFixed(2)} | ${rate} | ${c.heavy ? ratio : `(thin) ${ratio}`} |`);
+          console.log(`| ${c.name} | ${part} | ${label} | ${ms.toFixed(2)} | ${rate} | ${c.heavy ? ratio : `(thin) ${ratio}`} |`);
         }
         model.params.destroy();
         model.state.destroy();
@@ -140,6 +148,7 @@ await runMain(async () => {
       variants: { type: 'string', default: MATMUL_VARIANTS.join(',') },
       batch: { type: 'string', default: '64' },
       repeat: { type: 'string', default: '3' },
+      conv: { type: 'string', default: 'implicit,explicit' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -155,5 +164,6 @@ await runMain(async () => {
   const B = positiveInt(values.batch, '--batch');
   const repeat = positiveInt(values.repeat, '--repeat');
   console.log(`bench:kernels  batch ${B}, median of ${repeat} runs, adapters ${backends.join(', ')} (${BACKENDS.join('|')})`);
-  for (const b of backends) await benchBackend(b, B, variants, repeat);
+  const convs = values.conv.split(',').map((c) => oneOf<ConvPath>(c.trim(), '--conv', ['implicit', 'explicit'], 'implicit'));
+  for (const b of backends) await benchBackend(b, B, variants, convs, repeat);
 });

@@ -17,14 +17,19 @@ describe('batch limits (gles)', () => {
   const largestNew = (before: number, sizes: Array<{ label: string; size: number }>) => Math.max(...sizes.slice(before).map((b) => b.size));
   const snapshot = () => gpu().bufferSizes().length;
 
-  it('predicts the largest buffer of a training step exactly (batch 12)', async () => {
-    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12 });
-    const before = snapshot();
-    await trainer.plan(12);
-    const need = trainingNeed(100);
-    expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
-    expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
-  });
+  for (const conv of ['auto', 'explicit'] as const) {
+    it(`predicts the largest buffer of a training step exactly (batch 12, conv ${conv})`, async () => {
+      const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12, conv });
+      const before = snapshot();
+      await trainer.plan(12);
+      const need = trainingNeed(100, conv);
+      expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
+      expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
+      // Implicit GEMMs need no col buffer: the largest buffer is an activation (64 x 14 x 14
+      // floats per image), a quarter of the explicit path's im2col/col buffer (1024 x 7 x 7).
+      expect(need.bytesPerImage).toBe(conv === 'auto' ? 4 * 64 * 14 * 14 : 4 * 1024 * 49);
+    });
+  }
 
   it('predicts the largest buffer of a sampling pass exactly (batch 12)', async () => {
     const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12 });

@@ -43,6 +43,14 @@ function realBatch(step: number): Float32Array {
  *   derivative (1 or 0.2) differs between implementations for all of them at once (seen on
  *   llvmpipe at step 3: 1.2% of the bias moment's scale). Up to 2% of a tensor's elements may
  *   then differ by up to 5% of its scale.
+ * - G's Linear weight (g.model.0.weight) is the one tensor where that amplification shows in
+ *   single elements: its gradient comes through BatchNorm1d's backward over a batch of
+ *   8, which subtracts nearly equal sums, so a few of its 627,200 gradients are within
+ *   rounding of zero and Adam turns their noise into up to a full step per step, as for the
+ *   zero-gradient biases. Which elements, and by how much, depends on every summation order
+ *   upstream (measured worst: 2.1e-5 with explicit convolutions, 3.7e-5 all implicit, 6.5e-5 with
+ *   `auto`, always one of the same few elements). Up to 1e-4 of its elements (62) may exceed
+ *   the parameter bound, each by at most 2 x lr x steps.
  * - BN running stats: 1e-4 relative, floor 1e-3, plus what the noisy pre-BN biases above feed
  *   into running_mean: momentum 0.1 x (bias gap <= 2 lr t before step t) summed over the
  *   forward passes, at most 0.1 x 4e-4 x (0 + 1 + 2) x 3 passes (D) = 3.6e-4; measured 3.7e-6.
@@ -87,6 +95,10 @@ describe.each(TEST_BACKENDS)('training step parity with PyTorch on %s', (backend
             const r = ref(refKey);
             const worst = got.reduce((w, v, i) => Math.max(w, Math.abs(v - r[i]!)), 0);
             expect(worst, `${refKey} (true gradient 0)`).toBeLessThanOrEqual(bound);
+          } else if (key === 'g.model.0.weight' && role === 'param') {
+            const r = ref(refKey);
+            const scale = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            expect(compareMostlyClose(got, r, tol, (2 * 2e-4 * meta.steps) / scale, Math.floor(1e-4 * got.length)), `${backend} ${refKey}`).toBeNull();
           } else if (key.startsWith('d.model.0.')) {
             const outliers = Math.ceil(0.02 * got.length);
             expect(compareMostlyClose(got, ref(refKey), tol, 5e-2, outliers), `${backend} ${refKey}`).toBeNull();
