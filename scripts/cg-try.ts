@@ -15,7 +15,7 @@ for (const mode of modes) {
     ds.push({ name: `${tm}x${tn}`, flops: convGemmFlops(spec), d: await gpu.prepare(convGemmKernel(spec), [A, B, out], convGemmGrid(spec)) });
   }
   const best = new Map<string, number>();
-  for (let r = 0; r < 3; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
+  for (let r = 0; r < Number(process.env.R ?? 3); r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
   for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
 }
 gpu.destroy();

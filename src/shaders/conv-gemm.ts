@@ -84,13 +84,15 @@ export function convGemmSizes({ mode, g, G }: Pick<ConvGemmSpec, 'mode' | 'g' | 
 
 /**
  * The register block for a shape: big blocks raise the CPU adapters' ceiling (fewer loads per
- * multiply-add), small ones keep enough threads busy. Measured on llvmpipe at batch 64
- * (scripts/bench-kernels.ts): 32x16 best for M = 128 (~20 GFLOP/s forward and weight), 16x16
- * for M = 64 (~17 transposed; 32x16 gave ~11 there).
+ * multiply-add), small ones keep enough threads busy. Measured at batch 64 (min of 8 alternated
+ * runs, scripts/bench-kernels.ts for the ops): 32x16 is best for the M = 64 and M = 128 products
+ * on both CPU adapters (llvmpipe transposed 17.2 GFLOP/s vs 11.0 with 16x16; SwiftShader forward
+ * 2.8 / weight 3.7 / transposed 3.1 GFLOP/s, vs 2.4 / 2.7 / 2.7 with 16x16, and 32x32, 64x16,
+ * 16x8, 8x16, 32x8 all lower).
  */
 export function convGemmBlock(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { tm: number; tn: number } {
   const { M } = convGemmShape(spec);
-  if (M >= 128) return { tm: 32, tn: 16 };
+  if (M >= 64) return { tm: 32, tn: 16 };
   if (M >= 16) return { tm: 16, tn: 16 };
   return { tm: Math.min(M, 4), tn: 8 };
 }
