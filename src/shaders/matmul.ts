@@ -198,8 +198,10 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
 
 /**
  * What `auto` means without tuning (--tune off), from the measurements in the README. CPU
- * adapters: block_32x16 for the big GEMMs (1.6x vec4_8x8 on llvmpipe), vec4_8x8 for the rest
- * where the layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few outputs
+ * adapters: block_32x16 for the big GEMMs (1.6x vec4_8x8 on llvmpipe) unless K is short
+ * (K = 16, the 1-channel convolutions: vec4_8x8 6.1 GFLOP/s vs 3.1 for a 32x32 block on
+ * llvmpipe; SwiftShader ran block_32x16 there at 0.5 GFLOP/s), vec4_8x8 for the rest where the
+ * layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few outputs
  * over a long K (Linear 6272->1: 760 us with naive, the step's top kernel), split-K where C has
  * too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
@@ -207,7 +209,7 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
   const outputs = shape.M * shape.N;
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
-  return outputs >= 128 * 1024 ? 'block_32x16' : 'vec4_8x8';
+  return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
 }
 
 export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Kernel {
