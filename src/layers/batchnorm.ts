@@ -11,9 +11,13 @@ import {
   batchNormEvalKernel,
   batchNormParams,
   batchNormTrainKernel,
+  type FusedActivation,
 } from '../shaders/batchnorm.js';
 import { channelGrid, channelStrategy } from '../shaders/reduce.js';
 import { Layer, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+
+/** Which activation a training forward fused (Sequential.forward), for its backward. */
+const fused = new WeakMap<Saved, FusedActivation>();
 
 export class BatchNorm extends Layer {
   readonly kind: string;
@@ -58,7 +62,8 @@ export class BatchNorm extends Layer {
     return { N: N!, C: C!, HW: H * W };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved> {
+  /** `act`: apply this activation to the output in the same kernel (training only). */
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation): Promise<Saved> {
     const { N, C, HW } = this.sizes(x);
     if (training && N * HW <= 1) {
       // PyTorch raises the same: the variance of one value is undefined.
@@ -81,12 +86,14 @@ export class BatchNorm extends Layer {
     const strategy = channelStrategy(N * HW);
     plan.dispatches.push(
       await gpu.prepare(
-        batchNormTrainKernel(strategy),
+        batchNormTrainKernel(strategy, act),
         [params, x, gamma, beta, y, stats, mean, variance],
         channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
       ),
     );
-    return { x, y, stats };
+    const saved = { x, y, stats };
+    if (act) fused.set(saved, act);
+    return saved;
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
@@ -101,10 +108,11 @@ export class BatchNorm extends Layer {
     const dgamma = o.paramGrads ? this.grad('weight') : gpu.tensor(`${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : gpu.tensor(`${this.prefix}scratch dbeta`, [C]);
     const strategy = channelStrategy(N * HW);
+    const act = fused.get(saved);
     plan.dispatches.push(
       await gpu.prepare(
-        batchNormBackwardKernel(strategy, o.accumulate && o.paramGrads),
-        [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta],
+        batchNormBackwardKernel(strategy, o.accumulate && o.paramGrads, act),
+        [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta, ...(act ? [saved.y] : [])],
         channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
       ),
     );

@@ -24,6 +24,8 @@ export interface PlanBuilder {
    * ConvLayer.implicit).
    */
   conv?: ConvPath;
+  /** Fuse each BatchNorm with the activation after it in training (default true; src/layers/sequential.ts). */
+  fuse?: boolean;
 }
 
 export const CONV_PATHS = ['auto', 'implicit', 'explicit'] as const;

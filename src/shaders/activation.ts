@@ -27,6 +27,16 @@ const DERIVATIVE: Record<Activation, string> = {
   sigmoid: 'y * (1.0 - y)',
 };
 
+/**
+ * `act_forward(v)` and `act_derivative(y)` (from the output) in WGSL, for the activation kernels
+ * and for kernels that fuse an activation (BatchNorm). A leaky_relu needs `override slope`.
+ */
+export function activationFns(act: Activation): string {
+  return /* wgsl */ `
+fn act_forward(v: f32) -> f32 { return ${FORWARD[act]}; }
+fn act_derivative(y: f32) -> f32 { return ${DERIVATIVE[act]}; }`;
+}
+
 const HEADER = /* wgsl */ `
 override slope: f32 = 0.01;
 struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
@@ -37,7 +47,7 @@ export function activationForwardKernel(act: Activation, slope = 0.01): Kernel {
   return {
     name: `activation.${act}_forward`,
     constants: act === 'leaky_relu' ? { slope } : {},
-    code: /* wgsl */ `${HEADER}
+    code: /* wgsl */ `${HEADER}${activationFns(act)}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
@@ -45,8 +55,7 @@ export function activationForwardKernel(act: Activation, slope = 0.01): Kernel {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
   if (i >= params.n) { return; }
-  let v = x[i];
-  y[i] = ${FORWARD[act]};
+  y[i] = act_forward(x[i]);
 }`,
   };
 }
@@ -55,7 +64,7 @@ export function activationBackwardKernel(act: Activation, slope = 0.01): Kernel 
   return {
     name: `activation.${act}_backward`,
     constants: act === 'leaky_relu' ? { slope } : {},
-    code: /* wgsl */ `${HEADER}
+    code: /* wgsl */ `${HEADER}${activationFns(act)}
 @group(0) @binding(1) var<storage, read> out: array<f32>;
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
@@ -64,8 +73,7 @@ export function activationBackwardKernel(act: Activation, slope = 0.01): Kernel 
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
   if (i >= params.n) { return; }
-  let y = out[i];
-  dx[i] = dy[i] * (${DERIVATIVE[act]});
+  dx[i] = dy[i] * act_derivative(out[i]);
 }`,
   };
 }

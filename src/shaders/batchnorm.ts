@@ -6,6 +6,7 @@
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Kernel } from '../gpu/kernel.js';
+import { activationFns, type Activation } from './activation.js';
 import { FLAT_ID } from './common.js';
 import { channelHead, channelStride, sumFn, type ChannelStrategy } from './reduce.js';
 
@@ -28,14 +29,28 @@ fn at(e: u32, c: u32) -> u32 {
   return (n * params.C + c) * params.HW + (e - n * params.HW);
 }`;
 
+/** An activation applied to BN's output in the same kernel (a BatchNorm followed by ReLU/LeakyReLU). */
+export interface FusedActivation {
+  op: Activation;
+  slope: number;
+}
+
+const fusedName = (act?: FusedActivation) => (act ? `+${act.op}` : '');
+const slopeConstant = (act?: FusedActivation): Record<string, number> => (act?.op === 'leaky_relu' ? { slope: act.slope } : {});
+const fusedFns = (act?: FusedActivation) => (act ? `override slope: f32 = 0.01;${activationFns(act.op)}` : '');
+
 /**
- * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward.
+ * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
+ * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
  */
-export function batchNormTrainKernel(strategy: ChannelStrategy): Kernel {
+export function batchNormTrainKernel(strategy: ChannelStrategy, act?: FusedActivation): Kernel {
   const STRIDE = channelStride(strategy);
+  const out = act ? 'act_forward(x[i] * scale + shift)' : 'x[i] * scale + shift';
   return {
-    name: `batchnorm.train_forward.${strategy}`,
+    name: `batchnorm.train_forward${fusedName(act)}.${strategy}`,
+    constants: slopeConstant(act),
     code: /* wgsl */ `${PARAMS}
+${fusedFns(act)}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
@@ -59,7 +74,7 @@ ${channelHead(strategy)}
   let invstd = 1.0 / sqrt(variance + params.eps);
   let scale = gamma[c] * invstd;
   let shift = beta[c] - mean * scale;
-  for (var e = lid; e < count; e += ${STRIDE}) { let i = at(e, c); y[i] = x[i] * scale + shift; }
+  for (var e = lid; e < count; e += ${STRIDE}) { let i = at(e, c); y[i] = ${out}; }
   if (lid == 0u && count > 0u) {
     saved[c] = mean;
     saved[params.C + c] = invstd;
@@ -98,14 +113,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /**
  * Backward of the training forward. With xhat = (x - mean) * invstd:
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / n * (n * dy - dbeta - xhat * dgamma).
- * `accumulate` adds dgamma/dbeta to the gradient arena (D sees real and fake batches).
+ * `accumulate` adds dgamma/dbeta to the gradient arena (D sees real and fake batches). With `act`
+ * (the forward fused it), dy is the gradient of act's output and `out` (binding 8) that
+ * output: the activation's backward, dy * act'(out), happens in the loads.
  */
-export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: boolean): Kernel {
+export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: boolean, act?: FusedActivation): Kernel {
   const op = accumulate ? '+=' : '=';
   const STRIDE = channelStride(strategy);
+  const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   return {
-    name: `batchnorm.backward.${strategy}${accumulate ? '+' : ''}`,
+    name: `batchnorm.backward${fusedName(act)}.${strategy}${accumulate ? '+' : ''}`,
+    constants: slopeConstant(act),
     code: wgsl`${PARAMS}
+${fusedFns(act)}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> saved: array<f32>;
@@ -113,6 +133,7 @@ export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: b
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
+${act ? '@group(0) @binding(8) var<storage, read> out: array<f32>;' : ''}
 ${sumFn(strategy, 'sum2', 'vec2<f32>')}
 ${AT}
 ${FLAT_ID}
@@ -122,7 +143,8 @@ ${channelHead(strategy)}
   var s = vec2<f32>(0.0);
   for (var e = lid; e < count; e += ${STRIDE}) {
     let i = at(e, c);
-    s += vec2<f32>(dy[i], dy[i] * (x[i] - mean) * invstd);
+    let g = ${grad};
+    s += vec2<f32>(g, g * (x[i] - mean) * invstd);
   }
   let sums = sum2(s, lid);
   let sum_dy = sums.x;
@@ -131,7 +153,7 @@ ${channelHead(strategy)}
   for (var e = lid; e < count; e += ${STRIDE}) {
     let i = at(e, c);
     let xhat = (x[i] - mean) * invstd;
-    dx[i] = k * (f32(count) * dy[i] - sum_dy - xhat * sum_dy_xhat);
+    dx[i] = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);
   }
   if (lid == 0u && count > 0u) {
     dgamma[c] ${op} sum_dy_xhat;
