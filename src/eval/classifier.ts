@@ -15,6 +15,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { LeakyReLU } from '../layers/activation.js';
 import { BatchNorm } from '../layers/batchnorm.js';
+import { convPathFor } from '../layers/conv-base.js';
 import { Conv2d } from '../layers/conv2d.js';
 import type { PlanBuilder } from '../layers/layer.js';
 import { Linear } from '../layers/linear.js';
@@ -56,7 +57,7 @@ export class ClassifierPass {
   ) {}
 
   static async create(gpu: Gpu, model: Sequential, input: Tensor): Promise<ClassifierPass> {
-    const plan: PlanBuilder = { gpu, dispatches: [] };
+    const plan: PlanBuilder = { gpu, dispatches: [], conv: convPathFor(gpu) };
     const { y, tape } = await model.forward(plan, input, false);
     return new ClassifierPass(plan.dispatches, tape[FEATURE_LAYER]!.y, y);
   }
@@ -83,7 +84,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   const adam = await Adam.create(gpu, model.params, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const data = await GpuDataset.create(gpu, train, { batchSize: o.batchSize, seed: o.seed });
   const labels = gpu.tensor('classifier labels', [o.batchSize]);
-  const plan: PlanBuilder = { gpu, dispatches: [data.gather] };
+  const plan: PlanBuilder = { gpu, dispatches: [data.gather], conv: convPathFor(gpu) };
   const { y, tape } = await model.forward(plan, data.batch, true);
   const loss = await softmaxCrossEntropy(plan, y, labels, 'classifier loss');
   await model.backward(plan, tape, loss.grad, { needDx: false, accumulate: false, paramGrads: true });

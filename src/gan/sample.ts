@@ -10,6 +10,7 @@ import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './checkpoint.js';
+import { convPathFor } from '../layers/conv-base.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { generator } from './models.js';
 
@@ -55,12 +56,13 @@ export class Sampler {
   static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK): Promise<Sampler> {
     const latent = latentDim(G);
     // A multiple of 4 below n, so every batch starts on a whole Philox block of the noise stream.
-    const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(latent)));
+    const conv = convPathFor(gpu);
+    const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(latent, conv)));
     const batch = n <= fits ? n : fits - (fits % 4);
-    if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent), 'sampling batch');
+    if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent, conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
-    const plan: PlanBuilder = { gpu, dispatches: [] };
+    const plan: PlanBuilder = { gpu, dispatches: [], conv };
     const { y } = await G.forward(plan, z, false);
     return new Sampler(gpu, n, batch, z, noise, plan.dispatches, y);
   }

@@ -15,6 +15,7 @@ import type { Loss } from '../shaders/loss.js';
 import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan } from './step.js';
 import { checkBatch, trainingNeed } from './limits.js';
+import { convPathFor } from '../layers/conv-base.js';
 import type { ConvPath } from '../layers/layer.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
 
@@ -105,7 +106,7 @@ export class GanTrainer {
     if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
       throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);
     }
-    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, config.conv), 'batch size');
+    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, convPathFor(gpu, config.conv)), 'batch size');
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);
@@ -147,7 +148,7 @@ export class GanTrainer {
           loss: this.config.loss,
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
-          conv: this.config.conv,
+          conv: convPathFor(this.gpu, this.config.conv),
           tuner: this.tuner,
         },
         this.dataset,

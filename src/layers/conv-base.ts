@@ -1,5 +1,16 @@
 /** What Conv2d and ConvTranspose2d share: hyperparameters, parameter specs, output shapes. */
+import type { Gpu } from '../gpu/gpu.js';
 import { Layer, expectShape, type ConvPath, type TensorSpec } from './layer.js';
+
+/**
+ * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
+ * the explicit path: it is the one measured there (H200, README), while the implicit kernels'
+ * register blocks (up to 32x16 outputs per thread) are sized for the CPU adapters and untimed on
+ * a GPU (`--conv implicit` tries them). On CPU adapters `auto` is the per-layer rule below.
+ */
+export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
+  return path === 'auto' && !gpu.isSoftware ? 'explicit' : path;
+}
 
 export abstract class ConvLayer extends Layer {
   constructor(
