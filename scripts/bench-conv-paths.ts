@@ -1,4 +1,9 @@
-// A/B of whole training steps, alternating configurations step by step in one process (noise-robust).
+/**
+ * Whole training steps with two convolution paths, alternated step by step in one process (the
+ * machine's load hits both alike): median and best ms per step, and the ratio. Environment:
+ *   BK=gles|swiftshader  CONVS=explicit,auto  ROUNDS=8  TUNE=off|quick
+ * npx tsx --conditions=source scripts/bench-conv-paths.ts
+ */
 import { requestGpu } from '../src/gpu/gpu.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { loadImageSet } from '../src/mnist/files.js';

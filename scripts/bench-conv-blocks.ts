@@ -1,3 +1,12 @@
+/**
+ * Register-block sweep of the implicit-GEMM convolution kernels (src/shaders/conv-gemm.ts) at one
+ * layer's geometry: every block is prepared, then all are timed in alternation for R rounds
+ * (median of 3 runs each) and the best round is reported, so load from elsewhere hits them alike.
+ * What convGemmBlock's choice comes from. Environment (all optional):
+ *   BK=gles|swiftshader  GEO=N,C,H,G,Ho (default 64,64,14,128,7: D's Conv2d 64->128 at batch 64)
+ *   MODES=forward,weight,transposed  BLOCKS=32x16,16x16,...  R=3
+ * npx tsx --conditions=source scripts/bench-conv-blocks.ts
+ */
 import { requestGpu } from '../src/gpu/gpu.js';
 import { convGemmFlops, convGemmGrid, convGemmKernel, convGemmPackedSize, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
 import { timeDispatches } from './timing.js';
