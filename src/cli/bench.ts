@@ -18,7 +18,9 @@ import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
 Times a training step (after 3 warm-up steps) on each adapter, then the reference step in PyTorch
-in the same command, and prints the ratio. Figures name the CPU: compare ratios, not absolutes.
+in the same command, and prints the ratio. Several configurations of one adapter (--tune, --conv
+lists) are built first and then stepped in alternation, so a shared machine's load hits them
+alike; each row is the median step. Figures name the CPU: compare ratios, not absolutes.
 
   --backend LIST       adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
   --batch N            batch size (default 64)
@@ -87,24 +89,37 @@ export function main(args: string[]): Promise<void> {
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    const runs = v.backend.split(',').flatMap((b) => tunes.flatMap((t) => convs.map((c) => [parseBackend(b.trim()), t, c] as const)));
-    for (const [name, tune, conv] of runs) {
+    const configs = tunes.flatMap((tune) => convs.map((conv) => ({ tune, conv })));
+    for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
       const gpu = await requestGpu({ backend: name });
       try {
-        const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv });
-        const plan = await trainer.plan(batch);
         const per = v['steps-per-submit'] ? positiveInt(v['steps-per-submit'], '--steps-per-submit') : gpu.isSoftware ? 1 : 8;
-        for (let i = 0; i < 3; i++) await trainer.step();
-        await gpu.sync('warm-up');
-        const t0 = performance.now();
-        let done = 0;
-        while (done < steps) done += (await trainer.steps(Math.min(per, steps - done))).length;
-        await gpu.sync('benchmark');
-        const ms = (performance.now() - t0) / done;
-        const flops = plan.step.reduce((a, d) => a + (d.flops ?? 0), 0);
-        const row = { adapter: `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: flops / (ms * 1e6), gpu_buffer_mib: gpu.allocatedBytes / 2 ** 20 };
-        rows.push(row);
-        say(`${row.adapter}: ${ms.toFixed(1)} ms/step, ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
+        // Every configuration of this adapter is built and warmed up first, then their steps
+        // alternate round by round: load from elsewhere on a shared machine hits all alike.
+        const runs = [];
+        for (const { tune, conv } of configs) {
+          const before = gpu.allocatedBytes;
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv });
+          const plan = await trainer.plan(batch);
+          for (let i = 0; i < 3; i++) await trainer.step();
+          await gpu.sync('warm-up');
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
+          runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
+        }
+        for (let done = 0; done < steps; done += per) {
+          for (const run of runs) {
+            const t0 = performance.now();
+            const n = (await run.trainer.steps(Math.min(per, steps - done))).length;
+            await gpu.sync('benchmark');
+            run.times.push((performance.now() - t0) / n);
+          }
+        }
+        for (const run of runs) {
+          const ms = [...run.times].sort((x, y) => x - y)[Math.floor(run.times.length / 2)]!;
+          const row = { adapter: run.label, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: run.flops / (ms * 1e6), gpu_buffer_mib: run.bytes / 2 ** 20 };
+          rows.push(row);
+          say(`${row.adapter}: ${ms.toFixed(1)} ms/step (median of ${run.times.length}), ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(run.flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
+        }
       } finally {
         gpu.destroy();
       }
