@@ -1,8 +1,9 @@
 /** Wall-clock timing of prepared dispatches for the benchmarks: one submit per run, median. */
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Dispatch } from '../src/gpu/kernel.js';
+import { median } from '../src/gpu/profiler.js';
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export { median } from '../src/gpu/profiler.js';
 
 /** Median ms of `repeat` runs (each submitted alone and waited for), after one warm-up run. */
 export async function timeDispatches(gpu: Gpu, dispatches: readonly Dispatch[], repeat: number, warmUp = true): Promise<number> {

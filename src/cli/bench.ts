@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
 import { parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
+import { median } from '../gpu/profiler.js';
 import { loadImageSet } from '../mnist/files.js';
 import { oneOf, positiveInt, runMain } from './args.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
@@ -115,7 +116,7 @@ export function main(args: string[]): Promise<void> {
           }
         }
         for (const run of runs) {
-          const ms = [...run.times].sort((x, y) => x - y)[Math.floor(run.times.length / 2)]!;
+          const ms = median(run.times);
           const row = { adapter: run.label, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: run.flops / (ms * 1e6), gpu_buffer_mib: run.bytes / 2 ** 20 };
           rows.push(row);
           say(`${row.adapter}: ${ms.toFixed(1)} ms/step (median of ${run.times.length}), ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(run.flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);

@@ -1,7 +1,8 @@
 /**
  * How large a batch an adapter can hold, known before anything is allocated: every buffer of a
  * plan is bound whole to one storage binding, so the largest one (linear in the batch: an
- * activation with implicit-GEMM convolutions, an im2col/col buffer with explicit ones) must fit maxStorageBufferBindingSize (and maxBufferSize).
+ * activation with implicit-GEMM convolutions, an im2col/col buffer with explicit ones) must fit
+ * maxStorageBufferBindingSize (and maxBufferSize).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { ConvPath } from '../layers/layer.js';

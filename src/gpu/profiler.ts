@@ -8,6 +8,9 @@
 import type { Gpu } from './gpu.js';
 import type { Dispatch } from './kernel.js';
 
+/** The median of timings (the upper middle for an even count), for the tuner and the benchmarks. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 export interface TimedDispatch {
   d: Dispatch;
   startUs: number;

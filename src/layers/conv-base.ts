@@ -1,6 +1,10 @@
 /** What Conv2d and ConvTranspose2d share: hyperparameters, parameter specs, output shapes. */
 import type { Gpu } from '../gpu/gpu.js';
-import { Layer, expectShape, type ConvPath, type TensorSpec } from './layer.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { ConvGemmMode } from '../shaders/conv-gemm.js';
+import type { ConvGeometry } from '../shaders/conv.js';
+import { Layer, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type TensorSpec } from './layer.js';
+import { channelSum, convGemm } from './ops.js';
 
 /**
  * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
@@ -35,6 +39,31 @@ export abstract class ConvLayer extends Layer {
    */
   implicit(path: ConvPath = 'auto'): boolean {
     return path === 'implicit' || (path === 'auto' && Math.min(this.inChannels, this.outChannels) >= 4);
+  }
+
+  /**
+   * The implicit path's backward, the same for both convolutions but for which tensor is the
+   * geometry's grid and which its image: dW from the two (`weight` form), db from dy, and dx
+   * from the weights and dy by `dxForm` (`transposed` for Conv2d, `forward` for ConvTranspose2d).
+   */
+  protected async implicitBackward(
+    plan: PlanBuilder,
+    g: ConvGeometry,
+    x: Tensor,
+    dy: Tensor,
+    o: BackwardOptions,
+    { grid, image, dxForm }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode },
+  ): Promise<Tensor | null> {
+    const G = grid.shape[1]!;
+    if (o.paramGrads) {
+      await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate });
+      const [N, C, H, W] = dy.shape as [number, number, number, number];
+      await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+    }
+    if (!o.needDx) return null;
+    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
+    return dx;
   }
 
   /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */

@@ -61,16 +61,7 @@ export class ConvTranspose2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, x2d } = saved as Saved & { x2d?: Tensor };
     const g = this.geometry(x);
-    if (!x2d) {
-      if (o.paramGrads) {
-        await convGemm(plan, 'weight', g, this.inChannels, x, dy, this.grad('weight'), { accumulate: o.accumulate });
-        await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
-      }
-      if (!o.needDx) return null;
-      const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
-      await convGemm(plan, 'forward', g, this.inChannels, this.param('weight'), dy, dx);
-      return dx;
-    }
+    if (!x2d) return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward' });
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;

@@ -57,16 +57,7 @@ export class Conv2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, col } = saved as Saved & { col?: Tensor };
     const g = this.geometry(x);
-    if (!col) {
-      if (o.paramGrads) {
-        await convGemm(plan, 'weight', g, this.outChannels, dy, x, this.grad('weight'), { accumulate: o.accumulate });
-        await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.Ho * g.Wo, o.accumulate);
-      }
-      if (!o.needDx) return null;
-      const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
-      await convGemm(plan, 'transposed', g, this.outChannels, this.param('weight'), dy, dx);
-      return dx;
-    }
+    if (!col) return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed' });
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;

@@ -10,6 +10,7 @@
 import { tuneStore } from '#gpu-adapter';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
+import { median } from '../gpu/profiler.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import {
@@ -166,6 +167,6 @@ export class MatmulTuner {
       await gpu.sync('tuning');
       times.push((performance.now() - t) / reps);
     }
-    return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
+    return median(times);
   }
 }

@@ -56,8 +56,9 @@ export class Sequential {
   /**
    * In training, a BatchNorm followed by an activation runs as one kernel (the activation in
    * BN's output loop, its backward in BN's backward loads): two dispatches fewer per pair and
-   * pass; the forward is bit-identical, the backward within a few ulps (tested). The activation's tape entry is then its input and
-   * output both the fused output, and its backward is skipped. `plan.fuse === false` turns it off.
+   * pass; the forward is bit-identical, the backward within a few ulps (tested). The
+   * activation's tape entry is then its input and output both the fused output, and its
+   * backward is skipped. `plan.fuse === false` turns it off.
    */
   async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<{ y: Tensor; tape: Saved[] }> {
     const tape: Saved[] = [];
