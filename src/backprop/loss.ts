@@ -1,6 +1,6 @@
 /** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
 import type { Tensor } from '../gpu/tensor.js';
-import type { PlanBuilder } from '../layers/layer.js';
+import { planTensor, type PlanBuilder } from '../layers/layer.js';
 import { lossKernel, lossParams, softmaxCrossEntropyKernel, type Loss } from '../shaders/loss.js';
 
 export interface LossOutput {
@@ -14,7 +14,7 @@ export interface LossOutput {
 export async function lossAgainst(plan: PlanBuilder, loss: Loss, input: Tensor, target: number, label: string, stats?: Tensor): Promise<LossOutput> {
   const { gpu } = plan;
   const params = gpu.uniform(`${label} params`, new Uint32Array(lossParams(input.size, target)));
-  const grad = gpu.tensor(`${label} grad`, input.shape);
+  const grad = planTensor(plan, `${label} grad`, input.shape);
   const out = stats ?? gpu.tensor(`${label} stats`, [2]);
   if (out.size !== 2) throw new Error(`${label}: stats tensor must hold 2 values, found ${out.size}`);
   plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, out], [1, 1, 1]));
@@ -32,7 +32,7 @@ export async function softmaxCrossEntropy(plan: PlanBuilder, logits: Tensor, lab
   new Uint32Array(buf, 0, 1)[0] = n;
   new Float32Array(buf, 4, 1)[0] = 1; // grad_scale
   const params = gpu.uniform(`${label} params`, new Uint32Array(buf));
-  const grad = gpu.tensor(`${label} grad`, logits.shape);
+  const grad = planTensor(plan, `${label} grad`, logits.shape);
   const stats = gpu.tensor(`${label} stats`, [2]);
   plan.dispatches.push(await gpu.prepare(softmaxCrossEntropyKernel(classes), [params, logits, labels, grad, stats], [1, 1, 1]));
   return { grad, stats };

@@ -6,6 +6,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { parseSafetensors, SafetensorsError } from '../io/safetensors.js';
+import { ActivationArena } from '../layers/activation-arena.js';
 import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
@@ -62,9 +63,16 @@ export class Sampler {
     if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent, conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
-    const plan: PlanBuilder = { gpu, dispatches: [], conv };
-    const { y } = await G.forward(plan, z, false);
-    return new Sampler(gpu, n, batch, z, noise, plan.dispatches, y);
+    // Eval-mode activations live one layer each, so the arena's slots hold a few of them at most.
+    const arena = new ActivationArena(gpu, `sampler activations (batch ${batch})`);
+    const { dispatches, y } = await arena.build(
+      async (alloc) => {
+        const plan: PlanBuilder = { gpu, dispatches: [], conv, alloc };
+        return { dispatches: plan.dispatches, y: (await G.forward(plan, z, false)).y };
+      },
+      (p) => ({ dispatches: [noise.dispatch, ...p.dispatches], liveOut: [p.y] }),
+    );
+    return new Sampler(gpu, n, batch, z, noise, dispatches, y);
   }
 
   /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed`. */

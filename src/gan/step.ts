@@ -14,6 +14,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { ConvPath, PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
+import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
 import { lossAgainst } from '../backprop/loss.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
@@ -39,6 +40,8 @@ export interface StepModels {
   matmul?: string;
   tuner?: MatmulTuner;
   conv?: ConvPath;
+  /** Where the plan's activations and gradients live (shared by the plans of every batch size); absent: a buffer each. */
+  activations?: ActivationArena;
 }
 
 export class StepPlan {
@@ -68,8 +71,14 @@ export class StepPlan {
   }
 
   static async build(m: StepModels, dataset: GpuDataset | null, batch: number): Promise<StepPlan> {
+    if (!m.activations) return StepPlan.buildWith(m, dataset, batch);
+    // The fake batch is read after the step (grids), so it lives to the end.
+    return m.activations.build((alloc) => StepPlan.buildWith(m, dataset, batch, alloc), (p) => ({ dispatches: p.dispatchesFor(false), liveOut: [p.fake] }));
+  }
+
+  private static async buildWith(m: StepModels, dataset: GpuDataset | null, batch: number, alloc?: TensorAllocator): Promise<StepPlan> {
     const { gpu, G, D } = m;
-    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner, conv: m.conv };
+    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner, conv: m.conv, alloc };
     const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
     const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, 1, H, W]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);

@@ -18,6 +18,7 @@ import { checkBatch, trainingNeed } from './limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import type { ConvPath } from '../layers/layer.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
+import { ActivationArena } from '../layers/activation-arena.js';
 
 export interface TrainConfig {
   latentDim: number;
@@ -82,6 +83,8 @@ export class GanTrainer {
   readonly tuner: MatmulTuner;
   /** Where tuning progress goes (the CLI prints it; silent by default). */
   static tuneLog: (line: string) => void = () => {};
+  /** The plans' activations, gradients and scratch: slots sized by the full batch's plan, shared by all plans. */
+  readonly activations: ActivationArena;
   /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
   private readonly inflight: Promise<unknown>[] = [];
 
@@ -98,6 +101,7 @@ export class GanTrainer {
     readonly emaG: Ema | null,
   ) {
     this.tuner = new MatmulTuner(gpu, config.tune, undefined, GanTrainer.tuneLog);
+    this.activations = new ActivationArena(gpu, 'activations');
   }
 
   /** `set` null: inputs are written by the caller (parity tests). */
@@ -133,6 +137,8 @@ export class GanTrainer {
   /** The step plan for a batch size, built on first use (pipelines are shared through the cache). */
   async plan(batch: number): Promise<StepPlan> {
     let p = this.plans.get(batch);
+    // The full batch's plan sizes the arena's slots; a smaller batch's plan then fits in their prefixes.
+    if (!p && this.dataset && batch < this.dataset.batchSize) await this.plan(this.dataset.batchSize);
     if (!p) {
       p = await StepPlan.build(
         {
@@ -150,6 +156,7 @@ export class GanTrainer {
           matmul: this.config.matmul,
           conv: convPathFor(this.gpu, this.config.conv),
           tuner: this.tuner,
+          activations: this.activations,
         },
         this.dataset,
         batch,

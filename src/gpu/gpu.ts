@@ -106,6 +106,8 @@ export class Gpu {
   /** Holds the recorded writes of several steps; they reach their buffers by in-order copies. */
   private staging: GPUBuffer | null = null;
   private readonly buffers = new Set<GPUBuffer>();
+  /** Lists that Gpu.tracking fills with the buffers created while it runs. */
+  private readonly trackers = new Set<GPUBuffer[]>();
   private readonly uncaptured: string[] = [];
   private lostError: DeviceLostError | null = null;
   private readonly lostPromise: Promise<never>;
@@ -163,7 +165,22 @@ export class Gpu {
     const buffer = this.device.createBuffer({ label, size, usage });
     this.buffers.add(buffer);
     this.allocatedBytes += size;
+    for (const t of this.trackers) t.push(buffer);
     return buffer;
+  }
+
+  /**
+   * Runs `build` and returns what it made with every buffer created meanwhile: a plan built
+   * only to be measured (src/layers/activation-arena.ts) is then destroyed whole.
+   */
+  async tracking<T>(build: () => Promise<T>): Promise<{ value: T; created: GPUBuffer[] }> {
+    const created: GPUBuffer[] = [];
+    this.trackers.add(created);
+    try {
+      return { value: await build(), created };
+    } finally {
+      this.trackers.delete(created);
+    }
   }
 
   /** The buffers alive now, with their labels and sizes (memory reports, limit tests). */
@@ -334,14 +351,15 @@ export class Gpu {
       throw new KernelError(kernel.name, `workgroup counts [${workgroups.join(', ')}] outside 0..${max}`);
     }
     this.device.pushErrorScope('validation');
+    const resources = bindings.map(toBufferBinding);
     const bindGroup = this.device.createBindGroup({
       label: kernel.name,
       layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, i) => ({ binding: i, resource: toBufferBinding(b) })),
+      entries: resources.map((resource, i) => ({ binding: i, resource })),
     });
     const err = await this.race(this.device.popErrorScope());
     if (err) throw new KernelError(kernel.name, `bind group rejected: ${err.message}`);
-    return { kernel: kernel.name, pipeline, bindGroup, workgroups };
+    return { kernel: kernel.name, pipeline, bindGroup, buffers: resources.map((r) => r.buffer), workgroups };
   }
 
   /** Records dispatches, in order, into one compute pass. */

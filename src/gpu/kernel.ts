@@ -18,6 +18,8 @@ export interface Dispatch {
   flops?: number;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
+  /** The buffers bound, in binding order (what the activation arena's lifetimes are read from). */
+  buffers: readonly GPUBuffer[];
   workgroups: readonly [number, number, number];
 }
 

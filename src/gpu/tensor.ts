@@ -20,14 +20,16 @@ export class Tensor {
     readonly dtype: DType = 'f32',
     /** Byte offset into `buffer`; 256-aligned when the tensor lives in an arena. */
     readonly offset = 0,
+    /** Its name in errors when the buffer's label is not (a slot of an activation arena). */
+    readonly name?: string,
   ) {
     for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new Error(`tensor "${buffer.label}": bad shape [${shape.join(', ')}]`);
+      if (!Number.isInteger(d) || d < 0) throw new Error(`tensor "${name ?? buffer.label}": bad shape [${shape.join(', ')}]`);
     }
   }
 
   get label(): string {
-    return this.buffer.label;
+    return this.name ?? this.buffer.label;
   }
 
   get size(): number {
@@ -43,7 +45,7 @@ export class Tensor {
     if (numel(shape) !== this.size) {
       throw new Error(`tensor "${this.label}": cannot view [${this.shape.join(', ')}] as [${shape.join(', ')}]`);
     }
-    return new Tensor(this.buffer, shape, this.dtype, this.offset);
+    return new Tensor(this.buffer, shape, this.dtype, this.offset, this.name);
   }
 
   /** The first `n` entries along dimension 0, same memory (e.g. the short last batch). */
@@ -52,7 +54,7 @@ export class Tensor {
     if (!Number.isInteger(n) || n < 0 || n > d0) {
       throw new Error(`tensor "${this.label}": cannot take ${n} rows of [${this.shape.join(', ')}]`);
     }
-    return new Tensor(this.buffer, [n, ...this.shape.slice(1)], this.dtype, this.offset);
+    return new Tensor(this.buffer, [n, ...this.shape.slice(1)], this.dtype, this.offset, this.name);
   }
 
   binding(): GPUBufferBinding {

@@ -2,7 +2,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
 import { ACTIVATION_WG, activationBackwardKernel, activationForwardKernel, type Activation } from '../shaders/activation.js';
-import { Layer, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
+import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
 
 export class Pointwise extends Layer {
   constructor(
@@ -24,14 +24,14 @@ export class Pointwise extends Layer {
   }
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
-    const y = plan.gpu.tensor(`${this.prefix}y`, x.shape);
+    const y = planTensor(plan, `${this.prefix}y`, x.shape);
     await this.dispatch(plan, activationForwardKernel(this.op, this.slope), [x, y], x.size);
     return { x, y };
   }
 
   async backward(plan: PlanBuilder, { x, y }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     if (!o.needDx) return null;
-    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await this.dispatch(plan, activationBackwardKernel(this.op, this.slope), [y, dy, dx], x.size);
     return dx;
   }

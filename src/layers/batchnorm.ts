@@ -14,7 +14,7 @@ import {
   type FusedActivation,
 } from '../shaders/batchnorm.js';
 import { channelGrid, channelStrategy } from '../shaders/reduce.js';
-import { Layer, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
 /** Which activation a training forward fused (Sequential.forward), for its backward. */
 const fused = new WeakMap<Saved, FusedActivation>();
@@ -70,7 +70,7 @@ export class BatchNorm extends Layer {
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${x.shape.join(', ')}]`);
     }
     const { gpu } = plan;
-    const y = gpu.tensor(`${this.prefix}y`, x.shape);
+    const y = planTensor(plan, `${this.prefix}y`, x.shape);
     const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
     const gamma = this.param('weight');
     const beta = this.param('bias');
@@ -82,7 +82,7 @@ export class BatchNorm extends Layer {
       );
       return { x, y };
     }
-    const stats = gpu.tensor(`${this.prefix}batch stats`, [2, C]);
+    const stats = planTensor(plan, `${this.prefix}batch stats`, [2, C]);
     const strategy = channelStrategy(N * HW);
     plan.dispatches.push(
       await gpu.prepare(
@@ -103,10 +103,10 @@ export class BatchNorm extends Layer {
     const { gpu } = plan;
     if (!o.needDx && !o.paramGrads) return null;
     const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
-    const dx = gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
-    const dgamma = o.paramGrads ? this.grad('weight') : gpu.tensor(`${this.prefix}scratch dgamma`, [C]);
-    const dbeta = o.paramGrads ? this.grad('bias') : gpu.tensor(`${this.prefix}scratch dbeta`, [C]);
+    const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
+    const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
     const strategy = channelStrategy(N * HW);
     const act = fused.get(saved);
     plan.dispatches.push(

@@ -3,7 +3,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
-import { Layer, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type TensorSpec } from './layer.js';
+import { Layer, planTensor, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type TensorSpec } from './layer.js';
 import { channelSum, convGemm } from './ops.js';
 
 /**
@@ -61,7 +61,7 @@ export abstract class ConvLayer extends Layer {
       await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
   }

@@ -11,7 +11,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
-import type { BackwardOptions, ConvPath, PlanBuilder, Saved } from './layer.js';
+import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
 import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
@@ -42,16 +42,16 @@ export class ConvTranspose2d extends ConvLayer {
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const g = this.geometry(x);
     if (this.implicit(plan.conv)) {
-      const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+      const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias') });
       return { x, y };
     }
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
-    const x2d = plan.gpu.tensor(`${this.prefix}x2d`, [Ci, J]);
-    const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
-    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    const x2d = planTensor(plan, `${this.prefix}x2d`, [Ci, J]);
+    const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
+    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
     await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
     await col2im(plan, col, y, g, this.param('bias'));
@@ -65,14 +65,14 @@ export class ConvTranspose2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
-    const dcol = plan.gpu.tensor(`${this.prefix}dcol`, [Kc, J]);
+    const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
     await im2col(plan, dy, dcol, g);
     if (o.paramGrads) {
       await matmul(plan, x2d, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
       await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await matmul(plan, this.param('weight'), dcol, dx, { M: Ci, N: J, K: Kc }, { nchwHW: g.Ho * g.Wo });
     return dx;
   }

@@ -10,7 +10,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
-import type { BackwardOptions, ConvPath, PlanBuilder, Saved } from './layer.js';
+import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
 import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
 export class Conv2d extends ConvLayer {
@@ -40,14 +40,14 @@ export class Conv2d extends ConvLayer {
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const g = this.geometry(x);
     if (this.implicit(plan.conv)) {
-      const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+      const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias') });
       return { x, y };
     }
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
-    const col = plan.gpu.tensor(`${this.prefix}col`, [Kc, J]);
-    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
+    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await im2col(plan, x, col, g);
     // The GEMM's epilogue adds the bias and stores [Cout, N Ho Wo] straight into NCHW.
     await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo }, this.param('bias'));
@@ -61,15 +61,15 @@ export class Conv2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;
-    const dy2d = plan.gpu.tensor(`${this.prefix}dy2d`, [Co, J]);
+    const dy2d = planTensor(plan, `${this.prefix}dy2d`, [Co, J]);
     await permute(plan, 'nchw_to_cn', dy, dy2d, g.N, Co, g.Ho * g.Wo);
     if (o.paramGrads) {
       await matmul(plan, dy2d, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
       await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dcol = plan.gpu.tensor(`${this.prefix}dcol`, [Kc, J]);
-    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await matmul(plan, this.param('weight'), dy2d, dcol, { M: Kc, N: J, K: Co }, { transA: true });
     await col2im(plan, dcol, dx, g);
     return dx;

@@ -8,6 +8,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
+import type { TensorAllocator } from './activation-arena.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
 export interface PlanBuilder {
@@ -26,6 +27,13 @@ export interface PlanBuilder {
   conv?: ConvPath;
   /** Fuse each BatchNorm with the activation after it in training (default true; src/layers/sequential.ts). */
   fuse?: boolean;
+  /** Where the plan's own tensors go (an ActivationArena's slots); without one, a buffer each. */
+  alloc?: TensorAllocator;
+}
+
+/** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */
+export function planTensor(plan: PlanBuilder, label: string, shape: readonly number[]): Tensor {
+  return plan.alloc ? plan.alloc(label, shape) : plan.gpu.tensor(label, shape);
 }
 
 export const CONV_PATHS = ['auto', 'implicit', 'explicit'] as const;

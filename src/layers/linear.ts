@@ -1,6 +1,6 @@
 /** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
 import type { Tensor } from '../gpu/tensor.js';
-import { Layer, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, planTensor, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, matmul } from './ops.js';
 
 export class Linear extends Layer {
@@ -26,7 +26,7 @@ export class Linear extends Layer {
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const [N] = x.shape as [number];
-    const y = plan.gpu.tensor(`${this.prefix}y`, this.outputShape(x.shape));
+    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, { transB: true, bias: 'col' }, this.param('bias'));
     return { x, y };
   }
@@ -39,7 +39,7 @@ export class Linear extends Layer {
       await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dx = plan.gpu.tensor(`${this.prefix}dx`, x.shape);
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await matmul(plan, dy, this.param('weight'), dx, { M: N, N: I, K: O });
     return dx;
   }

@@ -16,7 +16,7 @@ import {
   type MatmulVariant,
 } from '../shaders/matmul.js';
 import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
-import type { PlanBuilder } from './layer.js';
+import { planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -78,7 +78,7 @@ export async function convGemm(
   const packed = convGemmPackedSize(spec);
   let a = A;
   if (packed > 0) {
-    a = plan.gpu.tensor(`${out.label} packed A`, [packed]);
+    a = planTensor(plan, `${out.label} packed A`, [packed]);
     await add(plan, plan.gpu.prepare(convGemmPackKernel(spec), [A, a], grid(plan, packed, CONV_PACK_WG)));
   }
   const d = await plan.gpu.prepare(convGemmKernel(spec), o.bias ? [a, B, out, o.bias] : [a, B, out], convGemmGrid(spec));
