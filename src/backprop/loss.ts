@@ -10,15 +10,31 @@ export interface LossOutput {
   stats: Tensor;
 }
 
-/** Appends mean-reduced `loss` of `input` against the constant `target` (e.g. 1 = real). */
-export async function lossAgainst(plan: PlanBuilder, loss: Loss, input: Tensor, target: number, label: string, stats?: Tensor): Promise<LossOutput> {
+/**
+ * Appends mean-reduced `loss` of `input` against the constant `target` (e.g. 1 = real). With
+ * `rows`, only rows [first, first + count) of `input` (dimension 0), writing that part of `grad`
+ * (given: one gradient tensor for the groups of a batch, e.g. D's real and fake halves).
+ */
+export async function lossAgainst(
+  plan: PlanBuilder,
+  loss: Loss,
+  input: Tensor,
+  target: number,
+  label: string,
+  o: { rows?: { first: number; count: number }; grad?: Tensor } = {},
+): Promise<LossOutput> {
   const { gpu } = plan;
-  const params = gpu.uniform(`${label} params`, new Uint32Array(lossParams(input.size, target)));
-  const grad = planTensor(plan, `${label} grad`, input.shape);
-  const out = stats ?? gpu.tensor(`${label} stats`, [2]);
-  if (out.size !== 2) throw new Error(`${label}: stats tensor must hold 2 values, found ${out.size}`);
-  plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, out], [1, 1, 1]));
-  return { grad, stats: out };
+  const perRow = input.size / (input.shape[0] ?? 1);
+  const { first, count } = o.rows ?? { first: 0, count: input.shape[0] ?? 1 };
+  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > (input.shape[0] ?? 1)) {
+    throw new Error(`${label}: rows ${first}..${first + count - 1} outside the input's ${input.shape[0]} rows`);
+  }
+  const grad = o.grad ?? planTensor(plan, `${label} grad`, input.shape);
+  if (grad.size !== input.size) throw new Error(`${label}: gradient tensor of ${grad.size} values for an input of ${input.size}`);
+  const params = gpu.uniform(`${label} params`, new Uint32Array(lossParams(count * perRow, target, 1, first * perRow)));
+  const stats = gpu.tensor(`${label} stats`, [2]);
+  plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, stats], [1, 1, 1]));
+  return { grad, stats };
 }
 
 /** Appends mean softmax cross-entropy of `logits` [n, classes] against `labels` [n] (class indices as f32). */

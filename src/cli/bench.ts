@@ -15,12 +15,13 @@ import { loadImageSet } from '../mnist/files.js';
 import { oneOf, positiveInt, runMain } from './args.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
+import { D_PASSES, type DPasses } from '../gan/step.js';
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
 Times a training step (after 3 warm-up steps) on each adapter, then the reference step in PyTorch
 in the same command, and prints the ratio. Several configurations of one adapter (--tune, --conv
-lists) are built first and then stepped in alternation, so a shared machine's load hits them
+--d-passes lists) are built first and then stepped in alternation, so a shared machine's load hits them
 alike; each row is the median step. Figures name the CPU: compare ratios, not absolutes.
 
   --backend LIST       adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
@@ -32,6 +33,8 @@ alike; each row is the median step. Figures name the CPU: compare ratios, not ab
                        each a row (default quick)
   --conv LIST          auto|implicit|explicit, comma-separated: convolution path as train --conv,
                        each a row (default auto)
+  --d-passes LIST      merged|separate, comma-separated: D's real and fake passes as one pass over
+                       both halves (the trainer's) or as two, each a row (default merged)
   --steps-per-submit N steps per command buffer (default 1 on CPU adapters, 8 on GPUs)
   --no-torch           skip the PyTorch reference
   --json               print one JSON object instead of the table
@@ -72,6 +75,7 @@ export function main(args: string[]): Promise<void> {
         python: { type: 'string' },
         tune: { type: 'string', default: 'quick' },
         conv: { type: 'string', default: 'auto' },
+        'd-passes': { type: 'string', default: 'merged' },
         'steps-per-submit': { type: 'string' },
         'no-torch': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -90,7 +94,8 @@ export function main(args: string[]): Promise<void> {
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    const configs = tunes.flatMap((tune) => convs.map((conv) => ({ tune, conv })));
+    const passes = v['d-passes'].split(',').map((d) => oneOf<DPasses>(d, '--d-passes', D_PASSES, 'merged'));
+    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.map((dPasses) => ({ tune, conv, dPasses }))));
     for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
       const gpu = await requestGpu({ backend: name });
       try {
@@ -98,13 +103,13 @@ export function main(args: string[]): Promise<void> {
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
-        for (const { tune, conv } of configs) {
+        for (const { tune, conv, dPasses } of configs) {
           const before = gpu.allocatedBytes;
-          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv });
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv, dPasses });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
           runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
         for (let done = 0; done < steps; done += per) {

@@ -208,6 +208,7 @@ export function main(args: string[]): Promise<void> {
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
     tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
     conv: oneOf<ConvPath>(v.conv, '--conv', CONV_PATHS, 'auto'),
+    dPasses: base.dPasses,
   };
   const maxSteps = v['max-steps'] ? positiveInt(v['max-steps'], '--max-steps') : null;
   const limitBatches = v['limit-batches'] ? positiveInt(v['limit-batches'], '--limit-batches') : null;

@@ -5,21 +5,26 @@
  *   d_loss = real + fake) -> Adam(D) -> D(fake) with the updated D, BCE(., 1) -> D backward for
  *   dx only (D's weight gradients would be discarded: PyTorch computes them needlessly) ->
  *   G backward -> Adam(G)
- * and a finite check of the three losses. Each D forward is its own pass with its own batch
- * statistics, like the reference. One command buffer, one submit per step.
+ * and a finite check of the three losses. Every D forward has its own batch statistics, like the
+ * reference; D(real) and D(fake) run as one pass over both halves of one batch (dPasses), with
+ * BatchNorm's statistics per half. One command buffer, one submit per step.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import type { ConvPath, PlanBuilder } from '../layers/layer.js';
+import { planTensor, type ConvPath, type PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
-import { lossAgainst } from '../backprop/loss.js';
+import { lossAgainst, type LossOutput } from '../backprop/loss.js';
+import { copyInto } from '../layers/ops.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
 import { finiteCheckKernel } from '../shaders/finite.js';
 import type { Loss } from '../shaders/loss.js';
+
+export const D_PASSES = ['merged', 'separate'] as const;
+export type DPasses = (typeof D_PASSES)[number];
 
 export interface StepModels {
   gpu: Gpu;
@@ -40,6 +45,11 @@ export interface StepModels {
   matmul?: string;
   tuner?: MatmulTuner;
   conv?: ConvPath;
+  /**
+   * D's step on the real and the fake batch: `merged` (default) as one pass over both halves,
+   * `separate` as the reference writes it, two passes (the comparison variant).
+   */
+  dPasses?: DPasses;
   /** Where the plan's activations and gradients live (shared by the plans of every batch size); absent: a buffer each. */
   activations?: ActivationArena;
 }
@@ -89,12 +99,27 @@ export class StepPlan {
     const label = (s: string) => `${s} (batch ${batch})`;
     // Discriminator step.
     const g = await G.forward(plan, z, true);
-    const dReal = await D.forward(plan, real, true);
-    const lossReal = await lossAgainst(plan, m.loss, dReal.y, m.realLabel, label('D real loss'));
-    const dFake = await D.forward(plan, g.y, true);
-    const lossFake = await lossAgainst(plan, m.loss, dFake.y, 0, label('D fake loss'));
-    await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
-    await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
+    let lossReal: LossOutput;
+    let lossFake: LossOutput;
+    if (m.dPasses === 'separate') {
+      const dReal = await D.forward(plan, real, true);
+      lossReal = await lossAgainst(plan, m.loss, dReal.y, m.realLabel, label('D real loss'));
+      const dFake = await D.forward(plan, g.y, true);
+      lossFake = await lossAgainst(plan, m.loss, dFake.y, 0, label('D fake loss'));
+      await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+      await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
+    } else {
+      // One pass over [real; fake]: BatchNorm keeps each half's statistics (and updates the
+      // running ones real first, then fake), so only the sums over the batch in D's weight
+      // gradients change order: each GEMM sums both halves, where two passes accumulated.
+      const both = planTensor(plan, label('D input (real; fake)'), [2 * batch, ...real.shape.slice(1)]);
+      await copyInto(plan, real, both, 0);
+      await copyInto(plan, g.y, both, real.size);
+      const d = await D.forward(plan, both, true, 2);
+      lossReal = await lossAgainst(plan, m.loss, d.y, m.realLabel, label('D real loss'), { rows: { first: 0, count: batch } });
+      lossFake = await lossAgainst(plan, m.loss, d.y, 0, label('D fake loss'), { rows: { first: batch, count: batch }, grad: lossReal.grad });
+      await D.backward(plan, d.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+    }
     plan.dispatches.push(m.adamD);
     // Generator step, on the same fake batch, through the updated D.
     const dG = await D.forward(plan, g.y, true);

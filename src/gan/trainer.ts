@@ -13,7 +13,7 @@ import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
 import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
-import { StepPlan } from './step.js';
+import { StepPlan, type DPasses } from './step.js';
 import { checkBatch, trainingNeed } from './limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import type { ConvPath } from '../layers/layer.js';
@@ -40,6 +40,8 @@ export interface TrainConfig {
   tune: TuneMode;
   /** Convolutions as implicit GEMMs over NCHW, explicit im2col/col2im + matmul, or auto (src/layers/conv-base.ts). */
   conv: ConvPath;
+  /** D's real and fake passes as one pass over both (merged) or as two (separate; src/gan/step.ts). */
+  dPasses: DPasses;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -57,6 +59,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   matmul: 'auto',
   tune: 'off',
   conv: 'auto',
+  dPasses: 'merged',
 };
 
 export interface StepStats {
@@ -155,6 +158,7 @@ export class GanTrainer {
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
           conv: convPathFor(this.gpu, this.config.conv),
+          dPasses: this.config.dPasses,
           tuner: this.tuner,
           activations: this.activations,
         },

@@ -16,8 +16,8 @@ import {
 import { channelGrid, channelStrategy } from '../shaders/reduce.js';
 import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
-/** Which activation a training forward fused (Sequential.forward), for its backward. */
-const fused = new WeakMap<Saved, FusedActivation>();
+/** What a training forward left for its backward: the fused activation, and each group's statistics. */
+const trained = new WeakMap<Saved, { act?: FusedActivation; stats: Tensor[] }>();
 
 export class BatchNorm extends Layer {
   readonly kind: string;
@@ -62,60 +62,81 @@ export class BatchNorm extends Layer {
     return { N: N!, C: C!, HW: H * W };
   }
 
-  /** `act`: apply this activation to the output in the same kernel (training only). */
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation): Promise<Saved> {
+  /**
+   * `act`: apply this activation to the output in the same kernel (training only). `groups`:
+   * training statistics per group of N / groups consecutive samples, each updating the running
+   * statistics in turn, exactly as that many separate passes would (D's real and fake halves).
+   */
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups = 1): Promise<Saved> {
     const { N, C, HW } = this.sizes(x);
-    if (training && N * HW <= 1) {
-      // PyTorch raises the same: the variance of one value is undefined.
-      throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${x.shape.join(', ')}]`);
-    }
     const { gpu } = plan;
     const y = planTensor(plan, `${this.prefix}y`, x.shape);
-    const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
     const gamma = this.param('weight');
     const beta = this.param('bias');
     const mean = this.state('running_mean');
     const variance = this.state('running_var');
     if (!training) {
+      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
       plan.dispatches.push(
         await gpu.prepare(batchNormEvalKernel(), [params, x, gamma, beta, y, mean, variance], grid1d(N * C * HW, BN_ELEMENTWISE_WG, gpu.limits.maxComputeWorkgroupsPerDimension)),
       );
       return { x, y };
     }
-    const stats = planTensor(plan, `${this.prefix}batch stats`, [2, C]);
-    const strategy = channelStrategy(N * HW);
-    plan.dispatches.push(
-      await gpu.prepare(
-        batchNormTrainKernel(strategy, act),
-        [params, x, gamma, beta, y, stats, mean, variance],
-        channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
-      ),
-    );
-    const saved = { x, y, stats };
-    if (act) fused.set(saved, act);
+    const n = this.groupSize(N, groups);
+    if (n * HW <= 1) {
+      // PyTorch raises the same: the variance of one value is undefined.
+      throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
+    }
+    const strategy = channelStrategy(n * HW);
+    const stats: Tensor[] = [];
+    for (let g = 0; g < groups; g++) {
+      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(n, C, HW, this.eps, this.momentum, g * n)));
+      stats.push(planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]));
+      plan.dispatches.push(
+        await gpu.prepare(
+          batchNormTrainKernel(strategy, act),
+          [params, x, gamma, beta, y, stats[g]!, mean, variance],
+          channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
+        ),
+      );
+    }
+    const saved = { x, y, stats: stats[0]! };
+    trained.set(saved, { act, stats });
     return saved;
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, stats } = saved as Saved & { stats: Tensor };
-    if (!stats) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
+    const { x } = saved;
+    const info = trained.get(saved);
+    if (!info) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
     const { N, C, HW } = this.sizes(x);
     const { gpu } = plan;
     if (!o.needDx && !o.paramGrads) return null;
-    const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
+    const n = this.groupSize(N, info.stats.length);
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const strategy = channelStrategy(N * HW);
-    const act = fused.get(saved);
-    plan.dispatches.push(
-      await gpu.prepare(
-        batchNormBackwardKernel(strategy, o.accumulate && o.paramGrads, act),
-        [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta, ...(act ? [saved.y] : [])],
-        channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
-      ),
-    );
+    const strategy = channelStrategy(n * HW);
+    for (const [g, stats] of info.stats.entries()) {
+      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(n, C, HW, this.eps, this.momentum, g * n)));
+      // Groups after the first add their parameter gradients, as separate passes would.
+      const accumulate = o.paramGrads && (o.accumulate || g > 0);
+      plan.dispatches.push(
+        await gpu.prepare(
+          batchNormBackwardKernel(strategy, accumulate, info.act),
+          [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta, ...(info.act ? [saved.y] : [])],
+          channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
+        ),
+      );
+    }
     return o.needDx ? dx : null;
+  }
+
+  private groupSize(N: number, groups: number): number {
+    if (!Number.isInteger(groups) || groups < 1 || N % groups !== 0) {
+      throw new Error(`${this.prefix}${this.kind}: a batch of ${N} does not split into ${groups} groups`);
+    }
+    return N / groups;
   }
 }

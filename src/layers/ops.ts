@@ -15,6 +15,7 @@ import {
   type MatmulShape,
   type MatmulVariant,
 } from '../shaders/matmul.js';
+import { COPY_WG, copyIntoKernel } from '../shaders/elementwise.js';
 import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
 import { planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
@@ -98,6 +99,15 @@ export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: C
   checkSize('col2im image', image, n);
   const bindings = bias ? [col, image, bias] : [col, image];
   await add(plan, plan.gpu.prepare(col2imKernel(g, !!bias), bindings, grid(plan, n, CONV_WG)));
+}
+
+/** dst[first + i] = src[i]: `src` placed inside `dst` from float `first` on. */
+export async function copyInto(plan: PlanBuilder, src: Tensor, dst: Tensor, first: number): Promise<void> {
+  if (!Number.isInteger(first) || first < 0 || first + src.size > dst.size) {
+    throw new Error(`copy: "${src.label}" (${src.size} values) does not fit in "${dst.label}" (${dst.size}) from ${first}`);
+  }
+  const params = plan.gpu.uniform('copy into', new Uint32Array([first, 0, 0, 0]));
+  await add(plan, plan.gpu.prepare(copyIntoKernel(), [params, src, dst], grid(plan, src.size, COPY_WG)));
 }
 
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */

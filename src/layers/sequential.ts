@@ -58,22 +58,23 @@ export class Sequential {
    * BN's output loop, its backward in BN's backward loads): two dispatches fewer per pair and
    * pass; the forward is bit-identical, the backward within a few ulps (tested). The
    * activation's tape entry is then its input and output both the fused output, and its
-   * backward is skipped. `plan.fuse === false` turns it off.
+   * backward is skipped. `plan.fuse === false` turns it off. `groups`: the batch is that many
+   * batches of equal size, each with its own BatchNorm statistics (BatchNorm.forward).
    */
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<{ y: Tensor; tape: Saved[] }> {
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean, groups = 1): Promise<{ y: Tensor; tape: Saved[] }> {
     const tape: Saved[] = [];
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
       const next = this.layers[i + 1];
       if (training && plan.fuse !== false && l instanceof BatchNorm && next instanceof Pointwise) {
-        const s = await l.forward(plan, h, training, { op: next.op, slope: next.slope });
+        const s = await l.forward(plan, h, training, { op: next.op, slope: next.slope }, groups);
         tape.push(s, { x: s.y, y: s.y, fusedInto: s.y });
         h = s.y;
         i++;
         continue;
       }
-      const s = await l.forward(plan, h, training);
+      const s = l instanceof BatchNorm ? await l.forward(plan, h, training, undefined, groups) : await l.forward(plan, h, training);
       tape.push(s);
       h = s.y;
     }

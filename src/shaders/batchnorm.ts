@@ -12,21 +12,26 @@ import { channelHead, channelStride, sumFn, type ChannelStrategy } from './reduc
 
 export const BN_ELEMENTWISE_WG = 256;
 
-export function batchNormParams(N: number, C: number, HW: number, eps: number, momentum: number): ArrayBuffer {
+/**
+ * `first`: the training kernels normalise samples first .. first + N - 1 of a larger tensor (one
+ * group of a batch whose groups keep their own statistics, as D's real and fake halves).
+ */
+export function batchNormParams(N: number, C: number, HW: number, eps: number, momentum: number, first = 0): ArrayBuffer {
   const buf = new ArrayBuffer(32);
   new Uint32Array(buf, 0, 3).set([N, C, HW]);
   new Float32Array(buf, 12, 2).set([eps, momentum]);
+  new Uint32Array(buf, 20, 1)[0] = first;
   return buf;
 }
 
 const PARAMS = /* wgsl */ `
-struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, _a: u32, _b: u32, _c: u32 }
+struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, first: u32, _b: u32, _c: u32 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
 const AT = /* wgsl */ `
 fn at(e: u32, c: u32) -> u32 {
   let n = e / params.HW;
-  return (n * params.C + c) * params.HW + (e - n * params.HW);
+  return ((params.first + n) * params.C + c) * params.HW + (e - n * params.HW);
 }`;
 
 /** An activation applied to BN's output in the same kernel (a BatchNorm followed by ReLU/LeakyReLU). */

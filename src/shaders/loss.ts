@@ -14,33 +14,35 @@ import { REDUCE_WG, workgroupSum } from './reduce.js';
 export const LOSSES = ['bce', 'bce_logits'] as const;
 export type Loss = (typeof LOSSES)[number];
 
-export function lossParams(n: number, target: number, gradScale = 1): ArrayBuffer {
+/** `first`: the loss covers input[first .. first + n - 1] and writes only that part of grad. */
+export function lossParams(n: number, target: number, gradScale = 1, first = 0): ArrayBuffer {
   const buf = new ArrayBuffer(16);
   new Uint32Array(buf, 0, 1)[0] = n;
   new Float32Array(buf, 4, 2).set([target, gradScale]);
+  new Uint32Array(buf, 12, 1)[0] = first;
   return buf;
 }
 
 const TERMS: Record<Loss, string> = {
   bce: /* wgsl */ `
-  let p = input[i];
+  let p = input[params.first + i];
   let term = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p));
   let pred = p;
-  grad[i] = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n;`,
+  grad[params.first + i] = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n;`,
   bce_logits: /* wgsl */ `
-  let x = input[i];
+  let x = input[params.first + i];
   let term = select(max(x, 0.0) - x * t + log(1.0 + exp(-abs(x))), x, is_nan(x));
   let pred = 1.0 / (1.0 + exp(-x));
   // sigmoid(x) - t, written so that nothing cancels: sigmoid(x) + sigmoid(-x) = 1.
   let pred_neg = 1.0 / (1.0 + exp(x));
-  grad[i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
+  grad[params.first + i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
 };
 
 export function lossKernel(loss: Loss): Kernel {
   return {
     name: `loss.${loss}`,
     code: /* wgsl */ `
-struct Params { n: u32, label: f32, grad_scale: f32, _pad: u32 }
+struct Params { n: u32, label: f32, grad_scale: f32, first: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;
