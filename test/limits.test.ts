@@ -5,7 +5,7 @@
  * exercised.
  */
 import { describe, expect, it } from 'vitest';
-import { checkBatch, largestBatch, samplingNeed, trainingNeed } from '../src/gan/limits.js';
+import { checkBatch, dPassesFor, largestBatch, samplingNeed, trainingNeed } from '../src/gan/limits.js';
 import { Sampler } from '../src/gan/sample.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { useGpu } from './helpers/gpu.js';
@@ -18,17 +18,21 @@ describe('batch limits (gles)', () => {
   const snapshot = () => gpu().bufferSizes().length;
 
   for (const conv of ['auto', 'explicit'] as const) {
-    it(`predicts the largest buffer of a training step exactly (batch 12, conv ${conv})`, async () => {
-      const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12, conv });
-      const before = snapshot();
-      await trainer.plan(12);
-      const need = trainingNeed(100, conv);
-      expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
-      expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
-      // Implicit GEMMs need no col buffer: the largest buffer is an activation (64 x 14 x 14
-      // floats per image), a quarter of the explicit path's im2col/col buffer (1024 x 7 x 7).
-      expect(need.bytesPerImage).toBe(conv === 'auto' ? 4 * 64 * 14 * 14 : 4 * 1024 * 49);
-    });
+    for (const dPasses of ['merged', 'separate'] as const) {
+      it(`predicts the largest buffer of a training step exactly (batch 12, conv ${conv}, D passes ${dPasses})`, async () => {
+        const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12, conv, dPasses });
+        const before = snapshot();
+        await trainer.plan(12);
+        const need = trainingNeed(100, conv, dPasses);
+        expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
+        expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
+        // Implicit GEMMs need no col buffer: the largest buffer is an activation (64 x 14 x 14
+        // floats per image), a quarter of the explicit path's im2col/col buffer (1024 x 7 x 7);
+        // D's merged pass holds two images (real and fake) per batch image.
+        const perImage = conv === 'auto' ? 4 * 64 * 14 * 14 : 4 * 1024 * 49;
+        expect(need.bytesPerImage).toBe(dPasses === 'merged' ? 2 * perImage : perImage);
+      });
+    }
   }
 
   it('predicts the largest buffer of a sampling pass exactly (batch 12)', async () => {
@@ -39,16 +43,22 @@ describe('batch limits (gles)', () => {
   });
 
   it('refuses a batch over the binding limit before allocating, naming the limit and the largest batch that fits', async () => {
-    const max = largestBatch(gpu(), trainingNeed(100));
+    // D's passes merge only where the merged pass fits (auto), so the limit is the separate passes'.
+    const need = trainingNeed(100, 'auto', 'separate');
+    const max = largestBatch(gpu(), need);
     const limit = gpu().limits.maxStorageBufferBindingSize;
-    expect(max * trainingNeed(100).bytesPerImage).toBeLessThanOrEqual(limit);
-    expect((max + 1) * trainingNeed(100).bytesPerImage).toBeGreaterThan(limit);
-    expect(() => checkBatch(gpu(), max, trainingNeed(100), 'batch size')).not.toThrow();
+    expect(max * need.bytesPerImage).toBeLessThanOrEqual(limit);
+    expect((max + 1) * need.bytesPerImage).toBeGreaterThan(limit);
+    expect(() => checkBatch(gpu(), max, need, 'batch size')).not.toThrow();
     const before = gpu().bufferSizes().length;
     await expect(GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: max + 1 })).rejects.toThrow(
       new RegExp(`batch size ${max + 1} needs a \\d+-byte buffer \\(.*\\), more than this adapter's maxStorageBufferBindingSize of ${limit} bytes; the largest that fits on this adapter is ${max}`),
     );
     expect(gpu().bufferSizes().length).toBe(before);
+    const merged = largestBatch(gpu(), trainingNeed(100, 'auto', 'merged'));
+    expect(merged).toBe(Math.floor(max / 2));
+    expect(dPassesFor(gpu(), merged, 100, 'auto', 'auto')).toBe('merged');
+    expect(dPassesFor(gpu(), merged + 1, 100, 'auto', 'auto')).toBe('separate');
   });
 
   it('samples in batches: image i is the same whatever the batch (eval-mode G is per image)', async () => {

@@ -33,8 +33,9 @@ alike; each row is the median step. Figures name the CPU: compare ratios, not ab
                        each a row (default quick)
   --conv LIST          auto|implicit|explicit, comma-separated: convolution path as train --conv,
                        each a row (default auto)
-  --d-passes LIST      merged|separate, comma-separated: D's real and fake passes as one pass over
-                       both halves (the trainer's) or as two, each a row (default merged)
+  --d-passes LIST      auto|merged|separate, comma-separated: D's real and fake passes as one pass
+                       over both halves or as two (auto: merged where it fits), each a row
+                       (default auto)
   --steps-per-submit N steps per command buffer (default 1 on CPU adapters, 8 on GPUs)
   --no-torch           skip the PyTorch reference
   --json               print one JSON object instead of the table
@@ -75,7 +76,7 @@ export function main(args: string[]): Promise<void> {
         python: { type: 'string' },
         tune: { type: 'string', default: 'quick' },
         conv: { type: 'string', default: 'auto' },
-        'd-passes': { type: 'string', default: 'merged' },
+        'd-passes': { type: 'string', default: 'auto' },
         'steps-per-submit': { type: 'string' },
         'no-torch': { type: 'boolean' },
         json: { type: 'boolean' },
@@ -94,7 +95,7 @@ export function main(args: string[]): Promise<void> {
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    const passes = v['d-passes'].split(',').map((d) => oneOf<DPasses>(d, '--d-passes', D_PASSES, 'merged'));
+    const passes = v['d-passes'].split(',').map((d) => oneOf<DPasses | 'auto'>(d, '--d-passes', ['auto', ...D_PASSES], 'auto'));
     const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.map((dPasses) => ({ tune, conv, dPasses }))));
     for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
       const gpu = await requestGpu({ backend: name });

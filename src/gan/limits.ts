@@ -6,6 +6,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { ConvPath } from '../layers/layer.js';
+import type { DPasses } from './step.js';
 import { IMAGE_SHAPE, discriminator, generator } from './models.js';
 
 /** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
@@ -14,12 +15,25 @@ export interface BatchNeed {
   layer: string;
 }
 
-/** A training step: G forward and backward from z, D forward and backward on 28 x 28 images. */
-export function trainingNeed(latentDim: number, conv: ConvPath = 'auto'): BatchNeed {
+/**
+ * A training step: G forward and backward from z, D forward and backward on 28 x 28 images, two
+ * of them per batch image when D's real and fake passes are merged (src/gan/step.ts).
+ */
+export function trainingNeed(latentDim: number, conv: ConvPath = 'auto', dPasses: DPasses = 'merged'): BatchNeed {
   return worst([
     ['generator', generator(latentDim).largestBuffer([1, latentDim], conv)],
-    ['discriminator', discriminator(true).largestBuffer([1, ...IMAGE_SHAPE], conv)],
+    ['discriminator', discriminator(true).largestBuffer([dPasses === 'merged' ? 2 : 1, ...IMAGE_SHAPE], conv)],
   ]);
+}
+
+/**
+ * How D's real and fake passes run at this batch: as asked, or with `auto` merged when the
+ * merged pass's buffers fit the adapter's binding limit and separate (half the largest buffer)
+ * beyond it, so merging never lowers the largest batch a step can train.
+ */
+export function dPassesFor(gpu: Gpu, batch: number, latentDim: number, conv: ConvPath, wanted: DPasses | 'auto'): DPasses {
+  if (wanted !== 'auto') return wanted;
+  return batch <= largestBatch(gpu, trainingNeed(latentDim, conv, 'merged')) ? 'merged' : 'separate';
 }
 
 /** Eval-mode generation: G forward only. */

@@ -14,7 +14,7 @@ import { makeGrid, type Grid } from './images.js';
 import type { Loss } from '../shaders/loss.js';
 import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
 import { StepPlan, type DPasses } from './step.js';
-import { checkBatch, trainingNeed } from './limits.js';
+import { checkBatch, dPassesFor, trainingNeed } from './limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import type { ConvPath } from '../layers/layer.js';
 import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
@@ -40,8 +40,11 @@ export interface TrainConfig {
   tune: TuneMode;
   /** Convolutions as implicit GEMMs over NCHW, explicit im2col/col2im + matmul, or auto (src/layers/conv-base.ts). */
   conv: ConvPath;
-  /** D's real and fake passes as one pass over both (merged) or as two (separate; src/gan/step.ts). */
-  dPasses: DPasses;
+  /**
+   * D's real and fake passes as one pass over both (merged), as two (separate), or `auto`:
+   * merged unless only separate passes fit the adapter's binding limit (src/gan/limits.ts).
+   */
+  dPasses: DPasses | 'auto';
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -59,7 +62,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   matmul: 'auto',
   tune: 'off',
   conv: 'auto',
-  dPasses: 'merged',
+  dPasses: 'auto',
 };
 
 export interface StepStats {
@@ -113,7 +116,8 @@ export class GanTrainer {
     if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
       throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);
     }
-    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, convPathFor(gpu, config.conv)), 'batch size');
+    const least = config.dPasses === 'merged' ? 'merged' : 'separate';
+    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, convPathFor(gpu, config.conv), least), 'batch size');
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);
@@ -158,7 +162,7 @@ export class GanTrainer {
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
           conv: convPathFor(this.gpu, this.config.conv),
-          dPasses: this.config.dPasses,
+          dPasses: dPassesFor(this.gpu, batch, this.config.latentDim, convPathFor(this.gpu, this.config.conv), this.config.dPasses),
           tuner: this.tuner,
           activations: this.activations,
         },
