@@ -2,26 +2,27 @@
  * Register-block sweep of the implicit-GEMM convolution kernels (src/shaders/conv-gemm.ts) at one
  * layer's geometry: every block is prepared, then all are timed in alternation for R rounds
  * (median of 3 runs each) and the best round is reported, so load from elsewhere hits them alike.
- * What convGemmBlock's choice comes from. Environment (all optional):
+ * What convGemmFixedProgram's choice comes from (`--tune full` races the same programs in a
+ * run). Environment (all optional):
  *   BK=gles|swiftshader  GEO=N,C,H,G,Ho (default 64,64,14,128,7: D's Conv2d 64->128 at batch 64)
  *   MODES=forward,weight,transposed  BLOCKS=32x16,16x16,...  R=3
  * npx tsx --conditions=source scripts/bench-conv-blocks.ts
  */
 import { requestGpu } from '../src/gpu/gpu.js';
-import { convGemmFlops, convGemmGrid, convGemmKernel, convGemmPackedSize, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
+import { convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
 import { timeDispatches } from './timing.js';
 const gpu = await requestGpu({ backend: (process.env.BK ?? 'gles') as 'gles' });
 const [N, C, H, G, Ho] = (process.env.GEO ?? '64,64,14,128,7').split(',').map(Number) as number[];
 const g = { N: N!, C: C!, H: H!, W: H!, Ho: Ho!, Wo: Ho!, k: 4, s: 2, p: 1 };
-const blocks = (process.env.BLOCKS ?? '16x8,32x16,16x16,8x8').split(',').map((b) => b.split('x').map(Number) as [number, number]);
+const programs = (process.env.BLOCKS ?? '16x8,32x16,16x16,8x8').split(',').map((b) => convGemmProgram(`conv_${b}`));
 const modes = (process.env.MODES ?? 'forward,weight,transposed').split(',') as ConvGemmMode[];
 for (const mode of modes) {
   const sz = convGemmSizes({ mode, g, G: G! });
   const A = gpu.tensor('A', [convGemmPackedSize({ mode, g, G: G! }) || sz.A]), B = gpu.tensor('B', [sz.B]), out = gpu.tensor('o', [sz.out]);
   const ds = [];
-  for (const [tm, tn] of blocks) {
-    const spec = { mode, g, G: G!, tm, tn };
-    ds.push({ name: `${tm}x${tn}`, flops: convGemmFlops(spec), d: await gpu.prepare(convGemmKernel(spec), [A, B, out], convGemmGrid(spec)) });
+  for (const program of programs) {
+    const op = { mode, g, G: G! };
+    ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), [A, B, out], program.grid(op)) });
   }
   const best = new Map<string, number>();
   for (let r = 0; r < Number(process.env.R ?? 3); r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));

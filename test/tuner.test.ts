@@ -1,5 +1,5 @@
 /**
- * The matmul autotuner: it times every candidate that supports a shape, keeps the fastest,
+ * The autotuner (matmul variants and conv GEMM programs): it times every candidate that supports a shape, keeps the fastest,
  * persists the result per adapter and shape, reuses it without timing, and `off` means the fixed
  * table. Small shapes on the GLES adapter; the winners themselves are machine-dependent, so only
  * the bookkeeping is asserted (each variant's numbers are checked in matmul.test.ts).
@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { MatmulTuner, type TuneRecord, type TuneStore } from '../src/layers/matmul-tuner.js';
 import { bestMatmulVariant } from '../src/shaders/matmul.js';
+import { convGemmFixedProgram, convGemmProgram, type ConvGemmOp } from '../src/shaders/conv-gemm.js';
 import { useGpu } from './helpers/gpu.js';
 
 function memoryStore(): TuneStore & { saves: number; data: Record<string, TuneRecord> } {
@@ -39,7 +40,7 @@ describe('matmul tuner on gles', () => {
     expect(Object.keys(record.timings).sort()).toEqual([...candidates].sort());
     const best = Object.entries(record.timings).sort((a, b) => b[1] - a[1])[0]![0];
     expect(chosen).toBe(best);
-    expect(lines[0]).toMatch(/^tune {5}timing matmul variants per GEMM shape .*cached in test memory/);
+    expect(lines[0]).toMatch(/^tune {5}timing GEMM variants per shape .*cached in test memory/);
     expect(lines[1]).toMatch(new RegExp(`^tune {5}matmul 64x96x128 NT: ${chosen} [\\d.]+ GFLOP/s`));
 
     // A second run with the same store: no timing, no save, same answer.
@@ -56,6 +57,33 @@ describe('matmul tuner on gles', () => {
     const store = memoryStore();
     const tuner = new MatmulTuner(gpu(), 'off', store);
     expect(await tuner.choose(shape, {})).toBe(bestMatmulVariant(shape, {}, true));
+    expect(await tuner.chooseConv(conv)).toBe(convGemmFixedProgram(conv));
     expect(store.saves).toBe(0);
+  });
+
+  // A small conv (M = 8 output channels: the fixed choice is 4x8), so `full` races two small blocks.
+  const conv: ConvGemmOp = { mode: 'forward', g: { N: 2, C: 4, H: 14, W: 14, Ho: 7, Wo: 7, k: 4, s: 2, p: 1 }, G: 8, bias: true };
+
+  it('races the conv GEMM programs of an op (full; the fixed choice among them), keeps the fastest, reuses it', async () => {
+    const store = memoryStore();
+    const lines: string[] = [];
+    const tuner = new MatmulTuner(gpu(), 'full', store, (l) => lines.push(l));
+    const candidates = tuner.convCandidates(conv);
+    expect(candidates).toEqual(['conv_4x8', 'conv_8x8']);
+    const chosen = await tuner.chooseConv(conv);
+    const [key, record] = Object.entries(store.data)[0]!;
+    expect(key).toContain('conv conv_gemm.forward.bias 2x4x14x14<-8x7x7/k4s2p1');
+    expect(Object.keys(record.timings).sort()).toEqual([...candidates].sort());
+    expect(chosen).toBe(Object.entries(record.timings).sort((a, b) => b[1] - a[1])[0]![0]);
+    expect(lines[1]).toMatch(new RegExp(`^tune {5}conv_gemm.forward.bias .*: ${chosen} [\\d.]+ GFLOP/s \\(${candidates.length} candidates`));
+    const again = new MatmulTuner(gpu(), 'full', store);
+    expect(await again.chooseConv(conv)).toBe(chosen);
+    expect(store.saves).toBe(1);
+    // `quick` on a CPU adapter races nothing for convolutions (the fixed choice won every sweep).
+    const d128: ConvGemmOp = { ...conv, G: 128 };
+    expect(tuner.convCandidates(d128, 'quick')).toEqual(['conv_32x16']);
+    expect(tuner.convCandidates(d128, 'full')).toEqual(['conv_32x16', 'conv_4x8', 'conv_8x8', 'conv_16x8', 'conv_16x16', 'conv_32x32']);
+    // A name that is no program is refused by name.
+    expect(() => convGemmProgram('conv_3x3')).toThrow('conv GEMM program: expected conv_TMxTN with TN a multiple of 4');
   });
 });

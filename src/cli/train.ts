@@ -73,9 +73,9 @@ GPU:
   --steps-per-submit N  training steps encoded in one command buffer and submitted at once (default:
                       1 on CPU adapters, 8 on GPUs, where it saves submit overhead); results are
                       identical for any N
-  --tune MODE         ${TUNE_MODES.join('|')}: how auto picks a matmul variant per shape: timed once per adapter
-                      and shape and cached (quick: a short list; full: every variant), or a fixed
-                      table (off). Default $WEBGPU_DCGAN_TUNE or quick; the cache is
+  --tune MODE         ${TUNE_MODES.join('|')}: how auto picks a matmul variant (and an implicit conv GEMM's
+                      register block) per shape: timed once per adapter and shape and cached
+                      (quick: a short list; full: every variant), or a fixed table (off). Default $WEBGPU_DCGAN_TUNE or quick; the cache is
                       $WEBGPU_DCGAN_TUNE_CACHE or ~/.cache/webgpu-dcgan/matmul-tune.json
   --conv PATH         auto|implicit|explicit: convolutions as implicit GEMMs that read and write
                       NCHW tensors, or as im2col/col2im + matmul (the first implementation: 4x the

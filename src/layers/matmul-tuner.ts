@@ -1,6 +1,7 @@
 /**
- * Matmul autotuning: at first use of a GEMM shape on an adapter, time the candidate variants on
- * scratch buffers of that shape and keep the fastest. Winners are cached per adapter (its
+ * Autotuning of the GEMMs: at first use of a matmul shape (or an implicit-GEMM convolution) on
+ * an adapter, time the candidate variants (the conv GEMM programs' register blocks) on scratch
+ * buffers of that shape and keep the fastest. Winners are cached per adapter (its
  * description plus the WebGPU runtime's version) and shape in a store (a JSON file in Node,
  * localStorage in a browser; see #gpu-adapter), so later runs pay nothing.
  *
@@ -13,6 +14,17 @@ import type { Gpu } from '../gpu/gpu.js';
 import { median } from '../gpu/profiler.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
+import {
+  CONV_GEMM_BLOCKS,
+  convGemmFixedProgram,
+  convGemmFlops,
+  convGemmName,
+  convGemmPackedSize,
+  convGemmProgram,
+  convGemmShape,
+  convGemmSizes,
+  type ConvGemmOp,
+} from '../shaders/conv-gemm.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
@@ -35,7 +47,8 @@ export interface TuneStore {
 }
 
 export interface TuneRecord {
-  variant: MatmulVariant;
+  /** A matmul variant, or a conv GEMM program (`conv_32x16`). */
+  variant: string;
   /** GFLOP/s of every candidate timed, fastest first. */
   timings: Record<string, number>;
   mode: TuneMode;
@@ -48,6 +61,13 @@ export interface TuneRecord {
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];
 const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
+/**
+ * Conv GEMM blocks `quick` races beside the fixed choice. None on the CPU adapters: the fixed
+ * choice won every sweep there (conv-gemm.ts), and each candidate costs seconds of compilation
+ * on a first run. Small blocks on GPUs, where big ones spill registers. `full` races them all.
+ */
+const QUICK_CONV_CPU: string[] = [];
+const QUICK_CONV_GPU = ['4x8', '8x8', '16x8'];
 
 
 export class MatmulTuner {
@@ -87,20 +107,89 @@ export class MatmulTuner {
     const key = this.key(shape, o);
     this.records ??= this.store?.load() ?? {};
     const cached = this.records[key];
-    if (cached && MATMUL_VARIANTS.includes(cached.variant)) {
+    if (cached && (MATMUL_VARIANTS as readonly string[]).includes(cached.variant)) {
+      this.decisions.set(key, cached);
+      return cached.variant as MatmulVariant;
+    }
+    return (await this.decide(key, () => this.time(shape, o, this.candidates(shape, o)))) as MatmulVariant;
+  }
+
+  /** Conv GEMM programs raced for an op: every block with `full`, else the short list and the fixed choice. */
+  convCandidates(op: ConvGemmOp, mode: TuneMode = this.mode): string[] {
+    const { M } = convGemmShape(op);
+    const quick = this.gpu.isSoftware ? QUICK_CONV_CPU : QUICK_CONV_GPU;
+    const pool = mode === 'full' ? CONV_GEMM_BLOCKS : quick;
+    // A block taller than the op's rows only repeats rows (clamped).
+    const raced = pool.filter((b) => Number(b.split('x')[0]) <= Math.max(4, M)).map((b) => `conv_${b}`);
+    return [...new Set([convGemmFixedProgram(op), ...raced])];
+  }
+
+  /** The conv GEMM program for this op: cached, timed now, or (mode off) the fixed choice. */
+  async chooseConv(op: ConvGemmOp): Promise<string> {
+    const fixed = convGemmFixedProgram(op);
+    if (this.mode === 'off') return fixed;
+    const candidates = this.convCandidates(op);
+    if (candidates.length === 1) return candidates[0]!;
+    const key = `${this.adapterKey}|conv ${convGemmName(op)}|${this.mode}:${candidates.join(',')}`;
+    this.records ??= this.store?.load() ?? {};
+    const cached = this.records[key];
+    if (cached && candidates.includes(cached.variant)) {
       this.decisions.set(key, cached);
       return cached.variant;
     }
+    return this.decide(key, () => this.timeConv(op, candidates));
+  }
+
+  /** Times, records and stores a decision (announcing the first of a process). */
+  private async decide(key: string, time: () => Promise<TuneRecord>): Promise<string> {
     if (!this.announced) {
       this.announced = true;
-      this.log(`tune     timing matmul variants per GEMM shape on this adapter, once (cached in ${this.store?.where ?? 'memory only'}; --tune off skips)`);
+      this.log(`tune     timing GEMM variants per shape on this adapter, once (cached in ${this.store?.where ?? 'memory only'}; --tune off skips)`);
     }
-    const record = await this.time(shape, o, this.candidates(shape, o));
+    const record = await time();
     record.mode = this.mode;
-    this.records[key] = record;
+    this.records![key] = record;
     this.decisions.set(key, record);
-    this.store?.save(this.records);
+    this.store?.save(this.records!);
     return record.variant;
+  }
+
+  /** Times each conv program on scratch buffers of the op's sizes; returns the fastest. */
+  private async timeConv(op: ConvGemmOp, candidates: readonly string[]): Promise<TuneRecord> {
+    const { gpu } = this;
+    const t0 = performance.now();
+    const sizes = convGemmSizes(op);
+    const scratch = [
+      gpu.tensor('tune conv A', [convGemmPackedSize(op) || sizes.A]),
+      gpu.tensor('tune conv B', [sizes.B]),
+      gpu.tensor('tune conv out', [sizes.out]),
+      ...(op.bias ? [gpu.tensor('tune conv bias', [op.mode === 'transposed' ? op.g.C : op.G])] : []),
+    ];
+    const flops = convGemmFlops(op);
+    const timings: Record<string, number> = {};
+    try {
+      let best = Infinity;
+      for (const name of candidates) {
+        const program = convGemmProgram(name);
+        let d: Dispatch;
+        try {
+          d = await gpu.prepare(program.kernel(op), scratch, program.grid(op));
+        } catch (err) {
+          if (!(err instanceof KernelError)) throw err;
+          this.log(`tune     ${convGemmName(op)}: ${name} skipped: ${err.message.split('\n')[0]}`);
+          continue;
+        }
+        const ms = await this.timeDispatch([d], this.mode === 'full' ? 3 : 1, best);
+        best = Math.min(best, ms);
+        timings[name] = flops / (ms * 1e6);
+      }
+    } finally {
+      for (const t of scratch) gpu.destroyBuffer(t.buffer);
+    }
+    const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
+    if (sorted.length === 0) throw new KernelError(convGemmName(op), 'no conv GEMM program could be built on this adapter');
+    this.log(`tune     ${convGemmName(op)}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
   }
 
   /** Times each candidate on scratch buffers of the shape; returns the fastest. */

@@ -6,7 +6,17 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { grid1d } from '../shaders/common.js';
 import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
-import { CONV_PACK_WG, convGemmBlock, convGemmFlops, convGemmGrid, convGemmKernel, convGemmPackKernel, convGemmPackedSize, convGemmSizes, type ConvGemmMode } from '../shaders/conv-gemm.js';
+import {
+  CONV_PACK_WG,
+  convGemmFixedProgram,
+  convGemmFlops,
+  convGemmPackKernel,
+  convGemmPackedSize,
+  convGemmProgram,
+  convGemmSizes,
+  type ConvGemmMode,
+  type ConvGemmOp,
+} from '../shaders/conv-gemm.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
@@ -74,16 +84,17 @@ export async function convGemm(
   checkSize(`conv ${mode} A`, A, sizes.A);
   checkSize(`conv ${mode} B`, B, sizes.B);
   checkSize(`conv ${mode} out`, out, sizes.out);
-  const spec = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...convGemmBlock({ mode, g, G }) };
+  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  const packed = convGemmPackedSize(spec);
+  const program = convGemmProgram(plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
+  const packed = convGemmPackedSize(op);
   let a = A;
   if (packed > 0) {
     a = planTensor(plan, `${out.label} packed A`, [packed]);
-    await add(plan, plan.gpu.prepare(convGemmPackKernel(spec), [A, a], grid(plan, packed, CONV_PACK_WG)));
+    await add(plan, plan.gpu.prepare(convGemmPackKernel(op), [A, a], grid(plan, packed, CONV_PACK_WG)));
   }
-  const d = await plan.gpu.prepare(convGemmKernel(spec), o.bias ? [a, B, out, o.bias] : [a, B, out], convGemmGrid(spec));
-  plan.dispatches.push({ ...d, flops: convGemmFlops(spec) });
+  const d = await plan.gpu.prepare(program.kernel(op), o.bias ? [a, B, out, o.bias] : [a, B, out], program.grid(op));
+  plan.dispatches.push({ ...d, flops: convGemmFlops(op) });
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {

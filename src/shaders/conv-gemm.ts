@@ -82,19 +82,54 @@ export function convGemmSizes({ mode, g, G }: Pick<ConvGemmSpec, 'mode' | 'g' | 
   return { A: weight, B: grid, out: image };
 }
 
+/** A conv GEMM without its register block: what a layer asks for. */
+export type ConvGemmOp = Omit<ConvGemmSpec, 'tm' | 'tn'>;
+
 /**
- * The register block for a shape: big blocks raise the CPU adapters' ceiling (fewer loads per
+ * A register block of the kernel as one object, like the matmul programs: its name, workgroup
+ * size and block, from which the outputs per workgroup and the grid follow, and its kernel for
+ * an op. Programs are named `conv_TMxTN`; the tuner races them per op (src/layers/matmul-tuner.ts).
+ */
+export interface ConvGemmProgram {
+  name: string;
+  workgroupSize: typeof CONV_GEMM_WG;
+  block: { tm: number; tn: number };
+  kernel(op: ConvGemmOp): Kernel;
+  grid(op: ConvGemmOp): [number, number, number];
+}
+
+/** The blocks the tuner races (any op can run any of them; rows past M are clamped). */
+export const CONV_GEMM_BLOCKS = ['4x8', '8x8', '16x8', '16x16', '32x16', '32x32'] as const;
+
+export function convGemmProgram(name: string): ConvGemmProgram {
+  const m = /^conv_(\d+)x(\d+)$/.exec(name);
+  const [tm, tn] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || tm < 1 || tn < 4 || tn % 4 !== 0) {
+    throw new Error(`conv GEMM program: expected conv_TMxTN with TN a multiple of 4 (e.g. ${CONV_GEMM_BLOCKS.map((b) => `conv_${b}`).join(', ')}), found "${name}"`);
+  }
+  const block = { tm, tn };
+  return {
+    name,
+    workgroupSize: CONV_GEMM_WG,
+    block,
+    kernel: (op) => convGemmKernel({ ...op, ...block }),
+    grid: (op) => convGemmGrid({ ...op, ...block }),
+  };
+}
+
+/**
+ * The fixed choice (tune off): big blocks raise the CPU adapters' ceiling (fewer loads per
  * multiply-add), small ones keep enough threads busy. Measured at batch 64 (min of 8 alternated
  * runs, scripts/bench-kernels.ts for the ops): 32x16 is best for the M = 64 and M = 128 products
  * on both CPU adapters (llvmpipe transposed 17.2 GFLOP/s vs 11.0 with 16x16; SwiftShader forward
  * 2.8 / weight 3.7 / transposed 3.1 GFLOP/s, vs 2.4 / 2.7 / 2.7 with 16x16, and 32x32, 64x16,
  * 16x8, 8x16, 32x8 all lower).
  */
-export function convGemmBlock(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { tm: number; tn: number } {
-  const { M } = convGemmShape(spec);
-  if (M >= 64) return { tm: 32, tn: 16 };
-  if (M >= 16) return { tm: 16, tn: 16 };
-  return { tm: Math.min(M, 4), tn: 8 };
+export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
+  const { M } = convGemmShape(op);
+  if (M >= 64) return 'conv_32x16';
+  if (M >= 16) return 'conv_16x16';
+  return `conv_${Math.min(M, 4)}x8`;
 }
 
 /** Floats of the packed A (phases x M x K rounded up to 4), or 0 when A is bound as it is. */
@@ -119,6 +154,11 @@ function constants(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
 }
 
 const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x${g.W}<-${G}x${g.Ho}x${g.Wo}/k${g.k}s${g.s}p${g.p}`;
+
+/** An op's name without its block, e.g. `conv_gemm.weight+ 64x64x14x14<-128x7x7/k4s2p1` (tuning logs and cache keys). */
+export function convGemmName(op: ConvGemmOp): string {
+  return `conv_gemm.${op.mode}${op.bias ? '.bias' : ''}${op.accumulate ? '+' : ''} ${tag(op)}`;
+}
 
 export const CONV_PACK_WG = 256;
 
