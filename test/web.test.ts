@@ -38,6 +38,10 @@ afterAll(async () => {
   await new Promise<void>((r) => server?.httpServer.close(() => r()));
 });
 
+// Tests that train in the page wait up to 240 s for it (SwiftShader compiles every kernel of
+// two plans, in the page and in Node, on a shared 2-core machine): their own limit must allow it.
+const TRAINING_TIMEOUT = 300_000;
+
 describe('web page', () => {
   const gpu = useGpu('swiftshader');
   const set = loadImageSet('mnist', 'train');
@@ -90,7 +94,7 @@ describe('web page', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-after-training.png'), fullPage: true });
     await page.close();
-  });
+  }, TRAINING_TIMEOUT);
 
   it('on a lost GPU device stops with a clear error and keeps the last checkpoint downloadable', async () => {
     const page = await browser.newPage();
