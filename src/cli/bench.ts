@@ -20,9 +20,10 @@ import { D_PASSES, type DPasses } from '../gan/step.js';
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
 Times a training step (after 3 warm-up steps) on each adapter, then the reference step in PyTorch
-in the same command, and prints the ratio. Several configurations of one adapter (--tune, --conv
---d-passes lists) are built first and then stepped in alternation, so a shared machine's load hits them
-alike; each row is the median step. Figures name the CPU: compare ratios, not absolutes.
+in the same command, and prints the ratio. Several configurations of one adapter (--tune, --conv,
+--d-passes lists) are built first and then stepped in alternation, so a shared machine's load
+hits them alike; each row is the median step. Figures name the CPU: compare ratios, not
+absolutes.
 
   --backend LIST       adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
   --batch N            batch size (default 64)
