@@ -24,10 +24,11 @@ export async function lossAgainst(
   o: { rows?: { first: number; count: number }; grad?: Tensor } = {},
 ): Promise<LossOutput> {
   const { gpu } = plan;
-  const perRow = input.size / (input.shape[0] ?? 1);
-  const { first, count } = o.rows ?? { first: 0, count: input.shape[0] ?? 1 };
-  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > (input.shape[0] ?? 1)) {
-    throw new Error(`${label}: rows ${first}..${first + count - 1} outside the input's ${input.shape[0]} rows`);
+  const rows = input.shape[0] ?? 1;
+  const perRow = input.size / rows;
+  const { first, count } = o.rows ?? { first: 0, count: rows };
+  if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > rows) {
+    throw new Error(`${label}: rows ${first}..${first + count - 1} outside the input's ${rows} rows`);
   }
   const grad = o.grad ?? planTensor(plan, `${label} grad`, input.shape);
   if (grad.size !== input.size) throw new Error(`${label}: gradient tensor of ${grad.size} values for an input of ${input.size}`);

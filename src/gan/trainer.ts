@@ -147,6 +147,7 @@ export class GanTrainer {
     // The full batch's plan sizes the arena's slots; a smaller batch's plan then fits in their prefixes.
     if (!p && this.dataset && batch < this.dataset.batchSize) await this.plan(this.dataset.batchSize);
     if (!p) {
+      const conv = convPathFor(this.gpu, this.config.conv);
       p = await StepPlan.build(
         {
           gpu: this.gpu,
@@ -161,8 +162,8 @@ export class GanTrainer {
           loss: this.config.loss,
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
-          conv: convPathFor(this.gpu, this.config.conv),
-          dPasses: dPassesFor(this.gpu, batch, this.config.latentDim, convPathFor(this.gpu, this.config.conv), this.config.dPasses),
+          conv,
+          dPasses: dPassesFor(this.gpu, batch, this.config.latentDim, conv, this.config.dPasses),
           tuner: this.tuner,
           activations: this.activations,
         },

@@ -27,6 +27,8 @@ export interface PlanUse {
 
 interface Request {
   label: string;
+  floats: number;
+  /** Its buffer's size in the first build (the allocator's rounding included): what a slot must hold. */
   bytes: number;
   buffer: GPUBuffer;
 }
@@ -52,7 +54,7 @@ export class ActivationArena {
     const { value: probe, created } = await this.gpu.tracking(() =>
       build((label, shape) => {
         const t = this.gpu.tensor(label, shape);
-        requests.push({ label, bytes: t.buffer.size, buffer: t.buffer });
+        requests.push({ label, floats: t.size, bytes: t.buffer.size, buffer: t.buffer });
         return t;
       }),
     );
@@ -65,9 +67,9 @@ export class ActivationArena {
     let k = 0;
     const plan = await build((label, shape) => {
       const r = requests[k];
-      const bytes = Math.max(4, numel(shape) * 4);
-      if (!r || r.label !== label || r.bytes !== bytes) {
-        throw new Error(`${this.label}: the plan allocated differently when rebuilt: tensor ${k} is "${label}" (${bytes} B), was ${r ? `"${r.label}" (${r.bytes} B)` : 'none'}`);
+      const floats = numel(shape);
+      if (!r || r.label !== label || r.floats !== floats) {
+        throw new Error(`${this.label}: the plan allocated differently when rebuilt: tensor ${k} is "${label}" (${4 * floats} B), was ${r ? `"${r.label}" (${4 * r.floats} B)` : 'none'}`);
       }
       return new Tensor(this.slots[placement[k++]!]!.buffer, shape, 'f32', 0, label);
     });

@@ -105,13 +105,8 @@ export class MatmulTuner {
     const fixed = bestMatmulVariant(shape, o, this.gpu.isSoftware);
     if (this.mode === 'off') return fixed;
     const key = this.key(shape, o);
-    this.records ??= this.store?.load() ?? {};
-    const cached = this.records[key];
-    if (cached && (MATMUL_VARIANTS as readonly string[]).includes(cached.variant)) {
-      this.decisions.set(key, cached);
-      return cached.variant as MatmulVariant;
-    }
-    return (await this.decide(key, () => this.time(shape, o, this.candidates(shape, o)))) as MatmulVariant;
+    const variant = this.cached(key, MATMUL_VARIANTS) ?? (await this.decide(key, () => this.time(shape, o, this.candidates(shape, o))));
+    return variant as MatmulVariant;
   }
 
   /** Conv GEMM programs raced for an op: every block with `full`, else the short list and the fixed choice. */
@@ -120,7 +115,7 @@ export class MatmulTuner {
     const quick = this.gpu.isSoftware ? QUICK_CONV_CPU : QUICK_CONV_GPU;
     const pool = mode === 'full' ? CONV_GEMM_BLOCKS : quick;
     // A block taller than the op's rows only repeats rows (clamped).
-    const raced = pool.filter((b) => Number(b.split('x')[0]) <= Math.max(4, M)).map((b) => `conv_${b}`);
+    const raced = pool.map((b) => `conv_${b}`).filter((name) => convGemmProgram(name).block.tm <= Math.max(4, M));
     return [...new Set([convGemmFixedProgram(op), ...raced])];
   }
 
@@ -131,13 +126,16 @@ export class MatmulTuner {
     const candidates = this.convCandidates(op);
     if (candidates.length === 1) return candidates[0]!;
     const key = `${this.adapterKey}|conv ${convGemmName(op)}|${this.mode}:${candidates.join(',')}`;
+    return this.cached(key, candidates) ?? this.decide(key, () => this.timeConv(op, candidates));
+  }
+
+  /** The stored winner under `key` when it is still one of `valid` (recorded as decided here). */
+  private cached(key: string, valid: readonly string[]): string | null {
     this.records ??= this.store?.load() ?? {};
-    const cached = this.records[key];
-    if (cached && candidates.includes(cached.variant)) {
-      this.decisions.set(key, cached);
-      return cached.variant;
-    }
-    return this.decide(key, () => this.timeConv(op, candidates));
+    const record = this.records[key];
+    if (!record || !valid.includes(record.variant)) return null;
+    this.decisions.set(key, record);
+    return record.variant;
   }
 
   /** Times, records and stores a decision (announcing the first of a process). */
@@ -157,7 +155,6 @@ export class MatmulTuner {
   /** Times each conv program on scratch buffers of the op's sizes; returns the fastest. */
   private async timeConv(op: ConvGemmOp, candidates: readonly string[]): Promise<TuneRecord> {
     const { gpu } = this;
-    const t0 = performance.now();
     const sizes = convGemmSizes(op);
     const scratch = [
       gpu.tensor('tune conv A', [convGemmPackedSize(op) || sizes.A]),
@@ -165,69 +162,62 @@ export class MatmulTuner {
       gpu.tensor('tune conv out', [sizes.out]),
       ...(op.bias ? [gpu.tensor('tune conv bias', [op.mode === 'transposed' ? op.g.C : op.G])] : []),
     ];
-    const flops = convGemmFlops(op);
-    const timings: Record<string, number> = {};
     try {
-      let best = Infinity;
-      for (const name of candidates) {
+      return await this.race(convGemmName(op), convGemmFlops(op), candidates, async (name) => {
         const program = convGemmProgram(name);
-        let d: Dispatch;
-        try {
-          d = await gpu.prepare(program.kernel(op), scratch, program.grid(op));
-        } catch (err) {
-          if (!(err instanceof KernelError)) throw err;
-          this.log(`tune     ${convGemmName(op)}: ${name} skipped: ${err.message.split('\n')[0]}`);
-          continue;
-        }
-        const ms = await this.timeDispatch([d], this.mode === 'full' ? 3 : 1, best);
-        best = Math.min(best, ms);
-        timings[name] = flops / (ms * 1e6);
-      }
+        return { dispatches: [await gpu.prepare(program.kernel(op), scratch, program.grid(op))], owned: [] };
+      });
     } finally {
       for (const t of scratch) gpu.destroyBuffer(t.buffer);
     }
-    const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
-    if (sorted.length === 0) throw new KernelError(convGemmName(op), 'no conv GEMM program could be built on this adapter');
-    this.log(`tune     ${convGemmName(op)}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
   }
 
   /** Times each candidate on scratch buffers of the shape; returns the fastest. */
   async time(shape: MatmulShape, o: MatmulOptions, candidates: readonly MatmulVariant[]): Promise<TuneRecord> {
     const { gpu } = this;
     const { M, N, K } = shape;
-    const t0 = performance.now();
     const A = gpu.tensor('tune A', [M * K]);
     const B = gpu.tensor('tune B', [K * N]);
     const C = gpu.tensor('tune C', [M * N]);
     const bias = o.bias ? gpu.tensor('tune bias', [o.bias === 'row' ? M : N]) : undefined;
     const owned: GPUBuffer[] = [];
-    const timings: Record<string, number> = {};
     try {
-      let best = Infinity;
-      for (const v of candidates) {
-        let d: Dispatch[];
-        try {
-          const prepared = await prepareMatmul(gpu, v, shape, o, A, B, C, bias);
-          owned.push(...prepared.owned);
-          d = prepared.dispatches;
-        } catch (err) {
-          // A driver that cannot build a variant (e.g. a huge register block) just loses the race.
-          if (!(err instanceof KernelError)) throw err;
-          this.log(`tune     matmul ${M}x${N}x${K} ${layoutTag(o)}: ${v} skipped: ${err.message.split('\n')[0]}`);
-          continue;
-        }
-        const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
-        best = Math.min(best, ms);
-        timings[v] = (2 * M * N * K) / (ms * 1e6);
-      }
+      return await this.race(`matmul ${M}x${N}x${K} ${layoutTag(o)}`, 2 * M * N * K, candidates, async (v) => {
+        const prepared = await prepareMatmul(gpu, v as MatmulVariant, shape, o, A, B, C, bias);
+        owned.push(...prepared.owned);
+        return prepared;
+      });
     } finally {
       for (const b of [A.buffer, B.buffer, C.buffer, ...(bias ? [bias.buffer] : []), ...owned]) gpu.destroyBuffer(b);
     }
+  }
+
+  /**
+   * The race itself: each candidate prepared (`prepare`, on the caller's scratch buffers) and
+   * timed in turn; the record lists every candidate's GFLOP/s, fastest first.
+   */
+  private async race(what: string, flops: number, candidates: readonly string[], prepare: (name: string) => Promise<{ dispatches: Dispatch[] }>): Promise<TuneRecord> {
+    const t0 = performance.now();
+    const timings: Record<string, number> = {};
+    let best = Infinity;
+    for (const name of candidates) {
+      let d: Dispatch[];
+      try {
+        d = (await prepare(name)).dispatches;
+      } catch (err) {
+        // A driver that cannot build a variant (e.g. a huge register block) just loses the race.
+        if (!(err instanceof KernelError)) throw err;
+        this.log(`tune     ${what}: ${name} skipped: ${err.message.split('\n')[0]}`);
+        continue;
+      }
+      const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
+      best = Math.min(best, ms);
+      timings[name] = flops / (ms * 1e6);
+    }
     const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
-    const variant = sorted[0]![0] as MatmulVariant;
-    this.log(`tune     matmul ${M}x${N}x${K} ${layoutTag(o)}: ${variant} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    return { variant, timings: Object.fromEntries(sorted), mode: this.mode };
+    if (sorted.length === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
+    this.log(`tune     ${what}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
   }
 
   /**
