@@ -66,6 +66,28 @@ describe('train', () => {
     expect(steps).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('adds --lr-decay-from on resume before the decay starts, exactly as if given from the start; refuses it once past', () => {
+    // 2 batches per epoch, 3 epochs: the decay from epoch 1 runs steps 3-6 at 1, 3/4, 2/4, 1/4 of the rate.
+    const short = [...SMALL, '--limit-batches', '2', '--epochs', '3'];
+    const straight = tmp();
+    const split = tmp();
+    const constant = tmp();
+    expect(run('train', ...short, '--lr-decay-from', '1', '--max-steps', '5', '--out', straight).code).toBe(0);
+    expect(run('train', ...short, '--max-steps', '5', '--out', constant).code).toBe(0);
+    expect(run('train', ...short, '--max-steps', '2', '--out', split).code).toBe(0);
+    const resumed = run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5');
+    expect(resumed.code, resumed.err).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
+    expect(read(split, 'optimizer.safetensors').metadata.lr_decay_from).toBe('1');
+    // The schedule reached the optimiser: step 5 ran at half the rate.
+    const g = (dir: string) => tensorValues(read(dir, 'generator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
+    expect(g(straight)).not.toEqual(g(constant));
+
+    const late = run('train', '--backend', 'gles', '--resume', straight, '--limit-batches', '2', '--lr-decay-from', '2');
+    expect(late.code).toBe(2);
+    expect(late.err).toContain(`--lr-decay-from 2 contradicts the checkpoint in ${straight} (1), which is at epoch 2 batch 1: past the decay's start`);
+  });
+
   it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", () => {
     const out = tmp();
     const r = run('train', ...SMALL, '--max-steps', '2', '--out', out);

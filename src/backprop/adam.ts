@@ -38,9 +38,13 @@ export class Adam {
     return new Adam(gpu, arena, hyper, dispatch, params);
   }
 
-  /** Advances the step counter and writes its bias corrections; run `dispatch` after this. */
-  nextStep(): void {
+  /**
+   * Advances the step counter and writes its bias corrections and learning rate (`lrScale` times
+   * the configured one: a schedule, as PyTorch's LR schedulers scale group['lr']); run `dispatch` after this.
+   */
+  nextStep(lrScale = 1): void {
     this.step++;
-    this.gpu.writeState(this.params, 0, new Uint8Array(adamParams(this.arena.length, this.step, this.hyper)));
+    const hyper = { ...this.hyper, lr: this.hyper.lr * lrScale };
+    this.gpu.writeState(this.params, 0, new Uint8Array(adamParams(this.arena.length, this.step, hyper)));
   }
 }

@@ -44,6 +44,9 @@ Model and optimiser:
                       improved: --init dcgan --real-label 0.9, which lowers FD, see the README); flags win
   --ema DECAY         also keep an exponential moving average of G's weights (e.g. 0.999), saved as
                       generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)
+  --lr-decay-from E   from epoch E on, both learning rates fall linearly per step to 0 at the end of
+                      --epochs (pix2pix's schedule; default none: constant, as the reference). A resumed
+                      run may add or move it while its step is still before the decay's start
   --seed N            seed for init, shuffling and noise (default ${R.seed}). It makes our runs repeatable
                       on the same adapter; it does not reproduce PyTorch's random numbers.
 Data:
@@ -103,6 +106,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   'real-label': { type: 'string' },
   ema: { type: 'string' },
+  'lr-decay-from': { type: 'string' },
   recipe: { type: 'string' },
   data: { type: 'string' },
   'max-steps': { type: 'string' },
@@ -191,6 +195,15 @@ export function main(args: string[]): Promise<void> {
         throw new UsageError(`${flag} ${value} contradicts the checkpoint in ${v.resume}, which has ${saved}`);
       }
     }
+    const decay = v['lr-decay-from'];
+    if (decay !== undefined && decay !== String(base.lrDecayFrom ?? 'none')) {
+      // Exact only while no step so far ran under either schedule's decay.
+      const at = (e: number | null) => e === null || Number(meta.epoch) < e || (Number(meta.epoch) === e && Number(meta.batch_index) === 0);
+      const wanted = decay === 'none' ? null : positiveInt(decay, '--lr-decay-from', 0);
+      if (!at(base.lrDecayFrom) || !at(wanted)) {
+        throw new UsageError(`--lr-decay-from ${decay} contradicts the checkpoint in ${v.resume} (${base.lrDecayFrom ?? 'none'}), which is at epoch ${meta.epoch} batch ${meta.batch_index}: past the decay's start`);
+      }
+    }
     data = meta.data ?? 'mnist';
   }
   const config: TrainConfig = {
@@ -205,6 +218,7 @@ export function main(args: string[]): Promise<void> {
     loss: oneOf<Loss>(v.loss, '--loss', LOSSES, base.loss),
     realLabel: v['real-label'] ? realLabel(v['real-label']) : base.realLabel,
     ema: v.ema ? positiveNumber(v.ema, '--ema', 0, 1) : base.ema,
+    lrDecayFrom: lrDecayFrom(v['lr-decay-from'], base.lrDecayFrom),
     matmul: oneOf(v.matmul, '--matmul', ['auto', ...MATMUL_VARIANTS], 'auto'),
     tune: oneOf<TuneMode>(v.tune ?? process.env.WEBGPU_DCGAN_TUNE, v.tune ? '--tune' : 'WEBGPU_DCGAN_TUNE', TUNE_MODES, 'quick'),
     conv: oneOf<ConvPath>(v.conv, '--conv', CONV_PATHS, 'auto'),
@@ -229,6 +243,12 @@ export function main(args: string[]): Promise<void> {
     unlock();
   }
 });
+}
+
+/** `--lr-decay-from`: an epoch (integer >= 0) or none. */
+function lrDecayFrom(value: string | undefined, fallback: number | null): number | null {
+  if (value === undefined) return fallback;
+  return value === 'none' ? null : positiveInt(value, '--lr-decay-from', 0);
 }
 
 /** The flags the run reads beyond its configuration. */

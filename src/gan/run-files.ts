@@ -157,6 +157,7 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     loss: c.loss,
     real_label: String(c.realLabel),
     ema: String(c.ema),
+    lr_decay_from: c.lrDecayFrom === null ? 'none' : String(c.lrDecayFrom),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -245,6 +246,7 @@ export function readRunConfig(path: string): { config: Partial<TrainConfig>; met
       // Checkpoints from before label smoothing existed trained with the reference's 1.
       realLabel: meta.real_label === undefined ? 1 : num('real_label'),
       ema: meta.ema === undefined ? 0 : num('ema'),
+      lrDecayFrom: meta.lr_decay_from === undefined || meta.lr_decay_from === 'none' ? null : num('lr_decay_from'),
     },
   };
 }

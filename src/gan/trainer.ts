@@ -34,6 +34,11 @@ export interface TrainConfig {
   realLabel: number;
   /** Decay of an exponential moving average of G's weights kept beside G; 0: none. */
   ema: number;
+  /**
+   * The epoch from which both learning rates fall linearly to 0 at the end of `epochs`
+   * (pix2pix's schedule, per step); null: constant, as the reference.
+   */
+  lrDecayFrom: number | null;
   /** Matmul variant name or `auto`. */
   matmul: string;
   /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
@@ -59,11 +64,21 @@ export const REFERENCE_CONFIG: TrainConfig = {
   loss: 'bce',
   realLabel: 1,
   ema: 0,
+  lrDecayFrom: null,
   matmul: 'auto',
   tune: 'off',
   conv: 'auto',
   dPasses: 'auto',
 };
+
+/**
+ * Linear decay: 1 for the steps before `start`, then falling by 1/(end - start) per step, so the
+ * last step before `end` runs at 1/(end - start) of the rate and any step from `end` on at 0.
+ */
+export function lrDecayScale(done: number, start: number, end: number): number {
+  if (done < start) return 1;
+  return end > start ? Math.max(0, (end - done) / (end - start)) : 0;
+}
 
 export interface StepStats {
   /** loss_real + loss_fake, as the reference's d_loss. */
@@ -245,9 +260,17 @@ export class GanTrainer {
   /** What every step advances, whatever its inputs: the noise stream and step counter, Adam's steps. */
   private nextStepState(plan: StepPlan): void {
     plan.setStep(this.globalStep);
-    this.optD.nextStep();
-    this.optG.nextStep();
+    const scale = this.lrScale(this.globalStep);
+    this.optD.nextStep(scale);
+    this.optG.nextStep(scale);
     this.globalStep++;
+  }
+
+  /** The learning rates' factor for the step after `done` steps (config.lrDecayFrom). */
+  lrScale(done: number): number {
+    const from = this.config.lrDecayFrom;
+    if (from === null) return 1;
+    return lrDecayScale(done, from * this.batchesPerEpoch, this.config.epochs * this.batchesPerEpoch);
   }
 
   private nextBatch(): void {
