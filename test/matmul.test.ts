@@ -1,3 +1,4 @@
+import type { Activation } from '../src/shaders/activation.js';
 import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
 import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions, type MatmulShape } from '../src/shaders/matmul.js';
@@ -68,8 +69,11 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
     }
   }
 
-  // Epilogues: bias per row (a conv's channel) with the NCHW store, bias per column (Linear).
+  // Epilogues: bias per row (a conv's channel) with the NCHW store, bias per column (Linear),
+  // each with and without an activation after the bias.
   const EPILOGUES: Array<[MatmulShape, MatmulOptions]> = [
+    [{ M: 13, N: 20, K: 12 }, { bias: 'row', nchwHW: 5, activation: { op: 'leaky_relu', slope: 0.2 } }],
+    [{ M: 64, N: 20, K: 100 }, { bias: 'col', transB: true, activation: { op: 'sigmoid', slope: 0.01 } }],
     [{ M: 13, N: 20, K: 12 }, { bias: 'row', nchwHW: 5 }],
     [{ M: 70, N: 132, K: 36 }, { bias: 'row', nchwHW: 33 }],
     [{ M: 12, N: 196, K: 64 }, { nchwHW: 49, transA: true }],
@@ -78,7 +82,7 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   ];
   for (const variant of MATMUL_VARIANTS.filter((v) => !BIG_BLOCKS.has(v))) {
     for (const [shape, o] of EPILOGUES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
-      it(`${variant} epilogue ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} adds the bias and stores the layout asked`, async () => {
+      it(`${variant} epilogue ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} adds the bias, applies the activation and stores the layout asked`, async () => {
         const { M, N, K } = shape;
         const a = values(M * K, 4);
         const b = values(K * N, 5);
@@ -99,11 +103,21 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
             let ref = o.accumulate ? c0[at]! : 0;
             for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
             if (o.bias) ref += bias[o.bias === 'row' ? i : j]!;
+            if (o.activation) ref = ACT[o.activation.op](ref, o.activation.slope);
             worst = Math.max(worst, Math.abs(c[at]! - ref));
           }
         }
+        // Both activations here have slope <= 1, so they do not enlarge the GEMM's error.
         expect(worst).toBeLessThanOrEqual(1e-5 * (K + 1));
       });
     }
   }
 });
+
+/** The activations in float64, for the epilogue references. */
+const ACT: Record<Activation, (v: number, slope: number) => number> = {
+  leaky_relu: (v, slope) => (v > 0 ? v : slope * v),
+  sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+  relu: (v) => Math.max(v, 0),
+  tanh: Math.tanh,
+};

@@ -11,8 +11,8 @@ import {
   batchNormEvalKernel,
   batchNormParams,
   batchNormTrainKernel,
-  type FusedActivation,
 } from '../shaders/batchnorm.js';
+import type { FusedActivation } from '../shaders/activation.js';
 import { channelGrid, channelStrategy } from '../shaders/reduce.js';
 import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 

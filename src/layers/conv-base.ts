@@ -3,7 +3,8 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
-import { Layer, planTensor, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type TensorSpec } from './layer.js';
+import type { FusedActivation } from '../shaders/activation.js';
+import { Layer, planTensor, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, convGemm } from './ops.js';
 
 /**
@@ -29,6 +30,9 @@ export abstract class ConvLayer extends Layer {
       if (!Number.isInteger(v) || v < min) throw new Error(`${this.constructor.name}: ${name} must be an integer >= ${min}, found ${v}`);
     }
   }
+
+  /** The forward; `act`: the activation after the layer, applied in the product's epilogue (Sequential). */
+  abstract override forward(plan: PlanBuilder, x: Tensor, training?: boolean, act?: FusedActivation): Promise<Saved>;
 
   /**
    * Whether `path` runs this layer as implicit GEMMs. `auto` keeps im2col/col2im for layers with

@@ -9,6 +9,7 @@
  * weight (dW), with no col buffer and no permute.
  */
 import type { Tensor } from '../gpu/tensor.js';
+import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
@@ -39,11 +40,11 @@ export class ConvTranspose2d extends ConvLayer {
     return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
     const g = this.geometry(x);
     if (this.implicit(plan.conv)) {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias') });
+      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
       return { x, y };
     }
     const J = g.N * g.Ho * g.Wo;
@@ -54,7 +55,7 @@ export class ConvTranspose2d extends ConvLayer {
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
     await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
-    await col2im(plan, col, y, g, this.param('bias'));
+    await col2im(plan, col, y, g, this.param('bias'), act);
     return { x, y, x2d };
   }
 

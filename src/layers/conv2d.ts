@@ -8,6 +8,7 @@
  * transposed (dx), with no col buffer and no permute.
  */
 import type { Tensor } from '../gpu/tensor.js';
+import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
@@ -37,11 +38,11 @@ export class Conv2d extends ConvLayer {
     return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
     const g = this.geometry(x);
     if (this.implicit(plan.conv)) {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias') });
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
       return { x, y };
     }
     const J = g.N * g.Ho * g.Wo;
@@ -49,8 +50,8 @@ export class Conv2d extends ConvLayer {
     const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await im2col(plan, x, col, g);
-    // The GEMM's epilogue adds the bias and stores [Cout, N Ho Wo] straight into NCHW.
-    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo }, this.param('bias'));
+    // The GEMM's epilogue adds the bias (and applies act) and stores [Cout, N Ho Wo] straight into NCHW.
+    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo, ...(act ? { activation: act } : {}) }, this.param('bias'));
     return { x, y, col };
   }
 

@@ -1,5 +1,6 @@
 /** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
 import type { Tensor } from '../gpu/tensor.js';
+import type { FusedActivation } from '../shaders/activation.js';
 import { Layer, planTensor, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, matmul } from './ops.js';
 
@@ -24,10 +25,11 @@ export class Linear extends Layer {
     return [input[0]!, this.outFeatures];
   }
 
-  async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
     const [N] = x.shape as [number];
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, { transB: true, bias: 'col' }, this.param('bias'));
+    const o = { transB: true, bias: 'col', ...(act ? { activation: act } : {}) } as const;
+    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, o, this.param('bias'));
     return { x, y };
   }
 

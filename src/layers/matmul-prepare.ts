@@ -9,6 +9,7 @@ import { grid1d } from '../shaders/common.js';
 import {
   MATMUL_PROGRAMS,
   SPLITK_REDUCE_WG,
+  hasEpilogue,
   matmulParams,
   splitKReduceKernel,
   type MatmulOptions,
@@ -37,7 +38,7 @@ export async function prepareMatmul(gpu: Gpu, variant: MatmulVariant, shape: Mat
   // Slices are whole 16-deep K steps of the tile.
   const Ks = Math.ceil(Math.ceil(K / slices) / 16) * 16;
   const S = Math.ceil(K / Ks);
-  if (o.bias || o.nchwHW) throw new Error(`matmul ${variant}: split-K has no epilogue (bias, NCHW store)`);
+  if (hasEpilogue(o)) throw new Error(`matmul ${variant}: split-K has no epilogue (bias, NCHW store, activation)`);
   const params = gpu.uniform(`matmul ${M}x${N}x${K} split ${S}`, matmulParams(shape, Ks));
   const partial = gpu.tensor(`matmul ${M}x${N}x${K} split-K partials`, [S, M, N]);
   const [gx, gy] = program.grid(shape);

@@ -27,6 +27,7 @@ import {
 } from '../shaders/matmul.js';
 import { COPY_WG, copyIntoKernel } from '../shaders/elementwise.js';
 import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
+import type { FusedActivation } from '../shaders/activation.js';
 import { planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
@@ -78,13 +79,13 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
   checkSize(`conv ${mode} B`, B, sizes.B);
   checkSize(`conv ${mode} out`, out, sizes.out);
-  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate };
+  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
   const program = convGemmProgram(plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
   const packed = convGemmPackedSize(op);
@@ -104,12 +105,12 @@ export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: C
   await add(plan, plan.gpu.prepare(im2colKernel(g), [image, col], grid(plan, n, CONV_WG)));
 }
 
-export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor): Promise<void> {
+export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor, act?: FusedActivation): Promise<void> {
   checkSize('col2im col', col, g.C * g.k * g.k * g.N * g.Ho * g.Wo);
   const n = g.N * g.C * g.H * g.W;
   checkSize('col2im image', image, n);
   const bindings = bias ? [col, image, bias] : [col, image];
-  await add(plan, plan.gpu.prepare(col2imKernel(g, !!bias), bindings, grid(plan, n, CONV_WG)));
+  await add(plan, plan.gpu.prepare(col2imKernel(g, !!bias, act), bindings, grid(plan, n, CONV_WG)));
 }
 
 /** dst[first + i] = src[i]: `src` placed inside `dst` from float `first` on. */

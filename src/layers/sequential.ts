@@ -7,6 +7,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { Pointwise } from './activation.js';
 import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './arena.js';
 import { BatchNorm } from './batchnorm.js';
+import { ConvLayer } from './conv-base.js';
+import { Linear } from './linear.js';
 import type { BackwardOptions, ConvPath, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
 
 export class Sequential {
@@ -54,12 +56,15 @@ export class Sequential {
   }
 
   /**
-   * In training, a BatchNorm followed by an activation runs as one kernel (the activation in
-   * BN's output loop, its backward in BN's backward loads): two dispatches fewer per pair and
-   * pass; the forward is bit-identical, the backward within a few ulps (tested). The
-   * activation's tape entry is then its input and output both the fused output, and its
-   * backward is skipped. `plan.fuse === false` turns it off. `groups`: the batch is that many
-   * batches of equal size, each with its own BatchNorm statistics (BatchNorm.forward).
+   * An activation runs inside the kernel before it, which saves its forward dispatch and its
+   * input buffer: two dispatches fewer per pair and pass. `plan.fuse === false` turns this off.
+   *  - In training, after a BatchNorm: the activation in BN's output loop and its backward in
+   *    BN's backward loads (its backward is skipped); forward bit-identical, backward within a
+   *    few ulps (tested).
+   *  - After a Conv2d, ConvTranspose2d or Linear: in the GEMM's (or col2im's) epilogue, after
+   *    the bias. Its backward still runs on its own, from the fused output it saved.
+   * `groups`: the batch is that many batches of equal size, each with its own BatchNorm
+   * statistics (BatchNorm.forward).
    */
   async forward(plan: PlanBuilder, x: Tensor, training: boolean, groups = 1): Promise<{ y: Tensor; tape: Saved[] }> {
     const tape: Saved[] = [];
@@ -67,9 +72,17 @@ export class Sequential {
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
       const next = this.layers[i + 1];
-      if (training && plan.fuse !== false && l instanceof BatchNorm && next instanceof Pointwise) {
-        const s = await l.forward(plan, h, training, { op: next.op, slope: next.slope }, groups);
+      const act = plan.fuse !== false && next instanceof Pointwise ? { op: next.op, slope: next.slope } : undefined;
+      if (act && training && l instanceof BatchNorm) {
+        const s = await l.forward(plan, h, training, act, groups);
         tape.push(s, { x: s.y, y: s.y, fusedInto: s.y });
+        h = s.y;
+        i++;
+        continue;
+      }
+      if (act && (l instanceof ConvLayer || l instanceof Linear)) {
+        const s = await l.forward(plan, h, training, act);
+        tape.push(s, { x: s.y, y: s.y });
         h = s.y;
         i++;
         continue;

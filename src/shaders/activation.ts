@@ -37,6 +37,25 @@ fn act_forward(v: f32) -> f32 { return ${FORWARD[act]}; }
 fn act_derivative(y: f32) -> f32 { return ${DERIVATIVE[act]}; }`;
 }
 
+/**
+ * An activation run inside another kernel's output loop: BatchNorm's (forward and backward),
+ * a GEMM's epilogue (matmul, implicit conv) or col2im's, so the activation layer after it costs
+ * no forward dispatch.
+ */
+export interface FusedActivation {
+  op: Activation;
+  slope: number;
+}
+
+/** The suffix a fusing kernel's name gets, e.g. `+leaky_relu`. */
+export const fusedName = (act?: FusedActivation) => (act ? `+${act.op}` : '');
+/** The fusing kernel's override constants. */
+export const fusedConstants = (act?: FusedActivation): Record<string, number> => (act?.op === 'leaky_relu' ? { slope: act.slope } : {});
+/** WGSL declarations a fusing kernel needs: `act_forward`, `act_derivative` and `slope`. */
+export const fusedFns = (act?: FusedActivation) => (act ? `\noverride slope: f32 = 0.01;${activationFns(act.op)}` : '');
+/** `value` with the fused activation applied (or as it is). */
+export const fusedApply = (act: FusedActivation | undefined, value: string) => (act ? `act_forward(${value})` : value);
+
 const HEADER = /* wgsl */ `
 override slope: f32 = 0.01;
 struct Params { n: u32, _a: u32, _b: u32, _c: u32 }

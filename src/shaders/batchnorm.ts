@@ -6,7 +6,7 @@
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Kernel } from '../gpu/kernel.js';
-import { activationFns, type Activation } from './activation.js';
+import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID } from './common.js';
 import { channelHead, channelStride, sumFn, type ChannelStrategy } from './reduce.js';
 
@@ -34,16 +34,6 @@ fn at(e: u32, c: u32) -> u32 {
   return ((params.first + n) * params.C + c) * params.HW + (e - n * params.HW);
 }`;
 
-/** An activation applied to BN's output in the same kernel (a BatchNorm followed by ReLU/LeakyReLU). */
-export interface FusedActivation {
-  op: Activation;
-  slope: number;
-}
-
-const fusedName = (act?: FusedActivation) => (act ? `+${act.op}` : '');
-const slopeConstant = (act?: FusedActivation): Record<string, number> => (act?.op === 'leaky_relu' ? { slope: act.slope } : {});
-const fusedFns = (act?: FusedActivation) => (act ? `override slope: f32 = 0.01;${activationFns(act.op)}` : '');
-
 /**
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
  * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
@@ -53,7 +43,7 @@ export function batchNormTrainKernel(strategy: ChannelStrategy, act?: FusedActiv
   const out = act ? 'act_forward(x[i] * scale + shift)' : 'x[i] * scale + shift';
   return {
     name: `batchnorm.train_forward${fusedName(act)}.${strategy}`,
-    constants: slopeConstant(act),
+    constants: fusedConstants(act),
     code: /* wgsl */ `${PARAMS}
 ${fusedFns(act)}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -128,7 +118,7 @@ export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: b
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   return {
     name: `batchnorm.backward${fusedName(act)}.${strategy}${accumulate ? '+' : ''}`,
-    constants: slopeConstant(act),
+    constants: fusedConstants(act),
     code: wgsl`${PARAMS}
 ${fusedFns(act)}
 @group(0) @binding(1) var<storage, read> x: array<f32>;

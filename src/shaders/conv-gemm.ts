@@ -29,6 +29,7 @@
  * division is by a constant.
  */
 import type { Kernel } from '../gpu/kernel.js';
+import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID } from './common.js';
 import type { ConvGeometry } from './conv.js';
 
@@ -45,6 +46,8 @@ export interface ConvGemmSpec {
   bias?: boolean;
   /** Add into the output (weight gradients of D's real and fake passes). */
   accumulate?: boolean;
+  /** Apply an activation after the bias (forward, transposed: a convolution followed by one). */
+  activation?: FusedActivation;
   /** Register block: output rows (M) and columns (N) per thread. TN is a multiple of 4. */
   tm: number;
   tn: number;
@@ -157,7 +160,7 @@ const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x$
 
 /** An op's name without its block, e.g. `conv_gemm.weight+ 64x64x14x14<-128x7x7/k4s2p1` (tuning logs and cache keys). */
 export function convGemmName(op: ConvGemmOp): string {
-  return `conv_gemm.${op.mode}${op.bias ? '.bias' : ''}${op.accumulate ? '+' : ''} ${tag(op)}`;
+  return `conv_gemm.${op.mode}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.accumulate ? '+' : ''} ${tag(op)}`;
 }
 
 export const CONV_PACK_WG = 256;
@@ -264,8 +267,8 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
 export function convGemmKernel(spec: ConvGemmSpec): Kernel {
   const { tm: TM, tn: TN, mode } = spec;
   if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
-  if ((spec.bias && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
-    throw new Error(`conv_gemm ${mode}: bias goes with forward/transposed, accumulate with weight`);
+  if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
+    throw new Error(`conv_gemm ${mode}: bias and activation go with forward/transposed, accumulate with weight`);
   }
   const { K } = convGemmShape(spec);
   const maps = indexMaps(spec);
@@ -296,7 +299,7 @@ export function convGemmKernel(spec: ConvGemmSpec): Kernel {
     if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
     for (const j of J) {
       const valid = [`col0 + ${j}u < N`, mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
-      const v = `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`;
+      const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
       stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
@@ -306,7 +309,7 @@ export function convGemmKernel(spec: ConvGemmSpec): Kernel {
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}${fusedFns(spec.activation)}
 
 @compute @workgroup_size(${CONV_GEMM_WG[0]}, ${CONV_GEMM_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -324,5 +327,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   ${K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : ''}
   ${stores.join('\n  ')}
 }`;
-  return { name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${spec.accumulate ? '+' : ''} ${tag(spec)}`, code };
+  return { name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`, code, constants: fusedConstants(spec.activation) };
 }

@@ -11,6 +11,7 @@
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Kernel } from '../gpu/kernel.js';
+import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID } from './common.js';
 
 export const CONV_WG = 256;
@@ -86,12 +87,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /**
  * image[n, c, ih, iw] = sum of col[(c,kh,kw), (n,oh,ow)] over taps with oh*s-p+kh = ih (and
- * likewise for w), plus bias[c] when `bias`. One thread per image pixel.
+ * likewise for w), plus bias[c] when `bias`, then `act` when given (a ConvTranspose2d followed by
+ * an activation). One thread per image pixel.
  */
-export function col2imKernel(g: ConvGeometry, bias: boolean): Kernel {
+export function col2imKernel(g: ConvGeometry, bias: boolean, act?: FusedActivation): Kernel {
   return {
-    name: `conv.col2im${bias ? '_bias' : ''} ${tag(g)}`,
-    code: wgsl`${geometry(g)}
+    name: `conv.col2im${bias ? '_bias' : ''}${fusedName(act)} ${tag(g)}`,
+    constants: fusedConstants(act),
+    code: wgsl`${geometry(g)}${fusedFns(act)}
 @group(0) @binding(0) var<storage, read> col: array<f32>;
 @group(0) @binding(1) var<storage, read_write> image: array<f32>;
 #if ${bias}
@@ -124,7 +127,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #if ${bias}
   acc += bias[c];
 #endif
-  image[i] = acc;
+  image[i] = ${fusedApply(act, 'acc')};
 }`,
   };
 }

@@ -21,6 +21,7 @@
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
  */
 import type { Kernel } from '../gpu/kernel.js';
+import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID } from './common.js';
 
 /** Register blocks (rows x columns of C per thread) of the generated `block_` variants. */
@@ -84,11 +85,13 @@ export interface MatmulOptions {
    * convolution's [Cout, N Ho Wo] product lands in its output tensor with no permute kernel.
    */
   nchwHW?: number;
+  /** Epilogue: an activation applied after the bias (a Conv2d or Linear followed by one). Not with `accumulate`. */
+  activation?: FusedActivation;
 }
 
 /** The layout part of a kernel's name: transposes, accumulate, epilogue. */
 export function layoutTag(o: MatmulOptions): string {
-  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}`;
+  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}${fusedName(o.activation)}`;
 }
 
 /** Uniform contents for a matmul: M, N, K and, for split-K variants, the K-slice length. */
@@ -121,7 +124,8 @@ function program(
     kernel: (o = {}) => {
       const nchw = o.nchwHW;
       if (nchw !== undefined && (!Number.isInteger(nchw) || nchw < 1)) throw new Error(`matmul nchwHW: expected a positive integer, found ${nchw}`);
-      return { name: `matmul.${variant}.${layoutTag(o)}`, code: code(o) + epilogueDecls(o) };
+      if (o.activation && o.accumulate) throw new Error(`matmul ${variant}: an activation epilogue cannot accumulate (act(a) + act(b) is not act(a + b))`);
+      return { name: `matmul.${variant}.${layoutTag(o)}`, code: code(o) + epilogueDecls(o), constants: fusedConstants(o.activation) };
     },
     grid: ({ M, N }) => [Math.ceil(N / tile.n), Math.ceil(M / tile.m), 1],
   };
@@ -134,7 +138,12 @@ const tiles64 = ({ M, N }: MatmulShape) => Math.ceil(M / 64) * Math.ceil(N / 64)
 
 /** Split K when C has too few tiles to fill a GPU (< 128) and K is long enough to share. */
 function splitKWorthIt(shape: MatmulShape, o: MatmulOptions = {}): boolean {
-  return shape.K >= 512 && tiles64(shape) < 128 && !o.bias && !o.nchwHW;
+  return shape.K >= 512 && tiles64(shape) < 128 && !hasEpilogue(o);
+}
+
+/** Whether C's store does more than store or add (bias, NCHW index, activation). */
+export function hasEpilogue(o: MatmulOptions): boolean {
+  return !!(o.bias || o.nchwHW || o.activation);
 }
 
 /** Slices for ~256 workgroups in all, each at least 256 deep. */
@@ -180,7 +189,7 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
     // The biggest block has no epilogue: llvmpipe spent 52 s compiling block_32x32 with a
     // per-column bias (NT), against well under a second for the others.
     const huge = tm * tn > 512;
-    const supports = huge ? (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !o.bias && !o.nchwHW : vec4Layout;
+    const supports = huge ? (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !hasEpilogue(o) : vec4Layout;
     return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), supports, huge)];
   }),
 ]) as Record<MatmulVariant, MatmulProgram>;
@@ -222,10 +231,10 @@ const PARAMS = /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, Ks: u32 }
 @group(0) @binding(0) var<uniform> params: Params;`;
 
-/** Writes one result of C at (row, col): epilogue (bias, NCHW index), then store or accumulate. */
+/** Writes one result of C at (row, col): epilogue (bias, activation, NCHW index), then store or accumulate. */
 function store(o: MatmulOptions, row: string, col: string, value: string): string {
   const index = o.nchwHW ? `((${col}) / NCHW_HW * params.M + (${row})) * NCHW_HW + (${col}) % NCHW_HW` : `(${row}) * params.N + (${col})`;
-  const v = o.bias ? `${value} + bias[${o.bias === 'row' ? row : col}]` : value;
+  const v = fusedApply(o.activation, o.bias ? `${value} + bias[${o.bias === 'row' ? row : col}]` : value);
   return o.accumulate ? `C[${index}] += ${v};` : `C[${index}] = ${v};`;
 }
 
@@ -234,6 +243,7 @@ function epilogueDecls(o: MatmulOptions): string {
   return [
     o.bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
     o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '',
+    fusedFns(o.activation),
   ].join('');
 }
 
@@ -425,7 +435,7 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     if (o.bias === 'row') stores.push(`  let br = bias[row0 + ${i}u];`);
     for (const j4 of J4) for (const jj of range(4)) {
       const j = 4 * j4 + jj;
-      const v = `acc${i}_${j4}[${jj}]${o.bias === 'row' ? ' + br' : o.bias === 'col' ? ` + bc${j}` : ''}`;
+      const v = fusedApply(o.activation, `acc${i}_${j4}[${jj}]${o.bias === 'row' ? ' + br' : o.bias === 'col' ? ` + bc${j}` : ''}`);
       stores.push(`  if (col0 + ${j}u < N) { C[rix + cix${j}] ${o.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
