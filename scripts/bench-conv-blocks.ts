@@ -9,7 +9,7 @@
  * npx tsx --conditions=source scripts/bench-conv-blocks.ts
  */
 import { requestGpu } from '../src/gpu/gpu.js';
-import { convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
+import { convGemmBindings, convGemmDims, convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
 import { timeDispatches } from './timing.js';
 const gpu = await requestGpu({ backend: (process.env.BK ?? 'gles') as 'gles' });
 const [N, C, H, G, Ho] = (process.env.GEO ?? '64,64,14,128,7').split(',').map(Number) as number[];
@@ -22,7 +22,8 @@ for (const mode of modes) {
   const ds = [];
   for (const program of programs) {
     const op = { mode, g, G: G! };
-    ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), [A, B, out], program.grid(op)) });
+    const bindings = convGemmBindings(op, { A, B, out, dims: gpu.uniform('dims', convGemmDims(op)) });
+    ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), bindings, program.grid(op)) });
   }
   const best = new Map<string, number>();
   for (let r = 0; r < Number(process.env.R ?? 3); r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));

@@ -19,10 +19,9 @@ async function run(gpu: Gpu, model: Sequential, input: number[], output: number[
   gpu.write(model.state.all('state'), hashTensor({ shape: [model.state.all('state').size], salt: 4, scale: 0.5, offset: 0 }).map(Math.abs));
   const x = gpu.tensor('x', input, 'f32', hashTensor({ shape: input, salt: 1, scale: 1, offset: 0 }));
   const dy = gpu.tensor('dy', output, 'f32', hashTensor({ shape: output, salt: 2, scale: 1, offset: 0 }));
-  // Explicit convolutions: their matmuls take shapes as uniforms, so both batch sizes share
-  // pipelines and a cold shader cache compiles in seconds (the implicit kernels bake the batch
-  // in: ~100 s cold in CI). The trainer's arena with implicit convolutions is what the step,
-  // run-loop and CLI tests run.
+  // Explicit convolutions, the path the memory ratios below were measured on; they compile in
+  // seconds with a cold shader cache. The trainer's arena with implicit convolutions is what
+  // the step, run-loop and CLI tests run.
   const build = async (alloc?: TensorAllocator) => {
     const plan: PlanBuilder = { gpu, dispatches: [], alloc, conv: 'explicit' };
     const { y, tape } = await model.forward(plan, x, true);

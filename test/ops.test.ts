@@ -231,3 +231,27 @@ describe('ops: clear errors', () => {
     );
   });
 });
+
+describe('implicit conv GEMMs across batch sizes', () => {
+  // The batch-dependent GEMM sizes are a uniform (src/shaders/conv-gemm.ts), so a second batch
+  // size compiles nothing new: the trainer's merged D pass (2B), D's pass for G's step (B), the
+  // short last batch and the sampler all share one pipeline per kernel. Numerics at each batch
+  // are the PyTorch cases' above (conv_odd: a weight-form K of 189, not a multiple of 4).
+  const gpu = useGpu(TEST_BACKENDS.at(-1)!);
+  it('one pipeline per kernel serves every batch size', async () => {
+    const g = gpu();
+    const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1), new ConvTranspose2d(8, 4, 4, 2, 1)]).allocate(g);
+    const pipelines = async (batch: number) => {
+      const plan: PlanBuilder = { gpu: g, dispatches: [], conv: 'implicit' };
+      const { y, tape } = await model.forward(plan, g.tensor('x', [batch, 4, 10, 10]), true);
+      await model.backward(plan, tape, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
+      return plan.dispatches.filter((d) => d.kernel.startsWith('conv_gemm')).map((d) => d.pipeline);
+    };
+    const [three, five] = [await pipelines(3), await pipelines(5)];
+    // Per layer: 1 GEMM + its pack for each of the forward, weight and dx products, but for the
+    // products whose A is the weights as they are (Conv2d's forward, ConvTranspose2d's dx).
+    expect(three.length).toBe(10);
+    expect(five.length).toBe(three.length);
+    five.forEach((p, i) => expect(p, `conv GEMM dispatch ${i}`).toBe(three[i]));
+  });
+});

@@ -16,6 +16,8 @@ import { prepareMatmul } from './matmul-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import {
   CONV_GEMM_BLOCKS,
+  convGemmBindings,
+  convGemmDims,
   convGemmFixedProgram,
   convGemmFlops,
   convGemmName,
@@ -156,19 +158,22 @@ export class MatmulTuner {
   private async timeConv(op: ConvGemmOp, candidates: readonly string[]): Promise<TuneRecord> {
     const { gpu } = this;
     const sizes = convGemmSizes(op);
-    const scratch = [
+    const [A, B, out, bias] = [
       gpu.tensor('tune conv A', [convGemmPackedSize(op) || sizes.A]),
       gpu.tensor('tune conv B', [sizes.B]),
       gpu.tensor('tune conv out', [sizes.out]),
       ...(op.bias ? [gpu.tensor('tune conv bias', [op.mode === 'transposed' ? op.g.C : op.G])] : []),
     ];
+    const dims = gpu.uniform('tune conv dims', convGemmDims(op));
+    const bindings = convGemmBindings(op, { A: A!, B: B!, out: out!, dims, ...(bias ? { bias } : {}) });
     try {
       return await this.race(convGemmName(op), convGemmFlops(op), candidates, async (name) => {
         const program = convGemmProgram(name);
-        return { dispatches: [await gpu.prepare(program.kernel(op), scratch, program.grid(op))], owned: [] };
+        return { dispatches: [await gpu.prepare(program.kernel(op), bindings, program.grid(op))], owned: [] };
       });
     } finally {
-      for (const t of scratch) gpu.destroyBuffer(t.buffer);
+      for (const t of [A, B, out, bias]) if (t) gpu.destroyBuffer(t.buffer);
+      gpu.destroyBuffer(dims);
     }
   }
 

@@ -8,8 +8,11 @@ import { grid1d } from '../shaders/common.js';
 import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
 import {
   CONV_PACK_WG,
+  convGemmBindings,
+  convGemmDims,
   convGemmFixedProgram,
   convGemmFlops,
+  convGemmPackBindings,
   convGemmPackKernel,
   convGemmPackedSize,
   convGemmProgram,
@@ -88,13 +91,15 @@ export async function convGemm(
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
   const program = convGemmProgram(plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
+  const dims = plan.gpu.uniform(`${out.label} conv dims`, convGemmDims(op));
   const packed = convGemmPackedSize(op);
   let a = A;
   if (packed > 0) {
     a = planTensor(plan, `${out.label} packed A`, [packed]);
-    await add(plan, plan.gpu.prepare(convGemmPackKernel(op), [A, a], grid(plan, packed, CONV_PACK_WG)));
+    await add(plan, plan.gpu.prepare(convGemmPackKernel(op), convGemmPackBindings(op, A, a, dims), grid(plan, packed, CONV_PACK_WG)));
   }
-  const d = await plan.gpu.prepare(program.kernel(op), o.bias ? [a, B, out, o.bias] : [a, B, out], program.grid(op));
+  const bindings = convGemmBindings(op, { A: a, B, out, dims, ...(o.bias ? { bias: o.bias } : {}) });
+  const d = await plan.gpu.prepare(program.kernel(op), bindings, program.grid(op));
   plan.dispatches.push({ ...d, flops: convGemmFlops(op) });
 }
 

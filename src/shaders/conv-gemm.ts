@@ -26,9 +26,10 @@
  * B[colB(n) + kB(k)], zero where the tap falls outside the tensor (bounds hB(n) + hK(k),
  * wB(n) + wK(k)); per-column terms are hoisted out of the K loop, per-k terms are shared by the
  * whole block. The geometry is baked in as constants (one pipeline per layer shape), so every
- * division is by a constant.
+ * division is by a constant; only the sizes that grow with the batch come from a uniform, so
+ * one pipeline serves every batch size (convGemmDims).
  */
-import type { Kernel } from '../gpu/kernel.js';
+import type { Binding, Kernel } from '../gpu/kernel.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID } from './common.js';
 import type { ConvGeometry } from './conv.js';
@@ -144,6 +145,38 @@ export function convGemmPackedSize(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>)
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * The GEMM sizes that depend on the batch: N for forward and transposed (columns are pixels of
+ * the batch), K and K4 for weight (K runs over them). The kernels read these from a uniform
+ * (`dims`, convGemmDims) and bake everything else in, so one pipeline serves every batch size:
+ * D's merged pass (2B) and its pass for G's step (B), the short last batch, the sampler's batches.
+ */
+const batchSizes = (mode: ConvGemmMode): readonly string[] => (mode === 'weight' ? ['K', 'K4'] : ['N']);
+
+/** The uniform the GEMM kernel (and the weight form's pack kernel) reads its batch-dependent sizes from. */
+export function convGemmDims(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): Uint32Array {
+  const { N, K } = convGemmShape(spec);
+  return new Uint32Array([N, K, Math.ceil(K / 4), 0]);
+}
+
+/** Whether the pack kernel of this form reads `dims` (the weight form packs the batch's grid). */
+const convGemmPackReadsDims = (mode: ConvGemmMode) => mode === 'weight';
+
+/** The GEMM kernel's bindings, in order: A (packed when the form packs it), B, out, bias when the op has one, dims. */
+export function convGemmBindings(op: ConvGemmOp, t: { A: Binding; B: Binding; out: Binding; bias?: Binding; dims: Binding }): Binding[] {
+  if (!!op.bias !== !!t.bias) throw new Error(`${convGemmName(op)}: a bias epilogue needs a bias tensor, and a bias tensor needs op.bias`);
+  return [t.A, t.B, t.out, ...(t.bias ? [t.bias] : []), t.dims];
+}
+
+/** The pack kernel's bindings, in order: the source, the packed A, and dims for the weight form. */
+export function convGemmPackBindings(op: ConvGemmOp, src: Binding, packed: Binding, dims: Binding): Binding[] {
+  return convGemmPackReadsDims(op.mode) ? [src, packed, dims] : [src, packed];
+}
+
+const DIMS = (binding: number) => /* wgsl */ `struct Dims { N: u32, K: u32, K4: u32, _pad: u32 }
+@group(0) @binding(${binding}) var<uniform> dims: Dims;`;
+const dimsLets = (mode: ConvGemmMode) => batchSizes(mode).map((n) => `let ${n} = dims.${n};`).join(' ');
+
 function constants(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
   const { g, G } = spec;
   for (const n of ['N', 'C', 'H', 'W', 'Ho', 'Wo', 'k', 's'] as const) {
@@ -152,8 +185,9 @@ function constants(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
   if (!Number.isInteger(g.p) || g.p < 0) throw new Error(`conv_gemm geometry: p must be a non-negative integer, found ${g.p}`);
   const { M, N, K } = convGemmShape(spec);
   const T = Math.ceil(g.k / g.s);
-  const values = { NB: g.N, C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KS: g.k, s: g.s, p: g.p, G, M, N, K, K4: Math.ceil(K / 4), T, HQ: Math.ceil(g.H / g.s), WQ: Math.ceil(g.W / g.s) };
-  return Object.entries(values).map(([n, v]) => `const ${n}: u32 = ${v}u;`).join('\n');
+  const values = { C: g.C, H: g.H, W: g.W, Ho: g.Ho, Wo: g.Wo, KS: g.k, s: g.s, p: g.p, G, M, N, K, K4: Math.ceil(K / 4), T, HQ: Math.ceil(g.H / g.s), WQ: Math.ceil(g.W / g.s) };
+  const runtime = batchSizes(spec.mode);
+  return Object.entries(values).filter(([n]) => !runtime.includes(n)).map(([n, v]) => `const ${n}: u32 = ${v}u;`).join('\n');
 }
 
 const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x${g.W}<-${G}x${g.Ho}x${g.Wo}/k${g.k}s${g.s}p${g.p}`;
@@ -185,10 +219,12 @@ export function convGemmPackKernel(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>)
     code: /* wgsl */ `${constants(spec)}
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> packed: array<f32>;
+${convGemmPackReadsDims(spec.mode) ? DIMS(2) : ''}
 ${FLAT_ID}
 
 @compute @workgroup_size(${CONV_PACK_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${convGemmPackReadsDims(spec.mode) ? dimsLets(spec.mode) : ''}
   let i = flat_id(gid, nwg, ${CONV_PACK_WG}u);
   if (i >= arrayLength(&packed)) { return; }
   let k = i % (K4 * 4u);
@@ -304,15 +340,22 @@ export function convGemmKernel(spec: ConvGemmSpec): Kernel {
     }
     stores.push('}');
   }
+  // K is known here except for the weight form, whose K (the batch's pixels) comes from dims:
+  // then the whole-block loop bound and the tail are decided at run time.
   const Kfull = Math.floor(K / 4) * 4;
+  const runtimeK = mode === 'weight';
+  const loopEnd = runtimeK ? 'K / 4u * 4u' : `${Kfull}u`;
+  const tail = runtimeK ? `if (K % 4u != 0u) {\n    ${block('K / 4u * 4u', true)}\n  }` : K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : '';
   const code = /* wgsl */ `${constants(spec)}
 @group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}${fusedFns(spec.activation)}
+${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
+${DIMS(spec.bias ? 4 : 3)}${fusedFns(spec.activation)}
 
 @compute @workgroup_size(${CONV_GEMM_WG[0]}, ${CONV_GEMM_WG[1]})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  ${dimsLets(mode)}
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
   if (row0 >= M || col0 >= N) { return; }
@@ -321,10 +364,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   ${I.map((i) => `let ar${i} = (wid.z * M + min(row0 + ${i}u, M - 1u)) * K4;`).join('\n  ')}
   ${I.map((i) => maps.row(`(row0 + ${i}u)`, i)).join('\n  ')}
   ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
-  for (var k0 = 0u; k0 < ${Kfull}u; k0 += 4u) {
+  for (var k0 = 0u; k0 < ${loopEnd}; k0 += 4u) {
     ${block('k0', false)}
   }
-  ${K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : ''}
+  ${tail}
   ${stores.join('\n  ')}
 }`;
   return { name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`, code, constants: fusedConstants(spec.activation) };
