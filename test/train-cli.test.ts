@@ -75,10 +75,12 @@ describe('train', () => {
     expect(run('train', ...short, '--lr-decay-from', '1', '--max-steps', '5', '--out', straight).code).toBe(0);
     expect(run('train', ...short, '--max-steps', '5', '--out', constant).code).toBe(0);
     expect(run('train', ...short, '--max-steps', '2', '--out', split).code).toBe(0);
-    const resumed = run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5');
+    const resumed = run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5', '--log-every', '1');
     expect(resumed.code, resumed.err).toBe(0);
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
     expect(read(split, 'optimizer.safetensors').metadata.lr_decay_from).toBe('1');
+    const lrs = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).lr);
+    expect(lrs).toEqual([1, 1, 1, 0.75, 0.5].map((f) => 2e-4 * f));
     // The schedule reached the optimiser: step 5 ran at half the rate.
     const g = (dir: string) => tensorValues(read(dir, 'generator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
     expect(g(straight)).not.toEqual(g(constant));

@@ -18,7 +18,7 @@ export class Adam {
   private constructor(
     private readonly gpu: Gpu,
     readonly arena: ParameterArena,
-    readonly hyper: AdamHyper,
+    readonly hyper: Readonly<AdamHyper>,
     readonly dispatch: Dispatch,
     private readonly params: GPUBuffer,
   ) {}

@@ -88,7 +88,7 @@ GPU:
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
 d_x (mean D(x) on the real batch), d_g_z (mean D(G(z)) on the fake batch before D's update),
-steps_per_s, time (seconds since start).
+lr (the step's learning rate), steps_per_s, time (seconds since start).
 
 Checkpoints: DIR/checkpoints/step-00000400/{generator,discriminator,optimizer}.safetensors, each
 directory written whole and then made visible; DIR/checkpoints/latest links to the newest. A

@@ -93,7 +93,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   const batches = Math.floor(train.count / o.batchSize);
   const batchLabels = new Float32Array(o.batchSize);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
-    adam.hyper.lr = o.lr * o.lrDecay ** epoch;
+    const lrScale = o.lrDecay ** epoch;
     const order = epochOrder(train.count, o.seed, epoch);
     data.setEpoch(epoch);
     const start = performance.now();
@@ -102,7 +102,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
       data.setBatch(b);
       for (let i = 0; i < o.batchSize; i++) batchLabels[i] = train.labels[order[b * o.batchSize + i]!]!;
       gpu.writeState(labels.buffer, labels.offset, batchLabels);
-      adam.nextStep();
+      adam.nextStep(lrScale);
       gpu.run(plan.dispatches, 'classifier step');
       // Losses are read every 50 steps only: a readback per step would serialise the GPU.
       if (b % 50 === 49 || b === batches - 1) {
@@ -111,7 +111,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
       }
     }
     const reads = Math.ceil(batches / 50);
-    log(`epoch ${epoch + 1}/${o.epochs} (lr ${adam.hyper.lr.toPrecision(3)}): loss ${(sum[0]! / reads).toFixed(4)}, train accuracy ${((100 * sum[1]!) / reads).toFixed(2)}% (sampled) in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    log(`epoch ${epoch + 1}/${o.epochs} (lr ${(o.lr * lrScale).toPrecision(3)}): loss ${(sum[0]! / reads).toFixed(4)}, train accuracy ${((100 * sum[1]!) / reads).toFixed(2)}% (sampled) in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   }
   data.destroy();
   return model;
