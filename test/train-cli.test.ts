@@ -79,8 +79,9 @@ describe('train', () => {
     expect(resumed.code, resumed.err).toBe(0);
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
     expect(read(split, 'optimizer.safetensors').metadata.lr_decay_from).toBe('1');
-    const lrs = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).lr);
-    expect(lrs).toEqual([1, 1, 1, 0.75, 0.5].map((f) => 2e-4 * f));
+    const rows = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((r) => r.lr_g)).toEqual([1, 1, 1, 0.75, 0.5].map((f) => 2e-4 * f));
+    expect(rows.map((r) => r.lr_d)).toEqual(rows.map((r) => r.lr_g));
     // The schedule reached the optimiser: step 5 ran at half the rate.
     const g = (dir: string) => tensorValues(read(dir, 'generator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
     expect(g(straight)).not.toEqual(g(constant));
@@ -88,6 +89,25 @@ describe('train', () => {
     const late = run('train', '--backend', 'gles', '--resume', straight, '--limit-batches', '2', '--lr-decay-from', '2');
     expect(late.code).toBe(2);
     expect(late.err).toContain(`--lr-decay-from 2 contradicts the checkpoint in ${straight} (1), which is at epoch 2 batch 1: past the decay's start`);
+  });
+
+  it('--lr-d trains D at its own rate, saved in the checkpoint; equal to --lr it is the default run bit for bit', () => {
+    const plain = tmp();
+    const same = tmp();
+    const slow = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '2', '--out', plain).code).toBe(0);
+    expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0002', '--out', same).code).toBe(0);
+    expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0001', '--out', slow).code).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(plain, same, f);
+    const d = (dir: string) => tensorValues(read(dir, 'discriminator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
+    expect(d(slow)).not.toEqual(d(plain));
+    expect(read(slow, 'optimizer.safetensors').metadata.lr_d).toBe('0.0001');
+    expect(read(plain, 'optimizer.safetensors').metadata.lr_d).toBe('same');
+    const row = JSON.parse(readFileSync(join(slow, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]!);
+    expect([row.lr_g, row.lr_d]).toEqual([2e-4, 1e-4]);
+    const r = run('train', '--backend', 'gles', '--resume', slow, '--lr-d', '0.0002');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`--lr-d 0.0002 contradicts the checkpoint in ${slow}, which has 0.0001`);
   });
 
   it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", () => {

@@ -34,7 +34,8 @@ Model and optimiser:
   --latent-dim N      latent size (default ${R.latentDim})
   --batch-size N      images per batch (default ${R.batchSize}; the last batch of an epoch is kept, shorter)
   --epochs N          epochs (default ${R.epochs})
-  --lr X              Adam learning rate (default ${R.lr})
+  --lr X              Adam learning rate (default ${R.lr}), G's and D's unless --lr-d
+  --lr-d X            D's learning rate, when it should differ from G's (two time scales; default: --lr)
   --beta1 X           Adam beta1 (default ${R.beta1})
   --beta2 X           Adam beta2 (default ${R.beta2})
   --init NAME         ${INIT_SCHEMES.join('|')}: PyTorch's default init, or the DCGAN paper's N(0, 0.02) (default ${R.init})
@@ -88,7 +89,7 @@ GPU:
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
 d_x (mean D(x) on the real batch), d_g_z (mean D(G(z)) on the fake batch before D's update),
-lr (the step's learning rate), steps_per_s, time (seconds since start).
+lr_g and lr_d (the step's learning rates), steps_per_s, time (seconds since start).
 
 Checkpoints: DIR/checkpoints/step-00000400/{generator,discriminator,optimizer}.safetensors, each
 directory written whole and then made visible; DIR/checkpoints/latest links to the newest. A
@@ -99,6 +100,7 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   epochs: { type: 'string' },
   lr: { type: 'string' },
+  'lr-d': { type: 'string' },
   beta1: { type: 'string' },
   beta2: { type: 'string' },
   init: { type: 'string' },
@@ -182,6 +184,7 @@ export function main(args: string[]): Promise<void> {
       ['--batch-size', v['batch-size'], String(config.batchSize)],
       ['--seed', v.seed, String(config.seed)],
       ['--lr', v.lr, String(config.lr)],
+      ['--lr-d', v['lr-d'], String(config.lrD ?? config.lr)],
       ['--beta1', v.beta1, String(config.beta1)],
       ['--beta2', v.beta2, String(config.beta2)],
       ['--init', v.init, String(config.init)],
@@ -211,6 +214,7 @@ export function main(args: string[]): Promise<void> {
     batchSize: v['batch-size'] ? positiveInt(v['batch-size'], '--batch-size') : base.batchSize,
     epochs: v.epochs ? positiveInt(v.epochs, '--epochs') : base.epochs,
     lr: v.lr ? positiveNumber(v.lr, '--lr') : base.lr,
+    lrD: v['lr-d'] ? positiveNumber(v['lr-d'], '--lr-d') : base.lrD,
     beta1: v.beta1 ? positiveNumber(v.beta1, '--beta1', 0, 1) : base.beta1,
     beta2: v.beta2 ? positiveNumber(v.beta2, '--beta2', 0, 1) : base.beta2,
     seed: v.seed ? positiveInt(v.seed, '--seed', 0) : base.seed,

@@ -42,8 +42,9 @@ export interface MetricsRow {
   /** Mean D(x) on the real batch and D(G(z)) on the fake batch before D's update. */
   d_x: number;
   d_g_z: number;
-  /** Both models' learning rate in the step just done (constant unless --lr-decay-from). */
-  lr: number;
+  /** G's and D's learning rates in the step just done (constant unless --lr-decay-from). */
+  lr_g: number;
+  lr_d: number;
   steps_per_s: number;
   /** Seconds since the run started. */
   time: number;
@@ -170,7 +171,7 @@ export class TrainingRun {
         const s = await readStats();
         this.curve.push({ step, d: s.dLoss, g: s.gLoss });
         const time = (performance.now() - this.start) / 1000;
-        await h.onMetrics?.({ epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, lr: t.config.lr * t.lrScale(step - 1), steps_per_s: stepsPerSecond, time }, s);
+        await h.onMetrics?.({ epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, lr_g: t.optG.hyper.lr * t.lrScale(step - 1), lr_d: t.optD.hyper.lr * t.lrScale(step - 1), steps_per_s: stepsPerSecond, time }, s);
       }
       if (t.batchIndex === 0) {
         await this.grid(`epoch_${String(epoch + 1).padStart(3, '0')}.png`);

@@ -25,6 +25,8 @@ export interface TrainConfig {
   batchSize: number;
   epochs: number;
   lr: number;
+  /** D's learning rate when it differs from G's (two time-scale training); null: `lr` for both. */
+  lrD: number | null;
   beta1: number;
   beta2: number;
   seed: number;
@@ -57,6 +59,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   batchSize: 64,
   epochs: 20,
   lr: 2e-4,
+  lrD: null,
   beta1: 0.5,
   beta2: 0.999,
   seed: 0,
@@ -141,7 +144,7 @@ export class GanTrainer {
     loadValues(gpu, D, initialValues(D, config.seed, config.init));
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
     const optG = await Adam.create(gpu, G.params, hyper);
-    const optD = await Adam.create(gpu, D.params, hyper);
+    const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
     const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed }) : null;
     const flag = gpu.createBuffer('non-finite flag', 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     gpu.device.queue.writeBuffer(flag, 0, new Uint32Array([FLAG_CLEAR, 0, 0, 0]));
