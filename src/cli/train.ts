@@ -202,7 +202,7 @@ export function main(args: string[]): Promise<void> {
     if (decay !== undefined && decay !== String(base.lrDecayFrom ?? 'none')) {
       // Exact only while no step so far ran under either schedule's decay.
       const at = (e: number | null) => e === null || Number(meta.epoch) < e || (Number(meta.epoch) === e && Number(meta.batch_index) === 0);
-      const wanted = decay === 'none' ? null : positiveInt(decay, '--lr-decay-from', 0);
+      const wanted = lrDecayFrom(decay, null);
       if (!at(base.lrDecayFrom) || !at(wanted)) {
         throw new UsageError(`--lr-decay-from ${decay} contradicts the checkpoint in ${v.resume} (${base.lrDecayFrom ?? 'none'}), which is at epoch ${meta.epoch} batch ${meta.batch_index}: past the decay's start`);
       }
