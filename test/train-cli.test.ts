@@ -110,6 +110,28 @@ describe('train', () => {
     expect(r.err).toContain(`--lr-d 0.0002 contradicts the checkpoint in ${slow}, which has 0.0001`);
   });
 
+  it('--recipe improved sets its flags, which explicit flags override; --recipe reference is the default run bit for bit', () => {
+    const plain = tmp();
+    const reference = tmp();
+    const improved = tmp();
+    const overridden = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '1', '--out', plain).code).toBe(0);
+    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'reference', '--out', reference).code).toBe(0);
+    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--out', improved).code).toBe(0);
+    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--real-label', '1', '--lr-d', '0.0003', '--out', overridden).code).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(plain, reference, f);
+    const meta = (dir: string) => {
+      const m = read(dir, 'optimizer.safetensors').metadata;
+      return { init: m.init, real_label: m.real_label, lr: m.lr, lr_d: m.lr_d };
+    };
+    expect(meta(plain)).toEqual({ init: 'pytorch', real_label: '1', lr: '0.0002', lr_d: 'same' });
+    expect(meta(improved)).toEqual({ init: 'dcgan', real_label: '0.9', lr: '0.0004', lr_d: '0.0001' });
+    expect(meta(overridden)).toEqual({ init: 'dcgan', real_label: '1', lr: '0.0004', lr_d: '0.0003' });
+    const r = run('train', '--backend', 'gles', '--resume', improved, '--recipe', 'improved');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--recipe: a resumed run keeps the configuration saved in its checkpoint');
+  });
+
   it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", () => {
     const out = tmp();
     const r = run('train', ...SMALL, '--max-steps', '2', '--out', out);

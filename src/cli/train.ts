@@ -42,7 +42,8 @@ Model and optimiser:
   --loss NAME         ${LOSSES.join('|')}: BCELoss after Sigmoid as the reference, or fused BCE-with-logits (default ${R.loss})
   --real-label X      D's target for real images (default ${R.realLabel}; 0.9 is one-sided label smoothing)
   --recipe NAME       ${RECIPE_NAMES.join('|')}: a set of defaults (default reference, the notebook bit for bit;
-                      improved: --init dcgan --real-label 0.9, which lowers FD, see the README); flags win
+                      improved: --init dcgan --real-label 0.9 --lr 0.0004 --lr-d 0.0001, which lowers FD,
+                      see the README); flags win, so with it --lr sets G's rate alone
   --ema DECAY         also keep an exponential moving average of G's weights (e.g. 0.999), saved as
                       generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)
   --lr-decay-from E   from epoch E on, both learning rates fall linearly per step to 0 at the end of

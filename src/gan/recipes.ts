@@ -1,18 +1,22 @@
 /**
  * Training recipes: named sets of defaults for `train --recipe` (explicit flags still win).
- * `reference` is the notebook, bit for bit. `improved` changes two things, chosen from the
+ * `reference` is the notebook, bit for bit. `improved` changes three things, chosen from the
  * literature and measured here with `npm run eval` (README, "Sample quality"):
  *  - the DCGAN paper's initialisation, N(0, 0.02) weights and N(1, 0.02) BN scales
  *    (Radford et al. 2015), instead of PyTorch's default fan-in uniform;
  *  - one-sided label smoothing: D's target for real images 0.9 instead of 1 (Salimans et al.
  *    2016, "Improved techniques for training GANs"), which keeps D from growing overconfident
- *    on real digits and starving G of gradient.
+ *    on real digits and starving G of gradient;
+ *  - two learning rates (Heusel et al. 2017, "GANs trained by a two time-scale update rule"):
+ *    G at 4e-4 and D at 1e-4 instead of 2e-4 for both. TTUR's usual direction is the opposite
+ *    (a faster D); here a faster D measured worse and a slower one better, and G's doubled
+ *    rate is what moved the one-epoch score.
  */
 import type { TrainConfig } from './trainer.js';
 
 export const RECIPES = {
   reference: {},
-  improved: { init: 'dcgan', realLabel: 0.9 },
+  improved: { init: 'dcgan', realLabel: 0.9, lr: 4e-4, lrD: 1e-4 },
 } as const satisfies Record<string, Partial<TrainConfig>>;
 
 export type Recipe = keyof typeof RECIPES;
