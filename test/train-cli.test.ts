@@ -50,7 +50,9 @@ function sameTensors(a: string, b: string, file: string): void {
   for (const [k, t] of x) expect(Buffer.from(t.bytes).equals(Buffer.from(y.get(k)!.bytes)), `${file} ${k}`).toBe(true);
 }
 
-describe('train', () => {
+// Each test runs several training subprocesses (each allowed 300 s): the first one took 44 s on an
+// idle 2-core host and 129 s with three training runs beside it, past vitest's default 120 s.
+describe('train', { timeout: 300_000 }, () => {
   it('resumes exactly: 3 steps + resume + 2 steps equals 5 steps, bit for bit', () => {
     const straight = tmp();
     const split = tmp();
