@@ -50,6 +50,15 @@ function sameTensors(a: string, b: string, file: string): void {
   for (const [k, t] of x) expect(Buffer.from(t.bytes).equals(Buffer.from(y.get(k)!.bytes)), `${file} ${k}`).toBe(true);
 }
 
+/** Two runs' latest checkpoints hold the same tensors, bit for bit, in all three files. */
+function sameCheckpoints(a: string, b: string): void {
+  for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(a, b, f);
+}
+
+/** A run directory's metrics.jsonl rows. */
+const metricsRows = (dir: string): Array<Record<string, number>> =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
 // Each test runs several training subprocesses (each allowed 300 s): the first one took 44 s on an
 // idle 2-core host and 129 s with three training runs beside it, past vitest's default 120 s.
 describe('train', { timeout: 300_000 }, () => {
@@ -62,9 +71,9 @@ describe('train', { timeout: 300_000 }, () => {
     const second = run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5', '--log-every', '1');
     expect(second.code, second.err).toBe(0);
     expect(second.out).toContain('resumed');
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
+    sameCheckpoints(straight, split);
     // metrics.jsonl continues across the resume: steps 1..5 once each.
-    const steps = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    const steps = metricsRows(split).map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4, 5]);
   });
 
@@ -79,9 +88,9 @@ describe('train', { timeout: 300_000 }, () => {
     expect(run('train', ...short, '--max-steps', '2', '--out', split).code).toBe(0);
     const resumed = run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5', '--log-every', '1');
     expect(resumed.code, resumed.err).toBe(0);
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(straight, split, f);
+    sameCheckpoints(straight, split);
     expect(read(split, 'optimizer.safetensors').metadata.lr_decay_from).toBe('1');
-    const rows = readFileSync(join(split, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = metricsRows(split);
     expect(rows.map((r) => r.lr_g)).toEqual([1, 1, 1, 0.75, 0.5].map((f) => 2e-4 * f));
     expect(rows.map((r) => r.lr_d)).toEqual(rows.map((r) => r.lr_g));
     // The schedule reached the optimiser: step 5 ran at half the rate.
@@ -100,12 +109,12 @@ describe('train', { timeout: 300_000 }, () => {
     expect(run('train', ...SMALL, '--max-steps', '2', '--out', plain).code).toBe(0);
     expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0002', '--out', same).code).toBe(0);
     expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0001', '--out', slow).code).toBe(0);
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(plain, same, f);
+    sameCheckpoints(plain, same);
     const d = (dir: string) => tensorValues(read(dir, 'discriminator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
     expect(d(slow)).not.toEqual(d(plain));
     expect(read(slow, 'optimizer.safetensors').metadata.lr_d).toBe('0.0001');
     expect(read(plain, 'optimizer.safetensors').metadata.lr_d).toBe('same');
-    const row = JSON.parse(readFileSync(join(slow, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]!);
+    const row = metricsRows(slow)[0]!;
     expect([row.lr_g, row.lr_d]).toEqual([2e-4, 1e-4]);
     const r = run('train', '--backend', 'gles', '--resume', slow, '--lr-d', '0.0002');
     expect(r.code).toBe(2);
@@ -121,7 +130,7 @@ describe('train', { timeout: 300_000 }, () => {
     expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'reference', '--out', reference).code).toBe(0);
     expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--out', improved).code).toBe(0);
     expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--real-label', '1', '--lr-d', '0.0003', '--out', overridden).code).toBe(0);
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(plain, reference, f);
+    sameCheckpoints(plain, reference);
     const meta = (dir: string) => {
       const m = read(dir, 'optimizer.safetensors').metadata;
       return { init: m.init, real_label: m.real_label, lr: m.lr, lr_d: m.lr_d };
@@ -170,7 +179,7 @@ describe('train', { timeout: 300_000 }, () => {
     const r = run('train', ...SMALL, '--data', data, '--epochs', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('Epoch [1/2] Batch 0/3 Loss D: ');
-    const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = metricsRows(out);
     expect(rows.map((r) => [r.epoch, r.batch])).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
     for (const row of rows) expect(Number.isFinite(row.d_loss) && Number.isFinite(row.g_loss)).toBe(true);
     expect(existsSync(join(out, 'images', 'epoch_001.png'))).toBe(true);
@@ -184,11 +193,8 @@ describe('train', { timeout: 300_000 }, () => {
     expect(run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--out', one).code).toBe(0);
     const r = run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--steps-per-submit', '4', '--out', four);
     expect(r.code, r.err).toBe(0);
-    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) sameTensors(one, four, f);
-    const rows = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
-      const { steps_per_s: _, time: __, ...rest } = JSON.parse(l);
-      return rest;
-    });
+    sameCheckpoints(one, four);
+    const rows = (dir: string) => metricsRows(dir).map(({ steps_per_s: _, time: __, ...rest }) => rest);
     expect(rows(four)).toEqual(rows(one));
     expect(rows(one).map((row) => row.step)).toEqual([3, 6]);
   });
@@ -316,7 +322,7 @@ describe('train', { timeout: 300_000 }, () => {
     const again = run('train', '--backend', 'gles', '--resume', join(out, 'checkpoints', 'step-00000006'), '--max-steps', '8', '--log-every', '1');
     expect(again.code, again.err).toBe(0);
     expect(read(out, 'optimizer.safetensors').metadata.step).toBe('8');
-    const steps = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    const steps = metricsRows(out).map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
