@@ -6,10 +6,12 @@
 // "maxDynamicUniformBuffersPerPipelineLayout artificially reduced" on every GLES adapter),
 // out of reach of JavaScript. A new user would read them as failures, so the child's stderr
 // passes through a filter that drops Dawn's lines; `--verbose` shows them, prefixed "dawn: ".
-// Ctrl-C reaches the child (same process group on a terminal, forwarded otherwise); the exit
-// code is the child's (130 after an interrupted, saved training run).
+// Ctrl-C, SIGTERM and SIGHUP reach the child (forwarded: it runs in its own process group); the exit
+// code is the child's (128 + the signal's number after a stopped, saved training run: 130 for
+// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -62,5 +64,6 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 child.on('exit', (code, signal) => {
-  process.exitCode = code ?? (signal === 'SIGINT' ? 130 : 1);
+  // Killed by a signal it did not handle: the shell's 128 + the signal's number.
+  process.exitCode = code ?? 128 + (constants.signals[signal] ?? 0);
 });

@@ -3,20 +3,28 @@
  * on llvmpipe (GLES) in one process and prints time, rate and the ratio gles/swiftshader.
  * The result fixed DEFAULT_CPU_BACKEND (src/gpu/backend.ts); see the README.
  */
-import { parseArgs } from 'node:util';
 import type { CpuBackend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { grid1d } from '../src/shaders/common.js';
 import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../src/shaders/matmul.js';
-import { positiveInt, runMain } from '../src/cli/args.js';
+import { runMain } from '../src/cli/args.js';
+import { HELP_FLAG, flagHelp, int, parseFlags } from '../src/cli/flags.js';
 import { timeDispatches } from './timing.js';
 
-const HELP = `Usage: npm run bench:adapters -- [--size N] [--repeat R]
+const FLAGS = {
+  size: int('matmul size N (N x N x N), a multiple of 64', { default: 512 }),
+  repeat: int('timed runs per kernel (the median is shown)', { default: 5 }),
+  ...HELP_FLAG,
+};
+
+const HELP = `Usage: npm run bench:adapters -- [options]
 
 Times a register-blocked matmul (N x N x N), a naive one and an elementwise axpy on both CPU
-adapters in one process. Default: --size 512 --repeat 5.`;
+adapters in one process.
+
+${flagHelp(FLAGS)}`;
 
 interface Row {
   backend: CpuBackend;
@@ -64,14 +72,10 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
 }
 
 await runMain(async () => {
-  const { values } = parseArgs({
-    options: { size: { type: 'string', default: '512' }, repeat: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h' } },
-    strict: true,
-  });
+  const { values } = parseFlags(FLAGS, process.argv.slice(2));
   if (values.help) return console.log(HELP);
-  const n = positiveInt(values.size, '--size');
-  if (n % 64 !== 0) throw new Error(`--size: expected a multiple of 64, found ${n}`);
-  const repeat = positiveInt(values.repeat, '--repeat');
+  const { size: n, repeat } = values;
+  if (n % 64 !== 0) throw new Error(`--size: expected a multiple of 64, found "${n}"`);
   const rows = [...(await benchBackend('swiftshader', n, repeat)), ...(await benchBackend('gles', n, repeat))];
   console.log('| kernel | swiftshader | gles (llvmpipe) | gles / swiftshader |');
   console.log('|---|---|---|---|');

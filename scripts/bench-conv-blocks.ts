@@ -3,30 +3,53 @@
  * layer's geometry: every block is prepared, then all are timed in alternation for R rounds
  * (median of 3 runs each) and the best round is reported, so load from elsewhere hits them alike.
  * What convGemmFixedProgram's choice comes from (`--tune full` races the same programs in a
- * run). Environment (all optional):
- *   BK=gles|swiftshader  GEO=N,C,H,G,Ho (default 64,64,14,128,7: D's Conv2d 64->128 at batch 64)
- *   MODES=forward,weight,transposed  BLOCKS=32x16,16x16,...  R=3
- * npx tsx --conditions=source scripts/bench-conv-blocks.ts
+ * run). `npm run bench:conv-blocks -- --help`.
  */
+import { BACKENDS } from '../src/gpu/backend.js';
 import { requestGpu } from '../src/gpu/gpu.js';
-import { convGemmBindings, convGemmDims, convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, type ConvGemmMode } from '../src/shaders/conv-gemm.js';
+import { runMain } from '../src/cli/args.js';
+import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
+import { convGemmBindings, convGemmDims, convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
 import { timeDispatches } from './timing.js';
-const gpu = await requestGpu({ backend: (process.env.BK ?? 'gles') as 'gles' });
-const [N, C, H, G, Ho] = (process.env.GEO ?? '64,64,14,128,7').split(',').map(Number) as number[];
-const g = { N: N!, C: C!, H: H!, W: H!, Ho: Ho!, Wo: Ho!, k: 4, s: 2, p: 1 };
-const programs = (process.env.BLOCKS ?? '16x8,32x16,16x16,8x8').split(',').map((b) => convGemmProgram(`conv_${b}`));
-const modes = (process.env.MODES ?? 'forward,weight,transposed').split(',') as ConvGemmMode[];
-for (const mode of modes) {
-  const sz = convGemmSizes({ mode, g, G: G! });
-  const A = gpu.tensor('A', [convGemmPackedSize({ mode, g, G: G! }) || sz.A]), B = gpu.tensor('B', [sz.B]), out = gpu.tensor('o', [sz.out]);
-  const ds = [];
-  for (const program of programs) {
-    const op = { mode, g, G: G! };
-    const bindings = convGemmBindings(op, { A, B, out, dims: gpu.uniform('dims', convGemmDims(op)) });
-    ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), bindings, program.grid(op)) });
+
+const FLAGS = {
+  backend: choice(BACKENDS, 'the adapter', { default: 'gles' }),
+  geometry: list(int('', { min: 1 }), "N,C,H,G,Ho: batch, input channels, input size, output channels, output size (4x4 kernel, stride 2, pad 1); the default is D's Conv2d 64->128 at batch 64", { arg: 'N,C,H,G,Ho', default: [64, 64, 14, 128, 7] }),
+  modes: list(choice(CONV_GEMM_MODES, ''), 'index maps to time', { default: [...CONV_GEMM_MODES] }),
+  blocks: list(choice(CONV_GEMM_BLOCKS, ''), 'register blocks TMxTN', { default: ['16x8', '32x16', '16x16', '8x8'] }),
+  rounds: int('rounds of alternation; the best round is reported', { default: 3 }),
+  ...HELP_FLAG,
+};
+
+const HELP = `Usage: npm run bench:conv-blocks -- [options]
+
+Times every implicit conv GEMM register block at one layer's geometry, in alternation.
+
+${flagHelp(FLAGS)}`;
+
+await runMain(async () => {
+  const { values: v } = parseFlags(FLAGS, process.argv.slice(2));
+  if (v.help) return console.log(HELP);
+  if (v.geometry.length !== 5) throw new Error(`--geometry: expected 5 numbers N,C,H,G,Ho, found "${v.geometry.join(',')}"`);
+  const [N, C, H, G, Ho] = v.geometry as [number, number, number, number, number];
+  const gpu = await requestGpu({ backend: v.backend });
+  try {
+    const g = { N, C, H, W: H, Ho, Wo: Ho, k: 4, s: 2, p: 1 };
+    const programs = v.blocks.map((b) => convGemmProgram(`conv_${b}`));
+    for (const mode of v.modes) {
+      const op = { mode, g, G };
+      const sz = convGemmSizes(op);
+      const A = gpu.tensor('A', [convGemmPackedSize(op) || sz.A]), B = gpu.tensor('B', [sz.B]), out = gpu.tensor('o', [sz.out]);
+      const ds = [];
+      for (const program of programs) {
+        const bindings = convGemmBindings(op, { A, B, out, dims: gpu.uniform('dims', convGemmDims(op)) });
+        ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), bindings, program.grid(op)) });
+      }
+      const best = new Map<string, number>();
+      for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
+      for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
+    }
+  } finally {
+    gpu.destroy();
   }
-  const best = new Map<string, number>();
-  for (let r = 0; r < Number(process.env.R ?? 3); r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
-  for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
-}
-gpu.destroy();
+});

@@ -3,8 +3,7 @@
  * matmul variant, against the best plain matmul at the same M, N, K on the same adapter in the
  * same run; thin layers' times. `npm run bench:kernels -- --help`.
  */
-import { parseArgs } from 'node:util';
-import { BACKENDS, parseBackend, type Backend } from '../src/gpu/backend.js';
+import { BACKENDS, type Backend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import type { Dispatch } from '../src/gpu/kernel.js';
 import type { Tensor } from '../src/gpu/tensor.js';
@@ -17,8 +16,18 @@ import { Linear } from '../src/layers/linear.js';
 import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
-import { oneOf, positiveInt, runMain } from '../src/cli/args.js';
+import { runMain } from '../src/cli/args.js';
+import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
 import { median, timeDispatches } from './timing.js';
+
+const FLAGS = {
+  backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['swiftshader', 'gles'] }),
+  variants: list(choice(['auto', ...MATMUL_VARIANTS] as const, ''), 'matmul variants for the heavy ops', { default: [...MATMUL_VARIANTS] }),
+  conv: list(choice(['implicit', 'explicit'] as const, ''), 'convolution paths: implicit, explicit or both', { default: ['implicit', 'explicit'] }),
+  batch: int('batch size', { default: 64 }),
+  repeat: int('timed runs per measurement, median reported', { default: 3 }),
+  ...HELP_FLAG,
+};
 
 const HELP = `Usage: npm run bench:kernels -- [options]
 
@@ -27,13 +36,7 @@ gradient (dW), with every matmul variant, and the best plain matmul at the op's 
 Convolutions run as implicit GEMMs (one row, "implicit") and through the explicit path
 (im2col/col2im + each matmul variant).
 
-Options:
-  --backend LIST   comma-separated adapters (default: swiftshader,gles; also gpu, auto)
-  --variants LIST  matmul variants for the heavy ops (default: ${MATMUL_VARIANTS.join(',')})
-  --conv LIST      convolution paths: implicit, explicit or both (default: implicit,explicit)
-  --batch N        batch size (default: 64)
-  --repeat N       timed runs per measurement, median reported (default: 3)
-  -h, --help       this text`;
+${flagHelp(FLAGS)}`;
 
 interface OpCase {
   name: string;
@@ -142,28 +145,9 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
 }
 
 await runMain(async () => {
-  const { values } = parseArgs({
-    options: {
-      backend: { type: 'string', default: 'swiftshader,gles' },
-      variants: { type: 'string', default: MATMUL_VARIANTS.join(',') },
-      batch: { type: 'string', default: '64' },
-      repeat: { type: 'string', default: '3' },
-      conv: { type: 'string', default: 'implicit,explicit' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(FLAGS, process.argv.slice(2));
   if (values.help) return console.log(HELP);
-  const backends = values.backend.split(',').map((b) => parseBackend(b.trim()));
-  const variants = values.variants.split(',').map((v) => v.trim());
-  for (const v of variants) {
-    if (v !== 'auto' && !(MATMUL_VARIANTS as readonly string[]).includes(v)) {
-      throw new Error(`--variants: expected auto or ${MATMUL_VARIANTS.join(', ')}, found "${v}"`);
-    }
-  }
-  const B = positiveInt(values.batch, '--batch');
-  const repeat = positiveInt(values.repeat, '--repeat');
+  const { backend: backends, variants, batch: B, repeat, conv: convs } = values;
   console.log(`bench:kernels  batch ${B}, median of ${repeat} runs, adapters ${backends.join(', ')} (${BACKENDS.join('|')})`);
-  const convs = values.conv.split(',').map((c) => oneOf<ConvPath>(c.trim(), '--conv', ['implicit', 'explicit'], 'implicit'));
   for (const b of backends) await benchBackend(b, B, variants, convs, repeat);
 });

@@ -12,6 +12,8 @@ import { makeGrid, type Grid } from './gan/images.js';
 import { Sampler, generatorFromCheckpoint, latentDim } from './gan/sample.js';
 import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
+import { BACKENDS } from './gpu/backend.js';
+import { checkChoice, checkInt } from './config/checks.js';
 
 export { requestGpu, Gpu, type GpuOptions } from './gpu/gpu.js';
 export { makeGrid, type Grid } from './gan/images.js';
@@ -21,6 +23,7 @@ export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './mnist/idx.
 export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
 export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';
+export { checkInt, checkNumber, checkChoice, InvalidValueError } from './config/checks.js';
 
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 
@@ -70,7 +73,7 @@ export class LoadedGenerator {
   }
 
   private sampler(n: number): Promise<Sampler> {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`n: expected a positive integer, found ${n}`);
+    checkInt(n, 'n');
     let s = this.samplers.get(n);
     if (!s) this.samplers.set(n, (s = Sampler.create(this.gpu, this.model, n)));
     return s;
@@ -78,6 +81,7 @@ export class LoadedGenerator {
 
   /** n images (n x 28 x 28 floats in [-1, 1]) from the seeded noise, G in eval mode. */
   async sample({ n = 25, seed = 0 }: { n?: number; seed?: number } = {}): Promise<Float32Array> {
+    checkInt(seed, 'seed', 0);
     const images = await (await this.sampler(n)).fromSeed(seed);
     this.last = { images, n };
     return images;
@@ -85,6 +89,9 @@ export class LoadedGenerator {
 
   /** `steps` images along the straight line between the first latent vectors of two seeds. */
   async interpolate(seedA: number, seedB: number, steps = 10): Promise<Float32Array> {
+    checkInt(seedA, 'seedA', 0);
+    checkInt(seedB, 'seedB', 0);
+    checkInt(steps, 'steps');
     const one = await this.sampler(1);
     const [a, b] = [await one.latents(seedA), await one.latents(seedB)];
     const d = this.latentDim;
@@ -106,6 +113,7 @@ export class LoadedGenerator {
   /** The last sample as an RGB grid (min-max normalised like save_image(normalize=True)). */
   grid({ nrow = 5 }: { nrow?: number } = {}): Grid {
     if (!this.last) throw new Error('grid: call sample() or interpolate() first');
+    checkInt(nrow, 'nrow');
     return makeGrid(this.last.images, this.last.n, 28, 28, nrow);
   }
 
@@ -117,6 +125,7 @@ export class LoadedGenerator {
 
 /** Loads a generator checkpoint (ours, or a reference PyTorch one converted to safetensors). */
 export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}, name?: string): Promise<LoadedGenerator> {
+  if (options.backend !== undefined) checkChoice(options.backend, 'backend', BACKENDS);
   const loaded = await bytesOf(source);
   const bytes = loaded.bytes;
   name ??= loaded.name;

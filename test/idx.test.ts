@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -85,5 +85,26 @@ describe('IDX parser', () => {
     writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([3]));
     expect(() => loadImageSet(dir, 'test')).toThrow(/t10k-images-idx3-ubyte\.gz: corrupt gzip data/);
     expect(() => loadImageSet(join(dir, 'nope'), 'train')).toThrow(/--data: expected mnist, fashion or a directory/);
+  });
+
+  it('refuses a huge or mis-sized file from its header and size, before reading its body', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idx-big-'));
+    const images = join(dir, 'train-images-idx3-ubyte');
+    // A 10 GB sparse file whose header claims 60000 images of 28x28: reading it would take minutes.
+    writeFileSync(images, idx([60000, 28, 28]).subarray(0, 16));
+    truncateSync(images, 10_000_000_000);
+    writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx([60000]));
+    const t0 = performance.now();
+    expect(() => loadImageSet(dir, 'train')).toThrow(/train-images-idx3-ubyte: trailing bytes: dimensions \[60000, 28, 28\] need 47040016 bytes, found 10000000000/);
+    // A stat and a 16-byte read; a full read of 10 GB takes seconds even from the page cache.
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // A gzip file larger than its header's data is refused before inflating; one that inflates
+    // past the size its header promises (a bomb) is cut off there.
+    const gz = join(dir, 't10k-images-idx3-ubyte.gz');
+    writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), idx([2]));
+    writeFileSync(gz, gzipSync(Buffer.concat([idx([2, 2, 2]), new Uint8Array(50_000_000).map((_, i) => (i * 7919) % 251)])));
+    expect(() => loadImageSet(dir, 'test')).toThrow(/t10k-images-idx3-ubyte\.gz: trailing bytes: \d+ compressed bytes are more than the 24 bytes/);
+    writeFileSync(gz, gzipSync(Buffer.concat([idx([2, 2, 2]), new Uint8Array(500_000)])));
+    expect(() => loadImageSet(dir, 'test')).toThrow(/t10k-images-idx3-ubyte\.gz: corrupt gzip data: Cannot create a Buffer larger than 25 bytes/);
   });
 });

@@ -2,7 +2,7 @@
  * The run loop the CLI and the page share (src/gan/run-loop.ts), driven directly: a GPU device
  * lost mid-run ends the run with a clear error and leaves the last checkpoint whole and loadable.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,5 +51,29 @@ describe('run loop', () => {
     expect(parseCheckpointEvery('30s')).toEqual({ seconds: 30 });
     expect(parseCheckpointEvery('2h')).toEqual({ seconds: 7200 });
     for (const bad of ['0', '-5', '1.5', '10 min', 'm']) expect(() => parseCheckpointEvery(bad)).toThrow(/--checkpoint-every: expected N steps or N followed by s, m or h/);
+  });
+
+  it('never keeps an older checkpoint under the new step\'s name: the same state saves once, a different one is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcgan-save-'));
+    const gpu = await requestGpu({ backend: 'gles' });
+    try {
+      const a = await GanTrainer.create(gpu, set, config);
+      await a.step();
+      const saved = await saveRun(dir, a);
+      const bytes = readFileSync(join(saved, 'generator.safetensors'));
+      // Saved again at the same step (an epoch's end and the run's end): kept, nothing rewritten.
+      expect(await saveRun(dir, a)).toBe(saved);
+      // Another run (another seed) at the same step into the same directory: refused, the first kept.
+      const b = await GanTrainer.create(gpu, set, { ...config, seed: 9 });
+      await b.step();
+      await expect(saveRun(dir, b)).rejects.toThrow(`${saved} already exists and holds a different checkpoint: refusing to save over it`);
+      expect(readFileSync(join(saved, 'generator.safetensors')).equals(bytes)).toBe(true);
+      // A resumed run that branches from an earlier step replaces the later step it reaches.
+      await saveRun(dir, b, {}, Infinity, { replaceLater: true });
+      expect(readFileSync(join(saved, 'generator.safetensors')).equals(bytes)).toBe(false);
+      expect(latestCheckpoint(dir)).toBe(saved);
+    } finally {
+      gpu.destroy();
+    }
   });
 });

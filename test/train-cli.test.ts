@@ -4,7 +4,7 @@
  * Small runs (batch 8, a few steps) on the GLES adapter; each command is a real subprocess.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -199,30 +199,91 @@ describe('train', { timeout: 300_000 }, () => {
     expect(rows(one).map((row) => row.step)).toEqual([3, 6]);
   });
 
-  it('on Ctrl-C finishes the step, saves a checkpoint and a grid, and exits with 130', async () => {
+  /** Starts a long training run through the bin or straight in the worker; resolves once it has logged a few steps. */
+  async function startLongRun(entry: 'bin' | 'worker', ...extra: string[]) {
     const out = tmp();
-    const child = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
+    const script = entry === 'bin' ? 'bin/webgpu-dcgan.js' : 'dist/cli/main.js';
+    const child = spawn(process.execPath, [script, 'train', ...SMALL, '--max-steps', '100000', '--out', out, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
     const metrics = join(out, 'metrics.jsonl');
     const deadline = Date.now() + 120_000;
     while (!(existsSync(metrics) && readFileSync(metrics, 'utf8').split('\n').length > 3) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
     }
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => child.on('exit', r));
-    expect(code, err).toBe(130);
-    expect(err).toContain('interrupted: finishing this step, then saving');
-    const step = Number(read(out, 'generator.safetensors').metadata.step);
-    expect(step).toBeGreaterThanOrEqual(3);
-    expect(existsSync(join(out, 'images', `step_${String(step).padStart(6, '0')}.png`))).toBe(true);
-    expect(read(out, 'optimizer.safetensors').metadata.step).toBe(String(step));
+    return { out, child, exited, err: () => err };
+  }
+
+  const stops: Array<[NodeJS.Signals, number, 'bin' | 'worker']> = [
+    ['SIGINT', 130, 'bin'],
+    ['SIGTERM', 143, 'bin'],
+    ['SIGTERM', 143, 'worker'],
+    ['SIGHUP', 129, 'bin'],
+    ['SIGHUP', 129, 'worker'],
+  ];
+  for (const [signal, exitCode, entry] of stops) {
+    it(`on ${signal} to the ${entry} finishes the step, saves a checkpoint and a grid, and exits with ${exitCode}`, async () => {
+      const { out, child, exited, err } = await startLongRun(entry);
+      child.kill(signal);
+      const code = await exited;
+      expect(code, err()).toBe(exitCode);
+      expect(err()).toContain(`interrupted: finishing this step, then saving (${signal};`);
+      const step = Number(read(out, 'generator.safetensors').metadata.step);
+      expect(step).toBeGreaterThanOrEqual(3);
+      expect(existsSync(join(out, 'images', `step_${String(step).padStart(6, '0')}.png`))).toBe(true);
+      expect(read(out, 'optimizer.safetensors').metadata.step).toBe(String(step));
+      // The run is whole: it resumes.
+      const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', String(step + 1));
+      expect(r.code, r.err).toBe(0);
+    });
+  }
+
+  it('on a second signal exits at once, leaving latest naming a complete checkpoint', async () => {
+    const { out, child, exited, err } = await startLongRun('worker', '--checkpoint-every', '1');
+    const before = readlinkSync(latest(out));
+    child.kill('SIGTERM');
+    child.kill('SIGTERM');
+    expect(await exited, err()).toBe(143);
+    const after = readlinkSync(latest(out));
+    expect(after >= before).toBe(true);
+    const steps = ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors'].map((f) => read(out, f).metadata.step);
+    expect(new Set(steps).size).toBe(1);
+    expect(after).toBe(`step-${steps[0]!.padStart(8, '0')}`);
+  });
+
+  it('refuses to train into a directory holding another run, naming --resume and --overwrite; --overwrite moves the old run aside', () => {
+    const out = tmp();
+    expect(run('train', ...SMALL, '--max-steps', '2', '--out', out).code).toBe(0);
+    const first = readFileSync(join(latest(out), 'generator.safetensors'));
+    const refused = run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain(`error: --out: ${out} already holds a training run (${out}/checkpoints); continue it with --resume ${out}, train into a fresh --out, or pass --overwrite to move the old run aside`);
+    expect(readFileSync(join(latest(out), 'generator.safetensors')).equals(first)).toBe(true);
+
+    const replaced = run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9', '--overwrite');
+    expect(replaced.code, replaced.err).toBe(0);
+    const aside = readdirSync(out).filter((n) => n.startsWith('replaced-'));
+    expect(aside).toHaveLength(1);
+    expect(replaced.out).toContain(`overwrite moved the previous run's files to ${join(out, aside[0]!)} (nothing deleted`);
+    expect(readFileSync(join(out, aside[0]!, 'checkpoints', 'latest', 'generator.safetensors')).equals(first)).toBe(true);
+    expect(existsSync(join(out, aside[0]!, 'metrics.jsonl'))).toBe(true);
+    expect(read(out, 'generator.safetensors').metadata.seed).toBe('9');
+    expect(readFileSync(join(latest(out), 'generator.safetensors')).equals(first)).toBe(false);
+    expect(run('train', '--backend', 'gles', '--resume', out, '--overwrite').err).toContain(`--overwrite: ${out} is the run being resumed`);
   });
 
   const bad: Array<[string, string[], RegExp]> = [
     ['an unknown flag', ['--bogus'], /Unknown option '--bogus'/],
     ['a zero batch size', ['--batch-size', '0'], /--batch-size: expected an integer >= 1, found "0"/],
     ['a negative learning rate', ['--lr=-1'], /--lr: expected a number > 0, found "-1"/],
+    ['a negative learning rate as its own argument', ['--lr-d', '-1'], /--lr-d: expected a number > 0, found "-1"/],
+    ['a negative EMA decay', ['--ema', '-0.1'], /--ema: expected a number in \(0, 1\), found "-0.1"/],
+    ['a negative checkpoint interval', ['--checkpoint-every', '-5'], /--checkpoint-every: expected N steps or N followed by s, m or h \(e.g. 500, 10m\), found "-5"/],
+    ['a NaN batch size', ['--batch-size', 'NaN'], /--batch-size: expected an integer >= 1, found "NaN"/],
+    ['an infinite learning rate', ['--lr', 'Infinity'], /--lr: expected a number > 0, found "Infinity"/],
+    ['a fractional step count', ['--max-steps', '2.5'], /--max-steps: expected an integer >= 1, found "2.5"/],
+    ['an empty seed', ['--seed', ''], /--seed: expected an integer >= 0, found ""/],
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
     ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, found "mse"/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
@@ -432,6 +493,22 @@ describe('sample', () => {
       expect(r.code).toBe(1);
       expect(r.err).toMatch(message);
       expect(r.err.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('rejects an --out that is a directory and bad counts before opening the GPU', () => {
+    const out = tmpRunWithoutEma();
+    const dir = join(out, 'grids');
+    mkdirSync(dir);
+    const cases: Array<[string[], string]> = [
+      [['--out', dir], `error: --out: "${dir}" is a directory; expected a file name (e.g. ${dir}/samples.png)`],
+      [['--n', '-3'], 'error: --n: expected an integer >= 1, found "-3"'],
+      [['--seed', 'NaN'], 'error: --seed: expected an integer >= 0, found "NaN"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = run('sample', '--backend', 'gles', '--checkpoint', out, ...args);
+      expect(r.code).toBe(2);
+      expect(r.err.split('\n')[0]).toBe(message);
     }
   });
 

@@ -96,7 +96,7 @@ describe('web page', () => {
     await page.close();
   }, TRAINING_TIMEOUT);
 
-  it('on a lost GPU device stops with a clear error and keeps the last checkpoint downloadable', async () => {
+  it('on a lost GPU device stops with a clear error, keeps the last checkpoint downloadable and, after a reload, resumes it from IndexedDB', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -112,6 +112,48 @@ describe('web page', () => {
     const ckpt = parseSafetensors(bytes, 'downloaded generator');
     expect(Number(ckpt.metadata.step)).toBe(state.savedStep);
     expect(ckpt.tensors.get('model.0.weight')!.shape).toEqual([6272, 100]);
+
+    // The checkpoint was also kept in IndexedDB: a reload (a new device) offers it and resumes it exactly.
+    const saved = state.savedStep as number;
+    await page.goto(`${url}?batch=8&seed=3&logEvery=1&refresh=1&steps=${saved + 1}&tune=off`);
+    await page.waitForFunction(() => (window as any).__dcgan.storedStep !== undefined, undefined, { timeout: 120_000 });
+    expect(await page.evaluate(() => (window as any).__dcgan.storedStep)).toBe(saved);
+    expect(await page.textContent('#stored-status')).toContain(`a run at step ${saved}`);
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#stored-resume')!.disabled, undefined, { timeout: 60_000 });
+    await page.click('#stored-resume');
+    await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
+    const resumed = await page.evaluate(() => (window as any).__dcgan);
+    expect(resumed.error, resumed.error).toBeUndefined();
+    expect(resumed.resumedStep).toBe(saved);
+    expect(resumed.step).toBe(saved + 1);
+    // The resumed step's losses are the uninterrupted run's (the Node trainer, same seed and batch).
+    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 3 });
+    let node = null;
+    for (let s = 0; s <= saved; s++) node = await trainer.stats(await trainer.step());
+    const web = resumed.losses.find((p: { step: number }) => p.step === saved + 1);
+    expect(Math.abs(web.d - node!.dLoss) / node!.dLoss, `d_loss step ${saved + 1}: web ${web.d}, node ${node!.dLoss}`).toBeLessThan(1e-4);
+    expect(Math.abs(web.g - node!.gLoss) / node!.gLoss, `g_loss step ${saved + 1}: web ${web.g}, node ${node!.gLoss}`).toBeLessThan(1e-4);
+    // Forgotten on request.
+    await page.click('#stored-clear');
+    await page.waitForFunction(() => document.querySelector('#stored-status')!.textContent!.includes('No checkpoint saved'), undefined, { timeout: 30_000 });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, TRAINING_TIMEOUT);
+
+  it('shows a bad URL parameter with the library\'s message and starts nothing', async () => {
+    const cases: Array<[string, string]> = [
+      ['batch=-1', 'batch: expected an integer >= 1, found "-1"'],
+      ['batch=abc', 'batch: expected an integer >= 1, found "abc"'],
+      ['steps=1e99', 'steps: expected an integer >= 1, found "1e99"'],
+    ];
+    const page = await browser.newPage();
+    for (const [query, message] of cases) {
+      await page.goto(`${url}?${query}&autostart=1&tune=off`);
+      await page.waitForFunction(() => (window as any).__dcgan.error, undefined, { timeout: 60_000 });
+      expect(await page.textContent('#status')).toBe(`Bad URL parameter: ${message}`);
+      expect(await page.evaluate(() => (window as any).__dcgan.step)).toBe(0);
+      expect(await page.isDisabled('#start')).toBe(true);
+    }
     await page.close();
   });
 

@@ -2,15 +2,22 @@
  * The page: live training of the reference DCGAN and generation from a checkpoint, built from the
  * library's own src/ (no second implementation). URL parameters (used by the tests, handy for
  * demos): batch, seed, steps (stop after), autostart=1, refresh (grid every N steps, default 10),
- * logEvery (losses every N steps, default 5), checkpointEvery (an in-memory checkpoint every N
- * steps, default 100), data (base URL of the IDX files, default ./data/), tune=off.
+ * logEvery (losses every N steps, default 5), checkpointEvery (a checkpoint every N steps,
+ * default 100), data (base URL of the IDX files, default ./data/), tune=off. Each is checked with
+ * the library's own checks; a bad value is shown in the status line and nothing starts.
  *
  * Training runs through the same loop as the CLI (src/gan/run-loop.ts): the same NaN policy,
- * log cadence, grids and loss chart. Checkpoints are kept in memory (the page has no disk): the
- * download buttons give the current weights, or after a lost GPU device the last checkpoint.
+ * log cadence, grids and loss chart. Each checkpoint (the CLI's files, same bytes) goes to
+ * IndexedDB (web/checkpoint-store.ts), the last one per run, so a reload offers to resume it or
+ * download it; the download buttons give the current weights, or after a lost GPU device the
+ * last checkpoint.
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
-import { modelStateDict, serialize } from '../src/gan/checkpoint.js';
+import { FILES, modelStateDict, serialize } from '../src/gan/checkpoint.js';
+import { checkInt, numberFromText } from '../src/config/checks.js';
+import { loadRunState, runConfigFromMetadata, runStateFiles } from '../src/gan/run-state.js';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { clearRuns, putRun, savedRuns, type SavedRun } from './checkpoint-store.js';
 import { TrainingRun } from '../src/gan/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
@@ -26,17 +33,27 @@ interface PageState {
   gridDrawnAtStep?: number;
   done?: boolean;
   profile?: KernelProfile[];
-  /** Step of the last in-memory checkpoint. */
+  /** Step of the last checkpoint (in memory and in IndexedDB). */
   savedStep?: number;
+  /** The newest run found in IndexedDB when the page opened: its step, or null when none. */
+  storedStep?: number | null;
+  /** Step the trainer resumed from (a stored run), if it did. */
+  resumedStep?: number;
 }
 const state: PageState = { step: 0, losses: [] };
 (window as unknown as { __dcgan: PageState }).__dcgan = state;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const params = new URLSearchParams(location.search);
-const num = (name: string, fallback: number) => {
+/** An integer URL parameter, checked like the CLI's flags (`min` and up). */
+const intParam = (name: string, fallback: number, min = 1) => {
   const v = params.get(name);
-  return v === null ? fallback : Number(v);
+  return v === null ? fallback : checkInt(numberFromText(v), name, min, undefined, v);
+};
+/** An integer from a form field, checked the same way. */
+const intField = (id: string, min: number) => {
+  const text = $<HTMLInputElement>(id).value;
+  return checkInt(numberFromText(text), id, min, undefined, text);
 };
 
 function status(text: string, error = false): void {
@@ -81,32 +98,41 @@ async function main(): Promise<void> {
   let looping: Promise<void> = Promise.resolve();
   let generator: LoadedGenerator | null = null;
   /** The last checkpoint, kept on the host: it survives a lost device. */
-  let saved: { step: number; G: Uint8Array; D: Uint8Array } | null = null;
+  let saved: { step: number; G: Uint8Array; D: Uint8Array; all: Array<[string, Uint8Array]> } | null = null;
   // A handle for tests: lose the device as a driver reset would.
   (window as unknown as { __dcganTest: object }).__dcganTest = { loseDevice: () => gpu.device.destroy() };
   // While training, the run's own error reports the loss (with the kept checkpoint); otherwise here.
   void gpu.device.lost.then((info) => {
     if (!running && !state.error) status(`The GPU device was lost (${info.reason}): ${info.message}. Reload the page to start again.`, true);
   });
+  let settings;
+  try {
+    settings = {
+      batch: intParam('batch', 64),
+      seed: intParam('seed', 0, 0),
+      maxSteps: params.has('steps') ? intParam('steps', 0) : null,
+      refresh: intParam('refresh', 10),
+      logEvery: intParam('logEvery', 5),
+      checkpointEvery: intParam('checkpointEvery', 100),
+    };
+  } catch (err) {
+    status(`Bad URL parameter: ${(err as Error).message}`, true);
+    return;
+  }
+  const { maxSteps, refresh, logEvery, checkpointEvery } = settings;
   const set = await loadMnist();
   status(`Adapter: ${state.adapter}. MNIST: ${set.count} images. Ready.`);
   for (const id of ['start', 'ckpt-load']) $<HTMLButtonElement>(id).disabled = false;
-  $<HTMLInputElement>('batch').value = String(num('batch', 64));
-  $<HTMLInputElement>('seed').value = String(num('seed', 0));
+  $<HTMLInputElement>('batch').value = String(settings.batch);
+  $<HTMLInputElement>('seed').value = String(settings.seed);
+  /** This run's id in IndexedDB: a resumed run keeps the stored run's. */
+  let runId = Date.now();
 
-  const maxSteps = params.has('steps') ? num('steps', 0) : null;
-  const refresh = num('refresh', 10);
-  const logEvery = num('logEvery', 5);
-  const checkpointEvery = num('checkpointEvery', 100);
-
-  /** Both models' checkpoint files, as the CLI writes them (generator and discriminator). */
-  async function checkpointFiles(t: GanTrainer): Promise<{ step: number; G: Uint8Array; D: Uint8Array }> {
-    const meta = { step: String(t.globalStep), latent_dim: String(t.config.latentDim) };
-    return {
-      step: t.globalStep,
-      G: serialize(await modelStateDict(gpu, t.G, t.globalStep), meta),
-      D: serialize(await modelStateDict(gpu, t.D, 3 * t.globalStep), meta),
-    };
+  /** The checkpoint files of the trainer's state (the CLI's bytes), with the two models' for downloads. */
+  async function checkpointFiles(t: GanTrainer): Promise<{ step: number; G: Uint8Array; D: Uint8Array; all: Array<[string, Uint8Array]> }> {
+    const all = await runStateFiles(t);
+    const file = (name: string) => all.find(([n]) => n === name)![1];
+    return { step: t.globalStep, G: file(FILES.G), D: file(FILES.D), all };
   }
 
   function newRun(t: GanTrainer): TrainingRun {
@@ -133,7 +159,9 @@ async function main(): Promise<void> {
         },
         save: async () => {
           saved = await checkpointFiles(t);
+          await putRun({ id: runId, savedAt: Date.now(), step: t.globalStep, epoch: t.epoch, batchIndex: t.batchIndex, batchSize: t.config.batchSize, seed: t.config.seed, files: saved.all });
           state.savedStep = saved.step;
+          showStored();
         },
         between: () => new Promise((r) => setTimeout(r, 0)), // let the page breathe
       },
@@ -150,22 +178,68 @@ async function main(): Promise<void> {
     }
   }
 
+  const tune = params.get('tune') === 'off' ? 'off' : 'quick';
+  /** Builds the trainer (from a stored run when given) and its run; false, with the reason shown, when it cannot. */
+  async function build(from?: SavedRun): Promise<boolean> {
+    try {
+      if (from) {
+        const files = new Map(from.files.map(([name, bytes]) => [name, { file: `stored ${name}`, bytes }]));
+        const opt = files.get(FILES.optimizer);
+        if (!opt) throw new Error(`the stored run lacks ${FILES.optimizer}`);
+        const config = runConfigFromMetadata(parseSafetensors(opt.bytes, opt.file).metadata, opt.file);
+        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...config, tune });
+        loadRunState(files, trainer, 'the stored checkpoint');
+        runId = from.id;
+        state.resumedStep = trainer.globalStep;
+        $<HTMLInputElement>('batch').value = String(trainer.config.batchSize);
+        $<HTMLInputElement>('seed').value = String(trainer.config.seed);
+      } else {
+        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: intField('batch', 1), seed: intField('seed', 0), tune });
+      }
+    } catch (err) {
+      trainer = null;
+      status(`Could not build the training plan: ${(err as Error).message}`, true);
+      return false;
+    }
+    run = newRun(trainer);
+    state.losses = run.curve; // the run's own loss-curve points (tests read them)
+    state.step = trainer.globalStep;
+    $('step').textContent = String(trainer.globalStep);
+    for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
+    for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
+    $<HTMLButtonElement>('stored-resume').disabled = true;
+    return true;
+  }
+
+  // The newest stored run, if any: offered for resuming or downloading after a reload.
+  let stored: SavedRun | null = null;
+  function showStored(): void {
+    void savedRuns().then((runs) => {
+      stored = runs[runs.length - 1] ?? null;
+      const el = $('stored-status');
+      el.textContent = stored
+        ? `Saved in this browser: a run at step ${stored.step} (epoch ${stored.epoch + 1}, batch ${stored.batchSize}, seed ${stored.seed}), ${new Date(stored.savedAt).toLocaleString()}${runs.length > 1 ? `; ${runs.length} runs kept` : ''}.`
+        : 'No checkpoint saved in this browser.';
+      $<HTMLButtonElement>('stored-resume').disabled = !stored || trainer !== null;
+      $<HTMLButtonElement>('stored-download').disabled = !stored;
+      $<HTMLButtonElement>('stored-clear').disabled = runs.length === 0;
+      if (state.storedStep === undefined) state.storedStep = stored?.step ?? null;
+    }).catch((err) => ($('stored-status').textContent = `Saved checkpoints unavailable: ${(err as Error).message}`));
+  }
+  showStored();
+  $('stored-resume').addEventListener('click', async () => {
+    if (!stored || trainer || running) return;
+    if (await build(stored)) $('start').click();
+  });
+  $('stored-download').addEventListener('click', () => {
+    const g = stored?.files.find(([name]) => name === FILES.G);
+    if (g) download(g[1], FILES.G);
+  });
+  $('stored-clear').addEventListener('click', () => void clearRuns().then(showStored));
+
   $('start').addEventListener('click', async () => {
     if (running) return;
-    if (!trainer) {
-      const batchSize = Number($<HTMLInputElement>('batch').value);
-      const seed = Number($<HTMLInputElement>('seed').value);
-      try {
-        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize, seed, tune: params.get('tune') === 'off' ? 'off' : 'quick' });
-      } catch (err) {
-        status(`Could not build the training plan: ${(err as Error).message}`, true);
-        return;
-      }
-      run = newRun(trainer);
-      state.losses = run.curve; // the run's own loss-curve points (tests read them)
-      for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
-      for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
-    }
+    if (!trainer && !(await build())) return;
     running = true;
     $<HTMLButtonElement>('start').disabled = true;
     $<HTMLButtonElement>('pause').disabled = false;

@@ -6,16 +6,31 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
-import { parseBackend } from '../gpu/backend.js';
+import { BACKENDS } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/profiler.js';
 import { loadImageSet } from '../mnist/files.js';
-import { oneOf, positiveInt, runMain } from './args.js';
-import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
-import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
-import { D_PASSES, type DPasses } from '../gan/step.js';
+import { runMain } from './args.js';
+import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { TUNE_MODES } from '../layers/matmul-tuner.js';
+import { CONV_PATHS } from '../layers/layer.js';
+import { D_PASSES } from '../gan/step.js';
+
+export const BENCH_FLAGS = {
+  backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['gles', 'swiftshader'] }),
+  batch: int('batch size', { default: 64 }),
+  steps: int('timed steps per adapter', { default: 10 }),
+  'torch-device': list(choice(['cpu', 'cuda'], ''), 'PyTorch devices, comma-separated', { default: ['cpu'] }),
+  python: text('the Python that has torch', { shownDefault: '/usr/bin/python3, else python3 on PATH' }),
+  tune: list(choice(TUNE_MODES, ''), 'comma-separated: matmul variant choice as train --tune, each a row', { default: ['quick'] }),
+  conv: list(choice(CONV_PATHS, ''), 'comma-separated: convolution path as train --conv, each a row', { default: ['auto'] }),
+  'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: ['auto'] }),
+  'steps-per-submit': int('steps per command buffer', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
+  'no-torch': bool('skip the PyTorch reference'),
+  json: bool('print one JSON object instead of the table'),
+  ...HELP_FLAG,
+};
 
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
@@ -25,22 +40,7 @@ in the same command, and prints the ratio. Several configurations of one adapter
 hits them alike; each row is the median step. Figures name the CPU: compare ratios, not
 absolutes.
 
-  --backend LIST       adapters, comma-separated (default: gles,swiftshader; also gpu, auto)
-  --batch N            batch size (default 64)
-  --steps N            timed steps per adapter (default 10)
-  --torch-device LIST  PyTorch devices, comma-separated: cpu, cuda (default cpu)
-  --python PATH        the Python that has torch (default /usr/bin/python3, else python3 on PATH)
-  --tune LIST          off|quick|full, comma-separated: matmul variant choice as train --tune,
-                       each a row (default quick)
-  --conv LIST          auto|implicit|explicit, comma-separated: convolution path as train --conv,
-                       each a row (default auto)
-  --d-passes LIST      auto|merged|separate, comma-separated: D's real and fake passes as one pass
-                       over both halves or as two (auto: merged where it fits), each a row
-                       (default auto)
-  --steps-per-submit N steps per command buffer (default 1 on CPU adapters, 8 on GPUs)
-  --no-torch           skip the PyTorch reference
-  --json               print one JSON object instead of the table
-  -h, --help           this text`;
+${flagHelp(BENCH_FLAGS)}`;
 
 interface Row {
   adapter: string;
@@ -67,41 +67,21 @@ function findPython(given: string | undefined): string | null {
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-    const { values: v } = parseArgs({
-      args,
-      options: {
-        backend: { type: 'string', default: 'gles,swiftshader' },
-        batch: { type: 'string', default: '64' },
-        steps: { type: 'string', default: '10' },
-        'torch-device': { type: 'string', default: 'cpu' },
-        python: { type: 'string' },
-        tune: { type: 'string', default: 'quick' },
-        conv: { type: 'string', default: 'auto' },
-        'd-passes': { type: 'string', default: 'auto' },
-        'steps-per-submit': { type: 'string' },
-        'no-torch': { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
+    const { values: v } = parseFlags(BENCH_FLAGS, args);
     if (v.help) return console.log(HELP);
-    const batch = positiveInt(v.batch, '--batch');
-    const steps = positiveInt(v.steps, '--steps');
+    const { batch, steps } = v;
     const say = v.json ? () => {} : (line: string) => console.log(line);
-    const tunes = v.tune.split(',').map((t) => oneOf<TuneMode>(t, '--tune', TUNE_MODES, 'quick'));
-    const convs = v.conv.split(',').map((c) => oneOf<ConvPath>(c, '--conv', CONV_PATHS, 'auto'));
+    const { tune: tunes, conv: convs, 'd-passes': passes } = v;
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    const passes = v['d-passes'].split(',').map((d) => oneOf<DPasses | 'auto'>(d, '--d-passes', ['auto', ...D_PASSES], 'auto'));
     const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.map((dPasses) => ({ tune, conv, dPasses }))));
-    for (const name of v.backend.split(',').map((b) => parseBackend(b.trim()))) {
+    for (const name of v.backend) {
       const gpu = await requestGpu({ backend: name });
       try {
-        const per = v['steps-per-submit'] ? positiveInt(v['steps-per-submit'], '--steps-per-submit') : gpu.isSoftware ? 1 : 8;
+        const per = v['steps-per-submit'] ?? (gpu.isSoftware ? 1 : 8);
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
@@ -140,7 +120,7 @@ export function main(args: string[]): Promise<void> {
       say(`PyTorch: skipped (${v.python ?? '/usr/bin/python3 and python3'} cannot import torch; apt-get install python3-torch)`);
     } else {
       const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
-      for (const device of v['torch-device'].split(',').map((d) => d.trim())) {
+      for (const device of v['torch-device']) {
         const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`PyTorch reference on ${device} failed: ${r.stderr.trim().split('\n').pop()}`);
         const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow & { name?: string };

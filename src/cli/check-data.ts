@@ -2,47 +2,36 @@
  * `check-data`: open the GPU, put a data set on it, gather shuffled batches and report adapter,
  * timings and the statistics of a batch: a quick check that the data pipeline works here.
  */
-import { parseArgs } from 'node:util';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { GpuDataset } from '../mnist/dataset.js';
 import { loadImageSet } from '../mnist/files.js';
 import { NormalNoise } from '../random/noise.js';
-import { positiveInt, runMain } from './args.js';
+import { runMain } from './args.js';
+import { backendFlag, dataFlag } from './common-flags.js';
+import { HELP_FLAG, flagHelp, int, parseFlags } from './flags.js';
+
+export const CHECK_DATA_FLAGS = {
+  backend: backendFlag(),
+  data: dataFlag(),
+  'batch-size': int('images per batch', { default: 64 }),
+  batches: int('batches to gather for the timing', { default: 100 }),
+  seed: int('shuffle and noise seed', { min: 0, default: 0 }),
+  ...HELP_FLAG,
+};
 
 const HELP = `Usage: webgpu-dcgan check-data [options] (in a clone: npm run check-data -- [options])
 
 Opens a WebGPU adapter, uploads an MNIST-style data set to it, gathers shuffled batches on the
 GPU and prints the adapter, timings and one batch's statistics.
 
-Options:
-  --backend NAME    ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto: a GPU, else the CPU default)
-  --data NAME       mnist | fashion | DIR with IDX files (default: mnist)
-  --batch-size N    images per batch (default: 64)
-  --batches N       batches to gather for the timing (default: 100)
-  --seed N          shuffle and noise seed (default: 0)
-  -h, --help        this text`;
+${flagHelp(CHECK_DATA_FLAGS)}`;
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-  const { values } = parseArgs({
-    args,
-    options: {
-      backend: { type: 'string' },
-      data: { type: 'string', default: 'mnist' },
-      'batch-size': { type: 'string', default: '64' },
-      batches: { type: 'string', default: '100' },
-      seed: { type: 'string', default: '0' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  const { values } = parseFlags(CHECK_DATA_FLAGS, args);
   if (values.help) return console.log(HELP);
-  const batchSize = positiveInt(values['batch-size'], '--batch-size');
-  const batches = positiveInt(values.batches, '--batches');
-  const seed = positiveInt(values.seed, '--seed', 0);
+  const { 'batch-size': batchSize, batches, seed } = values;
 
   let t = performance.now();
   const lap = () => {
@@ -53,7 +42,7 @@ export function main(args: string[]): Promise<void> {
   };
   const set = loadImageSet(values.data, 'train');
   console.log(`data     ${set.count} images ${set.height}x${set.width} from ${set.source} (${lap()})`);
-  const gpu = await requestGpu(values.backend ? { backend: parseBackend(values.backend) } : {});
+  const gpu = await requestGpu({ backend: values.backend });
   try {
     console.log(`adapter  ${gpu.describe()} (${lap()})`);
     const ds = await GpuDataset.create(gpu, set, { batchSize, seed });

@@ -1,13 +1,24 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
 import { readFileSync } from 'node:fs';
 import { generatorFile } from './generator-file.js';
-import { parseArgs } from 'node:util';
 import { generatorFromCheckpoint } from '../gan/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { positiveInt, runMain } from './args.js';
+import { runMain } from './args.js';
+import { backendFlag } from './common-flags.js';
+import { HELP_FLAG, bool, flagHelp, int, parseFlags, text } from './flags.js';
+
+export const EVAL_FLAGS = {
+  checkpoint: text('a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory; a PyTorch generator converted with scripts/convert_checkpoint.py works too'),
+  ema: bool('score the weight average saved beside the checkpoint (train --ema)'),
+  n: int('samples', { min: 2, default: 10000 }),
+  seed: int('latent noise seed', { min: 0, default: 0 }),
+  classifier: text('classifier weights', { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
+  json: bool('print one JSON object instead of the table (max_min_ratio is null when a class is missing)'),
+  backend: backendFlag(),
+  ...HELP_FLAG,
+};
 
 const HELP = `Usage: webgpu-dcgan eval --checkpoint PATH [options]   (in a clone: npm run eval -- ...)
 
@@ -17,17 +28,7 @@ classifier's 64 penultimate features against the MNIST test set (lower is better
 floor real training images score, mean classifier confidence, the class histogram and the
 max/min class ratio. Classes under a third of their fair share are flagged (mode dropping).
 
-  --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
-                      checkpoint directory; a PyTorch generator converted with
-                      scripts/convert_checkpoint.py works too
-  --ema               score the weight average saved beside the checkpoint (train --ema)
-  --n N               samples (default 10000)
-  --seed N            latent noise seed (default 0)
-  --classifier FILE   classifier weights (default models/mnist-classifier.safetensors)
-  --json              print one JSON object instead of the table (max_min_ratio is null when a
-                      class is missing)
-  --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
-  -h, --help          this text`;
+${flagHelp(EVAL_FLAGS)}`;
 
 export function qualityTable(q: Quality, ref: Reference): string {
   const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;
@@ -44,25 +45,11 @@ export function qualityTable(q: Quality, ref: Reference): string {
 
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-    const { values: v } = parseArgs({
-      args,
-      options: {
-        checkpoint: { type: 'string' },
-        n: { type: 'string', default: '10000' },
-        seed: { type: 'string', default: '0' },
-        classifier: { type: 'string' },
-        json: { type: 'boolean' },
-        ema: { type: 'boolean' },
-        backend: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
+    const { values: v } = parseFlags(EVAL_FLAGS, args);
     if (v.help) return console.log(HELP);
-    const n = positiveInt(v.n, '--n', 2);
-    const seed = positiveInt(v.seed, '--seed', 0);
+    const { n, seed } = v;
     const file = generatorFile(v.checkpoint, v.ema);
-    const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+    const gpu = await requestGpu({ backend: v.backend });
     try {
       const start = performance.now();
       const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);

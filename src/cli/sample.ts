@@ -1,56 +1,47 @@
 /** `sample`: images from a generator checkpoint. `--help` for the flags. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FILES } from '../gan/checkpoint.js';
 import { generatorFile } from './generator-file.js';
 import { makeGrid } from '../gan/images.js';
 import { encodePng } from '../gan/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { positiveInt, runMain } from './args.js';
+import { UsageError, runMain } from './args.js';
+import { backendFlag } from './common-flags.js';
+import { HELP_FLAG, bool, flagHelp, int, outputFile, parseFlags, text } from './flags.js';
+
+export const SAMPLE_FLAGS = {
+  checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory holding ${FILES.G}`),
+  ema: bool('use the weight average saved beside the checkpoint (train --ema)'),
+  n: int('number of images', { default: 25 }),
+  seed: int('latent noise seed', { min: 0, default: 0 }),
+  nrow: int('images per grid row', { default: 5 }),
+  out: text('grid PNG, min-max normalised like save_image(normalize=True)', { arg: 'FILE', default: 'samples.png' }),
+  individual: text('also write each image as DIR/sample_000.png ((x + 1) / 2 mapped to 0..255)', { arg: 'DIR' }),
+  backend: backendFlag(),
+  ...HELP_FLAG,
+};
 
 const HELP = `Usage: webgpu-dcgan sample --checkpoint PATH [options]   (in a clone: npm run sample -- ...)
 
 Generates images from a generator checkpoint (generator.safetensors written by train, or one
 exported from the reference PyTorch model with its state_dict keys) in eval mode.
 
-  --checkpoint PATH   a generator .safetensors file, a run directory (its latest checkpoint) or a
-                      checkpoint directory holding ${FILES.G}
-  --ema               use the weight average saved beside the checkpoint (train --ema)
-  --n N               number of images (default 25)
-  --seed N            latent noise seed (default 0)
-  --nrow N            images per grid row (default 5)
-  --out FILE          grid PNG, min-max normalised like save_image(normalize=True) (default samples.png)
-  --individual DIR    also write each image as DIR/sample_000.png ((x + 1) / 2 mapped to 0..255)
-  --backend NAME      ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
-  -h, --help          this text`;
+${flagHelp(SAMPLE_FLAGS)}`;
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      checkpoint: { type: 'string' },
-      n: { type: 'string', default: '25' },
-      seed: { type: 'string', default: '0' },
-      nrow: { type: 'string', default: '5' },
-      out: { type: 'string', default: 'samples.png' },
-      individual: { type: 'string' },
-      ema: { type: 'boolean' },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const { values: v } = parseFlags(SAMPLE_FLAGS, args);
   if (v.help) return console.log(HELP);
-  const n = positiveInt(v.n, '--n');
-  const seed = positiveInt(v.seed, '--seed', 0);
-  const nrow = positiveInt(v.nrow, '--nrow');
+  const { n, seed, nrow } = v;
   const file = generatorFile(v.checkpoint, v.ema);
-  const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+  outputFile(v.out, '--out');
+  if (v.individual !== undefined && existsSync(v.individual) && !statSync(v.individual).isDirectory()) {
+    throw new UsageError(`--individual: "${v.individual}" exists and is not a directory`);
+  }
+  const gpu = await requestGpu({ backend: v.backend });
   try {
     const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
     const images = await sampleImages(gpu, G, n, seed);

@@ -5,60 +5,46 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { modelStateDict, serialize } from '../gan/checkpoint.js';
 import { writeFileAtomic } from '../gan/run-files.js';
 import { CLASSIFIER_TRAINING, accuracy, classifierTensors, classifyImageSet, trainClassifier } from '../eval/classifier.js';
 import { referenceStats } from '../eval/evaluate.js';
-import { BACKEND_ENV, BACKENDS, parseBackend } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
-import { positiveInt, positiveNumber, runMain } from './args.js';
+import { runMain } from './args.js';
+import { backendFlag } from './common-flags.js';
+import { HELP_FLAG, flagHelp, int, num, outputFile, parseFlags, text } from './flags.js';
 import { CLASSIFIER_PATH } from '../eval/classifier-file.js';
 
 const C = CLASSIFIER_TRAINING;
+export const TRAIN_CLASSIFIER_FLAGS = {
+  epochs: int('epochs', { default: C.epochs }),
+  'batch-size': int('images per batch', { default: C.batchSize }),
+  lr: num('Adam learning rate in the first epoch', { default: C.lr }),
+  'lr-decay': num('learning rate factor after each epoch', { le: 1, default: C.lrDecay }),
+  seed: int('initialisation and shuffle seed', { min: 0, default: C.seed }),
+  out: text('where to write the weights', { arg: 'FILE', default: CLASSIFIER_PATH }),
+  backend: backendFlag(),
+  ...HELP_FLAG,
+};
+
 const HELP = `Usage: webgpu-dcgan train-classifier [options]   (in a clone: npm run train:classifier -- [options])
 
 Trains the evaluator's MNIST classifier on the MNIST training set with this project's own
 kernels, prints its accuracy on the MNIST test set and writes its weights (safetensors, with the
 accuracy and this command's settings in the metadata).
 
-  --epochs N        epochs (default ${C.epochs})
-  --batch-size N    images per batch (default ${C.batchSize})
-  --lr X            Adam learning rate in the first epoch (default ${C.lr})
-  --lr-decay X      learning rate factor after each epoch (default ${C.lrDecay})
-  --seed N          initialisation and shuffle seed (default ${C.seed})
-  --out FILE        where to write the weights (default ${CLASSIFIER_PATH})
-  --backend NAME    ${BACKENDS.join('|')} (default: $${BACKEND_ENV} or auto)
-  -h, --help        this text`;
+${flagHelp(TRAIN_CLASSIFIER_FLAGS)}`;
 
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
-    const { values: v } = parseArgs({
-      args,
-      options: {
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        'lr-decay': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        backend: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
+    const { values: v } = parseFlags(TRAIN_CLASSIFIER_FLAGS, args);
     if (v.help) return console.log(HELP);
-    const o = {
-      epochs: v.epochs ? positiveInt(v.epochs, '--epochs') : C.epochs,
-      batchSize: v['batch-size'] ? positiveInt(v['batch-size'], '--batch-size') : C.batchSize,
-      lr: v.lr ? positiveNumber(v.lr, '--lr') : C.lr,
-      lrDecay: v['lr-decay'] ? positiveNumber(v['lr-decay'], '--lr-decay', 0, 1.000001) : C.lrDecay,
-      seed: v.seed ? positiveInt(v.seed, '--seed', 0) : C.seed,
-    };
+    const o = { epochs: v.epochs, batchSize: v['batch-size'], lr: v.lr, lrDecay: v['lr-decay'], seed: v.seed };
+    const out = outputFile(v.out, '--out');
     const train = loadImageSet('mnist', 'train');
     const test = loadImageSet('mnist', 'test');
-    const gpu = await requestGpu(v.backend ? { backend: parseBackend(v.backend) } : {});
+    const gpu = await requestGpu({ backend: v.backend });
     try {
       console.log(`adapter  ${gpu.describe()}`);
       console.log(`train    ${o.epochs} epochs of ${Math.floor(train.count / o.batchSize)} batches of ${o.batchSize}, Adam lr ${o.lr} x ${o.lrDecay} per epoch, seed ${o.seed}`);
@@ -84,7 +70,6 @@ export function main(args: string[]): Promise<void> {
         fd_floor_images: String(ref.floorImages),
         command: `npm run train:classifier -- --epochs ${o.epochs} --batch-size ${o.batchSize} --lr ${o.lr} --lr-decay ${o.lrDecay} --seed ${o.seed}`,
       };
-      const out = v.out ?? CLASSIFIER_PATH;
       mkdirSync(dirname(out) || '.', { recursive: true });
       const tensors = new Map([...(await modelStateDict(gpu, model, steps)), ...classifierTensors(ref)]);
       writeFileAtomic(out, serialize(tensors, meta));

@@ -13,27 +13,10 @@
  */
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import {
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_VERSION,
-  EMA_FILE,
-  FILES,
-  adamStateDict,
-  expectedAdamTensors,
-  expectedModelTensors,
-  int64Scalar,
-  loadAdamState,
-  loadStateDict,
-  modelStateDict,
-  parseChecked,
-  serialize,
-  trackedKeys,
-  type Metadata,
-} from './checkpoint.js';
-import { INIT_SCHEMES } from './models.js';
-import { parseSafetensors, tensorValues } from '../io/safetensors.js';
-import { LOSSES } from '../shaders/loss.js';
+import { EMA_FILE, FILES, type Metadata } from './checkpoint.js';
+import { parseSafetensors } from '../io/safetensors.js';
 import type { GanTrainer, TrainConfig } from './trainer.js';
+import { loadRunState, runConfigFromMetadata, runStateFiles } from './run-state.js';
 
 export const CHECKPOINTS = 'checkpoints';
 const LATEST = 'latest';
@@ -75,6 +58,42 @@ function syncDir(dir: string): void {
 export function ensureOutputDir(dir: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`--out: "${dir}" exists and is not a directory`);
   mkdirSync(dir, { recursive: true });
+}
+
+/** Whether a directory holds a training run: a saved checkpoint that `latest` names. */
+export function holdsRun(runDir: string): boolean {
+  return lstatSync(join(runDir, CHECKPOINTS, LATEST), { throwIfNoEntry: false }) !== undefined;
+}
+
+/**
+ * Step directories in a run directory without `latest`: a run killed inside its first save,
+ * after the step directory's rename and before `latest` named it, so never part of a run. A
+ * fresh run removes them (call after lockRunDir); returns their names.
+ */
+export function removeUncommitted(runDir: string): string[] {
+  const dir = join(runDir, CHECKPOINTS);
+  if (holdsRun(runDir) || !existsSync(dir)) return [];
+  const removed = readdirSync(dir).filter((n) => STEP_DIR.test(n));
+  for (const name of removed) rmSync(join(dir, name), { recursive: true, force: true });
+  return removed;
+}
+
+/** What a run writes into its directory (besides the lock): moved together by moveRunAside. */
+const RUN_FILES = [CHECKPOINTS, 'images', 'metrics.jsonl', 'loss_curve.png', 'quality_curve.png', 'profile.json'];
+
+/**
+ * Moves a run's files into DIR/replaced-<UTC time>/ (renames within one file system: nothing is
+ * copied or deleted) so that a new run can start in DIR. Returns the new directory.
+ */
+export function moveRunAside(runDir: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  let aside = join(runDir, `replaced-${stamp}`);
+  for (let i = 2; existsSync(aside); i++) aside = join(runDir, `replaced-${stamp}-${i}`);
+  mkdirSync(aside);
+  for (const name of RUN_FILES) if (existsSync(join(runDir, name))) renameSync(join(runDir, name), join(aside, name));
+  syncDir(aside);
+  syncDir(runDir);
+  return aside;
 }
 
 /** The step directory `latest` names in a run directory, or null before the first save. */
@@ -143,68 +162,51 @@ export function removeTemporaries(runDir: string): string[] {
   return removed;
 }
 
-export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
-  const c = t.config;
-  return {
-    latent_dim: String(c.latentDim),
-    batch_size: String(c.batchSize),
-    epochs: String(c.epochs),
-    lr: String(c.lr),
-    lr_d: c.lrD === null ? 'same' : String(c.lrD),
-    beta1: String(c.beta1),
-    beta2: String(c.beta2),
-    seed: String(c.seed),
-    init: c.init,
-    loss: c.loss,
-    real_label: String(c.realLabel),
-    ema: String(c.ema),
-    lr_decay_from: c.lrDecayFrom === null ? 'none' : String(c.lrDecayFrom),
-    epoch: String(t.epoch),
-    batch_index: String(t.batchIndex),
-    step: String(t.globalStep),
-    ...extra,
-  };
+export interface SaveOptions {
+  /**
+   * The run was resumed from a checkpoint of this directory: step directories after it belong to
+   * the longer run it branched from and are replaced (moved aside, then removed) when this run
+   * reaches their step. Without it an existing step directory with other contents is an error.
+   */
+  replaceLater?: boolean;
 }
 
 /**
  * Saves the trainer's current state as DIR/checkpoints/step-N and points `latest` at it, then
  * removes all but the newest `keep` step directories at or below this step (ones above it
  * belong to a longer run this one was resumed from and are left alone). Returns the step
- * directory.
+ * directory. A step directory that exists already is kept only when it holds exactly these
+ * bytes (the same state saved twice); otherwise it is replaced (`replaceLater`) or the save fails.
  */
-export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {}, keep = Infinity): Promise<string> {
+export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {}, keep = Infinity, options: SaveOptions = {}): Promise<string> {
   const dir = join(runDir, CHECKPOINTS);
   mkdirSync(dir, { recursive: true });
   const name = stepDirName(t.globalStep);
   const final = join(dir, name);
-  if (latestCheckpoint(runDir) === final) return final; // this very state is already saved
-  const meta = runMetadata(t, extra);
-  const g = await modelStateDict(t.gpu, t.G, t.globalStep);
-  // D runs three training-mode forward passes per step (real, fake, fake for G).
-  const d = await modelStateDict(t.gpu, t.D, 3 * t.globalStep);
-  const opt = new Map([...(await adamStateDict(t.gpu, t.G, 'generator')), ...(await adamStateDict(t.gpu, t.D, 'discriminator'))]);
-  const optMeta = { ...meta, adam_step_generator: String(t.optG.step), adam_step_discriminator: String(t.optD.step) };
   // Every readback before the first write: a device lost mid-save leaves nothing half written.
-  const ema = t.emaG ? await modelStateDict(t.gpu, t.G, t.globalStep, t.emaG.arena) : null;
+  const files = await runStateFiles(t, extra);
+  if (existsSync(final)) {
+    const same = files.every(([f, bytes]) => existsSync(join(final, f)) && Buffer.from(bytes).equals(readFileSync(join(final, f))));
+    if (same) {
+      if (latestCheckpoint(runDir) !== final) pointLatest(dir, name);
+      return final; // this very state is already saved
+    }
+    if (!options.replaceLater) {
+      throw new Error(`${final} already exists and holds a different checkpoint: refusing to save over it (is another run's directory being reused? train into a fresh --out, or --resume that run)`);
+    }
+  }
 
   const tmp = join(dir, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeAndSync(join(tmp, FILES.G), serialize(g, meta));
-  writeAndSync(join(tmp, FILES.D), serialize(d, meta));
-  writeAndSync(join(tmp, FILES.optimizer), serialize(opt, optMeta));
-  if (ema) writeAndSync(join(tmp, EMA_FILE), serialize(ema, { ...meta, ema_decay: String(t.emaG!.decay) }));
+  for (const [f, bytes] of files) writeAndSync(join(tmp, f), bytes);
   syncDir(tmp);
-  // A step directory left by a longer run that was resumed from earlier: not `latest`, so it can move aside.
+  // A step directory left by the longer run this one branched from: not `latest`, so it can move aside.
   const old = join(dir, `.old-${name}-${process.pid}`);
   if (existsSync(final)) renameSync(final, old);
   renameSync(tmp, final);
   syncDir(dir);
-  const link = join(dir, `.latest-${process.pid}`);
-  rmSync(link, { force: true });
-  symlinkSync(name, link);
-  renameSync(link, join(dir, LATEST));
-  syncDir(dir);
+  pointLatest(dir, name);
   rmSync(old, { recursive: true, force: true });
 
   const steps = readdirSync(dir).filter((n) => STEP_DIR.test(n) && n <= name).sort();
@@ -212,91 +214,36 @@ export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {
   return final;
 }
 
+/** Renames a new symlink over `latest`: readers see the old target or the new one, never neither. */
+function pointLatest(dir: string, name: string): void {
+  const link = join(dir, `.latest-${process.pid}`);
+  rmSync(link, { force: true });
+  symlinkSync(name, link);
+  renameSync(link, join(dir, LATEST));
+  syncDir(dir);
+}
+
 /** The run configuration a checkpoint was written with, validated like user input. */
 export function readRunConfig(path: string): { config: Partial<TrainConfig>; meta: Metadata } {
   const file = join(checkpointDir(path), FILES.optimizer);
   if (!existsSync(file)) throw new Error(`${file} not found (a checkpoint directory holds ${Object.values(FILES).join(', ')})`);
   const meta = parseSafetensors(new Uint8Array(readFileSync(file)), file).metadata;
-  const field = (k: string, want: string) => `${file}: metadata "${k}": expected ${want}, found ${meta[k] === undefined ? 'nothing' : JSON.stringify(meta[k])}`;
-  const text = (k: string, allowed: readonly string[]) => {
-    if (!allowed.includes(meta[k]!)) throw new Error(field(k, `one of ${allowed.join(', ')}`));
-    return meta[k]!;
-  };
-  const num = (k: string, integer = false) => {
-    const v = Number(meta[k]);
-    if (meta[k] === undefined || meta[k] === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isSafeInteger(v))) {
-      throw new Error(field(k, integer ? 'a non-negative integer' : 'a non-negative number'));
-    }
-    return v;
-  };
-  text('format', [CHECKPOINT_FORMAT]);
-  text('format_version', [CHECKPOINT_VERSION]);
-  for (const k of ['step', 'epoch', 'batch_index', 'adam_step_generator', 'adam_step_discriminator']) num(k, true);
-  return {
-    meta,
-    config: {
-      latentDim: num('latent_dim', true),
-      batchSize: num('batch_size', true),
-      epochs: num('epochs', true),
-      lr: num('lr'),
-      lrD: meta.lr_d === undefined || meta.lr_d === 'same' ? null : num('lr_d'),
-      beta1: num('beta1'),
-      beta2: num('beta2'),
-      seed: num('seed', true),
-      init: text('init', INIT_SCHEMES) as TrainConfig['init'],
-      loss: text('loss', LOSSES) as TrainConfig['loss'],
-      // Checkpoints from before label smoothing existed trained with the reference's 1.
-      realLabel: meta.real_label === undefined ? 1 : num('real_label'),
-      ema: meta.ema === undefined ? 0 : num('ema'),
-      lrDecayFrom: meta.lr_decay_from === undefined || meta.lr_decay_from === 'none' ? null : num('lr_decay_from'),
-    },
-  };
+  return { meta, config: runConfigFromMetadata(meta, file) };
 }
 
 /**
- * Loads a checkpoint's three files into a trainer built with its configuration (readRunConfig),
- * after checking every tensor and that the files and both models' BN counters agree on the step.
+ * Loads a checkpoint's files into a trainer built with its configuration (readRunConfig), after
+ * checking every tensor and that the files and both models' BN counters agree on the step.
  */
 export function loadRun(path: string, t: GanTrainer): void {
   const dir = checkpointDir(path);
-  const read = (name: string) => {
-    const file = join(dir, name);
-    if (!existsSync(file)) throw new Error(`${file} not found`);
-    return { file, bytes: new Uint8Array(readFileSync(file)) };
-  };
-  const g = read(FILES.G);
-  const d = read(FILES.D);
-  const o = read(FILES.optimizer);
-  const G = parseChecked(g.bytes, g.file, expectedModelTensors(t.G));
-  const D = parseChecked(d.bytes, d.file, expectedModelTensors(t.D));
-  const O = parseChecked(o.bytes, o.file, new Map([...expectedAdamTensors(t.G, 'generator'), ...expectedAdamTensors(t.D, 'discriminator')]));
-  const steps = [G, D, O].map((x) => x.metadata.step);
-  if (new Set(steps).size !== 1) {
-    throw new Error(`${dir}: checkpoint files are from different steps (${FILES.G} ${steps[0]}, ${FILES.D} ${steps[1]}, ${FILES.optimizer} ${steps[2]})`);
-  }
-  const step = Number(steps[0]);
-  // G runs one training-mode forward pass per step, D three (real, fake, fake for G's loss).
-  for (const [file, model, parsed, perStep] of [[g.file, t.G, G, 1], [d.file, t.D, D, 3]] as const) {
-    for (const key of trackedKeys(model)) {
-      const n = int64Scalar(parsed.tensors.get(key)!);
-      if (n !== perStep * step) throw new Error(`${file}: ${key} is ${n}, expected ${perStep * step} (${perStep} per step at step ${step})`);
-    }
-  }
-  loadStateDict(t.gpu, t.G, G.tensors);
-  loadStateDict(t.gpu, t.D, D.tensors);
-  if (t.emaG) {
-    const e = read(EMA_FILE);
-    const E = parseChecked(e.bytes, e.file, expectedModelTensors(t.G));
-    if (E.metadata.step !== steps[0]) throw new Error(`${e.file}: from step ${E.metadata.step}, the other files from step ${steps[0]}`);
-    t.emaG.load(new Map([...E.tensors].filter(([, x]) => x.dtype === 'F32').map(([k, x]) => [k, tensorValues(x) as Float32Array])));
-  }
-  loadAdamState(t.gpu, t.G, 'generator', O.tensors);
-  loadAdamState(t.gpu, t.D, 'discriminator', O.tensors);
-  t.restoreCounters({
-    globalStep: step,
-    epoch: Number(O.metadata.epoch),
-    batchIndex: Number(O.metadata.batch_index),
-    adamStepG: Number(O.metadata.adam_step_generator),
-    adamStepD: Number(O.metadata.adam_step_discriminator),
-  });
+  const names = [FILES.G, FILES.D, FILES.optimizer, ...(t.emaG ? [EMA_FILE] : [])];
+  const files = new Map(
+    names.map((name) => {
+      const file = join(dir, name);
+      if (!existsSync(file)) throw new Error(`${file} not found`);
+      return [name, { file, bytes: new Uint8Array(readFileSync(file)) }];
+    }),
+  );
+  loadRunState(files, t, dir);
 }

@@ -23,6 +23,14 @@ import { NormalNoise } from '../random/noise.js';
 import { finiteCheckKernel } from '../shaders/finite.js';
 import type { Loss } from '../shaders/loss.js';
 
+/**
+ * Training-mode forward passes per step, as the BN counters (`num_batches_tracked`) count them:
+ * G runs once; D three times (the real batch, the fake batch, the fake batch again for G's loss),
+ * also when the first two run as one merged pass (two statistics groups).
+ */
+export const G_PASSES_PER_STEP = 1;
+export const D_PASSES_PER_STEP = 3;
+
 export const D_PASSES = ['merged', 'separate'] as const;
 export type DPasses = (typeof D_PASSES)[number];
 

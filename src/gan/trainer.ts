@@ -11,13 +11,14 @@ import { GpuDataset } from '../mnist/dataset.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from './images.js';
-import type { Loss } from '../shaders/loss.js';
-import { IMAGE_SHAPE, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
-import { StepPlan, type DPasses } from './step.js';
+import { LOSSES, type Loss } from '../shaders/loss.js';
+import { IMAGE_SHAPE, INIT_SCHEMES, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
+import { D_PASSES, StepPlan, type DPasses } from './step.js';
 import { checkBatch, dPassesFor, trainingNeed } from './limits.js';
 import { convPathFor } from '../layers/conv-base.js';
-import type { ConvPath } from '../layers/layer.js';
-import { MatmulTuner, type TuneMode } from '../layers/matmul-tuner.js';
+import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
+import { MatmulTuner, TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
+import { checkChoice, checkInt, checkNumber, type NumberRange } from '../config/checks.js';
 import { ActivationArena } from '../layers/activation-arena.js';
 
 export interface TrainConfig {
@@ -75,6 +76,40 @@ export const REFERENCE_CONFIG: TrainConfig = {
 };
 
 /**
+ * The valid range of each numeric field: GanTrainer.create checks a config against it and the
+ * CLI's flags are built from it, so both reject a bad value with the same message.
+ */
+export const CONFIG_RANGES = {
+  latentDim: { int: true, min: 1 },
+  batchSize: { int: true, min: 1 },
+  epochs: { int: true, min: 1 },
+  seed: { int: true, min: 0 },
+  lrDecayFrom: { int: true, min: 0 },
+  lr: { gt: 0 },
+  lrD: { gt: 0 },
+  beta1: { gt: 0, lt: 1 },
+  beta2: { gt: 0, lt: 1 },
+  realLabel: { gt: 0, le: 1 },
+  ema: { gt: 0, lt: 1 },
+} as const satisfies Partial<Record<keyof TrainConfig, { int: true; min: number } | NumberRange>>;
+
+/** Rejects a config with a field out of its range (NaN and Infinity included), naming the field. */
+export function checkTrainConfig(c: TrainConfig): void {
+  for (const [key, r] of Object.entries(CONFIG_RANGES) as Array<[keyof typeof CONFIG_RANGES, (typeof CONFIG_RANGES)[keyof typeof CONFIG_RANGES]]>) {
+    const value = c[key];
+    // null: the field's "none" (lrD: lr's rate; lrDecayFrom: constant); ema 0: no average.
+    if (value === null || (key === 'ema' && value === 0)) continue;
+    if ('int' in r) checkInt(value, key, r.min);
+    else checkNumber(value, key, r);
+  }
+  checkChoice(c.init, 'init', INIT_SCHEMES);
+  checkChoice(c.loss, 'loss', LOSSES);
+  checkChoice(c.tune, 'tune', TUNE_MODES);
+  checkChoice(c.conv, 'conv', CONV_PATHS);
+  checkChoice(c.dPasses, 'dPasses', ['auto', ...D_PASSES]);
+}
+
+/**
  * Linear decay: 1 for the steps before `start`, then falling by 1/(end - start) per step, so the
  * last step before `end` runs at 1/(end - start) of the rate and any step from `end` on at 0.
  */
@@ -130,6 +165,7 @@ export class GanTrainer {
 
   /** `set` null: inputs are written by the caller (parity tests). */
   static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
+    checkTrainConfig(config);
     // Refused before anything is allocated, naming what the model needs.
     if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
       throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);

@@ -1,9 +1,9 @@
 /** Finding and reading IDX image sets from disk (Node only; the browser fetches the same files). */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { IdxError, imageSetFromIdx, type ImageSet } from './idx.js';
+import { constants, gunzipSync } from 'node:zlib';
+import { IdxError, imageSetFromIdx, parseIdxHeader, type ImageSet } from './idx.js';
 
 export type Split = 'train' | 'test';
 
@@ -33,13 +33,49 @@ export function resolveDataDir(data: string): string {
   return data;
 }
 
-/** Reads an IDX file, decompressing `.gz` files. */
-export function readIdxFile(path: string): Uint8Array {
-  const raw = new Uint8Array(readFileSync(path));
-  if (!path.endsWith('.gz')) return raw;
+/** The first `n` bytes of a file (fewer if it is shorter). */
+function readHead(path: string, n: number): Uint8Array {
+  const fd = openSync(path, 'r');
   try {
-    return new Uint8Array(gunzipSync(raw));
+    const head = new Uint8Array(n);
+    return head.subarray(0, readSync(fd, head, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The largest header: 4 bytes + 4 per dimension (255 at most). */
+const MAX_HEADER = 4 + 4 * 255;
+
+/**
+ * Reads an IDX file with `dims` dimensions, decompressing `.gz` files. The header is checked
+ * against the file's size before the body is read, so a wrong or huge file is refused at once;
+ * a .gz file is decompressed only up to the size its own header promises.
+ */
+export function readIdxFile(path: string, dims: number): Uint8Array {
+  const size = statSync(path).size;
+  if (!path.endsWith('.gz')) {
+    parseIdxHeader(readHead(path, Math.min(size, MAX_HEADER)), path, dims, size);
+    return new Uint8Array(readFileSync(path));
+  }
+  try {
+    const head = gunzipSync(readHead(path, Math.min(size, 64 * 1024)), { finishFlush: constants.Z_SYNC_FLUSH });
+    if (head.length >= 4 && head[0] === 0 && head[1] === 0 && head[3] === dims && head.length >= 4 + 4 * dims) {
+      const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+      let count = 1;
+      for (let i = 0; i < dims; i++) count *= view.getUint32(4 + 4 * i);
+      const length = 4 + 4 * dims + count;
+      // Checked against the decompressed size below; here only that compression cannot have grown the data.
+      if (size > length + 1024 + length / 100) throw new IdxError(path, `trailing bytes: ${size} compressed bytes are more than the ${length} bytes its header's dimensions need`);
+      const data = new Uint8Array(gunzipSync(readFileSync(path), { maxOutputLength: length + 1 }));
+      parseIdxHeader(data, path, dims);
+      return data;
+    }
+    const data = new Uint8Array(gunzipSync(readFileSync(path), { maxOutputLength: 1 << 20 }));
+    parseIdxHeader(data, path, dims);
+    return data;
   } catch (err) {
+    if (err instanceof IdxError) throw err;
     throw new IdxError(path, `corrupt gzip data: ${(err as Error).message}`);
   }
 }
@@ -58,5 +94,5 @@ export function loadImageSet(data = 'mnist', split: Split = 'train'): ImageSet {
   const [imgStem, labStem] = FILE_STEMS[split];
   const imagesFile = findFile(dir, imgStem);
   const labelsFile = findFile(dir, labStem);
-  return imageSetFromIdx(readIdxFile(imagesFile), imagesFile, readIdxFile(labelsFile), labelsFile);
+  return imageSetFromIdx(readIdxFile(imagesFile, 3), imagesFile, readIdxFile(labelsFile, 1), labelsFile);
 }

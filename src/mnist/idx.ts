@@ -22,12 +22,16 @@ const UBYTE = 0x08;
 const DTYPE_NAMES: Record<number, string> = { 0x08: 'ubyte', 0x09: 'byte', 0x0b: 'short', 0x0c: 'int', 0x0d: 'float', 0x0e: 'double' };
 const hex = (n: number, w = 8) => `0x${n.toString(16).padStart(w, '0')}`;
 
-/** Parses one IDX file; `expectedDims` is the number of dimensions the caller needs (3 for images, 1 for labels). */
-export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number): IdxArray {
+/**
+ * Checks an IDX header (the first 4 + 4 x ndim bytes, or more) against the length of the whole
+ * file, `length`: magic, dtype, dimensions and exact size, so a file can be refused before its
+ * body is read. Returns the dimensions and the header's size.
+ */
+export function parseIdxHeader(bytes: Uint8Array, file: string, expectedDims: number, length = bytes.length): { dims: number[]; headerBytes: number } {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new IdxError(file, 'is gzip-compressed; decompress it first (loadIdxFile does this for .gz files)');
   }
-  if (bytes.length < 4) throw new IdxError(file, `truncated: ${bytes.length} bytes, an IDX header needs at least 4`);
+  if (length < 4 || bytes.length < 4) throw new IdxError(file, `truncated: ${length} bytes, an IDX header needs at least 4`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   const dtype = bytes[2]!;
@@ -41,20 +45,23 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number):
     );
   }
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) {
-    throw new IdxError(file, `truncated header: ${bytes.length} bytes, ${ndim} dimensions need ${headerBytes}`);
+  if (length < headerBytes || bytes.length < headerBytes) {
+    throw new IdxError(file, `truncated header: ${length} bytes, ${ndim} dimensions need ${headerBytes}`);
   }
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i));
   const count = dims.reduce((a, b) => a * b, 1);
   const expectedLength = headerBytes + count;
-  if (bytes.length !== expectedLength) {
-    const what = bytes.length < expectedLength ? 'truncated' : 'trailing bytes';
-    throw new IdxError(
-      file,
-      `${what}: dimensions [${dims.join(', ')}] need ${expectedLength} bytes, found ${bytes.length}`,
-    );
+  if (length !== expectedLength) {
+    const what = length < expectedLength ? 'truncated' : 'trailing bytes';
+    throw new IdxError(file, `${what}: dimensions [${dims.join(', ')}] need ${expectedLength} bytes, found ${length}`);
   }
+  return { dims, headerBytes };
+}
+
+/** Parses one IDX file; `expectedDims` is the number of dimensions the caller needs (3 for images, 1 for labels). */
+export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number): IdxArray {
+  const { dims, headerBytes } = parseIdxHeader(bytes, file, expectedDims);
   return { dims, data: bytes.subarray(headerBytes) };
 }
 

@@ -1,0 +1,27 @@
+/** Flags several commands share, defined once: the adapter, the GEMM tuner, the data set, seeds. */
+import { BACKEND_ENV, BACKENDS } from '../gpu/backend.js';
+import { TUNE_MODES } from '../layers/matmul-tuner.js';
+import { choice, text } from './flags.js';
+
+/** `--backend`: unset means $WEBGPU_DCGAN_BACKEND or auto, resolved by requestGpu. */
+export const backendFlag = (section?: string) =>
+  choice(BACKENDS, 'the WebGPU adapter: a GPU, else the CPU default gles (auto); a GPU or an error (gpu); a CPU adapter (swiftshader, gles)', {
+    section,
+    env: BACKEND_ENV,
+    shownDefault: `$${BACKEND_ENV} or auto`,
+  });
+
+export const TUNE_ENV = 'WEBGPU_DCGAN_TUNE';
+export const TUNE_CACHE_ENV = 'WEBGPU_DCGAN_TUNE_CACHE';
+
+/** `--tune`: how `auto` picks a matmul variant and a conv GEMM's register block per shape. */
+export const tuneFlag = () =>
+  choice(
+    TUNE_MODES,
+    `how auto picks a matmul variant (and an implicit conv GEMM's register block) per shape: timed once per adapter and shape and cached (quick: a short list; full: every variant), or a fixed table (off). The cache is $${TUNE_CACHE_ENV} or ~/.cache/webgpu-dcgan/matmul-tune.json`,
+    { arg: 'MODE', env: TUNE_ENV, default: 'quick', shownDefault: `$${TUNE_ENV} or quick` },
+  );
+
+/** `--data`: a data set name or a directory of IDX files. */
+export const dataFlag = (section?: string) =>
+  text('mnist | fashion (Debian\'s dataset-fashion-mnist) | a directory with IDX files', { arg: 'NAME', default: 'mnist', section });
