@@ -7,9 +7,14 @@
  * Half the kills wait for a save in progress (a `.tmp-` directory appearing, polled every few
  * milliseconds), so kills inside the save are certain, not lucky; the others come after a
  * random delay. The worker process (dist/cli/main.js) is the one killed: it holds the state.
+ *
+ * The same for SIGTERM (what docker stop, Kubernetes and systemd send): the run saves and exits
+ * 143, and resuming after every stop ends bit-identical too.
+ *
+ * Every random delay comes from one seed, printed with the results: CRASH_SEED=N replays a run.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -40,12 +45,42 @@ function assertLatestComplete(dir: string): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** mulberry32: a small seeded generator, so a failing run's kill times can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
+const random = seeded(SEED);
+console.log(`crash test: CRASH_SEED=${SEED}`);
+
+const resumeArgs = (dir: string) => ['train', '--backend', 'gles', '--resume', dir, '--limit-batches', '5', '--epochs', '3', '--log-every', '1', '--checkpoint-every', '1', '--keep', '2'];
+
+/** The uninterrupted run's final files and metrics steps. */
+function referenceRun(): { files: Buffer[]; steps: number[] } {
+  const reference = tmp();
+  const r = spawnSync(process.execPath, [WORKER, 'train', ...RUN, '--out', reference], { encoding: 'utf8', env, timeout: 300_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return { files: Object.values(FILES).map((f) => readFileSync(join(latestCheckpoint(reference)!, f))), steps: metricsSteps(reference) };
+}
+
+/** A run driven to its end through interruptions ends with the uninterrupted run's bytes. */
+function assertSameAsReference(dir: string, reference: { files: Buffer[]; steps: number[] }): void {
+  assertLatestComplete(dir);
+  const files = Object.values(FILES).map((f) => readFileSync(join(latestCheckpoint(dir)!, f)));
+  files.forEach((bytes, i) => expect(bytes.equals(reference.files[i]!), `${Object.values(FILES)[i]} differs from the uninterrupted run (CRASH_SEED=${SEED})`).toBe(true));
+  expect(metricsSteps(dir)).toEqual(reference.steps);
+}
+
 describe('kill -9', () => {
   it(`after ${KILLS} random SIGKILLs (half of them mid-save) --resume finishes bit-identical to an uninterrupted run`, async () => {
-    const reference = tmp();
-    const r = spawnSync(process.execPath, [WORKER, 'train', ...RUN, '--out', reference], { encoding: 'utf8', env, timeout: 300_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const referenceFiles = Object.values(FILES).map((f) => readFileSync(join(latestCheckpoint(reference)!, f)));
+    const reference = referenceRun();
 
     let kills = 0;
     let midSave = 0;
@@ -58,7 +93,7 @@ describe('kill -9', () => {
       // One run driven to its end through kills and resumes.
       for (;;) {
         const saved = assertLatestComplete(dir);
-        const args = saved === null ? ['train', ...RUN, '--out', dir] : ['train', '--backend', 'gles', '--resume', dir, '--limit-batches', '5', '--epochs', '3', '--log-every', '1', '--checkpoint-every', '1', '--keep', '2'];
+        const args = saved === null ? ['train', ...RUN, '--out', dir] : resumeArgs(dir);
         if (saved !== null) resumedFrom.push(saved);
         const child = spawn(process.execPath, [WORKER, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
         let err = '';
@@ -67,7 +102,7 @@ describe('kill -9', () => {
         let done = false;
         void exited.then(() => (done = true));
         const waitForSave = kills % 2 === 0;
-        const until = Date.now() + (waitForSave ? 60_000 : 300 + Math.random() * 3500);
+        const until = Date.now() + (waitForSave ? 60_000 : 300 + random() * 3500);
         let sawSave = false;
         while (!done && Date.now() < until && kills < KILLS) {
           if (waitForSave && existsSync(join(dir, 'checkpoints')) && readdirSync(join(dir, 'checkpoints')).some((n) => n.startsWith('.tmp-'))) {
@@ -88,13 +123,55 @@ describe('kill -9', () => {
         break;
       }
       // Driven to its end: the same bytes as the run never interrupted.
-      assertLatestComplete(dir);
-      const files = Object.values(FILES).map((f) => readFileSync(join(latestCheckpoint(dir)!, f)));
-      files.forEach((bytes, i) => expect(bytes.equals(referenceFiles[i]!), `${Object.values(FILES)[i]} differs from the uninterrupted run`).toBe(true));
-      expect(metricsSteps(dir)).toEqual(metricsSteps(reference));
+      assertSameAsReference(dir, reference);
       finishedRuns++;
     }
-    console.log(`kill -9: ${kills} kills (${midSave} during a save), ${resumedFrom.length} resumes from steps [${resumedFrom.join(', ')}], ${finishedRuns} runs finished bit-identical to the uninterrupted one`);
+    console.log(`kill -9: ${kills} kills (${midSave} during a save), ${resumedFrom.length} resumes from steps [${resumedFrom.join(', ')}], ${finishedRuns} runs finished bit-identical to the uninterrupted one (CRASH_SEED=${SEED})`);
     expect(midSave).toBeGreaterThanOrEqual(KILLS / 2 - 1);
+  }, 900_000);
+});
+
+const STOPS = 10;
+
+describe('SIGTERM', () => {
+  it(`after ${STOPS} SIGTERMs at random moments, each saving and exiting 143, --resume finishes bit-identical to an uninterrupted run`, async () => {
+    const reference = referenceRun();
+    const dir = tmp();
+    const stoppedAt: number[] = [];
+    let finished = false;
+    while (!finished) {
+      const saved = assertLatestComplete(dir);
+      const child = spawn(process.execPath, [WORKER, ...(saved === null ? ['train', ...RUN, '--out', dir] : resumeArgs(dir))], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      let err = '';
+      let out = '';
+      child.stderr.on('data', (d) => (err += d));
+      child.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      if (stoppedAt.length < STOPS) {
+        // Once the run trains (its "run" line is printed as the stop handler is armed), a random moment within ~1.5 s.
+        const until = Date.now() + 60_000;
+        while (!/^run /m.test(out) && child.exitCode === null && Date.now() < until) await sleep(5);
+        await sleep(random() * 1500);
+        child.kill('SIGTERM');
+      }
+      const code = await exited;
+      if (code === 0) {
+        finished = true;
+      } else {
+        expect(code, err).toBe(143);
+        const at = assertLatestComplete(dir);
+        expect(at, 'a stopped run saved no checkpoint').not.toBeNull();
+        stoppedAt.push(at!);
+      }
+      // A run that finished before its SIGTERM arrived starts again from scratch, as a fresh directory would.
+      if (finished && stoppedAt.length < STOPS) {
+        assertSameAsReference(dir, reference);
+        finished = false;
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir);
+      }
+    }
+    assertSameAsReference(dir, reference);
+    console.log(`SIGTERM: ${stoppedAt.length} stops, saved at steps [${stoppedAt.join(', ')}], finished bit-identical (CRASH_SEED=${SEED})`);
   }, 900_000);
 });
