@@ -3,11 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
 import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions, type MatmulShape } from '../src/shaders/matmul.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
+import { hashTensor } from './helpers/hashdata.js';
 
-/** Deterministic values in [-1, 1) from an integer hash, so failures are reproducible. */
-function values(n: number, salt: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => (((Math.imul(i + 1, 2654435761) ^ salt) >>> 8) % 2000) / 1000 - 1);
-}
+/** Deterministic values in [-1, 1) from the fixtures' integer hash, so failures are reproducible. */
+const values = (n: number, salt: number) => hashTensor({ shape: [n], salt, scale: 1, offset: 0 });
 
 /** [rows, cols] row-major -> [cols, rows] row-major. */
 function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
