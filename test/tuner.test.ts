@@ -5,7 +5,8 @@
  * the bookkeeping is asserted (each variant's numbers are checked in matmul.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { MatmulTuner, type TuneRecord, type TuneStore } from '../src/layers/matmul-tuner.js';
+import { MatmulTuner } from '../src/layers/matmul-tuner.js';
+import type { TuneRecord, TuneStore } from '../src/gpu/tune-store.js';
 import { bestMatmulVariant } from '../src/shaders/matmul.js';
 import { convGemmFixedProgram, convGemmProgram, type ConvGemmOp } from '../src/shaders/conv-gemm.js';
 import { useGpu } from './helpers/gpu.js';

@@ -26,7 +26,7 @@ import type { ImageSet } from '../mnist/idx.js';
 import { epochOrder } from '../mnist/shuffle.js';
 import { expectedModelTensors, loadStateDict, parseChecked } from '../gan/checkpoint.js';
 import { tensorValues, type SafeTensor } from '../io/safetensors.js';
-import type { Reference } from './evaluate.js';
+import type { Reference } from './frechet.js';
 import { initialValues, loadValues } from '../gan/models.js';
 
 export const CLASSES = 10;

@@ -9,7 +9,9 @@ import type { Sequential } from '../layers/sequential.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { Sampler } from '../gan/sample.js';
 import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, predictedClass, softmax } from './classifier.js';
-import { featureStats, frechetDistance, type FeatureStats } from './frechet.js';
+import { featureStats, frechetDistance, type Reference } from './frechet.js';
+
+export type { Reference } from './frechet.js';
 
 export interface Quality {
   /** Samples scored. */
@@ -27,12 +29,6 @@ export interface Quality {
 }
 
 /** The yardstick the samples are measured against: test-set feature statistics, and real data's own score. */
-export interface Reference {
-  test: FeatureStats;
-  /** FD of `floorImages` real training images against the test set. */
-  floor: number;
-  floorImages: number;
-}
 
 export async function referenceStats(gpu: Gpu, classifier: Sequential, test: ImageSet, train: ImageSet, floorImages = 10_000): Promise<Reference> {
   const t = await classifyImageSet(gpu, classifier, test);

@@ -128,3 +128,11 @@ export function frechetDistance(x: FeatureStats, y: FeatureStats): number {
   for (const v of values) traceSqrt += Math.sqrt(Math.max(0, v));
   return Math.max(0, d2 + trace - 2 * traceSqrt);
 }
+
+/** What generated samples are scored against: the test set's feature statistics and the real-data floor. */
+export interface Reference {
+  test: FeatureStats;
+  /** FD of `floorImages` real training images against the test set. */
+  floor: number;
+  floorImages: number;
+}

@@ -2,7 +2,7 @@
 import type { Backend } from './backend.js';
 import { AdapterUnavailableError } from './errors.js';
 import type { OpenedAdapter } from './adapter-node.js';
-import type { TuneRecord, TuneStore } from '../layers/matmul-tuner.js';
+import type { TuneRecord, TuneStore } from './tune-store.js';
 
 export type { OpenedAdapter };
 

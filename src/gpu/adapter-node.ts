@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { DEFAULT_CPU_BACKEND, isCpuAdapter, type Backend, type CpuBackend } from './backend.js';
 import { AdapterUnavailableError } from './errors.js';
-import type { TuneRecord, TuneStore } from '../layers/matmul-tuner.js';
+import type { TuneRecord, TuneStore } from './tune-store.js';
 
 export interface OpenedAdapter {
   adapter: GPUAdapter;

@@ -9,6 +9,7 @@
  * per adapter class once each; `full` times every variant that supports the shape, median of 3.
  */
 import { tuneStore } from '#gpu-adapter';
+import type { TuneRecord, TuneStore } from '../gpu/tune-store.js';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { median } from '../gpu/profiler.js';
@@ -40,21 +41,6 @@ import {
 export const TUNE_MODES = ['off', 'quick', 'full'] as const;
 export type TuneMode = (typeof TUNE_MODES)[number];
 
-/** Where winners persist between runs: JSON-able records by key. */
-export interface TuneStore {
-  load(): Record<string, TuneRecord>;
-  save(records: Record<string, TuneRecord>): void;
-  /** Where the store lives, for messages. */
-  where: string;
-}
-
-export interface TuneRecord {
-  /** A matmul variant, or a conv GEMM program (`conv_32x16`). */
-  variant: string;
-  /** GFLOP/s of every candidate timed, fastest first. */
-  timings: Record<string, number>;
-  mode: TuneMode;
-}
 
 /**
  * The short lists of `quick`: what won somewhere on that kind of adapter (README). SwiftShader
