@@ -9,6 +9,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Dawn is a native addon: one process per test file, never worker threads.
     pool: 'forks',
+    // Two files at a time (vitest's default is cores - 1, one on the 2-core CI machine): much of a
+    // file's time is one-threaded shader compilation or waiting on a subprocess or the browser.
+    maxWorkers: 2,
     // Pipeline compilation on SwiftShader can take a second per kernel.
     testTimeout: 120_000,
     hookTimeout: 120_000,
