@@ -1,7 +1,7 @@
 /**
  * Which CPU adapter should `--backend auto` fall back to? Runs the same kernels on SwiftShader and
  * on llvmpipe (GLES) in one process and prints time, rate and the ratio gles/swiftshader.
- * The result fixed DEFAULT_CPU_BACKEND (src/gpu/backend.ts); see the README.
+ * The result fixed DEFAULT_CPU_BACKEND (src/gpu/backend.ts); see docs/benchmarks.md.
  */
 import type { CpuBackend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';

@@ -1,7 +1,7 @@
 /**
  * Training recipes: named sets of defaults for `train --recipe` (explicit flags still win).
  * `reference` is the notebook, bit for bit. `improved` changes three things, chosen from the
- * literature and measured here with `npm run eval` (README, "Sample quality"):
+ * literature and measured here with `npm run eval` (docs/quality.md):
  *  - the DCGAN paper's initialisation, N(0, 0.02) weights and N(1, 0.02) BN scales
  *    (Radford et al. 2015), instead of PyTorch's default fan-in uniform;
  *  - one-sided label smoothing: D's target for real images 0.9 instead of 1 (Salimans et al.

@@ -11,9 +11,9 @@ export type Backend = (typeof BACKENDS)[number];
 export type CpuBackend = 'swiftshader' | 'gles';
 
 /**
- * The CPU adapter `auto` falls back to. Fixed once by `npm run bench:adapters` (README,
- * "Choosing the CPU adapter"), not re-measured per run: llvmpipe through GLES ran the
- * register-blocked matmul several times faster than SwiftShader on this 2-core machine.
+ * The CPU adapter `auto` falls back to. Fixed once by `npm run bench:adapters` (docs/benchmarks.md,
+ * "Choosing the CPU default"), not re-measured per run: llvmpipe through GLES ran the
+ * register-blocked matmul several times faster than SwiftShader on a 2-core machine.
  */
 export const DEFAULT_CPU_BACKEND: CpuBackend = 'gles';
 

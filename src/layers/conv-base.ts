@@ -9,7 +9,7 @@ import { channelSum, convGemm } from './ops.js';
 
 /**
  * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
- * the explicit path: it is the one measured there (H200, README), while the implicit kernels'
+ * the explicit path: it is the one measured there (H200, docs/benchmarks.md), while the implicit kernels'
  * register blocks (up to 32x16 outputs per thread) are sized for the CPU adapters and untimed on
  * a GPU (`--conv implicit` tries them). On CPU adapters `auto` is the per-layer rule below.
  */
@@ -38,8 +38,8 @@ export abstract class ConvLayer extends Layer {
    * Whether `path` runs this layer as implicit GEMMs. `auto` keeps im2col/col2im for layers with
    * a side of fewer than 4 channels (the 1-channel image layers): their col buffer is smaller
    * than their activations, so it costs no memory, and with one output row per pixel an
-   * implicit GEMM has nothing to reuse: the explicit path was ~2.5x faster for the Cout = 1
-   * products on llvmpipe (README, conv paths).
+   * implicit GEMM has nothing to reuse: the explicit path measured faster for the Cout = 1
+   * products (docs/benchmarks.md, "Convolution paths and fusions").
    */
   implicit(path: ConvPath = 'auto'): boolean {
     return path === 'implicit' || (path === 'auto' && Math.min(this.inChannels, this.outChannels) >= 4);

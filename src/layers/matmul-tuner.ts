@@ -43,7 +43,7 @@ export type TuneMode = (typeof TUNE_MODES)[number];
 
 
 /**
- * The short lists of `quick`: what won somewhere on that kind of adapter (README). SwiftShader
+ * The short lists of `quick`: what won somewhere on that kind of adapter (docs/benchmarks.md). SwiftShader
  * compiles big register blocks slowly (seconds each), so its list is shorter still.
  */
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];

@@ -22,7 +22,7 @@
  * are that already when K is a multiple of 4; a small pack kernel makes it for the others (the
  * phase-major weights of `transposed`, the grid of `weight`). On the CPU adapters every load is a
  * gather across invocations, so one vec4 load instead of four scalar ones is what lifted these
- * kernels from ~7 to ~13 GFLOP/s on llvmpipe. The other operand, B, is gathered: B(k, n) =
+ * kernels most (docs/benchmarks.md, "Convolution paths and fusions"). The other operand, B, is gathered: B(k, n) =
  * B[colB(n) + kB(k)], zero where the tap falls outside the tensor (bounds hB(n) + hK(k),
  * wB(n) + wK(k)); per-column terms are hoisted out of the K loop, per-k terms are shared by the
  * whole block. The geometry is baked in as constants (one pipeline per layer shape), so every
@@ -123,11 +123,9 @@ export function convGemmProgram(name: string): ConvGemmProgram {
 
 /**
  * The fixed choice (tune off): big blocks raise the CPU adapters' ceiling (fewer loads per
- * multiply-add), small ones keep enough threads busy. Measured at batch 64 (min of 8 alternated
- * runs, scripts/bench-kernels.ts for the ops): 32x16 is best for the M = 64 and M = 128 products
- * on both CPU adapters (llvmpipe transposed 17.2 GFLOP/s vs 11.0 with 16x16; SwiftShader forward
- * 2.8 / weight 3.7 / transposed 3.1 GFLOP/s, vs 2.4 / 2.7 / 2.7 with 16x16, and 32x32, 64x16,
- * 16x8, 8x16, 32x8 all lower).
+ * multiply-add), small ones keep enough threads busy. 32x16 measured best for the M = 64 and
+ * M = 128 products on both CPU adapters at batch 64 (npm run bench:conv-blocks; the figures are
+ * in docs/benchmarks.md, "Convolution paths and fusions").
  */
 export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
   const { M } = convGemmShape(op);

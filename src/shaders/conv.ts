@@ -41,7 +41,7 @@ export function convTransposeOut(size: number, k: number, s: number, p: number):
 /**
  * The geometry is baked into the source as constants, one pipeline per layer shape: the
  * compiler then turns every division and modulo into multiply-and-shift. With the geometry in a
- * uniform, llvmpipe spent 30-50 ms per im2col/col2im at batch 64, as long as the matmul itself.
+ * uniform, llvmpipe spent as long on each im2col/col2im at batch 64 as on the matmul itself.
  */
 function geometry(g: ConvGeometry): string {
   const names = ['N', 'C', 'H', 'W', 'Ho', 'Wo', 'k', 's', 'p'] as const;

@@ -206,13 +206,12 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
 }
 
 /**
- * What `auto` means without tuning (--tune off), from the measurements in the README. CPU
- * adapters: block_32x16 for the big GEMMs (1.6x vec4_8x8 on llvmpipe) unless K is short
- * (K = 16, the 1-channel convolutions: vec4_8x8 6.1 GFLOP/s vs 3.1 for a 32x32 block on
- * llvmpipe; SwiftShader ran block_32x16 there at 0.5 GFLOP/s), vec4_8x8 for the rest where the
- * layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few outputs
- * over a long K (Linear 6272->1: 760 us with naive, the step's top kernel), split-K where C has
- * too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
+ * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
+ * ("Matmul variants"). CPU adapters: block_32x16 for the big GEMMs unless K is short (K = 16,
+ * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), vec4_8x8 for the
+ * rest where the layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few
+ * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
+ * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
