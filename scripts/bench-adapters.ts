@@ -4,9 +4,8 @@
  * The result fixed DEFAULT_CPU_BACKEND (src/gpu/backend.ts); see docs/benchmarks.md.
  */
 import type { CpuBackend } from '../src/gpu/backend.js';
-import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
-import { grid1d } from '../src/shaders/common.js';
-import { AXPY_WG, axpyKernel } from '../src/shaders/elementwise.js';
+import { requestGpu } from '../src/gpu/gpu.js';
+import { axpyProgram } from '../src/shaders/elementwise.js';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../src/shaders/matmul.js';
 import { runMain } from '../src/cli/args.js';
@@ -61,7 +60,7 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     const len = 1 << 22;
     const x = gpu.tensor('x', [len], 'f32', new Float32Array(len).fill(1));
     const y = gpu.tensor('y', [len]);
-    const axpy = await gpu.prepare(axpyKernel(0.5), [x, y], grid1d(len / 4, AXPY_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    const axpy = await axpyProgram(0.5).prepare(gpu, { n: len / 4 }, { x, y });
     const ms = await timeDispatches(gpu, [axpy], repeat);
     const gbs = (3 * 4 * len) / (ms * 1e6);
     rows.push({ backend, kernel: `axpy ${len} floats`, ms, rate: `${gbs.toFixed(2)} GB/s`, value: gbs });

@@ -9,7 +9,8 @@ import { BACKENDS } from '../src/gpu/backend.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import { runMain } from '../src/cli/args.js';
 import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
-import { convGemmBindings, convGemmDims, convGemmFlops, convGemmPackedSize, convGemmProgram, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
+import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
+import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
 import { timeDispatches } from './timing.js';
 
 const FLAGS = {
@@ -35,15 +36,15 @@ await runMain(async () => {
   const gpu = await requestGpu({ backend: v.backend });
   try {
     const g = { N, C, H, W: H, Ho, Wo: Ho, k: 4, s: 2, p: 1 };
-    const programs = v.blocks.map((b) => convGemmProgram(`conv_${b}`));
     for (const mode of v.modes) {
       const op = { mode, g, G };
       const sz = convGemmSizes(op);
       const A = gpu.tensor('A', [convGemmPackedSize(op) || sz.A]), B = gpu.tensor('B', [sz.B]), out = gpu.tensor('o', [sz.out]);
       const ds = [];
-      for (const program of programs) {
-        const bindings = convGemmBindings(op, { A, B, out, dims: gpu.uniform('dims', convGemmDims(op)) });
-        ds.push({ name: program.name, flops: convGemmFlops(op), d: await gpu.prepare(program.kernel(op), bindings, program.grid(op)) });
+      const dims = convGemmUniform(gpu, op, 'dims');
+      for (const block of v.blocks) {
+        const name = `conv_${block}`;
+        ds.push({ name, flops: convGemmFlops(op), d: await prepareConvGemm(gpu, name, op, { A, B, out }, dims) });
       }
       const best = new Map<string, number>();
       for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));

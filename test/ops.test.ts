@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { Adam } from '../src/backprop/adam.js';
 import { lossAgainst, softmaxCrossEntropy } from '../src/backprop/loss.js';
 import type { Gpu } from '../src/gpu/gpu.js';
-import type { Tensor } from '../src/gpu/tensor.js';
 import { Arena, PARAM_ROLES } from '../src/layers/arena.js';
 import { Pointwise } from '../src/layers/activation.js';
 import { BatchNorm } from '../src/layers/batchnorm.js';

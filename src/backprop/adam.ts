@@ -5,8 +5,10 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { ParameterArena } from '../layers/arena.js';
-import { grid1d } from '../shaders/common.js';
-import { ADAM_WG, adamKernel, adamParams, type AdamHyper } from '../shaders/adam.js';
+import { adamParams, adamProgram, type AdamHyper } from '../shaders/adam.js';
+
+/** The uniform layout is the same for every weight decay. */
+const ADAM = adamProgram();
 
 /** The reference's optimiser settings. */
 export const DCGAN_ADAM: AdamHyper = { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
@@ -28,13 +30,10 @@ export class Adam {
       if (!Number.isFinite(v) || v < 0) throw new Error(`Adam ${k}: expected a finite value >= 0, found ${v}`);
     }
     if (hyper.beta1 >= 1 || hyper.beta2 >= 1) throw new Error(`Adam betas must be < 1, found (${hyper.beta1}, ${hyper.beta2})`);
-    const params = gpu.createBuffer(`${arena.label} adam params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
     const n = arena.length;
-    const dispatch = await gpu.prepare(
-      adamKernel(hyper.weightDecay),
-      [params, arena.all('param'), arena.all('grad'), arena.all('adam_m'), arena.all('adam_v')],
-      grid1d(n, ADAM_WG, gpu.limits.maxComputeWorkgroupsPerDimension),
-    );
+    const program = adamProgram(hyper.weightDecay);
+    const params = program.uniform(gpu, adamParams(n, 1, hyper), `${arena.label} adam params`);
+    const dispatch = await program.prepare(gpu, { n }, { param: arena.all('param'), grad: arena.all('grad'), m: arena.all('adam_m'), v: arena.all('adam_v') }, { uniform: params });
     return new Adam(gpu, arena, hyper, dispatch, params);
   }
 
@@ -45,6 +44,6 @@ export class Adam {
   nextStep(lrScale = 1): void {
     this.step++;
     const hyper = { ...this.hyper, lr: this.hyper.lr * lrScale };
-    this.gpu.writeState(this.params, 0, new Uint8Array(adamParams(this.arena.length, this.step, hyper)));
+    this.gpu.writeState(this.params, 0, new Uint8Array(ADAM.params(adamParams(this.arena.length, this.step, hyper))));
   }
 }

@@ -6,8 +6,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import { Arena } from '../layers/arena.js';
 import type { Sequential } from '../layers/sequential.js';
-import { grid1d } from '../shaders/common.js';
-import { EMA_WG, emaKernel, emaParams } from '../shaders/ema.js';
+import { emaProgram } from '../shaders/ema.js';
 
 export class Ema {
   private constructor(
@@ -21,8 +20,8 @@ export class Ema {
   static async create(gpu: Gpu, model: Sequential, decay: number): Promise<Ema> {
     if (!(decay > 0 && decay < 1)) throw new Error(`EMA decay: expected a number in (0, 1), found ${decay}`);
     const arena = new Arena(gpu, `${model.label}.ema`, model.paramSpecs(), ['ema'] as const);
-    const params = gpu.uniform(`${model.label} ema params`, new Uint32Array(emaParams(arena.length, decay)));
-    const dispatch = await gpu.prepare(emaKernel(), [params, model.params.all('param'), arena.all('ema')], grid1d(arena.length, EMA_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    const n = arena.length;
+    const dispatch = await emaProgram().prepare(gpu, { n }, { param: model.params.all('param'), ema: arena.all('ema') }, { n, decay, one_minus_decay: 1 - decay });
     return new Ema(gpu, arena, decay, dispatch);
   }
 

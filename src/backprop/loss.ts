@@ -1,7 +1,7 @@
 /** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
 import type { Tensor } from '../gpu/tensor.js';
 import { planTensor, type PlanBuilder } from '../layers/layer.js';
-import { lossKernel, lossParams, softmaxCrossEntropyKernel, type Loss } from '../shaders/loss.js';
+import { lossProgram, softmaxCrossEntropyProgram, type Loss } from '../shaders/loss.js';
 
 export interface LossOutput {
   /** dL/d(input), same shape as the input. */
@@ -32,9 +32,8 @@ export async function lossAgainst(
   }
   const grad = o.grad ?? planTensor(plan, `${label} grad`, input.shape);
   if (grad.size !== input.size) throw new Error(`${label}: gradient tensor of ${grad.size} values for an input of ${input.size}`);
-  const params = gpu.uniform(`${label} params`, new Uint32Array(lossParams(count * perRow, target, 1, first * perRow)));
   const stats = gpu.tensor(`${label} stats`, [2]);
-  plan.dispatches.push(await gpu.prepare(lossKernel(loss), [params, input, grad, stats], [1, 1, 1]));
+  plan.dispatches.push(await lossProgram(loss).prepare(gpu, {}, { input, grad, stats }, { n: count * perRow, label: target, grad_scale: 1, first: first * perRow }));
   return { grad, stats };
 }
 
@@ -45,12 +44,8 @@ export async function softmaxCrossEntropy(plan: PlanBuilder, logits: Tensor, lab
   if (logits.shape.length !== 2 || labels.size !== n) {
     throw new Error(`${label}: expected logits [n, classes] and n labels, found [${logits.shape.join(', ')}] and ${labels.size}`);
   }
-  const buf = new ArrayBuffer(16);
-  new Uint32Array(buf, 0, 1)[0] = n;
-  new Float32Array(buf, 4, 1)[0] = 1; // grad_scale
-  const params = gpu.uniform(`${label} params`, new Uint32Array(buf));
   const grad = planTensor(plan, `${label} grad`, logits.shape);
   const stats = gpu.tensor(`${label} stats`, [2]);
-  plan.dispatches.push(await gpu.prepare(softmaxCrossEntropyKernel(classes), [params, logits, labels, grad, stats], [1, 1, 1]));
+  plan.dispatches.push(await softmaxCrossEntropyProgram(classes).prepare(gpu, {}, { logits, labels, grad, stats }, { n, grad_scale: 1 }));
   return { grad, stats };
 }

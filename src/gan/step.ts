@@ -20,7 +20,7 @@ import { lossAgainst, type LossOutput } from '../backprop/loss.js';
 import { copyInto } from '../layers/ops.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
-import { finiteCheckKernel } from '../shaders/finite.js';
+import { finiteCheckProgram } from '../shaders/finite.js';
 import type { Loss } from '../shaders/loss.js';
 
 /**
@@ -32,6 +32,9 @@ export const G_PASSES_PER_STEP = 1;
 export const D_PASSES_PER_STEP = 3;
 
 export const D_PASSES = ['merged', 'separate'] as const;
+
+/** The step's finite check watches its three losses. */
+const FINITE = finiteCheckProgram(3);
 export type DPasses = (typeof D_PASSES)[number];
 
 export interface StepModels {
@@ -137,17 +140,15 @@ export class StepPlan {
     plan.dispatches.push(m.adamG);
     if (m.emaG) plan.dispatches.push(m.emaG);
 
-    const stepParams = gpu.createBuffer(label('step params'), 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    plan.dispatches.push(
-      await gpu.prepare(finiteCheckKernel(3), [stepParams, m.flag, lossReal.stats, lossFake.stats, lossG.stats], [1, 1, 1]),
-    );
+    const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
+    plan.dispatches.push(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
     return new StepPlan(m, batch, real, z, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
   }
 
   /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */
   setStep(step: number): void {
     this.noise.setStream(step);
-    this.m.gpu.writeState(this.stepParams, 0, new Uint32Array([step, 0, 0, 0]));
+    this.m.gpu.writeState(this.stepParams, 0, new Uint8Array(FINITE.params({ step })));
   }
 
   /** One whole step's dispatches (inputs included unless `externalInputs`). */

@@ -4,20 +4,18 @@
  * (num_batches_tracked is a host-side counter kept by the trainer.)
  */
 import type { Tensor } from '../gpu/tensor.js';
-import { grid1d } from '../shaders/common.js';
-import {
-  BN_ELEMENTWISE_WG,
-  batchNormBackwardKernel,
-  batchNormEvalKernel,
-  batchNormParams,
-  batchNormTrainKernel,
-} from '../shaders/batchnorm.js';
+import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram } from '../shaders/batchnorm.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { channelGrid, channelStrategy } from '../shaders/reduce.js';
+import { channelStrategy } from '../shaders/reduce.js';
 import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
-/** What a training forward left for its backward: the fused activation, and each group's statistics. */
-const trained = new WeakMap<Saved, { act?: FusedActivation; stats: Tensor[] }>();
+/** What a training forward leaves for its backward: the fused activation, and each group's statistics. */
+interface BatchNormSaved extends Saved {
+  training: true;
+  act?: FusedActivation;
+  /** Per statistics group: mean and 1/std per channel ([2, C]). */
+  groupStats: Tensor[];
+}
 
 export class BatchNorm extends Layer {
   readonly kind: string;
@@ -75,11 +73,9 @@ export class BatchNorm extends Layer {
     const beta = this.param('bias');
     const mean = this.state('running_mean');
     const variance = this.state('running_var');
+    const uniforms = (n: number, first: number) => ({ N: n, C, HW, eps: this.eps, momentum: this.momentum, first });
     if (!training) {
-      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(N, C, HW, this.eps, this.momentum)));
-      plan.dispatches.push(
-        await gpu.prepare(batchNormEvalKernel(), [params, x, gamma, beta, y, mean, variance], grid1d(N * C * HW, BN_ELEMENTWISE_WG, gpu.limits.maxComputeWorkgroupsPerDimension)),
-      );
+      plan.dispatches.push(await batchNormEvalProgram().prepare(gpu, { N, C, HW }, { x, gamma, beta, y, running_mean: mean, running_var: variance }, uniforms(N, 0)));
       return { x, y };
     }
     const n = this.groupSize(N, groups);
@@ -88,47 +84,37 @@ export class BatchNorm extends Layer {
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
     }
     const strategy = channelStrategy(n * HW);
-    const stats: Tensor[] = [];
+    const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
-      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(n, C, HW, this.eps, this.momentum, g * n)));
-      stats.push(planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]));
+      const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
+      groupStats.push(saved);
       plan.dispatches.push(
-        await gpu.prepare(
-          batchNormTrainKernel(strategy, act),
-          [params, x, gamma, beta, y, stats[g]!, mean, variance],
-          channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
-        ),
+        await batchNormTrainProgram(strategy, act).prepare(gpu, { N: n, C, HW }, { x, gamma, beta, y, saved, running_mean: mean, running_var: variance }, uniforms(n, g * n)),
       );
     }
-    const saved = { x, y, stats: stats[0]! };
-    trained.set(saved, { act, stats });
+    const saved: BatchNormSaved = { x, y, training: true, act, groupStats };
     return saved;
   }
 
-  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+  async backward(plan: PlanBuilder, s: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    if (s.training !== true) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
+    const saved = s as BatchNormSaved;
     const { x } = saved;
-    const info = trained.get(saved);
-    if (!info) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
     const { N, C, HW } = this.sizes(x);
     const { gpu } = plan;
     if (!o.needDx && !o.paramGrads) return null;
-    const n = this.groupSize(N, info.stats.length);
+    const n = this.groupSize(N, saved.groupStats.length);
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
     const strategy = channelStrategy(n * HW);
-    for (const [g, stats] of info.stats.entries()) {
-      const params = gpu.uniform(`${this.prefix}bn params`, new Uint32Array(batchNormParams(n, C, HW, this.eps, this.momentum, g * n)));
+    for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their parameter gradients, as separate passes would.
       const accumulate = o.paramGrads && (o.accumulate || g > 0);
-      plan.dispatches.push(
-        await gpu.prepare(
-          batchNormBackwardKernel(strategy, accumulate, info.act),
-          [params, x, this.param('weight'), stats, dy, dx, dgamma, dbeta, ...(info.act ? [saved.y] : [])],
-          channelGrid(strategy, C, gpu.limits.maxComputeWorkgroupsPerDimension),
-        ),
-      );
+      const bindings = { x, gamma: this.param('weight'), saved: stats, dy, dx, dgamma, dbeta, ...(saved.act ? { out: saved.y } : {}) };
+      const uniforms = { N: n, C, HW, eps: this.eps, momentum: this.momentum, first: g * n };
+      plan.dispatches.push(await batchNormBackwardProgram(strategy, accumulate, saved.act).prepare(gpu, { N: n, C, HW }, bindings, uniforms));
     }
     return o.needDx ? dx : null;
   }

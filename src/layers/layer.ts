@@ -46,10 +46,14 @@ export interface TensorSpec {
 }
 
 /** What forward saved for backward. */
+/**
+ * What a layer's forward keeps for its backward: its input and output, and whatever else that
+ * layer's backward needs (its own fields: a BatchNorm's statistics, a conv's col buffer).
+ */
 export interface Saved {
   x: Tensor;
   y: Tensor;
-  [key: string]: Tensor;
+  [key: string]: unknown;
 }
 
 export interface BackwardOptions {

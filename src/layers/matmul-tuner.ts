@@ -14,11 +14,10 @@ import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { median } from '../gpu/profiler.js';
 import { prepareMatmul } from './matmul-prepare.js';
+import { convGemmUniform, prepareConvGemm } from './conv-gemm-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import {
   CONV_GEMM_BLOCKS,
-  convGemmBindings,
-  convGemmDims,
   convGemmFixedProgram,
   convGemmFlops,
   convGemmName,
@@ -150,13 +149,10 @@ export class MatmulTuner {
       gpu.tensor('tune conv out', [sizes.out]),
       ...(op.bias ? [gpu.tensor('tune conv bias', [op.mode === 'transposed' ? op.g.C : op.G])] : []),
     ];
-    const dims = gpu.uniform('tune conv dims', convGemmDims(op));
-    const bindings = convGemmBindings(op, { A: A!, B: B!, out: out!, dims, ...(bias ? { bias } : {}) });
+    const dims = convGemmUniform(gpu, op, 'tune conv dims');
+    const bindings = { A: A!, B: B!, out: out!, ...(bias ? { bias } : {}) };
     try {
-      return await this.race(convGemmName(op), convGemmFlops(op), candidates, async (name) => {
-        const program = convGemmProgram(name);
-        return { dispatches: [await gpu.prepare(program.kernel(op), bindings, program.grid(op))], owned: [] };
-      });
+      return await this.race(convGemmName(op), convGemmFlops(op), candidates, async (name) => ({ dispatches: [await prepareConvGemm(gpu, name, op, bindings, dims)], owned: [] }));
     } finally {
       for (const t of [A, B, out, bias]) if (t) gpu.destroyBuffer(t.buffer);
       gpu.destroyBuffer(dims);

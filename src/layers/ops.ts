@@ -4,22 +4,9 @@
  */
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { grid1d } from '../shaders/common.js';
-import { CONV_WG, col2imKernel, im2colKernel, permuteKernel, type ConvGeometry } from '../shaders/conv.js';
-import {
-  CONV_PACK_WG,
-  convGemmBindings,
-  convGemmDims,
-  convGemmFixedProgram,
-  convGemmFlops,
-  convGemmPackBindings,
-  convGemmPackKernel,
-  convGemmPackedSize,
-  convGemmProgram,
-  convGemmSizes,
-  type ConvGemmMode,
-  type ConvGemmOp,
-} from '../shaders/conv-gemm.js';
+import { col2imProgram, im2colProgram, permuteProgram, type ConvGeometry } from '../shaders/conv.js';
+import { convGemmFixedProgram, convGemmPackedSize, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
   MATMUL_VARIANTS,
   bestMatmulVariant,
@@ -28,8 +15,8 @@ import {
   type MatmulShape,
   type MatmulVariant,
 } from '../shaders/matmul.js';
-import { COPY_WG, copyIntoKernel } from '../shaders/elementwise.js';
-import { channelGrid, channelStrategy, channelSumKernel } from '../shaders/reduce.js';
+import { copyIntoProgram } from '../shaders/elementwise.js';
+import { channelStrategy, channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
@@ -42,10 +29,6 @@ function checkSize(what: string, t: Tensor, expected: number): void {
 
 async function add(plan: PlanBuilder, d: Promise<Dispatch>): Promise<void> {
   plan.dispatches.push(await d);
-}
-
-function grid(plan: PlanBuilder, threads: number, wg: number): [number, number, number] {
-  return grid1d(threads, wg, plan.gpu.limits.maxComputeWorkgroupsPerDimension);
 }
 
 /** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
@@ -90,32 +73,29 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  const program = convGemmProgram(plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
-  const dims = plan.gpu.uniform(`${out.label} conv dims`, convGemmDims(op));
+  const name = plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op);
+  const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
   let a = A;
   if (packed > 0) {
     a = planTensor(plan, `${out.label} packed A`, [packed]);
-    await add(plan, plan.gpu.prepare(convGemmPackKernel(op), convGemmPackBindings(op, A, a, dims), grid(plan, packed, CONV_PACK_WG)));
+    await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
-  const bindings = convGemmBindings(op, { A: a, B, out, dims, ...(o.bias ? { bias: o.bias } : {}) });
-  const d = await plan.gpu.prepare(program.kernel(op), bindings, program.grid(op));
-  plan.dispatches.push({ ...d, flops: convGemmFlops(op) });
+  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {
   checkSize('im2col image', image, g.N * g.C * g.H * g.W);
   const n = g.C * g.k * g.k * g.N * g.Ho * g.Wo;
   checkSize('im2col col', col, n);
-  await add(plan, plan.gpu.prepare(im2colKernel(g), [image, col], grid(plan, n, CONV_WG)));
+  await add(plan, im2colProgram(g).prepare(plan.gpu, { n }, { image, col }));
 }
 
 export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor, act?: FusedActivation): Promise<void> {
   checkSize('col2im col', col, g.C * g.k * g.k * g.N * g.Ho * g.Wo);
   const n = g.N * g.C * g.H * g.W;
   checkSize('col2im image', image, n);
-  const bindings = bias ? [col, image, bias] : [col, image];
-  await add(plan, plan.gpu.prepare(col2imKernel(g, !!bias, act), bindings, grid(plan, n, CONV_WG)));
+  await add(plan, col2imProgram(g, !!bias, act).prepare(plan.gpu, { n }, bias ? { col, image, bias } : { col, image }));
 }
 
 /** dst[first + i] = src[i]: `src` placed inside `dst` from float `first` on. */
@@ -123,8 +103,7 @@ export async function copyInto(plan: PlanBuilder, src: Tensor, dst: Tensor, firs
   if (!Number.isInteger(first) || first < 0 || first + src.size > dst.size) {
     throw new Error(`copy: "${src.label}" (${src.size} values) does not fit in "${dst.label}" (${dst.size}) from ${first}`);
   }
-  const params = plan.gpu.uniform('copy into', new Uint32Array([first, 0, 0, 0]));
-  await add(plan, plan.gpu.prepare(copyIntoKernel(), [params, src, dst], grid(plan, src.size, COPY_WG)));
+  await add(plan, copyIntoProgram().prepare(plan.gpu, { n: src.size }, { src, dst }, { first }));
 }
 
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */
@@ -140,16 +119,12 @@ export async function permute(
 ): Promise<void> {
   checkSize(`permute ${direction} src`, src, N * C * HW);
   checkSize(`permute ${direction} dst`, dst, N * C * HW);
-  const bindings = bias ? [src, dst, bias] : [src, dst];
-  await add(plan, plan.gpu.prepare(permuteKernel(direction, { N, C, HW }, !!bias), bindings, grid(plan, N * C * HW, CONV_WG)));
+  await add(plan, permuteProgram(direction, { N, C, HW }, !!bias).prepare(plan.gpu, { n: N * C * HW }, bias ? { src, dst, bias } : { src, dst }));
 }
 
 /** out[c] (+)= sum over n, hw of x[n, c, hw]. */
 export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: number, C: number, HW: number, accumulate: boolean): Promise<void> {
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
-  const params = plan.gpu.uniform('channel sum', new Uint32Array([N, C, HW, 0]));
-  const strategy = channelStrategy(N * HW);
-  const grid = channelGrid(strategy, C, plan.gpu.limits.maxComputeWorkgroupsPerDimension);
-  await add(plan, plan.gpu.prepare(channelSumKernel(strategy, accumulate), [params, x, out], grid));
+  await add(plan, channelSumProgram(channelStrategy(N * HW), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
 }

@@ -5,11 +5,12 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { grid1d } from '../shaders/common.js';
-import { GATHER_WG, gatherNormalizeKernel } from '../shaders/mnist.js';
+import { gatherNormalizeProgram } from '../shaders/mnist.js';
 import type { ImageSet } from './idx.js';
 import { normalizationTable } from './normalize.js';
 import { batchSizeAt, batchesPerEpoch, epochOrder } from './shuffle.js';
+
+const GATHER = gatherNormalizeProgram();
 
 export class GpuDataset {
   private constructor(
@@ -43,13 +44,9 @@ export class GpuDataset {
     gpu.device.queue.writeBuffer(images, 0, padded);
     const order = gpu.createBuffer('epoch order', set.count * 4, usage);
     const table = gpu.tensor('normalization table', [256], 'f32', normalizationTable());
-    const params = gpu.createBuffer('gather params', 16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    const params = GATHER.uniform(gpu, { start: 0, count: batchSize, pixels }, 'gather params');
     const batch = gpu.tensor('real batch', [batchSize, 1, set.height, set.width]);
-    const gather = await gpu.prepare(
-      gatherNormalizeKernel(),
-      [params, images, order, table, batch],
-      grid1d(batchSize * pixels, GATHER_WG, gpu.limits.maxComputeWorkgroupsPerDimension),
-    );
+    const gather = await GATHER.prepare(gpu, { batch: batchSize, pixels }, { images, order, table, out: batch }, { uniform: params });
     const owned = [images, order, table.buffer, params, batch.buffer];
     const ds = new GpuDataset(gpu, set, batchSize, seed, batch, gather, order, params, owned);
     ds.setEpoch(0);
@@ -84,7 +81,7 @@ export class GpuDataset {
   setBatch(index: number): number {
     const size = this.sizeOf(index);
     const pixels = this.set.height * this.set.width;
-    this.gpu.writeState(this.params, 0, new Uint32Array([index * this.batchSize, size, pixels, 0]));
+    this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start: index * this.batchSize, count: size, pixels })));
     return size;
   }
 

@@ -2,8 +2,10 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { grid1d } from '../shaders/common.js';
-import { RANDOM_WG, randomKernel } from '../shaders/random.js';
+import { randomProgram } from '../shaders/random.js';
+
+/** The uniform layout, the same for both kinds. */
+const RANDOM = randomProgram('normal');
 import { DOMAIN, philoxCounter, seedKey } from './philox.js';
 
 export class NormalNoise {
@@ -20,9 +22,9 @@ export class NormalNoise {
 
   /** Fills `out` (all of it) with normals each time `dispatch` runs; set the stream before. */
   static async create(gpu: Gpu, out: Tensor, seed: number, kind: 'normal' | 'bits' = 'normal'): Promise<NormalNoise> {
-    const params = gpu.createBuffer(`${out.label} noise params`, 32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
-    const threads = Math.ceil(out.size / 4);
-    const dispatch = await gpu.prepare(randomKernel(kind), [params, out], grid1d(threads, RANDOM_WG, gpu.limits.maxComputeWorkgroupsPerDimension));
+    const program = randomProgram(kind);
+    const params = program.uniform(gpu, { key0: 0, key1: 0, stream0: 0, stream1: 0, domain: 0, n: out.size, first: 0 }, `${out.label} noise params`);
+    const dispatch = await program.prepare(gpu, { n: out.size }, { out }, { uniform: params });
     const noise = new NormalNoise(gpu, out, seed, dispatch, params);
     noise.setStream(0);
     return noise;
@@ -42,6 +44,6 @@ export class NormalNoise {
     if (first % 4 !== 0) throw new Error(`noise: first value ${first} must be a multiple of 4`);
     const [k0, k1] = seedKey(this.seed);
     const [, s0, s1, domain] = philoxCounter(0, stream, DOMAIN.noise);
-    this.gpu.writeState(this.params, 0, new Uint32Array([k0, k1, s0, s1, domain, this.out.size, first / 4, 0]));
+    this.gpu.writeState(this.params, 0, new Uint8Array(RANDOM.params({ key0: k0, key1: k1, stream0: s0, stream1: s1, domain, n: this.out.size, first: first / 4 })));
   }
 }

@@ -2,8 +2,8 @@
  * Pointwise activations: forward y = f(x), backward dx = dy * f'(.) computed from the saved
  * output y (cheaper than keeping x: every derivative here is a function of y).
  */
-import type { Kernel } from '../gpu/kernel.js';
-import { FLAT_ID } from './common.js';
+import { program } from '../gpu/program.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -56,43 +56,46 @@ export const fusedFns = (act?: FusedActivation) => (act ? `\noverride slope: f32
 /** `value` with the fused activation applied (or as it is). */
 export const fusedApply = (act: FusedActivation | undefined, value: string) => (act ? `act_forward(${value})` : value);
 
-const HEADER = /* wgsl */ `
-override slope: f32 = 0.01;
-struct Params { n: u32, _a: u32, _b: u32, _c: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-${FLAT_ID}`;
+/** Shape of an activation dispatch: n values. */
+export interface PointwiseShape {
+  n: number;
+}
 
-export function activationForwardKernel(act: Activation, slope = 0.01): Kernel {
-  return {
+const pointwiseGrid = ({ n }: PointwiseShape, max: number) => grid1d(n, ACTIVATION_WG, max);
+
+export function activationForwardProgram(act: Activation, slope = 0.01) {
+  return program({
     name: `activation.${act}_forward`,
+    workgroupSize: [ACTIVATION_WG],
+    uniforms: { n: 'u32' },
+    bindings: { x: 'read', y: 'read_write' },
     constants: act === 'leaky_relu' ? { slope } : {},
-    code: /* wgsl */ `${HEADER}${activationFns(act)}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
-@compute @workgroup_size(${ACTIVATION_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
+    wgsl: `override slope: f32 = 0.01;${activationFns(act)}${FLAT_ID}`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= params.n) { return; }
   y[i] = act_forward(x[i]);
 }`,
-  };
+    grid: pointwiseGrid,
+  });
 }
 
-export function activationBackwardKernel(act: Activation, slope = 0.01): Kernel {
-  return {
+export function activationBackwardProgram(act: Activation, slope = 0.01) {
+  return program({
     name: `activation.${act}_backward`,
+    workgroupSize: [ACTIVATION_WG],
+    uniforms: { n: 'u32' },
+    bindings: { out: 'read', dy: 'read', dx: 'read_write' },
     constants: act === 'leaky_relu' ? { slope } : {},
-    code: /* wgsl */ `${HEADER}${activationFns(act)}
-@group(0) @binding(1) var<storage, read> out: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-
-@compute @workgroup_size(${ACTIVATION_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${ACTIVATION_WG}u);
+    wgsl: `override slope: f32 = 0.01;${activationFns(act)}${FLAT_ID}`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= params.n) { return; }
   dx[i] = dy[i] * act_derivative(out[i]);
 }`,
-  };
+    grid: pointwiseGrid,
+  });
 }
+
+/** One of each program of this file, for the program test. */
+export const ACTIVATION_PROGRAMS = ACTIVATIONS.flatMap((a) => [activationForwardProgram(a), activationBackwardProgram(a)]);

@@ -5,8 +5,8 @@
  * in double on the host (as Python does) and rounded to float32 once.
  * Arena padding has g = m = v = 0, so it stays 0 and its parameters never move.
  */
-import type { Kernel } from '../gpu/kernel.js';
-import { FLAT_ID } from './common.js';
+import { program } from '../gpu/program.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 export const ADAM_WG = 256;
 
@@ -18,36 +18,17 @@ export interface AdamHyper {
   weightDecay: number;
 }
 
-/** Uniform contents for step `step` (1-based, like PyTorch's state['step'] after increment). */
-export function adamParams(n: number, step: number, h: AdamHyper): ArrayBuffer {
-  const bc1 = 1 - h.beta1 ** step;
-  const bc2 = 1 - h.beta2 ** step;
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf, 0, 1)[0] = n;
-  new Float32Array(buf, 4, 7).set([h.lr / bc1, Math.sqrt(bc2), h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2, h.eps]);
-  return buf;
-}
-
-export function adamKernel(weightDecay = 0): Kernel {
-  return {
+/** Adam over n values: one thread per value. */
+export function adamProgram(weightDecay = 0) {
+  return program({
     name: 'adam.step',
+    workgroupSize: [ADAM_WG],
+    uniforms: { n: 'u32', step_size: 'f32', bc2_sqrt: 'f32', beta1: 'f32', one_minus_beta1: 'f32', beta2: 'f32', one_minus_beta2: 'f32', eps: 'f32' },
+    bindings: { param: 'read_write', grad: 'read', m: 'read_write', v: 'read_write' },
     constants: { weight_decay: weightDecay },
-    code: /* wgsl */ `
-override weight_decay: f32 = 0.0;
-struct Params {
-  n: u32, step_size: f32, bc2_sqrt: f32, beta1: f32,
-  one_minus_beta1: f32, beta2: f32, one_minus_beta2: f32, eps: f32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-${FLAT_ID}
-
-@compute @workgroup_size(${ADAM_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${ADAM_WG}u);
+    wgsl: `override weight_decay: f32 = 0.0;${FLAT_ID}`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= params.n) { return; }
   let p = param[i];
   let g = grad[i] + weight_decay * p;
@@ -59,5 +40,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   v[i] = v1;
   param[i] = p + (-params.step_size) * m1 / denom;
 }`,
-  };
+    grid: ({ n }: { n: number }, max: number) => grid1d(n, ADAM_WG, max),
+  });
 }
+
+/** The uniform's values at step `step` (1-based, like PyTorch's state['step'] after increment). */
+export function adamParams(n: number, step: number, h: AdamHyper) {
+  const bc1 = 1 - h.beta1 ** step;
+  const bc2 = 1 - h.beta2 ** step;
+  return { n, step_size: h.lr / bc1, bc2_sqrt: Math.sqrt(bc2), beta1: h.beta1, one_minus_beta1: 1 - h.beta1, beta2: h.beta2, one_minus_beta2: 1 - h.beta2, eps: h.eps };
+}
+
+export const ADAM_PROGRAMS = [adamProgram()];

@@ -4,29 +4,25 @@
  * the mean and the *unbiased* variance. One workgroup per channel owns all of that channel's
  * values, so statistics, running stats and outputs come from a single dispatch, deterministically.
  */
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Kernel } from '../gpu/kernel.js';
+import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID } from './common.js';
-import { channelHead, channelStride, sumFn, type ChannelStrategy } from './reduce.js';
+import { FLAT_ID, grid1d } from './common.js';
+import { channelGrid, channelHead, channelStride, channelWorkgroupSize, sumFn, type ChannelStrategy } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
+
+/** Shape of a BatchNorm dispatch: an [N, C, HW] tensor (`first`: see BN_UNIFORMS). */
+export interface BatchNormShape {
+  N: number;
+  C: number;
+  HW: number;
+}
 
 /**
  * `first`: the training kernels normalise samples first .. first + N - 1 of a larger tensor (one
  * group of a batch whose groups keep their own statistics, as D's real and fake halves).
  */
-export function batchNormParams(N: number, C: number, HW: number, eps: number, momentum: number, first = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(32);
-  new Uint32Array(buf, 0, 3).set([N, C, HW]);
-  new Float32Array(buf, 12, 2).set([eps, momentum]);
-  new Uint32Array(buf, 20, 1)[0] = first;
-  return buf;
-}
-
-const PARAMS = /* wgsl */ `
-struct Params { N: u32, C: u32, HW: u32, eps: f32, momentum: f32, first: u32, _b: u32, _c: u32 }
-@group(0) @binding(0) var<uniform> params: Params;`;
+const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32', first: 'u32' } as const;
 
 const AT = /* wgsl */ `
 fn at(e: u32, c: u32) -> u32 {
@@ -38,26 +34,21 @@ fn at(e: u32, c: u32) -> u32 {
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
  * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
  */
-export function batchNormTrainKernel(strategy: ChannelStrategy, act?: FusedActivation): Kernel {
+export function batchNormTrainProgram(strategy: ChannelStrategy, act?: FusedActivation) {
   const STRIDE = channelStride(strategy);
   const out = act ? 'act_forward(x[i] * scale + shift)' : 'x[i] * scale + shift';
-  return {
+  return program({
     name: `batchnorm.train_forward${fusedName(act)}.${strategy}`,
+    workgroupSize: [channelWorkgroupSize(strategy)],
+    uniforms: BN_UNIFORMS,
+    bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'read_write', saved: 'read_write', running_mean: 'read_write', running_var: 'read_write' },
     constants: fusedConstants(act),
-    code: /* wgsl */ `${PARAMS}
-${fusedFns(act)}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read_write> saved: array<f32>;
-@group(0) @binding(6) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(7) var<storage, read_write> running_var: array<f32>;
+    wgsl: `${fusedFns(act)}
 ${sumFn(strategy, 'sum_x')}
 ${sumFn(strategy, 'sum_sq')}
 ${AT}
-${FLAT_ID}
-${channelHead(strategy)}
+${FLAT_ID}`,
+    main: /* wgsl */ `${channelHead(strategy)}
   var s = 0.0;
   for (var e = lid; e < count; e += ${STRIDE}) { s += x[at(e, c)]; }
   let mean = sum_x(s, lid) * inv_count;
@@ -78,61 +69,52 @@ ${channelHead(strategy)}
     running_var[c] = (1.0 - m) * running_var[c] + m * sq / f32(count - 1u);
   }
 }`,
-  };
+    grid: ({ C }: BatchNormShape, max: number) => channelGrid(strategy, C, max),
+  });
 }
 
 /** Eval forward: normalise with the running statistics. One thread per element. */
-export function batchNormEvalKernel(): Kernel {
-  return {
+export function batchNormEvalProgram() {
+  return program({
     name: 'batchnorm.eval_forward',
-    code: /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read> running_mean: array<f32>;
-@group(0) @binding(6) var<storage, read> running_var: array<f32>;
-${FLAT_ID}
-
-@compute @workgroup_size(${BN_ELEMENTWISE_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${BN_ELEMENTWISE_WG}u);
+    workgroupSize: [BN_ELEMENTWISE_WG],
+    uniforms: BN_UNIFORMS,
+    bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'read_write', running_mean: 'read', running_var: 'read' },
+    wgsl: FLAT_ID,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= params.N * params.C * params.HW) { return; }
   let c = (i / params.HW) % params.C;
   let invstd = 1.0 / sqrt(running_var[c] + params.eps);
   y[i] = (x[i] - running_mean[c]) * invstd * gamma[c] + beta[c];
 }`,
-  };
+    grid: ({ N, C, HW }: BatchNormShape, max: number) => grid1d(N * C * HW, BN_ELEMENTWISE_WG, max),
+  });
 }
 
 /**
  * Backward of the training forward. With xhat = (x - mean) * invstd:
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / n * (n * dy - dbeta - xhat * dgamma).
  * `accumulate` adds dgamma/dbeta to the gradient arena (D sees real and fake batches). With `act`
- * (the forward fused it), dy is the gradient of act's output and `out` (binding 8) that
- * output: the activation's backward, dy * act'(out), happens in the loads.
+ * (the forward fused it), dy is the gradient of act's output and `out` that output: the
+ * activation's backward, dy * act'(out), happens in the loads.
  */
-export function batchNormBackwardKernel(strategy: ChannelStrategy, accumulate: boolean, act?: FusedActivation): Kernel {
+export function batchNormBackwardProgram(strategy: ChannelStrategy, accumulate: boolean, act?: FusedActivation) {
   const op = accumulate ? '+=' : '=';
   const STRIDE = channelStride(strategy);
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
-  return {
+  const bindings = { x: 'read', gamma: 'read', saved: 'read', dy: 'read', dx: 'read_write', dgamma: 'read_write', dbeta: 'read_write' } as const;
+  return program({
     name: `batchnorm.backward${fusedName(act)}.${strategy}${accumulate ? '+' : ''}`,
+    workgroupSize: [channelWorkgroupSize(strategy)],
+    uniforms: BN_UNIFORMS,
+    bindings: (act ? { ...bindings, out: 'read' } : bindings) as BindingLayout,
     constants: fusedConstants(act),
-    code: wgsl`${PARAMS}
-${fusedFns(act)}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> saved: array<f32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
-${act ? '@group(0) @binding(8) var<storage, read> out: array<f32>;' : ''}
+    wgsl: `${fusedFns(act)}
 ${sumFn(strategy, 'sum2', 'vec2<f32>')}
 ${AT}
-${FLAT_ID}
-${channelHead(strategy)}
+${FLAT_ID}`,
+    main: /* wgsl */ `${channelHead(strategy)}
   let mean = saved[c];
   let invstd = saved[params.C + c];
   var s = vec2<f32>(0.0);
@@ -155,5 +137,17 @@ ${channelHead(strategy)}
     dbeta[c] ${op} sum_dy;
   }
 }`,
-  };
+    grid: ({ C }: BatchNormShape, max: number) => channelGrid(strategy, C, max),
+  });
 }
+
+const LEAKY = { op: 'leaky_relu', slope: 0.2 } as const;
+export const BATCHNORM_PROGRAMS = [
+  batchNormEvalProgram(),
+  ...(['thread', 'workgroup'] as const).flatMap((s) => [
+    batchNormTrainProgram(s),
+    batchNormTrainProgram(s, LEAKY),
+    batchNormBackwardProgram(s, false),
+    batchNormBackwardProgram(s, true, LEAKY),
+  ]),
+];

@@ -29,9 +29,9 @@
  * division is by a constant; only the sizes that grow with the batch come from a uniform, so
  * one pipeline serves every batch size (convGemmDims).
  */
-import type { Binding, Kernel } from '../gpu/kernel.js';
+import { program, type AnyProgram, type BindingLayout, type Program } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID } from './common.js';
+import { FLAT_ID, grid1d } from './common.js';
 import type { ConvGeometry } from './conv.js';
 
 export const CONV_GEMM_MODES = ['forward', 'weight', 'transposed'] as const;
@@ -98,7 +98,8 @@ export interface ConvGemmProgram {
   name: string;
   workgroupSize: typeof CONV_GEMM_WG;
   block: { tm: number; tn: number };
-  kernel(op: ConvGemmOp): Kernel;
+  /** The GPU program for an op (uniform: the batch-dependent sizes; bindings A, B, out and, with a bias, bias). */
+  program(op: ConvGemmOp): Program<ConvGemmOp, typeof CONV_GEMM_UNIFORMS>;
   grid(op: ConvGemmOp): [number, number, number];
 }
 
@@ -116,7 +117,7 @@ export function convGemmProgram(name: string): ConvGemmProgram {
     name,
     workgroupSize: CONV_GEMM_WG,
     block,
-    kernel: (op) => convGemmKernel({ ...op, ...block }),
+    program: (op) => convGemmKernelProgram({ ...op, ...block }),
     grid: (op) => convGemmGrid({ ...op, ...block }),
   };
 }
@@ -152,28 +153,17 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const batchSizes = (mode: ConvGemmMode): readonly string[] => (mode === 'weight' ? ['K', 'K4'] : ['N']);
 
 /** The uniform the GEMM kernel (and the weight form's pack kernel) reads its batch-dependent sizes from. */
-export function convGemmDims(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): Uint32Array {
+export const CONV_GEMM_UNIFORMS = { N: 'u32', K: 'u32', K4: 'u32' } as const;
+
+export function convGemmDims(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): { N: number; K: number; K4: number } {
   const { N, K } = convGemmShape(spec);
-  return new Uint32Array([N, K, Math.ceil(K / 4), 0]);
+  return { N, K, K4: Math.ceil(K / 4) };
 }
 
 /** Whether the pack kernel of this form reads `dims` (the weight form packs the batch's grid). */
 const convGemmPackReadsDims = (mode: ConvGemmMode) => mode === 'weight';
 
-/** The GEMM kernel's bindings, in order: A (packed when the form packs it), B, out, bias when the op has one, dims. */
-export function convGemmBindings(op: ConvGemmOp, t: { A: Binding; B: Binding; out: Binding; bias?: Binding; dims: Binding }): Binding[] {
-  if (!!op.bias !== !!t.bias) throw new Error(`${convGemmName(op)}: a bias epilogue needs a bias tensor, and a bias tensor needs op.bias`);
-  return [t.A, t.B, t.out, ...(t.bias ? [t.bias] : []), t.dims];
-}
-
-/** The pack kernel's bindings, in order: the source, the packed A, and dims for the weight form. */
-export function convGemmPackBindings(op: ConvGemmOp, src: Binding, packed: Binding, dims: Binding): Binding[] {
-  return convGemmPackReadsDims(op.mode) ? [src, packed, dims] : [src, packed];
-}
-
-const DIMS = (binding: number) => /* wgsl */ `struct Dims { N: u32, K: u32, K4: u32, _pad: u32 }
-@group(0) @binding(${binding}) var<uniform> dims: Dims;`;
-const dimsLets = (mode: ConvGemmMode) => batchSizes(mode).map((n) => `let ${n} = dims.${n};`).join(' ');
+const dimsLets = (mode: ConvGemmMode) => batchSizes(mode).map((n) => `let ${n} = params.${n};`).join(' ');
 
 function constants(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
   const { g, G } = spec;
@@ -201,7 +191,7 @@ export const CONV_PACK_WG = 256;
  * packed[z, m, k] for k < K4 * 4: A(m, k) of phase z in the GEMM's order, 0 past K and for taps
  * outside the kernel. One thread per packed value; grid folded as FLAT_ID.
  */
-export function convGemmPackKernel(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): Kernel {
+export function convGemmPackProgram(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>) {
   const source = {
     // weights [M, K] with K not a multiple of 4: padded rows.
     forward: 'if (k < K) { v = src[m * K + k]; }',
@@ -212,18 +202,17 @@ export function convGemmPackKernel(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>)
   let kh = ph + s * (k / T % T); let kw = pw + s * (k % T);
   if (k < K && kh < KS && kw < KS) { v = src[((k / (T * T) * C + m) * KS + kh) * KS + kw]; }`,
   }[spec.mode];
-  return {
+  const readsDims = convGemmPackReadsDims(spec.mode);
+  return program({
     name: `conv_gemm.pack_${spec.mode} ${tag(spec)}`,
-    code: /* wgsl */ `${constants(spec)}
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> packed: array<f32>;
-${convGemmPackReadsDims(spec.mode) ? DIMS(2) : ''}
-${FLAT_ID}
-
-@compute @workgroup_size(${CONV_PACK_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${convGemmPackReadsDims(spec.mode) ? dimsLets(spec.mode) : ''}
-  let i = flat_id(gid, nwg, ${CONV_PACK_WG}u);
+    workgroupSize: [CONV_PACK_WG],
+    ...(readsDims ? { uniforms: CONV_GEMM_UNIFORMS } : {}),
+    bindings: { src: 'read', packed: 'read_write' },
+    wgsl: `${constants(spec)}
+${FLAT_ID}`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  ${readsDims ? dimsLets(spec.mode) : ''}
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= arrayLength(&packed)) { return; }
   let k = i % (K4 * 4u);
   let m = i / (K4 * 4u) % M;
@@ -232,7 +221,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   ${source}
   packed[i] = v;
 }`,
-  };
+    /** One thread per packed value (n of them). */
+    grid: ({ n }: { n: number }, max: number) => grid1d(n, CONV_PACK_WG, max),
+  });
 }
 
 /**
@@ -298,7 +289,7 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
   };
 }
 
-export function convGemmKernel(spec: ConvGemmSpec): Kernel {
+function convGemmKernelProgram(spec: ConvGemmSpec) {
   const { tm: TM, tn: TN, mode } = spec;
   if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
   if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
@@ -344,15 +335,7 @@ export function convGemmKernel(spec: ConvGemmSpec): Kernel {
   const runtimeK = mode === 'weight';
   const loopEnd = runtimeK ? 'K / 4u * 4u' : `${Kfull}u`;
   const tail = runtimeK ? `if (K % 4u != 0u) {\n    ${block('K / 4u * 4u', true)}\n  }` : K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : '';
-  const code = /* wgsl */ `${constants(spec)}
-@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${spec.bias ? '@group(0) @binding(3) var<storage, read> bias: array<f32>;' : ''}
-${DIMS(spec.bias ? 4 : 3)}${fusedFns(spec.activation)}
-
-@compute @workgroup_size(${CONV_GEMM_WG[0]}, ${CONV_GEMM_WG[1]})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  const main = /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   ${dimsLets(mode)}
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
@@ -368,5 +351,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   ${tail}
   ${stores.join('\n  ')}
 }`;
-  return { name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`, code, constants: fusedConstants(spec.activation) };
+  return program({
+    name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
+    workgroupSize: CONV_GEMM_WG,
+    uniforms: CONV_GEMM_UNIFORMS,
+    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
+    constants: fusedConstants(spec.activation),
+    wgsl: `${constants(spec)}${fusedFns(spec.activation)}`,
+    main,
+    grid: (op: ConvGemmOp) => convGemmGrid({ ...op, tm: TM, tn: TN }),
+    flops: convGemmFlops,
+  });
 }
+
+const G = { N: 2, C: 8, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
+/** Each form with the fixed blocks and its pack, for the program test. */
+export const CONV_GEMM_PROGRAMS: AnyProgram[] = CONV_GEMM_MODES.flatMap((mode) => {
+  const op = { mode, g: G, G: 8, bias: mode !== 'weight', accumulate: mode === 'weight' };
+  return [...['conv_16x8', 'conv_32x16'].map((b) => convGemmProgram(b).program(op)), convGemmPackProgram(op)];
+});

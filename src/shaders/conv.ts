@@ -10,9 +10,9 @@
  * with image row = grid row * s - p + kh.
  */
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Kernel } from '../gpu/kernel.js';
+import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID } from './common.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 export const CONV_WG = 256;
 
@@ -53,17 +53,17 @@ function geometry(g: ConvGeometry): string {
 
 const tag = (g: ConvGeometry) => `${g.N}x${g.C}x${g.H}x${g.W}<-${g.Ho}x${g.Wo}/k${g.k}s${g.s}p${g.p}`;
 
-/** col[(c,kh,kw), (n,oh,ow)] = image[n, c, oh*s-p+kh, ow*s-p+kw], 0 outside. One thread per col entry. */
-export function im2colKernel(g: ConvGeometry): Kernel {
-  return {
-    name: `conv.im2col ${tag(g)}`,
-    code: /* wgsl */ `${geometry(g)}
-@group(0) @binding(0) var<storage, read> image: array<f32>;
-@group(0) @binding(1) var<storage, read_write> col: array<f32>;
+const pixelsGrid = ({ n }: { n: number }, max: number) => grid1d(n, CONV_WG, max);
 
-@compute @workgroup_size(${CONV_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${CONV_WG}u);
+/** col[(c,kh,kw), (n,oh,ow)] = image[n, c, oh*s-p+kh, ow*s-p+kw], 0 outside. One thread per col entry (n of them). */
+export function im2colProgram(g: ConvGeometry) {
+  return program({
+    name: `conv.im2col ${tag(g)}`,
+    workgroupSize: [CONV_WG],
+    bindings: { image: 'read', col: 'read_write' },
+    wgsl: geometry(g),
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   let J = N * Ho * Wo;
   if (i >= C * k * k * J) { return; }
   let row = i / J;            // (c, kh, kw)
@@ -82,28 +82,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   col[i] = v;
 }`,
-  };
+    grid: pixelsGrid,
+  });
 }
 
 /**
  * image[n, c, ih, iw] = sum of col[(c,kh,kw), (n,oh,ow)] over taps with oh*s-p+kh = ih (and
  * likewise for w), plus bias[c] when `bias`, then `act` when given (a ConvTranspose2d followed by
- * an activation). One thread per image pixel.
+ * an activation). One thread per image pixel (n of them).
  */
-export function col2imKernel(g: ConvGeometry, bias: boolean, act?: FusedActivation): Kernel {
-  return {
+export function col2imProgram(g: ConvGeometry, bias: boolean, act?: FusedActivation) {
+  return program({
     name: `conv.col2im${bias ? '_bias' : ''}${fusedName(act)} ${tag(g)}`,
+    workgroupSize: [CONV_WG],
+    bindings: (bias ? { col: 'read', image: 'read_write', bias: 'read' } : { col: 'read', image: 'read_write' }) as BindingLayout,
     constants: fusedConstants(act),
-    code: wgsl`${geometry(g)}${fusedFns(act)}
-@group(0) @binding(0) var<storage, read> col: array<f32>;
-@group(0) @binding(1) var<storage, read_write> image: array<f32>;
-#if ${bias}
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-#endif
-
-@compute @workgroup_size(${CONV_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${CONV_WG}u);
+    wgsl: `${geometry(g)}${fusedFns(act)}`,
+    main: wgsl`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= N * C * H * W) { return; }
   let iw = i % W;
   let ih = (i / W) % H;
@@ -129,28 +125,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
   image[i] = ${fusedApply(act, 'acc')};
 }`,
-  };
+    grid: pixelsGrid,
+  });
 }
 
 /** [N, C, HW] <-> [C, N*HW]; `cn_to_nchw` adds bias[c] when `bias`. Sizes baked in as constants. */
-export function permuteKernel(direction: 'nchw_to_cn' | 'cn_to_nchw', sizes: { N: number; C: number; HW: number }, bias = false): Kernel {
+export function permuteProgram(direction: 'nchw_to_cn' | 'cn_to_nchw', sizes: { N: number; C: number; HW: number }, bias = false) {
   const toNchw = direction === 'cn_to_nchw';
-  return {
+  return program({
     name: `conv.${direction}${bias ? '_bias' : ''} ${sizes.N}x${sizes.C}x${sizes.HW}`,
-    code: wgsl`
+    workgroupSize: [CONV_WG],
+    bindings: (bias ? { src: 'read', dst: 'read_write', bias: 'read' } : { src: 'read', dst: 'read_write' }) as BindingLayout,
+    wgsl: `
 const N: u32 = ${sizes.N}u;
 const C: u32 = ${sizes.C}u;
 const HW: u32 = ${sizes.HW}u;
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
-#if ${bias}
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-#endif
-${FLAT_ID}
-
-@compute @workgroup_size(${CONV_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${CONV_WG}u);
+${FLAT_ID}`,
+    main: wgsl`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= N * C * HW) { return; }
   // i walks the destination; find the same element in the source.
 #if ${toNchw}
@@ -169,5 +161,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   dst[i] = src[(n * C + c) * HW + hw];
 #endif
 }`,
-  };
+    grid: pixelsGrid,
+  });
 }
+
+const G = { N: 2, C: 3, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
+export const CONV_PROGRAMS = [
+  im2colProgram(G),
+  col2imProgram(G, false),
+  col2imProgram(G, true, { op: 'tanh', slope: 0 }),
+  permuteProgram('nchw_to_cn', { N: 2, C: 3, HW: 4 }),
+  permuteProgram('cn_to_nchw', { N: 2, C: 3, HW: 4 }, true),
+];

@@ -8,20 +8,11 @@
  *  - `bce_logits`: BCEWithLogitsLoss on logits x (the fused, numerically stable option):
  *    loss = max(x, 0) - x t + log(1 + exp(-|x|)), dL/dx = (sigmoid(x) - t) / n.
  */
-import type { Kernel } from '../gpu/kernel.js';
+import { program } from '../gpu/program.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
 
 export const LOSSES = ['bce', 'bce_logits'] as const;
 export type Loss = (typeof LOSSES)[number];
-
-/** `first`: the loss covers input[first .. first + n - 1] and writes only that part of grad. */
-export function lossParams(n: number, target: number, gradScale = 1, first = 0): ArrayBuffer {
-  const buf = new ArrayBuffer(16);
-  new Uint32Array(buf, 0, 1)[0] = n;
-  new Float32Array(buf, 4, 2).set([target, gradScale]);
-  new Uint32Array(buf, 12, 1)[0] = first;
-  return buf;
-}
 
 const TERMS: Record<Loss, string> = {
   bce: /* wgsl */ `
@@ -38,16 +29,7 @@ const TERMS: Record<Loss, string> = {
   grad[params.first + i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
 };
 
-export function lossKernel(loss: Loss): Kernel {
-  return {
-    name: `loss.${loss}`,
-    code: /* wgsl */ `
-struct Params { n: u32, label: f32, grad_scale: f32, first: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-
+const CLAMPED_LOG = /* wgsl */ `
 // PyTorch clamps each log at -100. GPU log(0) is not reliably -inf (llvmpipe and SwiftShader
 // return about -87.3, the log of the smallest normal), so 0 is caught explicitly. A NaN input
 // must stay NaN (as in PyTorch) so the run's finite check sees it, but max(NaN, -100) may
@@ -56,15 +38,25 @@ fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u
 fn clamped_log(v: f32) -> f32 {
   if (is_nan(v)) { return v; }
   return select(max(log(v), -100.0), -100.0, v <= 0.0);
-}
-${workgroupSum('sum2', 'vec2<f32>')}
+}`;
 
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(local_invocation_index) lid: u32) {
+/**
+ * The loss over input[first .. first + n - 1] against the constant `label`; writes only that part
+ * of grad (scaled by grad_scale). One workgroup.
+ */
+export function lossProgram(loss: Loss) {
+  return program({
+    name: `loss.${loss}`,
+    workgroupSize: [REDUCE_WG],
+    uniforms: { n: 'u32', label: 'f32', grad_scale: 'f32', first: 'u32' },
+    bindings: { input: 'read', grad: 'read_write', stats: 'read_write' },
+    wgsl: `${CLAMPED_LOG}
+${workgroupSum('sum2', 'vec2<f32>')}`,
+    main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32) {
   let t = params.label;
   let inv_n = 1.0 / f32(params.n);
   var s = vec2<f32>(0.0);
-  for (var i = lid; i < params.n; i += ${REDUCE_WG}u) {
+  for (var i = lid; i < params.n; i += WG_X) {
     ${TERMS[loss].trim()}
     s += vec2<f32>(term, pred);
   }
@@ -74,7 +66,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     stats[1] = total.y * inv_n;
   }
 }`,
-  };
+    grid: () => [1, 1, 1] as const,
+  });
 }
 
 /**
@@ -84,24 +77,18 @@ fn main(@builtin(local_invocation_index) lid: u32) {
  * dL/dx = (softmax - onehot) / n. stats[0] = mean loss, stats[1] = accuracy (argmax == label,
  * the first maximum winning ties as torch.argmax does).
  */
-export function softmaxCrossEntropyKernel(classes: number): Kernel {
-  return {
+export function softmaxCrossEntropyProgram(classes: number) {
+  return program({
     name: 'loss.softmax_ce',
-    code: /* wgsl */ `
-struct Params { n: u32, grad_scale: f32, _pad0: u32, _pad1: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
-const C = ${classes}u;
-${workgroupSum('sum2', 'vec2<f32>')}
-
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(local_invocation_index) lid: u32) {
+    workgroupSize: [REDUCE_WG],
+    uniforms: { n: 'u32', grad_scale: 'f32' },
+    bindings: { logits: 'read', labels: 'read', grad: 'read_write', stats: 'read_write' },
+    wgsl: `const C = ${classes}u;
+${workgroupSum('sum2', 'vec2<f32>')}`,
+    main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32) {
   let inv_n = 1.0 / f32(params.n);
   var s = vec2<f32>(0.0);
-  for (var r = lid; r < params.n; r += ${REDUCE_WG}u) {
+  for (var r = lid; r < params.n; r += WG_X) {
     let row = r * C;
     let label = u32(labels[r]);
     var m = logits[row];
@@ -124,5 +111,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     stats[1] = t.y * inv_n;
   }
 }`,
-  };
+    grid: () => [1, 1, 1] as const,
+  });
 }
+
+export const LOSS_PROGRAMS = [...LOSSES.map(lossProgram), softmaxCrossEntropyProgram(10)];

@@ -20,9 +20,9 @@
  *    4x4 (8x8) outputs per thread in registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
  */
-import type { Kernel } from '../gpu/kernel.js';
+import { program as newProgram, type AnyProgram, type BindingLayout, type Program } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID } from './common.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 /** Register blocks (rows x columns of C per thread) of the generated `block_` variants. */
 export const BLOCKS = [
@@ -46,7 +46,7 @@ export type MatmulVariant = 'naive' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 't
  */
 export interface MatmulProgram {
   variant: MatmulVariant;
-  workgroupSize: readonly [number, number];
+  workgroupSize: readonly number[];
   /** Outputs of C per workgroup: rows (M) and columns (N). */
   tile: { m: number; n: number };
   supports(shape: MatmulShape, o?: MatmulOptions): boolean;
@@ -61,9 +61,16 @@ export interface MatmulProgram {
    * splitKReduceKernel sums the slices into C (src/layers/matmul-prepare.ts does both).
    */
   splitK?: (shape: MatmulShape) => number;
-  kernel(o?: MatmulOptions): Kernel;
-  grid(shape: MatmulShape): [number, number, number];
+  /** The GPU program for a layout and epilogue (bindings A, B, C and, with a bias, bias). */
+  program(o?: MatmulOptions): Program<MatmulDispatchShape, typeof MATMUL_UNIFORMS>;
+  grid(shape: MatmulDispatchShape): [number, number, number];
 }
+
+/** A matmul dispatch: its GEMM shape and, for split-K programs, the K slices (grid z). */
+export type MatmulDispatchShape = MatmulShape & { slices?: number };
+
+/** M, N, K and, for split-K programs, the K-slice length Ks. */
+export const MATMUL_UNIFORMS = { M: 'u32', N: 'u32', K: 'u32', Ks: 'u32' } as const;
 
 export interface MatmulShape {
   M: number;
@@ -94,10 +101,6 @@ export function layoutTag(o: MatmulOptions): string {
   return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}${fusedName(o.activation)}`;
 }
 
-/** Uniform contents for a matmul: M, N, K and, for split-K variants, the K-slice length. */
-export function matmulParams({ M, N, K }: MatmulShape, Ks = 0): Uint32Array {
-  return new Uint32Array([M, N, K, Ks]);
-}
 
 /** The dimensions each operand is read along as vec4 must be multiples of 4. */
 function vec4Layout({ M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
@@ -106,28 +109,48 @@ function vec4Layout({ M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
   return aInner % 4 === 0 && bInner % 4 === 0;
 }
 
-function program(
+/** A variant's kernel source for a layout: helpers and the entry point, and whether A and B are read as vec4. */
+interface MatmulCode {
+  wgsl: string;
+  main: string;
+  vec4?: boolean;
+}
+
+function variantProgram(
   variant: MatmulVariant,
-  workgroupSize: readonly [number, number],
-  perThread: { m: number; n: number },
-  code: (o: MatmulOptions) => string,
+  workgroupSize: readonly number[],
+  /** Outputs of C per workgroup: rows (M) and columns (N). */
+  tile: { m: number; n: number },
+  code: (o: MatmulOptions, workgroupSize: readonly number[]) => MatmulCode,
   supports: (shape: MatmulShape, o?: MatmulOptions) => boolean,
   softwareOnly = false,
 ): MatmulProgram {
-  const tile = { m: workgroupSize[1] * perThread.m, n: workgroupSize[0] * perThread.n };
+  const grid = ({ M, N, slices = 1 }: MatmulDispatchShape): [number, number, number] => [Math.ceil(N / tile.n), Math.ceil(M / tile.m), slices];
   return {
     variant,
     workgroupSize,
     tile,
     supports,
     softwareOnly,
-    kernel: (o = {}) => {
+    program: (o = {}) => {
       const nchw = o.nchwHW;
       if (nchw !== undefined && (!Number.isInteger(nchw) || nchw < 1)) throw new Error(`matmul nchwHW: expected a positive integer, found ${nchw}`);
       if (o.activation && o.accumulate) throw new Error(`matmul ${variant}: an activation epilogue cannot accumulate (act(a) + act(b) is not act(a + b))`);
-      return { name: `matmul.${variant}.${layoutTag(o)}`, code: code(o) + epilogueDecls(o), constants: fusedConstants(o.activation) };
+      const c = code(o, workgroupSize);
+      const operand = c.vec4 ? { access: 'read', type: 'array<vec4<f32>>' } as const : 'read';
+      return newProgram({
+        name: `matmul.${variant}.${layoutTag(o)}`,
+        workgroupSize,
+        uniforms: MATMUL_UNIFORMS,
+        bindings: { A: operand, B: operand, C: 'read_write', ...(o.bias ? { bias: 'read' } : {}) } as BindingLayout,
+        constants: fusedConstants(o.activation),
+        wgsl: c.wgsl + epilogueDecls(o),
+        main: c.main,
+        grid,
+        flops: ({ M, N, K }) => 2 * M * N * K,
+      });
     },
-    grid: ({ M, N }) => [Math.ceil(N / tile.n), Math.ceil(M / tile.m), 1],
+    grid,
   };
 }
 
@@ -152,50 +175,48 @@ export function splitKSlices(shape: MatmulShape): number {
   return Math.max(2, Math.min(wanted, Math.floor(shape.K / 256)));
 }
 
-/** C[i] (+)= sum over slices s of P[s, i]: the second half of a split-K matmul. */
-export function splitKReduceKernel(accumulate: boolean): Kernel {
-  return {
-    name: `matmul.splitk_reduce${accumulate ? '+' : ''}`,
-    code: /* wgsl */ `
-struct Params { MN: u32, S: u32, _a: u32, _b: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> P: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-${FLAT_ID}
+export const SPLITK_REDUCE_WG = 256;
 
-@compute @workgroup_size(${SPLITK_REDUCE_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, ${SPLITK_REDUCE_WG}u);
+/** C[i] (+)= sum over slices s of P[s, i] (MN values, S slices): the second half of a split-K matmul. */
+export function splitKReduceProgram(accumulate: boolean) {
+  return newProgram({
+    name: `matmul.splitk_reduce${accumulate ? '+' : ''}`,
+    workgroupSize: [SPLITK_REDUCE_WG],
+    uniforms: { MN: 'u32', S: 'u32' },
+    bindings: { P: 'read', C: 'read_write' },
+    wgsl: FLAT_ID,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
   if (i >= params.MN) { return; }
   var acc = 0.0;
   for (var s = 0u; s < params.S; s++) { acc += P[s * params.MN + i]; }
   ${accumulate ? 'C[i] += acc;' : 'C[i] = acc;'}
 }`,
-  };
+    grid: ({ MN }: { MN: number }, max: number) => grid1d(MN, SPLITK_REDUCE_WG, max),
+  });
 }
-export const SPLITK_REDUCE_WG = 256;
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
-  ['naive', program('naive', [8, 8], { m: 1, n: 1 }, naive, any)],
-  // One workgroup per output: grid N x M, each at most 65535.
-  ['dot_wg64', program('dot_wg64', [1, 1], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
+  ['naive', variantProgram('naive', [8, 8], { m: 8, n: 8 }, naive, any)],
+  // One workgroup of 64 invocations per output: grid N x M, each at most 65535.
+  ['dot_wg64', variantProgram('dot_wg64', [64], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
   // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
   // vec4s of B^T instead of taking dot()s (faster for K = 16, slower for long K).
-  ['vec4_8x8', program('vec4_8x8', [8, 8], { m: 8, n: 8 }, (o) => registerBlocked(o, 8, 8, false), vec4Layout)],
-  ['tiled_4x4', program('tiled_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4), any)],
-  ['tiled_8x8', program('tiled_8x8', [16, 16], { m: 8, n: 8 }, (o) => tiled(o, 8, 8), any)],
-  ['splitk_4x4', { ...program('splitk_4x4', [16, 16], { m: 4, n: 4 }, (o) => tiled(o, 4, 4, true), splitKWorthIt), splitK: splitKSlices }],
+  ['vec4_8x8', variantProgram('vec4_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, false), vec4Layout)],
+  ['tiled_4x4', variantProgram('tiled_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg), any)],
+  ['tiled_8x8', variantProgram('tiled_8x8', [16, 16], { m: 128, n: 128 }, (o, wg) => tiled(o, 8, 8, wg), any)],
+  ['splitk_4x4', { ...variantProgram('splitk_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg, true), splitKWorthIt), splitK: splitKSlices }],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
     // The biggest block has no epilogue: llvmpipe spent 52 s compiling block_32x32 with a
     // per-column bias (NT), against well under a second for the others.
     const huge = tm * tn > 512;
     const supports = huge ? (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !hasEpilogue(o) : vec4Layout;
-    return [name, program(name, [8, 8], { m: tm, n: tn }, (o) => registerBlocked(o, tm, tn), supports, huge)];
+    return [name, variantProgram(name, [8, 8], { m: 8 * tm, n: 8 * tn }, (o) => registerBlocked(o, tm, tn), supports, huge)];
   }),
 ]) as Record<MatmulVariant, MatmulProgram>;
 
 /** Workgroup grid for a variant and shape. */
-export function matmulGrid(variant: MatmulVariant, shape: MatmulShape): [number, number, number] {
+export function matmulGrid(variant: MatmulVariant, shape: MatmulDispatchShape): [number, number, number] {
   return MATMUL_PROGRAMS[variant].grid(shape);
 }
 
@@ -220,15 +241,11 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
   return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
 }
 
-export function matmulKernel(variant: MatmulVariant, o: MatmulOptions = {}): Kernel {
+export function matmulProgram(variant: MatmulVariant, o: MatmulOptions = {}) {
   const p = MATMUL_PROGRAMS[variant];
   if (!p) throw new Error(`matmul variant: expected one of ${MATMUL_VARIANTS.join(', ')}, found "${variant}"`);
-  return p.kernel(o);
+  return p.program(o);
 }
-
-const PARAMS = /* wgsl */ `
-struct Params { M: u32, N: u32, K: u32, Ks: u32 }
-@group(0) @binding(0) var<uniform> params: Params;`;
 
 /** Writes one result of C at (row, col): epilogue (bias, activation, NCHW index), then store or accumulate. */
 function store(o: MatmulOptions, row: string, col: string, value: string): string {
@@ -237,13 +254,9 @@ function store(o: MatmulOptions, row: string, col: string, value: string): strin
   return o.accumulate ? `C[${index}] += ${v};` : `C[${index}] = ${v};`;
 }
 
-/** Declarations the epilogue needs, appended to every variant's source. */
+/** Declarations the epilogue needs (its bias is a binding), appended to every variant's source. */
 function epilogueDecls(o: MatmulOptions): string {
-  return [
-    o.bias ? '\n@group(0) @binding(4) var<storage, read> bias: array<f32>;' : '',
-    o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '',
-    fusedFns(o.activation),
-  ].join('');
+  return [o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '', fusedFns(o.activation)].join('');
 }
 
 /** op(A)(row, k) and op(B)(k, col) as scalar loads, for the kernels that read one value at a time. */
@@ -254,17 +267,9 @@ function scalarOperands(o: MatmulOptions): { a: string; b: string } {
   };
 }
 
-const SCALAR_HEAD = /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;`;
-
-function naive(o: MatmulOptions): string {
+function naive(o: MatmulOptions): MatmulCode {
   const { a, b } = scalarOperands(o);
-  return /* wgsl */ `${SCALAR_HEAD}
-
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  return { wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let col = gid.x;
   let row = gid.y;
   if (row >= params.M || col >= params.N) { return; }
@@ -273,7 +278,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc += ${a} * ${b};
   }
   ${store(o, 'row', 'col', 'acc')}
-}`;
+}` };
 }
 
 /**
@@ -284,18 +289,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * and the same word of the A tile (a broadcast). Loads outside the matrices read 0, so any M, N,
  * K works; barriers sit in uniform control flow (no early return).
  */
-function tiled(o: MatmulOptions, TM = 4, TN = 4, split = false): string {
-  const BM = 16 * TM;
-  const BN = 16 * TN;
+function tiled(o: MatmulOptions, TM: number, TN: number, workgroupSize: readonly number[], split = false): MatmulCode {
+  const [WX, WY] = workgroupSize as [number, number];
+  if (WX !== 16 || WY !== 16) throw new Error(`matmul tiled: written for 16x16 workgroups (a 16-deep K slice per step), found ${WX}x${WY}`);
+  const BM = WY * TM;
+  const BN = WX * TN;
   // Split-K: workgroup z covers K in [z Ks, (z + 1) Ks) and writes its partial C to slice z.
   const kEnd = split ? 'kEnd' : 'params.K';
   const a = o.transA ? 'A[k * params.M + m]' : 'A[m * params.K + k]';
   const b = o.transB ? 'B[n * params.K + k]' : 'B[k * params.N + n]';
-  return /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-
+  return { wgsl: /* wgsl */ `
 var<workgroup> As: array<f32, ${BM * 16}>;  // [${BM} rows][16 k]
 var<workgroup> Bs: array<f32, ${BN * 16}>;  // [16 k][${BN} cols]
 
@@ -306,13 +309,10 @@ fn load_a(m: u32, k: u32, kEnd: u32) -> f32 {
 fn load_b(k: u32, n: u32, kEnd: u32) -> f32 {
   if (k < kEnd && n < params.N) { return ${b}; }
   return 0.0;
-}
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+}`, main: /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let row0 = wid.y * ${BM}u;
   let col0 = wid.x * ${BN}u;
-  let t = lid.y * 16u + lid.x;
+  let t = lid.y * WG_X + lid.x;
   ${split ? 'let kBegin = wid.z * params.Ks; let kEnd = min(params.K, kBegin + params.Ks);' : 'let kBegin = 0u;'}
   var acc: array<f32, ${TM * TN}>;
   for (var k0 = kBegin; k0 < ${kEnd}; k0 += 16u) {
@@ -342,7 +342,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (row < params.M && col < params.N) { ${split ? `C[(wid.z * params.M + row) * params.N + col] = acc[r * ${TN}u + c];` : store(o, 'row', 'col', `acc[r * ${TN}u + c]`)} }
     }
   }
-}`;
+}` };
 }
 
 /**
@@ -351,28 +351,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * shapes with few outputs and a long K (Linear 6272->1, the weight gradients of the 1-channel
  * convolutions), where a tiled kernel leaves all but a few workgroups idle.
  */
-function dotWorkgroup(o: MatmulOptions): string {
+function dotWorkgroup(o: MatmulOptions): MatmulCode {
   const { a, b } = scalarOperands(o);
-  return /* wgsl */ `${SCALAR_HEAD}
-
-var<workgroup> part: array<f32, 64>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  return {
+    wgsl: 'var<workgroup> part: array<f32, WG_X>;',
+    main: /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
   let col = wid.x;
   let row = wid.y;
   var acc = 0.0;
-  for (var k = t; k < params.K; k += 64u) {
+  for (var k = t; k < params.K; k += WG_X) {
     acc += ${a} * ${b};
   }
   part[t] = acc;
   workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
+  for (var s = WG_X / 2u; s > 0u; s >>= 1u) {
     if (t < s) { part[t] += part[t + s]; }
     workgroupBarrier();
   }
   if (t == 0u) { ${store(o, 'row', 'col', 'part[0]')} }
-}`;
+}`,
+  };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -386,7 +384,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
  * stored).
  */
-function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true): string {
+function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true): MatmulCode {
   const I = range(TM);
   const J4 = range(TN / 4);
   const KK = range(4);
@@ -439,13 +437,7 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     }
     stores.push('}');
   }
-  return /* wgsl */ `${PARAMS}
-@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = params.M;
   let N = params.N;
   let K4 = params.K / 4u;
@@ -459,5 +451,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${fma.join('\n    ')}
   }
   ${stores.join('\n  ')}
-}`;
+}` };
 }
+
+/** Every variant in every layout, with and without an epilogue where it has one, for the program test. */
+export const MATMUL_PROGRAM_LIST: AnyProgram[] = Object.values(MATMUL_PROGRAMS).flatMap((p): AnyProgram[] =>
+  [{}, { transA: true }, { transB: true }, { accumulate: true }, { bias: 'col' as const, activation: { op: 'relu' as const, slope: 0 } }, { nchwHW: 4, bias: 'row' as const }]
+    .filter((o) => p.supports({ M: 8, N: 8, K: 8 }, o))
+    .map((o) => p.program(o)),
+).concat([splitKReduceProgram(false), splitKReduceProgram(true)] as AnyProgram[]);

@@ -3,23 +3,19 @@
  * Thread t draws counter (t, stream_lo, stream_hi, domain) and writes out[4t .. 4t+3], so the
  * first n values for a (seed, stream) do not depend on n: a batch of 32 is a prefix of one of 64.
  */
-import type { Kernel } from '../gpu/kernel.js';
+import { program } from '../gpu/program.js';
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { FLAT_ID } from './common.js';
+import { FLAT_ID, grid1d } from './common.js';
 
 export const RANDOM_WG = 64;
 
-const PHILOX = /* wgsl */ `
-struct Params {
-  key: vec2<u32>,
-  stream: vec2<u32>,
-  domain: u32,
-  n: u32,
-  /** Philox block of out[0]: a slice of a longer stream (sampling in batches). */
-  first: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
+/**
+ * Uniforms: the key and the stream (two words each), the domain, `n` values to write and `first`,
+ * the Philox block of out[0]: a slice of a longer stream (sampling in batches).
+ */
+const RANDOM_UNIFORMS = { key0: 'u32', key1: 'u32', stream0: 'u32', stream1: 'u32', domain: 'u32', n: 'u32', first: 'u32' } as const;
 
+const PHILOX = /* wgsl */ `
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
   // WGSL has no 32x32->64 multiply: split into 16-bit halves.
   let a_lo = a & 0xffffu; let a_hi = a >> 16u;
@@ -45,7 +41,7 @@ fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
 }
 
 fn block(t: u32) -> vec4<u32> {
-  return philox4x32_10(vec4<u32>(t + params.first, params.stream.x, params.stream.y, params.domain), params.key);
+  return philox4x32_10(vec4<u32>(t + params.first, params.stream0, params.stream1, params.domain), vec2<u32>(params.key0, params.key1));
 }
 ${FLAT_ID}
 `;
@@ -54,24 +50,21 @@ ${FLAT_ID}
  * `normal`: standard normal float32 values, out[i] for i < params.n.
  * `bits`: the raw Philox words, 4 per thread, so tests can compare with the CPU generator exactly.
  */
-export function randomKernel(kind: 'normal' | 'bits'): Kernel {
+export function randomProgram(kind: 'normal' | 'bits') {
   const bits = kind === 'bits';
-  return {
+  return program({
     name: `random.${kind}`,
-    code: wgsl`${PHILOX}
-#if ${bits}
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<u32>>;
-#else
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-
+    workgroupSize: [RANDOM_WG],
+    uniforms: RANDOM_UNIFORMS,
+    bindings: { out: bits ? { access: 'read_write', type: 'array<vec4<u32>>' } : 'read_write' },
+    wgsl: wgsl`${PHILOX}
+#if ${!bits}
 // 24 random bits -> (0, 1]: never 0, so log() is finite.
 fn unit_open0(x: u32) -> f32 { return f32((x >> 8u) + 1u) * (1.0 / 16777216.0); }
 fn unit(x: u32) -> f32 { return f32(x >> 8u) * (1.0 / 16777216.0); }
-#endif
-
-@compute @workgroup_size(${RANDOM_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = flat_id(gid, nwg, ${RANDOM_WG}u);
+#endif`,
+    main: wgsl`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = flat_id(gid, nwg, WG_X);
   let base = t * 4u;
   if (base >= params.n) { return; }
   let r = block(t);
@@ -88,5 +81,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
 #endif
 }`,
-  };
+    /** One thread per 4 values. */
+    grid: ({ n }: { n: number }, max: number) => grid1d(Math.ceil(n / 4), RANDOM_WG, max),
+  });
 }
+
+export const RANDOM_PROGRAMS = [randomProgram('normal'), randomProgram('bits')];

@@ -2,24 +2,29 @@
  * Per-channel sums of an [N, C, HW] tensor (bias gradients; HW = 1 for [N, C]). One workgroup per
  * channel with a fixed-order tree reduction: deterministic, no atomics.
  */
-import type { Kernel } from '../gpu/kernel.js';
+import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 
 export const REDUCE_WG = 64;
 export const CHANNEL_THREAD_WG = 64;
 
-/** Sums per channel into out[c]; `accumulate` adds to what is there. Grid: channelGrid. */
-export function channelSumKernel(strategy: ChannelStrategy, accumulate: boolean): Kernel {
-  return {
+/** Shape of a per-channel dispatch over an [N, C, HW] tensor. */
+export interface ChannelShape {
+  N: number;
+  C: number;
+  HW: number;
+}
+
+/** Sums per channel into out[c]; `accumulate` adds to what is there. */
+export function channelSumProgram(strategy: ChannelStrategy, accumulate: boolean) {
+  return program({
     name: `reduce.channel_sum.${strategy}${accumulate ? '+' : ''}`,
-    code: /* wgsl */ `
-struct Params { N: u32, C: u32, HW: u32, _pad: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${sumFn(strategy, 'channel_total')}
-${FLAT_ID}
-${channelHead(strategy)}
+    workgroupSize: [channelWorkgroupSize(strategy)],
+    uniforms: { N: 'u32', C: 'u32', HW: 'u32' },
+    bindings: { x: 'read', out: 'read_write' },
+    wgsl: `${sumFn(strategy, 'channel_total')}
+${FLAT_ID}`,
+    main: /* wgsl */ `${channelHead(strategy)}
   var s = 0.0;
   for (var e = lid; e < count; e += ${channelStride(strategy)}) {
     let n = e / params.HW;
@@ -28,11 +33,13 @@ ${channelHead(strategy)}
   let total = channel_total(s, lid);
   if (lid == 0u && count > 0u) { out[c] ${accumulate ? '+=' : '='} total; }
 }`,
-  };
+    grid: ({ C }: ChannelShape, max: number) => channelGrid(strategy, C, max),
+  });
 }
 
 /**
- * WGSL for `fn name(v: T, lid: u32) -> T`: a workgroup-wide sum in a fixed order, the total
+ * WGSL for `fn name(v: T, lid: u32) -> T`: a sum over a one-dimensional workgroup (WG_X
+ * invocations, a power of two) in a fixed order, the total
  * returned to every invocation. Each generated function owns its workgroup array, and a kernel
  * must call each at most once: on Dawn's GLES backend (llvmpipe) the read of the total was
  * moved past the closing barrier, so a second reduction through the same array overwrote it
@@ -40,11 +47,11 @@ ${channelHead(strategy)}
  */
 export function workgroupSum(name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
   return /* wgsl */ `
-var<workgroup> ${name}_partial: array<${type}, ${REDUCE_WG}>;
+var<workgroup> ${name}_partial: array<${type}, WG_X>;
 fn ${name}(v: ${type}, lid: u32) -> ${type} {
   ${name}_partial[lid] = v;
   workgroupBarrier();
-  for (var stride = ${REDUCE_WG / 2}u; stride > 0u; stride >>= 1u) {
+  for (var stride = WG_X / 2u; stride > 0u; stride >>= 1u) {
     if (lid < stride) { ${name}_partial[lid] += ${name}_partial[lid + stride]; }
     workgroupBarrier();
   }
@@ -79,21 +86,20 @@ export function channelGrid(strategy: ChannelStrategy, C: number, maxPerDim = 65
   return strategy === 'workgroup' ? perChannelGrid(C, maxPerDim) : grid1d(C, CHANNEL_THREAD_WG, maxPerDim);
 }
 
+/** The workgroup size of a per-channel program. */
+export const channelWorkgroupSize = (strategy: ChannelStrategy) => (strategy === 'thread' ? CHANNEL_THREAD_WG : REDUCE_WG);
+
 /** main()'s signature and prologue: c, count, inv_count, lid and STRIDE for the loops. */
 export function channelHead(strategy: ChannelStrategy): string {
   if (strategy === 'thread') {
-    return /* wgsl */ `
-@compute @workgroup_size(${CHANNEL_THREAD_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let c = flat_id(gid, nwg, ${CHANNEL_THREAD_WG}u);
+    return /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = flat_id(gid, nwg, WG_X);
   if (c >= params.C) { return; }
   let lid = 0u;
   let count = params.N * params.HW;
   let inv_count = 1.0 / f32(count);`;
   }
-  return /* wgsl */ `
-@compute @workgroup_size(${REDUCE_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  return /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   // Folded grids may have spare workgroups: they do no work (count 0) but still reach every
   // barrier (an early return before a barrier is not uniform control flow).
   let c = min(wid.x + wid.y * nwg.x, params.C);
@@ -101,11 +107,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let inv_count = 1.0 / f32(count);`;
 }
 
-export const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : `${REDUCE_WG}u`);
+export const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : 'WG_X');
 
 /** A reduction function: a tree over the workgroup, or the identity for one thread. */
 export function sumFn(strategy: ChannelStrategy, name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
   return strategy === 'thread' ? `fn ${name}(v: ${type}, lid: u32) -> ${type} { return v; }` : workgroupSum(name, type);
 }
 
-
+export const REDUCE_PROGRAMS = (['thread', 'workgroup'] as const).flatMap((s) => [channelSumProgram(s, false), channelSumProgram(s, true)]);
