@@ -10,7 +10,7 @@ import { prepareMatmul } from '../src/layers/matmul-prepare.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../src/shaders/matmul.js';
 import { runMain } from '../src/cli/args.js';
 import { HELP_FLAG, flagHelp, int, parseFlags } from '../src/cli/flags.js';
-import { timeDispatches } from './timing.js';
+import { timeDispatches } from '../src/gpu/timer.js';
 
 const FLAGS = {
   size: int('matmul size N (N x N x N), a multiple of 64', { default: 512 }),
@@ -45,7 +45,7 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     for (const variant of MATMUL_VARIANTS) {
       const C = gpu.tensor(`C ${variant}`, [n, n]);
       const { dispatches } = await prepareMatmul(gpu, variant, shape, {}, A, B, C);
-      const ms = await timeDispatches(gpu, dispatches, repeat);
+      const ms = await timeDispatches(gpu, dispatches, { samples: repeat });
       const gflops = (2 * n * n * n) / (ms * 1e6);
       rows.push({ backend, kernel: `matmul.${variant} ${n}^3`, ms, rate: `${gflops.toFixed(2)} GFLOP/s`, value: gflops });
       results.set(variant, (await gpu.read(C)) as Float32Array);
@@ -61,7 +61,7 @@ async function benchBackend(backend: CpuBackend, n: number, repeat: number): Pro
     const x = gpu.tensor('x', [len], 'f32', new Float32Array(len).fill(1));
     const y = gpu.tensor('y', [len]);
     const axpy = await axpyProgram(0.5).prepare(gpu, { n: len / 4 }, { x, y });
-    const ms = await timeDispatches(gpu, [axpy], repeat);
+    const ms = await timeDispatches(gpu, [axpy], { samples: repeat });
     const gbs = (3 * 4 * len) / (ms * 1e6);
     rows.push({ backend, kernel: `axpy ${len} floats`, ms, rate: `${gbs.toFixed(2)} GB/s`, value: gbs });
   } finally {

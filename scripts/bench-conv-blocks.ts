@@ -11,7 +11,7 @@ import { runMain } from '../src/cli/args.js';
 import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
 import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
-import { timeDispatches } from './timing.js';
+import { timeDispatches } from '../src/gpu/timer.js';
 
 const FLAGS = {
   backend: choice(BACKENDS, 'the adapter', { default: 'gles' }),
@@ -47,7 +47,7 @@ await runMain(async () => {
         ds.push({ name, flops: convGemmFlops(op), d: await prepareConvGemm(gpu, name, op, { A, B, out }, dims) });
       }
       const best = new Map<string, number>();
-      for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], 3)));
+      for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], { samples: 3 })));
       for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
     }
   } finally {

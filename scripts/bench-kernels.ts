@@ -18,7 +18,7 @@ import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
 import { runMain } from '../src/cli/args.js';
 import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
-import { median, timeDispatches } from './timing.js';
+import { median, timeDispatches } from '../src/gpu/timer.js';
 
 const FLAGS = {
   backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['swiftshader', 'gles'] }),
@@ -81,7 +81,7 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
     if (!matmulSupports(variant, shape)) continue;
     const plan: PlanBuilder = { gpu, dispatches: [], matmul: variant };
     await matmul(plan, A, B, C, shape);
-    const ms = await timeDispatches(gpu, plan.dispatches, repeat);
+    const ms = await timeDispatches(gpu, plan.dispatches, { samples: repeat });
     const gflops = (2 * M * N * K) / (ms * 1e6);
     if (gflops > best.gflops) best = { gflops, variant, dispatches: plan.dispatches };
   }
@@ -123,11 +123,11 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
           // elsewhere on a shared machine hits both; the ratio is the median of the pairs'.
           const opTimes: number[] = [];
           const ratios: number[] = [];
-          await timeDispatches(gpu, dispatches, 0);
+          await timeDispatches(gpu, dispatches, { samples: 0 });
           for (let r = 0; r < repeat; r++) {
-            const ms = await timeDispatches(gpu, dispatches, 1, false);
+            const ms = await timeDispatches(gpu, dispatches, { samples: 1, warmUp: false });
             opTimes.push(ms);
-            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await timeDispatches(gpu, best.dispatches, 1, false))));
+            if (best) ratios.push((c.flops / ms) / ((2 * c.gemm.M * c.gemm.N * c.gemm.K) / (await timeDispatches(gpu, best.dispatches, { samples: 1, warmUp: false }))));
           }
           const ms = median(opTimes);
           const gflops = c.flops > 0 ? c.flops / (ms * 1e6) : 0;

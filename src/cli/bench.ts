@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
 import { BACKENDS } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { median } from '../gpu/profiler.js';
+import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../mnist/files.js';
 import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';

@@ -182,8 +182,7 @@ export class GanTrainer {
     const optG = await Adam.create(gpu, G.params, hyper);
     const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
     const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed }) : null;
-    const flag = gpu.createBuffer('non-finite flag', 16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
-    gpu.device.queue.writeBuffer(flag, 0, new Uint32Array([FLAG_CLEAR, 0, 0, 0]));
+    const flag = gpu.tensor('non-finite flag', [4], 'u32', new Uint32Array([FLAG_CLEAR, 0, 0, 0])).buffer;
     const emaG = config.ema > 0 ? await Ema.create(gpu, G, config.ema) : null;
     emaG?.load(initialG);
     return new GanTrainer(gpu, config, G, D, optG, optD, dataset, flag, emaG);

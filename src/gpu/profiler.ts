@@ -6,10 +6,9 @@
  * idle, which includes submit overhead.
  */
 import type { Gpu } from './gpu.js';
+import { timeSubmit } from './timer.js';
 import type { Dispatch } from './kernel.js';
 
-/** The median of timings (the upper middle for an even count), for the tuner and the benchmarks. */
-export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export interface TimedDispatch {
   d: Dispatch;
@@ -68,9 +67,7 @@ async function withCpuClock(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<
   const origin = performance.now();
   for (const d of dispatches) {
     const t = performance.now();
-    gpu.run([d], 'profile');
-    await gpu.sync('profile');
-    out.push({ d, startUs: (t - origin) * 1000, durUs: (performance.now() - t) * 1000 });
+    out.push({ d, startUs: (t - origin) * 1000, durUs: (await timeSubmit(gpu, [d], 'profile')) * 1000 });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { tuneStore } from '#gpu-adapter';
 import type { TuneRecord, TuneStore } from '../gpu/tune-store.js';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { median } from '../gpu/profiler.js';
+import { timeDispatches, timeSubmit } from '../gpu/timer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import { convGemmUniform, prepareConvGemm } from './conv-gemm-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
@@ -216,23 +216,11 @@ export class MatmulTuner {
   private async timeDispatch(d: readonly Dispatch[], samples: number, bestMs: number): Promise<number> {
     const { gpu } = this;
     // The first run pays for compilation (llvmpipe compiles at first dispatch): not timed.
-    gpu.run(d, 'tune');
-    await gpu.sync('tuning');
-    let t = performance.now();
-    gpu.run(d, 'tune');
-    await gpu.sync('tuning');
-    const once = performance.now() - t;
+    await timeSubmit(gpu, d, 'tuning');
+    const once = await timeSubmit(gpu, d, 'tuning');
     // Hopeless candidates (a shared-memory kernel on a CPU adapter) are not worth more seconds.
     if (once > 4 * bestMs && once > 50) return once;
     const reps = Math.max(1, Math.min(200, Math.ceil(20 / Math.max(once, 1e-3))));
-    const list = Array.from({ length: reps }, () => d).flat();
-    const times: number[] = [];
-    for (let s = 0; s < samples; s++) {
-      t = performance.now();
-      gpu.run(list, 'tune');
-      await gpu.sync('tuning');
-      times.push((performance.now() - t) / reps);
-    }
-    return median(times);
+    return timeDispatches(gpu, d, { samples, reps, warmUp: false, label: 'tuning' });
   }
 }

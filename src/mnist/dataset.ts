@@ -37,11 +37,10 @@ export class GpuDataset {
       throw new Error(`${set.source}: ${set.pixels.byteLength} bytes of images exceed this adapter's maxStorageBufferBindingSize ${maxBinding}`);
     }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-    const images = gpu.createBuffer(`images of ${set.source}`, set.pixels.byteLength, usage);
-    // writeBuffer needs a multiple of 4 bytes: pad the tail word.
-    const padded = new Uint8Array(images.size);
+    // Bytes, 4 per u32 word (the tail word zero-padded).
+    const padded = new Uint8Array(Math.ceil(set.pixels.byteLength / 4) * 4);
     padded.set(set.pixels);
-    gpu.device.queue.writeBuffer(images, 0, padded);
+    const images = gpu.tensor(`images of ${set.source}`, [padded.byteLength / 4], 'u32', new Uint32Array(padded.buffer)).buffer;
     const order = gpu.createBuffer('epoch order', set.count * 4, usage);
     const table = gpu.tensor('normalization table', [256], 'f32', normalizationTable());
     const params = GATHER.uniform(gpu, { start: 0, count: batchSize, pixels }, 'gather params');
