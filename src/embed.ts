@@ -8,17 +8,17 @@
  *   const images = await g.sample({ n: 25, seed: 1 });       // Float32Array, n x 28 x 28 in [-1, 1]
  *   g.drawTo(document.querySelector('canvas'));               // the last sample as a 5x5 grid
  */
-import { makeGrid, type Grid } from './gan/images.js';
-import { Sampler, generatorFromCheckpoint, latentDim } from './gan/sample.js';
+import { makeGrid, type Grid } from './image/images.js';
+import { Sampler, generatorFromCheckpoint, latentDim } from './model/sample.js';
 import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
 import { BACKENDS } from './gpu/backend.js';
 import { checkChoice, checkInt } from './config/checks.js';
 
 export { requestGpu, Gpu, type GpuOptions } from './gpu/gpu.js';
-export { makeGrid, type Grid } from './gan/images.js';
-export { GanTrainer, REFERENCE_CONFIG, type TrainConfig, type StepStats } from './gan/trainer.js';
-export { modelStateDict, serialize } from './gan/checkpoint.js';
+export { makeGrid, type Grid } from './image/images.js';
+export { GanTrainer, REFERENCE_CONFIG, type TrainConfig, type StepStats } from './train/trainer.js';
+export { modelStateDict, serialize } from './model/state-dict.js';
 export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './mnist/idx.js';
 export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
 export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';

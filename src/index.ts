@@ -10,15 +10,15 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES } from './gan/checkpoint.js';
-import { checkpointDir } from './gan/run-files.js';
+import { FILES } from './model/state-dict.js';
+import { checkpointDir } from './checkpoints/run-files.js';
 import { loadGenerator as loadFrom, type CheckpointSource, type LoadedGenerator } from './embed.js';
 import type { Gpu, GpuOptions } from './gpu/gpu.js';
 
 export * from './embed.js';
-export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from './gan/run-files.js';
+export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from './checkpoints/run-files.js';
 export { loadImageSet } from './mnist/files.js';
-export { encodePng, decodePng } from './gan/png.js';
+export { encodePng, decodePng } from './image/png.js';
 
 /** As the browser's loadGenerator, and a string may also be a file path or a run directory. */
 export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}): Promise<LoadedGenerator> {

@@ -5,7 +5,7 @@
  * differ), in less memory; a smaller batch's plan must fit in the slots the larger one sized.
  */
 import { describe, expect, it } from 'vitest';
-import { discriminator, generator } from '../src/gan/models.js';
+import { discriminator, generator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { ActivationArena, type TensorAllocator } from '../src/layers/activation-arena.js';

@@ -18,8 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FILES } from '../src/gan/checkpoint.js';
-import { latestCheckpoint } from '../src/gan/run-files.js';
+import { FILES } from '../src/model/state-dict.js';
+import { latestCheckpoint } from '../src/checkpoints/run-files.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 
 const KILLS = 20;

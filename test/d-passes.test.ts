@@ -1,5 +1,5 @@
 /**
- * D's real and fake passes as one pass over [real; fake] (src/gan/step.ts, dPasses 'merged'):
+ * D's real and fake passes as one pass over [real; fake] (src/train/step.ts, dPasses 'merged'):
  * BatchNorm keeps each half's statistics (groups) and the losses read their half, so D's
  * outputs, the losses and BN's running statistics must be bit-identical to two separate passes
  * (every output is the same sum in the same order; only the batch around it is larger). The
@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lossAgainst } from '../src/backprop/loss.js';
-import { discriminator } from '../src/gan/models.js';
+import { discriminator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { PlanBuilder } from '../src/layers/layer.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makeGrid } from '../src/gan/images.js';
-import { decodePng, encodePng } from '../src/gan/png.js';
-import { pythonFloatRepr, referenceLogLine } from '../src/gan/pyrepr.js';
+import { makeGrid } from '../src/image/images.js';
+import { decodePng, encodePng } from '../src/image/png.js';
+import { pythonFloatRepr, referenceLogLine } from '../src/train/pyrepr.js';
 import { loadFixture } from './helpers/fixtures.js';
 
 const fixture = loadFixture('format');

@@ -7,7 +7,7 @@
  * PyTorch parity of the fused path is the step test's (test/step.test.ts runs the trainer, which fuses).
  */
 import { describe, expect, it } from 'vitest';
-import { discriminator, generator } from '../src/gan/models.js';
+import { discriminator, generator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { ConvPath, PlanBuilder } from '../src/layers/layer.js';
 import type { Sequential } from '../src/layers/sequential.js';

@@ -5,9 +5,9 @@
  * exercised.
  */
 import { describe, expect, it } from 'vitest';
-import { checkBatch, dPassesFor, largestBatch, samplingNeed, trainingNeed } from '../src/gan/limits.js';
-import { Sampler } from '../src/gan/sample.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { checkBatch, dPassesFor, largestBatch, samplingNeed, trainingNeed } from '../src/model/limits.js';
+import { Sampler } from '../src/model/sample.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { useGpu } from './helpers/gpu.js';
 
 describe('batch limits (gles)', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build, preview } from 'vite';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodePng } from '../src/gan/png.js';
+import { decodePng } from '../src/image/png.js';
 import { launchChromium } from './helpers/browser.js';
 
 const ROOT = resolve('.');

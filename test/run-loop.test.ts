@@ -1,5 +1,5 @@
 /**
- * The run loop the CLI and the page share (src/gan/run-loop.ts), driven directly: a GPU device
+ * The run loop the CLI and the page share (src/train/run-loop.ts), driven directly: a GPU device
  * lost mid-run ends the run with a clear error and leaves the last checkpoint whole and loadable.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCheckpointEvery } from '../src/cli/train.js';
-import { latestCheckpoint, loadRun, saveRun } from '../src/gan/run-files.js';
-import { TrainingRun } from '../src/gan/run-loop.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { latestCheckpoint, loadRun, saveRun } from '../src/checkpoints/run-files.js';
+import { TrainingRun } from '../src/train/run-loop.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import { loadImageSet } from '../src/mnist/files.js';
 

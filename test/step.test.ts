@@ -4,8 +4,8 @@
  * same StepPlan the CLI trains with; losses, every parameter, BN running stats and Adam moments.
  */
 import { describe, expect, it } from 'vitest';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
-import type { DPasses } from '../src/gan/step.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
+import type { DPasses } from '../src/model/limits.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { normalizationTable } from '../src/mnist/normalize.js';
 import type { Sequential } from '../src/layers/sequential.js';

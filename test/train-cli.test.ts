@@ -8,9 +8,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodePng } from '../src/gan/png.js';
+import { decodePng } from '../src/image/png.js';
 import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/safetensors.js';
-import { generator, initialValues } from '../src/gan/models.js';
+import { generator, initialValues } from '../src/model/models.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 

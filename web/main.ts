@@ -6,20 +6,20 @@
  * default 100), data (base URL of the IDX files, default ./data/), tune=off. Each is checked with
  * the library's own checks; a bad value is shown in the status line and nothing starts.
  *
- * Training runs through the same loop as the CLI (src/gan/run-loop.ts): the same NaN policy,
+ * Training runs through the same loop as the CLI (src/train/run-loop.ts): the same NaN policy,
  * log cadence, grids and loss chart. Each checkpoint (the CLI's files, same bytes) goes to
  * IndexedDB (web/checkpoint-store.ts), the last one per run, so a reload offers to resume it or
  * download it; the download buttons give the current weights, or after a lost GPU device the
  * last checkpoint.
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
-import { FILES, modelStateDict, serialize } from '../src/gan/checkpoint.js';
+import { FILES, modelStateDict, serialize } from '../src/model/state-dict.js';
 import { checkInt, numberFromText } from '../src/config/checks.js';
-import { loadRunState, runConfigFromMetadata, runStateFiles } from '../src/gan/run-state.js';
+import { loadRunState, runConfigFromMetadata, runStateFiles } from '../src/checkpoints/run-state.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { clearRuns, putRun, savedRuns, type SavedRun } from './checkpoint-store.js';
-import { TrainingRun } from '../src/gan/run-loop.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/gan/trainer.js';
+import { TrainingRun } from '../src/train/run-loop.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
 import { imageSetFromIdx } from '../src/mnist/idx.js';

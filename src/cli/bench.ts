@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { GanTrainer, REFERENCE_CONFIG } from '../gan/trainer.js';
+import { GanTrainer, REFERENCE_CONFIG } from '../train/trainer.js';
 import { BACKENDS } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
@@ -15,7 +15,7 @@ import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
 import { CONV_PATHS } from '../layers/layer.js';
-import { D_PASSES } from '../gan/step.js';
+import { D_PASSES } from '../model/limits.js';
 
 export const BENCH_FLAGS = {
   backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['gles', 'swiftshader'] }),

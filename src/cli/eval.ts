@@ -1,7 +1,7 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
 import { readFileSync } from 'node:fs';
 import { generatorFile } from './generator-file.js';
-import { generatorFromCheckpoint } from '../gan/sample.js';
+import { generatorFromCheckpoint } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';

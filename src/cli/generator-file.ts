@@ -1,8 +1,8 @@
 /** What `sample` and `eval` share: the generator file a --checkpoint path means. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { EMA_FILE, FILES } from '../gan/checkpoint.js';
-import { checkpointDir } from '../gan/run-files.js';
+import { EMA_FILE, FILES } from '../model/state-dict.js';
+import { checkpointDir } from '../checkpoints/run-files.js';
 import { UsageError } from './args.js';
 
 /** The generator file a --checkpoint path means (`ema`: the weight average saved beside it). */

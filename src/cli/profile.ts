@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GanTrainer } from '../gan/trainer.js';
+import type { GanTrainer } from '../train/trainer.js';
 import { chromeTrace, formatProfileTable, profileMethod, profileTable } from '../gpu/profiler.js';
 
 export class Profiler {

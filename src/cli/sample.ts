@@ -1,11 +1,11 @@
 /** `sample`: images from a generator checkpoint. `--help` for the flags. */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FILES } from '../gan/checkpoint.js';
+import { FILES } from '../model/state-dict.js';
 import { generatorFile } from './generator-file.js';
-import { makeGrid } from '../gan/images.js';
-import { encodePng } from '../gan/png.js';
-import { generatorFromCheckpoint, sampleImages } from '../gan/sample.js';
+import { makeGrid } from '../image/images.js';
+import { encodePng } from '../image/png.js';
+import { generatorFromCheckpoint, sampleImages } from '../model/sample.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { UsageError, runMain } from './args.js';
 import { backendFlag } from './common-flags.js';

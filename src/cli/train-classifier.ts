@@ -5,8 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { modelStateDict, serialize } from '../gan/checkpoint.js';
-import { writeFileAtomic } from '../gan/run-files.js';
+import { modelStateDict, serialize } from '../model/state-dict.js';
+import { writeFileAtomic } from '../checkpoints/run-files.js';
 import { CLASSIFIER_TRAINING, accuracy, classifierTensors, classifyImageSet, trainClassifier } from '../eval/classifier.js';
 import { referenceStats } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';

@@ -3,15 +3,15 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { INIT_SCHEMES } from '../gan/models.js';
-import { encodePng } from '../gan/png.js';
-import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../gan/run-files.js';
-import { TrainingRun, type CheckpointEvery } from '../gan/run-loop.js';
-import { lossCurve } from '../gan/images.js';
+import { INIT_SCHEMES } from '../model/models.js';
+import { encodePng } from '../image/png.js';
+import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
+import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
+import { lossCurve } from '../image/images.js';
 import { GeneratorEvaluator } from '../eval/evaluate.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
-import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../gan/trainer.js';
-import { RECIPE_NAMES, RECIPES } from '../gan/recipes.js';
+import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../train/trainer.js';
+import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { LOSSES } from '../shaders/loss.js';

@@ -24,10 +24,10 @@ import { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../mnist/dataset.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { epochOrder } from '../mnist/shuffle.js';
-import { expectedModelTensors, loadStateDict, parseChecked } from '../gan/checkpoint.js';
+import { expectedModelTensors, loadStateDict, parseChecked } from '../model/state-dict.js';
 import { tensorValues, type SafeTensor } from '../io/safetensors.js';
 import type { Reference } from './frechet.js';
-import { initialValues, loadValues } from '../gan/models.js';
+import { initialValues, loadValues } from '../model/models.js';
 
 export const CLASSES = 10;
 export const FEATURES = 64;

@@ -7,7 +7,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { ImageSet } from '../mnist/idx.js';
-import { Sampler } from '../gan/sample.js';
+import { Sampler } from '../model/sample.js';
 import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, predictedClass, softmax } from './classifier.js';
 import { featureStats, frechetDistance, type Reference } from './frechet.js';
 

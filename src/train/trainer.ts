@@ -10,11 +10,11 @@ import type { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../mnist/dataset.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
-import { makeGrid, type Grid } from './images.js';
+import { makeGrid, type Grid } from '../image/images.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
-import { IMAGE_SHAPE, INIT_SCHEMES, discriminator, generator, initialValues, loadValues, type InitScheme } from './models.js';
-import { D_PASSES, StepPlan, type DPasses } from './step.js';
-import { checkBatch, dPassesFor, trainingNeed } from './limits.js';
+import { IMAGE_SHAPE, INIT_SCHEMES, discriminator, generator, initialValues, loadValues, type InitScheme } from '../model/models.js';
+import { StepPlan } from './step.js';
+import { D_PASSES, checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 import { MatmulTuner, TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
@@ -50,7 +50,7 @@ export interface TrainConfig {
   conv: ConvPath;
   /**
    * D's real and fake passes as one pass over both (merged), as two (separate), or `auto`:
-   * merged unless only separate passes fit the adapter's binding limit (src/gan/limits.ts).
+   * merged unless only separate passes fit the adapter's binding limit (src/model/limits.ts).
    */
   dPasses: DPasses | 'auto';
 }

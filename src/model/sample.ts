@@ -10,7 +10,7 @@ import { ActivationArena } from '../layers/activation-arena.js';
 import type { PlanBuilder } from '../layers/layer.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
-import { checkTensors, expectedModelTensors, loadStateDict } from './checkpoint.js';
+import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { generator } from './models.js';

@@ -21,6 +21,7 @@ import { copyInto } from '../layers/ops.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
 import { finiteCheckProgram } from '../shaders/finite.js';
+import type { DPasses } from '../model/limits.js';
 import type { Loss } from '../shaders/loss.js';
 
 /**
@@ -31,11 +32,9 @@ import type { Loss } from '../shaders/loss.js';
 export const G_PASSES_PER_STEP = 1;
 export const D_PASSES_PER_STEP = 3;
 
-export const D_PASSES = ['merged', 'separate'] as const;
 
 /** The step's finite check watches its three losses. */
 const FINITE = finiteCheckProgram(3);
-export type DPasses = (typeof D_PASSES)[number];
 
 export interface StepModels {
   gpu: Gpu;

@@ -7,7 +7,7 @@
  * the flag is checked before every reference log line and every save, so a run stops with an
  * error naming that step and never saves over a good checkpoint.
  */
-import { lossCurve, type Grid } from './images.js';
+import { lossCurve, type Grid } from '../image/images.js';
 import { referenceLogLine } from './pyrepr.js';
 import type { StepPlan } from './step.js';
 import type { GanTrainer, StepStats } from './trainer.js';

@@ -6,7 +6,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { ConvPath } from '../layers/layer.js';
-import type { DPasses } from './step.js';
+
 import { IMAGE_SHAPE, discriminator, generator } from './models.js';
 
 /** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
@@ -17,8 +17,12 @@ export interface BatchNeed {
 
 /**
  * A training step: G forward and backward from z, D forward and backward on 28 x 28 images, two
- * of them per batch image when D's real and fake passes are merged (src/gan/step.ts).
+ * of them per batch image when D's real and fake passes are merged (src/train/step.ts).
  */
+/** D's real and fake passes as one pass over both (merged) or as two (separate): src/train/step.ts. */
+export const D_PASSES = ['merged', 'separate'] as const;
+export type DPasses = (typeof D_PASSES)[number];
+
 export function trainingNeed(latentDim: number, conv: ConvPath = 'auto', dPasses: DPasses = 'merged'): BatchNeed {
   return worst([
     ['generator', generator(latentDim).largestBuffer([1, latentDim], conv)],

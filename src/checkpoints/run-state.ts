@@ -1,7 +1,7 @@
 /**
  * A training run's state as checkpoint files, and back: what the CLI writes into a step
  * directory and the page keeps in IndexedDB, the same bytes either way. No file system here
- * (src/gan/run-files.ts puts these on disk).
+ * (src/checkpoints/run-files.ts puts these on disk).
  */
 import {
   CHECKPOINT_FORMAT,
@@ -19,12 +19,12 @@ import {
   serialize,
   trackedKeys,
   type Metadata,
-} from './checkpoint.js';
-import { INIT_SCHEMES } from './models.js';
+} from '../model/state-dict.js';
+import { INIT_SCHEMES } from '../model/models.js';
 import { tensorValues } from '../io/safetensors.js';
 import { LOSSES } from '../shaders/loss.js';
-import type { GanTrainer, TrainConfig } from './trainer.js';
-import { D_PASSES_PER_STEP, G_PASSES_PER_STEP } from './step.js';
+import type { GanTrainer, TrainConfig } from '../train/trainer.js';
+import { D_PASSES_PER_STEP, G_PASSES_PER_STEP } from '../train/step.js';
 
 export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
   const c = t.config;

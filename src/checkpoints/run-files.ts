@@ -13,9 +13,9 @@
  */
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { EMA_FILE, FILES, type Metadata } from './checkpoint.js';
+import { EMA_FILE, FILES, type Metadata } from '../model/state-dict.js';
 import { parseSafetensors } from '../io/safetensors.js';
-import type { GanTrainer, TrainConfig } from './trainer.js';
+import type { GanTrainer, TrainConfig } from '../train/trainer.js';
 import { loadRunState, runConfigFromMetadata, runStateFiles } from './run-state.js';
 
 export const CHECKPOINTS = 'checkpoints';
