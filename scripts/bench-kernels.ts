@@ -7,7 +7,7 @@ import { BACKENDS, type Backend } from '../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import type { Dispatch } from '../src/gpu/kernel.js';
 import type { Tensor } from '../src/gpu/tensor.js';
-import { BatchNorm } from '../src/layers/batchnorm.js';
+import { BatchNorm1d, BatchNorm2d } from '../src/layers/batchnorm.js';
 import { LeakyReLU } from '../src/layers/activation.js';
 import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
@@ -58,8 +58,8 @@ function cases(B: number): OpCase[] {
     { name: 'Conv2d 1->64 (D)', layer: () => new Conv2d(1, 64, 4, 2, 1), input: [B, 1, 28, 28], flops: 2 * B * 64 * 16 * 196, gemm: { M: 64, N: B * 196, K: 16 }, heavy: false, parts: ['forward', 'dw'] },
     { name: 'Linear 100->6272 (G)', layer: () => new Linear(100, 6272), input: [B, 100], flops: 2 * B * 100 * 6272, gemm: { M: B, N: 6272, K: 100 }, heavy: false, parts: ['forward', 'dw'] },
     { name: 'Linear 6272->1 (D)', layer: () => new Linear(6272, 1), input: [B, 6272], flops: 2 * B * 6272, gemm: { M: B, N: 1, K: 6272 }, heavy: false, parts: ['forward', 'dx', 'dw'] },
-    { name: 'BatchNorm1d 6272 (G)', layer: () => new BatchNorm(6272, 1), input: [B, 6272], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
-    { name: 'BatchNorm2d 128 (D)', layer: () => new BatchNorm(128, 2), input: [B, 128, 7, 7], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
+    { name: 'BatchNorm1d 6272 (G)', layer: () => new BatchNorm1d(6272), input: [B, 6272], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
+    { name: 'BatchNorm2d 128 (D)', layer: () => new BatchNorm2d(128), input: [B, 128, 7, 7], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
     { name: 'LeakyReLU 64x14x14 (D)', layer: () => LeakyReLU(0.2), input: [B, 64, 14, 14], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
   ];
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodePng } from '../src/image/png.js';
 import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/safetensors.js';
-import { generator, initialValues } from '../src/model/models.js';
+import { INIT_STREAMS, generator, initialValues } from '../src/model/models.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 
@@ -426,7 +426,7 @@ describe('train', { timeout: 300_000 }, () => {
     const r = run('train', ...SMALL, '--max-steps', '3', '--ema', '0.75', '--checkpoint-every', '1', '--keep', '5', '--init', 'dcgan', '--out', out);
     expect(r.code, r.err).toBe(0);
     const G = generator();
-    const init = initialValues(G, 0, 'dcgan');
+    const init = initialValues(G, 0, 'dcgan', INIT_STREAMS.generator);
     const weights = (step: number, file = 'generator.safetensors') =>
       parseSafetensors(new Uint8Array(readFileSync(join(out, 'checkpoints', `step-0000000${step}`, file))), file).tensors;
     for (const name of ['model.0.weight', 'model.4.weight', 'model.5.bias']) {

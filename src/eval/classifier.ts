@@ -14,7 +14,7 @@ import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { LeakyReLU } from '../layers/activation.js';
-import { BatchNorm } from '../layers/batchnorm.js';
+import { BatchNorm2d } from '../layers/batchnorm.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { Conv2d } from '../layers/conv2d.js';
 import type { PlanBuilder } from '../layers/layer.js';
@@ -27,7 +27,7 @@ import { epochOrder } from '../mnist/shuffle.js';
 import { expectedModelTensors, loadStateDict, parseChecked } from '../model/state-dict.js';
 import { tensorValues, type SafeTensor } from '../io/safetensors.js';
 import type { Reference } from './frechet.js';
-import { initialValues, loadValues } from '../model/models.js';
+import { INIT_STREAMS, initialValues, loadValues } from '../model/models.js';
 
 export const CLASSES = 10;
 export const FEATURES = 64;
@@ -39,7 +39,7 @@ export function classifier(): Sequential {
     new Conv2d(1, 32, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
     new Conv2d(32, 64, 4, 2, 1), // 2
-    new BatchNorm(64, 2), // 3
+    new BatchNorm2d(64), // 3
     LeakyReLU(0.2), // 4
     new Flatten(), // 5
     new Linear(64 * 7 * 7, FEATURES), // 6
@@ -80,7 +80,7 @@ export const CLASSIFIER_TRAINING: ClassifierTraining = { epochs: 5, batchSize: 6
  */
 export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTraining, log: (line: string) => void = () => {}): Promise<Sequential> {
   const model = classifier().allocate(gpu);
-  loadValues(gpu, model, initialValues(model, o.seed, 'pytorch'));
+  loadValues(gpu, model, initialValues(model, o.seed, 'pytorch', INIT_STREAMS.discriminator));
   const adam = await Adam.create(gpu, model.params, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const data = await GpuDataset.create(gpu, train, { batchSize: o.batchSize, seed: o.seed });
   const labels = gpu.tensor('classifier labels', [o.batchSize]);

@@ -7,7 +7,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram } from '../shaders/batchnorm.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { channelStrategy } from '../shaders/reduce.js';
-import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { normalFloat, type PhiloxStream } from '../random/philox.js';
+import { Layer, planTensor, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
 /** What a training forward leaves for its backward: the fused activation, and each group's statistics. */
 interface BatchNormSaved extends Saved {
@@ -35,6 +36,18 @@ export class BatchNorm extends Layer {
       { name: 'weight', shape: [this.numFeatures] },
       { name: 'bias', shape: [this.numFeatures] },
     ];
+  }
+
+  /** weight (gamma) 1, or ~ N(1, 0.02) with the DCGAN init; bias (beta) 0. */
+  override initParam(name: string, n: number, scheme: InitScheme, rng: PhiloxStream): Float32Array {
+    const out = new Float32Array(n);
+    if (name === 'weight') for (let i = 0; i < n; i++) out[i] = scheme === 'dcgan' ? 1 + 0.02 * normalFloat(rng) : 1;
+    return out;
+  }
+
+  /** Running statistics start at mean 0, variance 1. */
+  override initState(name: string, n: number): Float32Array {
+    return new Float32Array(n).fill(name === 'running_var' ? 1 : 0);
   }
 
   override stateSpecs(): TensorSpec[] {
@@ -124,5 +137,19 @@ export class BatchNorm extends Layer {
       throw new Error(`${this.prefix}${this.kind}: a batch of ${N} does not split into ${groups} groups`);
     }
     return N / groups;
+  }
+}
+
+/** BatchNorm1d over [N, C]. */
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, eps = 1e-5, momentum = 0.1) {
+    super(numFeatures, 1, eps, momentum);
+  }
+}
+
+/** BatchNorm2d over [N, C, H, W]. */
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, eps = 1e-5, momentum = 0.1) {
+    super(numFeatures, 2, eps, momentum);
   }
 }

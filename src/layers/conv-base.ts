@@ -4,7 +4,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { Layer, planTensor, expectShape, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import type { PhiloxStream } from '../random/philox.js';
+import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, convGemm } from './ops.js';
 
 /**
@@ -16,6 +17,9 @@ import { channelSum, convGemm } from './ops.js';
 export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
   return path === 'auto' && !gpu.isSoftware ? 'explicit' : path;
 }
+
+/** What a convolution's forward keeps: which path ran (chosen once, in forward) and that path's buffers. */
+export type ConvSaved = Saved & { path: 'implicit' | 'explicit' };
 
 export abstract class ConvLayer extends Layer {
   constructor(
@@ -43,6 +47,11 @@ export abstract class ConvLayer extends Layer {
    */
   implicit(path: ConvPath = 'auto'): boolean {
     return path === 'implicit' || (path === 'auto' && Math.min(this.inChannels, this.outChannels) >= 4);
+  }
+
+  /** The path this layer runs for a plan's choice; forward records it in what it saves, backward follows it. */
+  pathFor(conv: ConvPath = 'auto'): ConvSaved['path'] {
+    return this.implicit(conv) ? 'implicit' : 'explicit';
   }
 
   /**
@@ -75,6 +84,10 @@ export abstract class ConvLayer extends Layer {
 
   /** Output size along one dimension. */
   protected abstract outSize(size: number): number;
+
+  override initParam(name: string, n: number, scheme: InitScheme, rng: PhiloxStream): Float32Array {
+    return affineInit(this.weightShape(), name, n, scheme, rng);
+  }
 
   override paramSpecs(): TensorSpec[] {
     return [

@@ -11,7 +11,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
-import { ConvLayer } from './conv-base.js';
+import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
 import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
@@ -40,12 +40,12 @@ export class ConvTranspose2d extends ConvLayer {
     return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
-    if (this.implicit(plan.conv)) {
+    if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
-      return { x, y };
+      return { path: 'implicit', x, y };
     }
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
@@ -56,13 +56,14 @@ export class ConvTranspose2d extends ConvLayer {
     await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
     await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
     await col2im(plan, col, y, g, this.param('bias'), act);
-    return { x, y, x2d };
+    return { path: 'explicit', x, y, x2d };
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, x2d } = saved as Saved & { x2d?: Tensor };
+    const { x, path } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (!x2d) return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward' });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward' });
+    const x2d = saved.x2d as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;

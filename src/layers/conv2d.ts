@@ -10,7 +10,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
-import { ConvLayer } from './conv-base.js';
+import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
 import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
 
@@ -38,12 +38,12 @@ export class Conv2d extends ConvLayer {
     return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
-    if (this.implicit(plan.conv)) {
+    if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
-      return { x, y };
+      return { path: 'implicit', x, y };
     }
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
@@ -52,13 +52,14 @@ export class Conv2d extends ConvLayer {
     await im2col(plan, x, col, g);
     // The GEMM's epilogue adds the bias (and applies act) and stores [Cout, N Ho Wo] straight into NCHW.
     await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo, ...(act ? { activation: act } : {}) }, this.param('bias'));
-    return { x, y, col };
+    return { path: 'explicit', x, y, col };
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, col } = saved as Saved & { col?: Tensor };
+    const { x, path } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (!col) return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed' });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed' });
+    const col = saved.col as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;

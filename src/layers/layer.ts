@@ -9,6 +9,7 @@ import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
+import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
 export interface PlanBuilder {
@@ -83,6 +84,19 @@ export abstract class Layer {
     return [];
   }
 
+  /**
+   * Starting values of this layer's parameter `name` (n values), drawn from `rng` (a stream of
+   * its own per tensor). Only layers with parameters are asked.
+   */
+  initParam(name: string, _n: number, _scheme: InitScheme, _rng: PhiloxStream): Float32Array {
+    throw new Error(`${this.prefix}${this.kind}: no parameter "${name}" to initialise`);
+  }
+
+  /** Starting values of a state tensor (zeros unless the layer says otherwise). */
+  initState(_name: string, n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
   bind(params: ParameterArena, state: StateArena): void {
     this.paramArena = params;
     this.stateArena = state;
@@ -118,6 +132,30 @@ export abstract class Layer {
     if (!this.stateArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a state arena`);
     return this.stateArena.view('state', this.prefix + name);
   }
+}
+
+/**
+ * How parameters start: `pytorch`, PyTorch's defaults; `dcgan`, the DCGAN paper's weights_init
+ * (Radford et al. 2015). Both drawn from our own Philox streams: repeatable, not PyTorch's numbers.
+ */
+export const INIT_SCHEMES = ['pytorch', 'dcgan'] as const;
+export type InitScheme = (typeof INIT_SCHEMES)[number];
+
+/**
+ * A Linear's or a convolution's weight or bias. `pytorch`: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+ * for both (kaiming_uniform with a = sqrt(5), and the bias rule), fan_in = the weight's size(1)
+ * times its kernel area, which for ConvTranspose2d ([Cin, Cout, k, k]) is Cout k k, as PyTorch
+ * computes it. `dcgan`: weights ~ N(0, 0.02), biases 0.
+ */
+export function affineInit(weightShape: readonly number[], name: string, n: number, scheme: InitScheme, rng: PhiloxStream): Float32Array {
+  const out = new Float32Array(n);
+  if (scheme === 'dcgan') {
+    if (name === 'weight') for (let i = 0; i < n; i++) out[i] = 0.02 * normalFloat(rng);
+    return out;
+  }
+  const bound = 1 / Math.sqrt(numel(weightShape.slice(1)));
+  for (let i = 0; i < n; i++) out[i] = (2 * unitFloat(rng) - 1) * bound;
+  return out;
 }
 
 export function expectShape(what: string, found: readonly number[], expected: readonly number[]): void {

@@ -1,7 +1,8 @@
 /** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
 import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { Layer, planTensor, expectShape, type BackwardOptions, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import type { PhiloxStream } from '../random/philox.js';
+import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, matmul } from './ops.js';
 
 export class Linear extends Layer {
@@ -18,6 +19,10 @@ export class Linear extends Layer {
       { name: 'weight', shape: [this.outFeatures, this.inFeatures] },
       { name: 'bias', shape: [this.outFeatures] },
     ];
+  }
+
+  override initParam(name: string, n: number, scheme: InitScheme, rng: PhiloxStream): Float32Array {
+    return affineInit([this.outFeatures, this.inFeatures], name, n, scheme, rng);
   }
 
   outputShape(input: readonly number[]): number[] {

@@ -12,7 +12,7 @@ import type { ImageSet } from '../mnist/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from '../image/images.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
-import { IMAGE_SHAPE, INIT_SCHEMES, discriminator, generator, initialValues, loadValues, type InitScheme } from '../model/models.js';
+import { IMAGE_SHAPE, INIT_SCHEMES, INIT_STREAMS, discriminator, generator, initialValues, loadValues, type InitScheme } from '../model/models.js';
 import { StepPlan } from './step.js';
 import { D_PASSES, checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
 import { convPathFor } from '../layers/conv-base.js';
@@ -175,9 +175,9 @@ export class GanTrainer {
     const G = generator(config.latentDim).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
     const D = discriminator(config.loss === 'bce').allocate(gpu);
-    const initialG = initialValues(G, config.seed, config.init);
+    const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
-    loadValues(gpu, D, initialValues(D, config.seed, config.init));
+    loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
     const optG = await Adam.create(gpu, G.params, hyper);
     const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
