@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkBatch, dPassesFor, largestBatch, samplingNeed, trainingNeed } from '../src/model/limits.js';
 import { Sampler } from '../src/model/sample.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
+import { GanTrainer } from '../src/train/trainer.js';
+import { TEST_CONFIG } from './helpers/config.js';
 import { useGpu } from './helpers/gpu.js';
 
 describe('batch limits (gles)', () => {
@@ -20,7 +21,7 @@ describe('batch limits (gles)', () => {
   for (const conv of ['auto', 'explicit'] as const) {
     for (const dPasses of ['merged', 'separate'] as const) {
       it(`predicts the largest buffer of a training step exactly (batch 12, conv ${conv}, D passes ${dPasses})`, async () => {
-        const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12, conv, dPasses });
+        const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: 12, conv, dPasses });
         const before = snapshot();
         await trainer.plan(12);
         const need = trainingNeed(100, conv, dPasses);
@@ -36,7 +37,7 @@ describe('batch limits (gles)', () => {
   }
 
   it('predicts the largest buffer of a sampling pass exactly (batch 12)', async () => {
-    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 12 });
+    const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: 12 });
     const before = snapshot();
     await Sampler.create(gpu(), trainer.G, 12);
     expect(largestNew(before, gpu().bufferSizes())).toBe(12 * samplingNeed(100).bytesPerImage);
@@ -51,7 +52,7 @@ describe('batch limits (gles)', () => {
     expect((max + 1) * need.bytesPerImage).toBeGreaterThan(limit);
     expect(() => checkBatch(gpu(), max, need, 'batch size')).not.toThrow();
     const before = gpu().bufferSizes().length;
-    await expect(GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: max + 1 })).rejects.toThrow(
+    await expect(GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: max + 1 })).rejects.toThrow(
       new RegExp(`batch size ${max + 1} needs a \\d+-byte buffer \\(.*\\), more than this adapter's maxStorageBufferBindingSize of ${limit} bytes; the largest that fits on this adapter is ${max}`),
     );
     expect(gpu().bufferSizes().length).toBe(before);
@@ -62,7 +63,7 @@ describe('batch limits (gles)', () => {
   });
 
   it('samples in batches: image i is the same whatever the batch (eval-mode G is per image)', async () => {
-    const trainer = await GanTrainer.create(gpu(), null, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: 8, seed: 5 });
     const whole = await (await Sampler.create(gpu(), trainer.G, 10)).fromSeed(3);
     const batched = await Sampler.create(gpu(), trainer.G, 10, 4);
     expect(batched.batch).toBe(4);

@@ -9,12 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckpointEvery } from '../src/cli/train.js';
 import { latestCheckpoint, loadRun, saveRun } from '../src/checkpoints/run-files.js';
 import { TrainingRun } from '../src/train/run-loop.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
+import { GanTrainer } from '../src/train/trainer.js';
+import { TEST_CONFIG } from './helpers/config.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import { loadImageSet } from '../src/mnist/files.js';
 
 const set = loadImageSet('mnist', 'train');
-const config = { ...REFERENCE_CONFIG, batchSize: 8, seed: 2 };
+const config = { ...TEST_CONFIG, batchSize: 8, seed: 2 };
 
 describe('run loop', () => {
   it('ends with a clear error when the device is lost mid-run, the last checkpoint intact and loadable', async () => {

@@ -4,7 +4,8 @@
  * same StepPlan the CLI trains with; losses, every parameter, BN running stats and Adam moments.
  */
 import { describe, expect, it } from 'vitest';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
+import { GanTrainer } from '../src/train/trainer.js';
+import { TEST_CONFIG } from './helpers/config.js';
 import type { DPasses } from '../src/model/limits.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { normalizationTable } from '../src/mnist/normalize.js';
@@ -71,7 +72,7 @@ describe.each(TEST_BACKENDS)('training step parity with PyTorch on %s', (backend
 
   it.each(variants)(`matches ${meta.steps} steps of the reference loop (D passes %s)`, async (dPasses) => {
     const g = gpu();
-    const trainer = await GanTrainer.create(g, null, { ...REFERENCE_CONFIG, batchSize: B, dPasses });
+    const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses });
     for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
       for (const [name, spec] of Object.entries(meta.init[prefix])) g.write(model.params.view('param', name), hashTensor(spec));
     }

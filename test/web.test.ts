@@ -16,7 +16,8 @@ import { modelStateDict, serialize } from '../src/model/state-dict.js';
 import { makeGrid } from '../src/image/images.js';
 import { sampleImages } from '../src/model/sample.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
-import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
+import { GanTrainer } from '../src/train/trainer.js';
+import { TEST_CONFIG } from './helpers/config.js';
 import { loadImageSet } from '../src/mnist/files.js';
 import { launchChromium } from './helpers/browser.js';
 import { useGpu } from './helpers/gpu.js';
@@ -60,7 +61,7 @@ describe('web page', () => {
     expect(await page.textContent('#status')).toMatch(/swiftshader/i);
     expect(await page.textContent('#step')).toBe(String(STEPS));
 
-    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 3 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 3 });
     let plan = null;
     for (let s = 0; s < STEPS; s++) {
       plan = await trainer.step();
@@ -127,7 +128,7 @@ describe('web page', () => {
     expect(resumed.resumedStep).toBe(saved);
     expect(resumed.step).toBe(saved + 1);
     // The resumed step's losses are the uninterrupted run's (the Node trainer, same seed and batch).
-    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 3 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 3 });
     let node = null;
     for (let s = 0; s <= saved; s++) node = await trainer.stats(await trainer.step());
     const web = resumed.losses.find((p: { step: number }) => p.step === saved + 1);
@@ -158,7 +159,7 @@ describe('web page', () => {
   });
 
   it('shows a hostile or truncated checkpoint file as an error in the page and keeps working', async () => {
-    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 5 });
     const good = serialize(await modelStateDict(gpu(), trainer.G, 0), {});
     const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
     const files: Array<[string, Uint8Array, RegExp]> = [
@@ -187,7 +188,7 @@ describe('web page', () => {
   });
 
   it('samples a Node checkpoint to the same images as the Node library', async () => {
-    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 5 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 5 });
     await trainer.step();
     await trainer.step();
     const file = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'generator.safetensors');
@@ -210,7 +211,7 @@ describe('web page', () => {
   });
 
   it("runs the README's embedding snippet as written (web/embed.html)", async () => {
-    const trainer = await GanTrainer.create(gpu(), set, { ...REFERENCE_CONFIG, batchSize: 8, seed: 6 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 6 });
     await trainer.step();
     writeFileSync(join('dist-web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
     const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, 28, 28);

@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const tune = params.get('tune') === 'off' ? 'off' : 'quick';
+  const tune = params.get('tune') === 'off' ? 'off' : REFERENCE_CONFIG.tune;
   /** Builds the trainer (from a stored run when given) and its run; false, with the reason shown, when it cannot. */
   async function build(from?: SavedRun): Promise<boolean> {
     try {

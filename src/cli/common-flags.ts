@@ -1,6 +1,6 @@
 /** Flags several commands share, defined once: the adapter, the GEMM tuner, the data set, seeds. */
 import { BACKEND_ENV, BACKENDS } from '../gpu/backend.js';
-import { TUNE_MODES } from '../layers/matmul-tuner.js';
+import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { choice, text } from './flags.js';
 
 /** `--backend`: unset means $WEBGPU_DCGAN_BACKEND or auto, resolved by requestGpu. */
@@ -15,11 +15,11 @@ export const TUNE_ENV = 'WEBGPU_DCGAN_TUNE';
 export const TUNE_CACHE_ENV = 'WEBGPU_DCGAN_TUNE_CACHE';
 
 /** `--tune`: how `auto` picks a matmul variant and a conv GEMM's register block per shape. */
-export const tuneFlag = () =>
+export const tuneFlag = (fallback: TuneMode) =>
   choice(
     TUNE_MODES,
     `how auto picks a matmul variant (and an implicit conv GEMM's register block) per shape: timed once per adapter and shape and cached (quick: a short list; full: every variant), or a fixed table (off). The cache is $${TUNE_CACHE_ENV} or ~/.cache/webgpu-dcgan/matmul-tune.json`,
-    { arg: 'MODE', env: TUNE_ENV, default: 'quick', shownDefault: `$${TUNE_ENV} or quick` },
+    { arg: 'MODE', env: TUNE_ENV, default: fallback, shownDefault: `$${TUNE_ENV} or ${fallback}` },
   );
 
 /** `--data`: a data set name or a directory of IDX files. */

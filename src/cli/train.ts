@@ -73,10 +73,10 @@ export const TRAIN_FLAGS = {
   profile: bool('per-kernel GPU time table and a Chrome trace (profile.json) after the run'),
   quiet: bool('print nothing but errors (no banner, progress bar or log lines); metrics.jsonl is written as usual', { short: 'q' }),
   backend: backendFlag('GPU'),
-  matmul: cfg(choice(['auto', ...MATMUL_VARIANTS], 'matmul variant: auto picks the fastest that fits each shape', { default: 'auto' }), 'matmul', false),
+  matmul: cfg(choice(['auto', ...MATMUL_VARIANTS], 'matmul variant: auto picks the fastest that fits each shape', { default: R.matmul }), 'matmul', false),
   'steps-per-submit': int('training steps encoded in one command buffer and submitted at once (results are identical for any N)', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
-  tune: cfg(tuneFlag(), 'tune', false),
-  conv: cfg(choice(CONV_PATHS, 'convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory', { arg: 'PATH', default: 'auto' }), 'conv', false),
+  tune: cfg(tuneFlag(R.tune), 'tune', false),
+  conv: cfg(choice(CONV_PATHS, 'convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory', { arg: 'PATH', default: R.conv }), 'conv', false),
   ...HELP_FLAG,
 };
 

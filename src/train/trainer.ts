@@ -70,7 +70,8 @@ export const REFERENCE_CONFIG: TrainConfig = {
   ema: 0,
   lrDecayFrom: null,
   matmul: 'auto',
-  tune: 'off',
+  // The CLI's default too: timed once per adapter and shape, cached (the fixed table is `off`).
+  tune: 'quick',
   conv: 'auto',
   dPasses: 'auto',
 };
