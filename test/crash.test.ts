@@ -21,6 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { FILES } from '../src/model/state-dict.js';
 import { latestCheckpoint } from '../src/checkpoints/run-files.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
+import { seeded } from './helpers/seeded.js';
 
 const KILLS = 20;
 // 3 epochs x 5 batches of 8 = 15 steps, a checkpoint after every step: saves are a large share of the time.
@@ -45,17 +46,6 @@ function assertLatestComplete(dir: string): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded generator, so a failing run's kill times can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) : Math.floor(Math.random() * 2 ** 31);
 const random = seeded(SEED);
 console.log(`crash test: CRASH_SEED=${SEED}`);

@@ -5,18 +5,13 @@
  * scipy.linalg.sqrtm-based FID code computes it).
  */
 import { describe, expect, it } from 'vitest';
+import { seeded } from './helpers/seeded.js';
 import { featureStats, frechetDistance, sqrtPsd, symmetricEigen, type FeatureStats } from '../src/eval/frechet.js';
 
-/** A seeded uniform generator in [-1, 1) (mulberry32): test data only. */
+/** A seeded uniform generator in [-1, 1): test data only. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const u = seeded(seed);
+  return () => u() * 2 - 1;
 }
 
 const mul = (a: Float64Array, b: Float64Array, n: number) => {
