@@ -102,7 +102,11 @@ export function latestCheckpoint(runDir: string): string | null {
   if (!lstatSync(link, { throwIfNoEntry: false })) return null;
   const target = readlinkSync(link);
   if (!STEP_DIR.test(target)) throw new Error(`${link}: expected a link to a step-NNNNNNNN directory, found "${target}"`);
-  return join(runDir, CHECKPOINTS, target);
+  const dir = join(runDir, CHECKPOINTS, target);
+  if (!existsSync(dir)) {
+    throw new Error(`${link} names ${target}, which does not exist: the run directory is damaged (resume from a step directory that exists: --resume ${join(runDir, CHECKPOINTS)}/step-N)`);
+  }
+  return dir;
 }
 
 /**
@@ -198,9 +202,17 @@ export async function saveRun(runDir: string, t: GanTrainer, extra: Metadata = {
 
   const tmp = join(dir, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  for (const [f, bytes] of files) writeAndSync(join(tmp, f), bytes);
-  syncDir(tmp);
+  try {
+    mkdirSync(tmp);
+    for (const [f, bytes] of files) writeAndSync(join(tmp, f), bytes);
+    syncDir(tmp);
+  } catch (err) {
+    // A full disk or a failing device: the partial copy goes, `latest` is untouched.
+    rmSync(tmp, { recursive: true, force: true });
+    const e = err as NodeJS.ErrnoException;
+    const previous = latestCheckpoint(runDir);
+    throw new Error(`${final}: saving the checkpoint failed (${e.code ?? e.message}${e.code === 'ENOSPC' ? ': no space left on the device' : ''}); ${previous ? `${join(dir, LATEST)} still names ${basename(previous)}` : 'no checkpoint of this run was saved'}`);
+  }
   // A step directory left by the longer run this one branched from: not `latest`, so it can move aside.
   const old = join(dir, `.old-${name}-${process.pid}`);
   if (existsSync(final)) renameSync(final, old);

@@ -154,9 +154,4 @@ export class StepPlan {
   dispatchesFor(externalInputs = false): Dispatch[] {
     return externalInputs ? this.step : [...this.inputs, ...this.step];
   }
-
-  /** Encodes one whole step and submits it. */
-  submit(externalInputs = false): void {
-    this.m.gpu.run(this.dispatchesFor(externalInputs), 'train step');
-  }
 }

@@ -253,10 +253,15 @@ export class GanTrainer {
       plans.push(plan);
       this.nextBatch();
     }
-    this.gpu.runSteps(group, `${group.length} training steps`);
-    this.track(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    this.submit(group);
     await this.throttle();
     return plans;
+  }
+
+  /** The one submit path of training steps: their state writes and dispatches in one command buffer. */
+  private submit(group: EncodedStep[]): void {
+    this.gpu.runSteps(group, `${group.length} training steps`);
+    this.track(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
   }
 
   /**
@@ -278,9 +283,8 @@ export class GanTrainer {
     const plan = await this.plan(batch);
     this.gpu.write(plan.real, real);
     this.gpu.write(plan.z, z);
-    this.nextStepState(plan);
-    plan.submit(true);
-    this.track(this.gpu.race(this.gpu.device.queue.onSubmittedWorkDone()));
+    const writes = this.gpu.record(() => this.nextStepState(plan));
+    this.submit([{ writes, dispatches: plan.dispatchesFor(true) }]);
     return plan;
   }
 
