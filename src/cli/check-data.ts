@@ -7,7 +7,7 @@ import { GpuDataset } from '../mnist/dataset.js';
 import { loadImageSet } from '../mnist/files.js';
 import { NormalNoise } from '../random/noise.js';
 import { runMain } from './args.js';
-import { backendFlag, dataFlag } from './common-flags.js';
+import { backendFlag, dataFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, flagHelp, int, parseFlags } from './flags.js';
 
 export const CHECK_DATA_FLAGS = {
@@ -15,7 +15,7 @@ export const CHECK_DATA_FLAGS = {
   data: dataFlag(),
   'batch-size': int('images per batch', { default: 64 }),
   batches: int('batches to gather for the timing', { default: 100 }),
-  seed: int('shuffle and noise seed', { min: 0, default: 0 }),
+  seed: seedFlag('shuffle and noise', 0),
   ...HELP_FLAG,
 };
 

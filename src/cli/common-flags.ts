@@ -1,7 +1,7 @@
 /** Flags several commands share, defined once: the adapter, the GEMM tuner, the data set, seeds. */
 import { BACKEND_ENV, BACKENDS } from '../gpu/backend.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
-import { choice, text } from './flags.js';
+import { choice, int, text } from './flags.js';
 
 /** `--backend`: unset means $WEBGPU_DCGAN_BACKEND or auto, resolved by requestGpu. */
 export const backendFlag = (section?: string) =>
@@ -25,3 +25,9 @@ export const tuneFlag = (fallback: TuneMode) =>
 /** `--data`: a data set name or a directory of IDX files. */
 export const dataFlag = (section?: string) =>
   text('mnist | fashion (Debian\'s dataset-fashion-mnist) | a directory with IDX files', { arg: 'NAME', default: 'mnist', section });
+
+/** `--seed`: an integer >= 0; what it seeds is the command's. */
+export const seedFlag = (what: string, fallback: number) => int(`${what} seed`, { min: 0, default: fallback });
+
+/** `--out` naming a file the command writes (checked not to be a directory before any work: outputFile). */
+export const outFileFlag = (help: string, fallback: string) => text(help, { arg: 'FILE', default: fallback });

@@ -6,14 +6,14 @@ import { loadEvaluator } from '../eval/classifier-file.js';
 import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
-import { backendFlag } from './common-flags.js';
+import { backendFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, parseFlags, text } from './flags.js';
 
 export const EVAL_FLAGS = {
   checkpoint: text('a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory; a PyTorch generator converted with scripts/convert_checkpoint.py works too'),
   ema: bool('score the weight average saved beside the checkpoint (train --ema)'),
   n: int('samples', { min: 2, default: 10000 }),
-  seed: int('latent noise seed', { min: 0, default: 0 }),
+  seed: seedFlag('latent noise', 0),
   classifier: text('classifier weights', { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
   json: bool('print one JSON object instead of the table (max_min_ratio is null when a class is missing)'),
   backend: backendFlag(),

@@ -8,16 +8,16 @@ import { encodePng } from '../image/png.js';
 import { generatorFromCheckpoint, sampleImages } from '../model/sample.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { UsageError, runMain } from './args.js';
-import { backendFlag } from './common-flags.js';
+import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, outputFile, parseFlags, text } from './flags.js';
 
 export const SAMPLE_FLAGS = {
   checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory holding ${FILES.G}`),
   ema: bool('use the weight average saved beside the checkpoint (train --ema)'),
   n: int('number of images', { default: 25 }),
-  seed: int('latent noise seed', { min: 0, default: 0 }),
+  seed: seedFlag('latent noise', 0),
   nrow: int('images per grid row', { default: 5 }),
-  out: text('grid PNG, min-max normalised like save_image(normalize=True)', { arg: 'FILE', default: 'samples.png' }),
+  out: outFileFlag('grid PNG, min-max normalised like save_image(normalize=True)', 'samples.png'),
   individual: text('also write each image as DIR/sample_000.png ((x + 1) / 2 mapped to 0..255)', { arg: 'DIR' }),
   backend: backendFlag(),
   ...HELP_FLAG,

@@ -12,8 +12,8 @@ import { referenceStats } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { runMain } from './args.js';
-import { backendFlag } from './common-flags.js';
-import { HELP_FLAG, flagHelp, int, num, outputFile, parseFlags, text } from './flags.js';
+import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
+import { HELP_FLAG, flagHelp, int, num, outputFile, parseFlags } from './flags.js';
 import { CLASSIFIER_PATH } from '../eval/classifier-file.js';
 
 const C = CLASSIFIER_TRAINING;
@@ -22,8 +22,8 @@ export const TRAIN_CLASSIFIER_FLAGS = {
   'batch-size': int('images per batch', { default: C.batchSize }),
   lr: num('Adam learning rate in the first epoch', { default: C.lr }),
   'lr-decay': num('learning rate factor after each epoch', { le: 1, default: C.lrDecay }),
-  seed: int('initialisation and shuffle seed', { min: 0, default: C.seed }),
-  out: text('where to write the weights', { arg: 'FILE', default: CLASSIFIER_PATH }),
+  seed: seedFlag('initialisation and shuffle', C.seed),
+  out: outFileFlag('where to write the weights', CLASSIFIER_PATH),
   backend: backendFlag(),
   ...HELP_FLAG,
 };
