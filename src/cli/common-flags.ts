@@ -30,4 +30,4 @@ export const dataFlag = (section?: string) =>
 export const seedFlag = (what: string, fallback: number) => int(`${what} seed`, { min: 0, default: fallback });
 
 /** `--out` naming a file the command writes (checked not to be a directory before any work: outputFile). */
-export const outFileFlag = (help: string, fallback: string) => text(help, { arg: 'FILE', default: fallback });
+export const outFileFlag = (help: string, fallback: string, shown = fallback) => text(help, { arg: 'FILE', default: fallback, shownDefault: shown });

@@ -23,7 +23,7 @@ export const TRAIN_CLASSIFIER_FLAGS = {
   lr: num('Adam learning rate in the first epoch', { default: C.lr }),
   'lr-decay': num('learning rate factor after each epoch', { le: 1, default: C.lrDecay }),
   seed: seedFlag('initialisation and shuffle', C.seed),
-  out: outFileFlag('where to write the weights', CLASSIFIER_PATH),
+  out: outFileFlag('where to write the weights', CLASSIFIER_PATH, 'models/mnist-classifier.safetensors in this package'),
   backend: backendFlag(),
   ...HELP_FLAG,
 };
