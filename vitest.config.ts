@@ -30,6 +30,9 @@ export default defineConfig({
     // Two files at a time (vitest's default is cores - 1, one on the 2-core CI machine): much of a
     // file's time is one-threaded shader compilation or waiting on a subprocess or the browser.
     maxWorkers: 2,
+    // Files share a worker's module state: one GPU device per adapter and its pipeline cache
+    // (test/helpers/gpu.ts), so a kernel is compiled once per worker, not once per file.
+    isolate: false,
     sequence: { sequencer: LongestFirst },
     // Pipeline compilation on SwiftShader can take a second per kernel.
     testTimeout: 120_000,

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { beforeAll } from 'vitest';
 import { parseBackend, type Backend } from '../../src/gpu/backend.js';
 import { requestGpu, type Gpu } from '../../src/gpu/gpu.js';
 
@@ -12,13 +12,23 @@ export const TEST_BACKENDS: Backend[] = (process.env.WEBGPU_DCGAN_TEST_BACKENDS 
   .split(',')
   .map((b) => parseBackend(b.trim(), 'WEBGPU_DCGAN_TEST_BACKENDS'));
 
-/** Opens `backend` for the enclosing describe block and destroys it afterwards. */
+/**
+ * One device per adapter for the whole test worker: test files share a worker's module state
+ * (vitest.config.ts, isolate: false), so a kernel compiled for one file is in the pipeline cache
+ * for the next (SwiftShader compiles each pipeline for up to seconds). Tests that lose or
+ * destroy a device open their own with requestGpu.
+ */
+const shared = new Map<Backend, Promise<Gpu>>();
+
+/** The shared device on `backend`, opened on first use. */
 export function useGpu(backend: Backend): () => Gpu {
   let gpu: Gpu | undefined;
   beforeAll(async () => {
-    gpu = await requestGpu({ backend });
+    let opened = shared.get(backend);
+    if (!opened) shared.set(backend, (opened = requestGpu({ backend })));
+    gpu = await opened;
+    if (gpu.isLost) throw new Error(`the shared ${backend} device was lost by an earlier test`);
   });
-  afterAll(() => gpu?.destroy());
   return () => {
     if (!gpu) throw new Error(`${backend} was not opened`);
     return gpu;
