@@ -5,10 +5,8 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { ParameterArena } from '../layers/arena.js';
-import { adamParams, adamProgram, type AdamHyper } from '../shaders/adam.js';
-
-/** The uniform layout is the same for every weight decay. */
-const ADAM = adamProgram();
+import { packUniforms } from '../gpu/program.js';
+import { ADAM_UNIFORMS, adamParams, adamProgram, type AdamHyper } from '../shaders/adam.js';
 
 /** The reference's optimiser settings. */
 export const DCGAN_ADAM: AdamHyper = { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
@@ -44,6 +42,6 @@ export class Adam {
   nextStep(lrScale = 1): void {
     this.step++;
     const hyper = { ...this.hyper, lr: this.hyper.lr * lrScale };
-    this.gpu.writeState(this.params, 0, new Uint8Array(ADAM.params(adamParams(this.arena.length, this.step, hyper))));
+    this.gpu.writeState(this.params, 0, new Uint8Array(packUniforms(ADAM_UNIFORMS, adamParams(this.arena.length, this.step, hyper), 'adam.step')));
   }
 }

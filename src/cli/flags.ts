@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from './args.js';
-import { checkChoice, checkInt, checkNumber, numberFromText, type NumberRange } from '../config/checks.js';
+import { checkChoice, checkInt, checkNumber, invalidValue, numberFromText, type NumberRange } from '../config/checks.js';
 
 /** One flag: how it is shown in --help and how its text becomes a value. */
 export interface Flag<T> {
@@ -42,8 +42,6 @@ type Opts<T> = Partial<Pick<Flag<T>, 'default' | 'section' | 'shownDefault' | 's
 
 const made = <T, O>(f: Flag<T>) => f as Flag<T> & Defaulted<O, T>;
 
-const usage = (source: string, expected: string, value: string) => new UsageError(`${source}: expected ${expected}, found "${value}"`);
-
 /** An integer >= min (default 1), at most max. */
 export function int<O extends Opts<number> & { min?: number; max?: number }>(help: string, o: O = {} as O): Flag<number> & Defaulted<O, number> {
   return made<number, O>({ arg: 'N', ...o, help, parse: (value, source) => checkInt(numberFromText(value), source, o.min ?? 1, o.max, value) });
@@ -65,7 +63,7 @@ export function list<T, O extends Opts<unknown[]>>(item: Flag<T>, help: string, 
     arg: 'LIST', ...o, help, choices: item.choices,
     parse(value, source) {
       const items = value.split(',').map((s) => s.trim());
-      if (items.some((s) => s === '')) throw usage(source, 'a comma-separated list without empty items', value);
+      if (items.some((s) => s === '')) throw invalidValue(source, 'a comma-separated list without empty items', value);
       return items.map((s) => item.parse(s, source));
     },
   } as Flag<T[]>);
@@ -76,7 +74,7 @@ export function text<O extends Opts<string>>(help: string, o: O = {} as O): Flag
   return made<string, O>({
     arg: 'PATH', ...o, help,
     parse(value, source) {
-      if (value === '') throw usage(source, 'a non-empty value', value);
+      if (value === '') throw invalidValue(source, 'a non-empty value', value);
       return value;
     },
   });

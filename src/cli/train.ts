@@ -22,6 +22,7 @@ import { UsageError, runMain } from './args.js';
 import { backendFlag, dataFlag, tuneFlag } from './common-flags.js';
 import { HELP_FLAG, bool, choice, custom, flagHelp, int, num, parseFlags, text, type Flag, type FlagValues } from './flags.js';
 import { StopSignals } from './stop-signals.js';
+import { checkInt, numberFromText } from '../config/checks.js';
 import { Profiler } from './profile.js';
 
 const R = REFERENCE_CONFIG;
@@ -41,7 +42,7 @@ export function parseCheckpointEvery(value: string, source = '--checkpoint-every
 }
 
 /** `--lr-decay-from`: an epoch (integer >= 0) or none. */
-const lrDecayFlag = custom('E', 'from epoch E on, both learning rates fall linearly per step to 0 at the end of --epochs (pix2pix\'s schedule); none: constant, as the reference. A resumed run may add or move it while its step is still before the decay\'s start', (value, source): number | null => (value === 'none' ? null : int('', C.lrDecayFrom).parse(value, source)), { shownDefault: 'none' });
+const lrDecayFlag = custom('E', 'from epoch E on, both learning rates fall linearly per step to 0 at the end of --epochs (pix2pix\'s schedule); none: constant, as the reference. A resumed run may add or move it while its step is still before the decay\'s start', (value, source): number | null => (value === 'none' ? null : checkInt(numberFromText(value), source, C.lrDecayFrom.min, undefined, value)), { shownDefault: 'none' });
 
 /** Every flag of `train`, in --help's order. Flags with a `key` set that TrainConfig field. */
 export const TRAIN_FLAGS = {

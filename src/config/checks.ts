@@ -8,12 +8,13 @@ export class InvalidValueError extends Error {
   override name = 'InvalidValueError';
 }
 
-const fail = (source: string, expected: string, shown: string) => new InvalidValueError(`${source}: expected ${expected}, found "${shown}"`);
+/** The one message of a bad value: `SOURCE: expected EXPECTED, found "SHOWN"`. */
+export const invalidValue = (source: string, expected: string, shown: string) => new InvalidValueError(`${source}: expected ${expected}, found "${shown}"`);
 
 /** An integer in min..max (max: unbounded by default). `shown` is the text the user wrote, when there was one. */
 export function checkInt(value: unknown, source: string, min = 1, max = Number.MAX_SAFE_INTEGER, shown = String(value)): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw fail(source, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`, shown);
+    throw invalidValue(source, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in ${min}..${max}`, shown);
   }
   return value;
 }
@@ -33,14 +34,14 @@ export function checkNumber(value: unknown, source: string, r: NumberRange = {},
   const ok = typeof value === 'number' && Number.isFinite(value) && value > gt && (r.lt === undefined || value < r.lt) && (r.le === undefined || value <= r.le);
   if (!ok) {
     const range = r.lt !== undefined ? `in (${gt}, ${r.lt})` : r.le !== undefined ? `in (${gt}, ${r.le}]` : `> ${gt}`;
-    throw fail(source, `a number ${range}`, shown);
+    throw invalidValue(source, `a number ${range}`, shown);
   }
   return value as number;
 }
 
 /** One of `allowed`. */
 export function checkChoice<T extends string>(value: unknown, source: string, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw fail(source, `one of ${allowed.join(', ')}`, String(value));
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw invalidValue(source, `one of ${allowed.join(', ')}`, String(value));
   return value as T;
 }
 

@@ -47,6 +47,21 @@ export interface ProgramSpec<S, U extends UniformLayout, B extends BindingLayout
 
 const SIZES: Record<UniformType, number> = { u32: 4, i32: 4, f32: 4 };
 
+/** The bytes of a uniform layout's values, in the declared order and types, padded to 16 bytes. */
+export function packUniforms<U extends UniformLayout>(layout: U, values: UniformValues<U>, name: string): ArrayBuffer {
+  const fields = Object.entries(layout);
+  const buf = new ArrayBuffer(Math.ceil(fields.reduce((a, [, t]) => a + SIZES[t], 0) / 16) * 16);
+  const view = new DataView(buf);
+  fields.forEach(([field, type], i) => {
+    const v = (values as Record<string, number>)[field];
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${name}: uniform "${field}" needs a number, found ${v}`);
+    if (type === 'f32') view.setFloat32(4 * i, v, true);
+    else if (type === 'i32') view.setInt32(4 * i, v, true);
+    else view.setUint32(4 * i, v, true);
+  });
+  return buf;
+}
+
 const bindingType = (b: BindingSpec) => (typeof b === 'string' ? { access: b, type: 'array<f32>' } : b);
 
 export class Program<S, U extends UniformLayout = UniformLayout, B extends BindingLayout = BindingLayout> {
@@ -97,16 +112,7 @@ export class Program<S, U extends UniformLayout = UniformLayout, B extends Bindi
 
   /** The uniform's bytes for these values, in the declared order and types. */
   params(values: UniformValues<U>): ArrayBuffer {
-    const buf = new ArrayBuffer(this.uniformBytes);
-    const view = new DataView(buf);
-    Object.entries(this.uniforms ?? {}).forEach(([name, type], i) => {
-      const v = (values as Record<string, number>)[name];
-      if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`${this.name}: uniform "${name}" needs a number, found ${v}`);
-      if (type === 'f32') view.setFloat32(4 * i, v, true);
-      else if (type === 'i32') view.setInt32(4 * i, v, true);
-      else view.setUint32(4 * i, v, true);
-    });
-    return buf;
+    return this.uniforms ? packUniforms(this.uniforms, values, this.name) : new ArrayBuffer(0);
   }
 
   grid(shape: S, maxPerDim: number): readonly [number, number, number] {

@@ -5,7 +5,8 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Binding, Dispatch } from '../gpu/kernel.js';
-import { convGemmDims, convGemmName, convGemmPackProgram, convGemmPackedSize, convGemmProgram, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { packUniforms } from '../gpu/program.js';
+import { CONV_GEMM_UNIFORMS, convGemmDims, convGemmName, convGemmPackProgram, convGemmPackedSize, convGemmProgram, type ConvGemmOp } from '../shaders/conv-gemm.js';
 
 export interface ConvGemmBindings {
   /** The row operand: packed (convGemmPackedSize floats) when the form packs it. */
@@ -17,7 +18,7 @@ export interface ConvGemmBindings {
 
 /** The uniform of an op's batch-dependent sizes, shared by its pack and its GEMM. */
 export function convGemmUniform(gpu: Gpu, op: ConvGemmOp, label: string): GPUBuffer {
-  return convGemmProgram('conv_8x8').program(op).uniform(gpu, convGemmDims(op), label);
+  return gpu.uniform(label, new Uint32Array(packUniforms(CONV_GEMM_UNIFORMS, convGemmDims(op), convGemmName(op))));
 }
 
 /** The GEMM of `op` with register block `name` (conv_TMxTN). */

@@ -2,10 +2,8 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { randomProgram } from '../shaders/random.js';
-
-/** The uniform layout, the same for both kinds. */
-const RANDOM = randomProgram('normal');
+import { packUniforms } from '../gpu/program.js';
+import { RANDOM_UNIFORMS, randomProgram } from '../shaders/random.js';
 import { DOMAIN, philoxCounter, seedKey } from './philox.js';
 
 export class NormalNoise {
@@ -44,6 +42,6 @@ export class NormalNoise {
     if (first % 4 !== 0) throw new Error(`noise: first value ${first} must be a multiple of 4`);
     const [k0, k1] = seedKey(this.seed);
     const [, s0, s1, domain] = philoxCounter(0, stream, DOMAIN.noise);
-    this.gpu.writeState(this.params, 0, new Uint8Array(RANDOM.params({ key0: k0, key1: k1, stream0: s0, stream1: s1, domain, n: this.out.size, first: first / 4 })));
+    this.gpu.writeState(this.params, 0, new Uint8Array(packUniforms(RANDOM_UNIFORMS, { key0: k0, key1: k1, stream0: s0, stream1: s1, domain, n: this.out.size, first: first / 4 }, 'random')));
   }
 }

@@ -18,12 +18,15 @@ export interface AdamHyper {
   weightDecay: number;
 }
 
+/** The step size and bias correction for the step, the betas, eps; the same for every weight decay. */
+export const ADAM_UNIFORMS = { n: 'u32', step_size: 'f32', bc2_sqrt: 'f32', beta1: 'f32', one_minus_beta1: 'f32', beta2: 'f32', one_minus_beta2: 'f32', eps: 'f32' } as const;
+
 /** Adam over n values: one thread per value. */
 export function adamProgram(weightDecay = 0) {
   return program({
     name: 'adam.step',
     workgroupSize: [ADAM_WG],
-    uniforms: { n: 'u32', step_size: 'f32', bc2_sqrt: 'f32', beta1: 'f32', one_minus_beta1: 'f32', beta2: 'f32', one_minus_beta2: 'f32', eps: 'f32' },
+    uniforms: ADAM_UNIFORMS,
     bindings: { param: 'read_write', grad: 'read', m: 'read_write', v: 'read_write' },
     constants: { weight_decay: weightDecay },
     wgsl: `override weight_decay: f32 = 0.0;${FLAT_ID}`,

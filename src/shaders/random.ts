@@ -13,7 +13,7 @@ export const RANDOM_WG = 64;
  * Uniforms: the key and the stream (two words each), the domain, `n` values to write and `first`,
  * the Philox block of out[0]: a slice of a longer stream (sampling in batches).
  */
-const RANDOM_UNIFORMS = { key0: 'u32', key1: 'u32', stream0: 'u32', stream1: 'u32', domain: 'u32', n: 'u32', first: 'u32' } as const;
+export const RANDOM_UNIFORMS = { key0: 'u32', key1: 'u32', stream0: 'u32', stream1: 'u32', domain: 'u32', n: 'u32', first: 'u32' } as const;
 
 const PHILOX = /* wgsl */ `
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {
