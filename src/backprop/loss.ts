@@ -2,6 +2,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { planTensor, type PlanBuilder } from '../layers/layer.js';
 import { lossProgram, softmaxCrossEntropyProgram, type Loss } from '../shaders/loss.js';
+import { conditionalLossProgram, type Head } from '../shaders/conditional.js';
 
 export interface LossOutput {
   /** dL/d(input), same shape as the input. */
@@ -24,6 +25,14 @@ export async function lossAgainst(
   o: { rows?: { first: number; count: number }; grad?: Tensor } = {},
 ): Promise<LossOutput> {
   const { gpu } = plan;
+  const { first, count, perRow, grad } = rowsOf(plan, input, label, o);
+  const stats = gpu.tensor(`${label} stats`, [2]);
+  plan.dispatches.push(await lossProgram(loss).prepare(gpu, {}, { input, grad, stats }, { n: count * perRow, label: target, grad_scale: 1, first: first * perRow }));
+  return { grad, stats };
+}
+
+/** The rows a loss reads (all by default, checked), their width, and the gradient it writes into. */
+function rowsOf(plan: PlanBuilder, input: Tensor, label: string, o: { rows?: { first: number; count: number }; grad?: Tensor }) {
   const rows = input.shape[0] ?? 1;
   const perRow = input.size / rows;
   const { first, count } = o.rows ?? { first: 0, count: rows };
@@ -32,8 +41,30 @@ export async function lossAgainst(
   }
   const grad = o.grad ?? planTensor(plan, `${label} grad`, input.shape);
   if (grad.size !== input.size) throw new Error(`${label}: gradient tensor of ${grad.size} values for an input of ${input.size}`);
+  return { first, count, perRow, grad };
+}
+
+/**
+ * lossAgainst for a conditional D (src/shaders/conditional.ts): `input` is D's [rows, 1 + classes]
+ * output, `labels` the classes of the rows read (labels[0] for row `first`).
+ */
+export async function conditionalLoss(
+  plan: PlanBuilder,
+  head: Head,
+  loss: Loss,
+  input: Tensor,
+  labels: Tensor,
+  target: number,
+  label: string,
+  o: { rows?: { first: number; count: number }; grad?: Tensor } = {},
+): Promise<LossOutput> {
+  const { gpu } = plan;
+  const { first, count, perRow, grad } = rowsOf(plan, input, label, o);
+  if (input.shape.length !== 2 || perRow < 2) throw new Error(`${label}: expected D's output [rows, 1 + classes], found [${input.shape.join(', ')}]`);
+  if (labels.size < count) throw new Error(`${label}: ${labels.size} labels for ${count} rows`);
   const stats = gpu.tensor(`${label} stats`, [2]);
-  plan.dispatches.push(await lossProgram(loss).prepare(gpu, {}, { input, grad, stats }, { n: count * perRow, label: target, grad_scale: 1, first: first * perRow }));
+  const p = conditionalLossProgram(head, loss, perRow - 1);
+  plan.dispatches.push(await p.prepare(gpu, {}, { input, labels, grad, stats }, { count, first, label: target, grad_scale: 1 }));
   return { grad, stats };
 }
 

@@ -1,16 +1,26 @@
 /**
  * An image set resident on the GPU: uploaded once as bytes, shuffled per epoch, and each batch
- * gathered and normalised into `batch` ([batchSize, 1, H, W] float32) by one dispatch.
+ * gathered and normalised into `batch` ([batchSize, 1, H, W] float32) by one dispatch; with
+ * `classes`, its labels too (uploaded once, gathered by a second dispatch into `labels`).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { gatherNormalizeProgram } from '../shaders/mnist.js';
+import { gatherLabelsProgram, gatherNormalizeProgram } from '../shaders/mnist.js';
 import type { ImageSet } from './idx.js';
 import { normalizationTable } from './normalize.js';
 import { batchSizeAt, batchesPerEpoch, epochOrder } from './shuffle.js';
 
 const GATHER = gatherNormalizeProgram();
+const LABELS = gatherLabelsProgram();
+
+/** The batch's labels on the GPU (conditional training), gathered in the same order as its images. */
+export interface GpuLabels {
+  /** [batchSize] class indices as f32. */
+  batch: Tensor;
+  gather: Dispatch;
+  params: GPUBuffer;
+}
 
 export class GpuDataset {
   private constructor(
@@ -20,13 +30,16 @@ export class GpuDataset {
     readonly seed: number,
     readonly batch: Tensor,
     readonly gather: Dispatch,
+    /** The labels' batch and gather; null unless created with `classes`. */
+    readonly labels: GpuLabels | null,
     private readonly order: GPUBuffer,
     private readonly params: GPUBuffer,
     /** Everything this data set allocated, for destroy(). */
     private readonly owned: GPUBuffer[],
   ) {}
 
-  static async create(gpu: Gpu, set: ImageSet, opts: { batchSize: number; seed: number }): Promise<GpuDataset> {
+  /** `classes`: also gather labels, each checked to be below it. */
+  static async create(gpu: Gpu, set: ImageSet, opts: { batchSize: number; seed: number; classes?: number }): Promise<GpuDataset> {
     const { batchSize, seed } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new Error(`batch size: expected a positive integer, found ${batchSize}`);
@@ -47,7 +60,18 @@ export class GpuDataset {
     const batch = gpu.tensor('real batch', [batchSize, 1, set.height, set.width]);
     const gather = await GATHER.prepare(gpu, { batch: batchSize, pixels }, { images, order, table, out: batch }, { uniform: params });
     const owned = [images, order, table.buffer, params, batch.buffer];
-    const ds = new GpuDataset(gpu, set, batchSize, seed, batch, gather, order, params, owned);
+    let labels: GpuLabels | null = null;
+    if (opts.classes !== undefined) {
+      const bad = set.labels.findIndex((l) => l >= opts.classes!);
+      if (bad >= 0) throw new Error(`${set.source}: label ${set.labels[bad]} of image ${bad} is not a class of this model (0..${opts.classes - 1})`);
+      const all = gpu.tensor(`labels of ${set.source}`, [set.count], 'u32', Uint32Array.from(set.labels)).buffer;
+      const labelParams = LABELS.uniform(gpu, { start: 0, count: batchSize }, 'label gather params');
+      const labelBatch = gpu.tensor('real labels', [batchSize]);
+      const labelGather = await LABELS.prepare(gpu, { batch: batchSize }, { labels: all, order, out: labelBatch }, { uniform: labelParams });
+      labels = { batch: labelBatch, gather: labelGather, params: labelParams };
+      owned.push(all, labelParams, labelBatch.buffer);
+    }
+    const ds = new GpuDataset(gpu, set, batchSize, seed, batch, gather, labels, order, params, owned);
     ds.setEpoch(0);
     return ds;
   }
@@ -80,7 +104,9 @@ export class GpuDataset {
   setBatch(index: number): number {
     const size = this.sizeOf(index);
     const pixels = this.set.height * this.set.width;
-    this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start: index * this.batchSize, count: size, pixels })));
+    const start = index * this.batchSize;
+    this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start, count: size, pixels })));
+    if (this.labels) this.gpu.writeState(this.labels.params, 0, new Uint8Array(LABELS.params({ start, count: size })));
     return size;
   }
 

@@ -1,7 +1,10 @@
 /**
  * The reference DCGAN, layer for layer: the notebook's two nn.Sequentials (docs/design.md, "The
  * reference"; scripts/fixtures/reference_model.py is the PyTorch side). Indices match, so
- * parameter names are the reference's state_dict keys.
+ * parameter names are the reference's state_dict keys. With `classes` > 0, the conditional pair
+ * (train --conditional; src/shaders/conditional.ts): G's first Linear also takes the one-hot
+ * class, and D's last Linear gives 1 + classes outputs for its head, with no Sigmoid (the
+ * head's loss applies it).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import { LeakyReLU, ReLU, Sigmoid, Tanh } from '../layers/activation.js';
@@ -18,9 +21,9 @@ import type { InitScheme } from '../layers/layer.js';
 export const LATENT_DIM = 100;
 export const IMAGE_SHAPE = [1, 28, 28] as const;
 
-export function generator(latentDim = LATENT_DIM): Sequential {
+export function generator(latentDim = LATENT_DIM, classes = 0): Sequential {
   return new Sequential('generator', [
-    new Linear(latentDim, 128 * 7 * 7), // 0
+    new Linear(latentDim + classes, 128 * 7 * 7), // 0
     new BatchNorm1d(128 * 7 * 7), // 1
     ReLU(), // 2
     new Unflatten([128, 7, 7]), // 3
@@ -32,8 +35,8 @@ export function generator(latentDim = LATENT_DIM): Sequential {
   ]);
 }
 
-/** `sigmoid` false leaves D's last layer off, for the fused BCE-with-logits loss. */
-export function discriminator(sigmoid = true): Sequential {
+/** `sigmoid` false leaves D's last layer off, for the fused BCE-with-logits loss (and every conditional head). */
+export function discriminator(sigmoid = true, classes = 0): Sequential {
   const layers = [
     new Conv2d(1, 64, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
@@ -41,10 +44,10 @@ export function discriminator(sigmoid = true): Sequential {
     new BatchNorm2d(128), // 3
     LeakyReLU(0.2), // 4
     new Flatten(), // 5
-    new Linear(128 * 7 * 7, 1), // 6
+    new Linear(128 * 7 * 7, 1 + classes), // 6
     Sigmoid(), // 7
   ];
-  return new Sequential('discriminator', sigmoid ? layers : layers.slice(0, -1));
+  return new Sequential('discriminator', sigmoid && classes === 0 ? layers : layers.slice(0, -1));
 }
 
 export { INIT_SCHEMES, type InitScheme } from '../layers/layer.js';

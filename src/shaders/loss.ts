@@ -29,7 +29,7 @@ const TERMS: Record<Loss, string> = {
   grad[params.first + i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
 };
 
-const CLAMPED_LOG = /* wgsl */ `
+export const CLAMPED_LOG = /* wgsl */ `
 // PyTorch clamps each log at -100. GPU log(0) is not reliably -inf (llvmpipe and SwiftShader
 // return about -87.3, the log of the smallest normal), so 0 is caught explicitly. A NaN input
 // must stay NaN (as in PyTorch) so the run's finite check sees it, but max(NaN, -100) may

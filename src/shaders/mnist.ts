@@ -34,4 +34,23 @@ export function gatherNormalizeProgram() {
   });
 }
 
-export const MNIST_PROGRAMS = [gatherNormalizeProgram()];
+export const LABELS_WG = 64;
+
+/** The batch's class labels (conditional training): out[i] = f32(labels[order[start + i]]) for i < count. */
+export function gatherLabelsProgram() {
+  return program({
+    name: 'mnist.gather_labels',
+    workgroupSize: [LABELS_WG],
+    uniforms: { start: 'u32', count: 'u32' },
+    bindings: { labels: { access: 'read', type: 'array<u32>' }, order: { access: 'read', type: 'array<u32>' }, out: 'read_write' },
+    wgsl: FLAT_ID,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
+  if (i >= params.count) { return; }
+  out[i] = f32(labels[order[params.start + i]]);
+}`,
+    grid: ({ batch }: { batch: number }, max: number) => grid1d(batch, LABELS_WG, max),
+  });
+}
+
+export const MNIST_PROGRAMS = [gatherNormalizeProgram(), gatherLabelsProgram()];

@@ -8,6 +8,11 @@
  * and a finite check of the three losses. Every D forward has its own batch statistics, like the
  * reference; D(real) and D(fake) run as one pass over both halves of one batch (dPasses), with
  * BatchNorm's statistics per half. One command buffer, one submit per step.
+ *
+ * Conditional (StepModels.conditional): the batch's labels are gathered with its images, G's
+ * input is [z, onehot(y)] and each loss is the head's (src/shaders/conditional.ts). G draws the
+ * real batch's classes, so D's real and fake halves carry the same labels and the classes G
+ * learns follow the data's own frequencies.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
@@ -16,7 +21,8 @@ import { planTensor, type ConvPath, type PlanBuilder } from '../layers/layer.js'
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
-import { lossAgainst, type LossOutput } from '../backprop/loss.js';
+import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
+import { concatOneHotProgram, type Head } from '../shaders/conditional.js';
 import { copyInto } from '../layers/ops.js';
 import type { GpuDataset } from '../mnist/dataset.js';
 import { NormalNoise } from '../random/noise.js';
@@ -35,6 +41,13 @@ export const D_PASSES_PER_STEP = 3;
 
 /** The step's finite check watches its three losses. */
 const FINITE = finiteCheckProgram(3);
+const CONCAT = concatOneHotProgram();
+
+/** A conditional model pair: D's head and the number of classes. */
+export interface Conditioning {
+  head: Head;
+  classes: number;
+}
 
 export interface StepModels {
   gpu: Gpu;
@@ -62,6 +75,8 @@ export interface StepModels {
   dPasses?: DPasses;
   /** Where the plan's activations and gradients live (shared by the plans of every batch size); absent: a buffer each. */
   activations?: ActivationArena;
+  /** Class-conditional G and D; absent: the reference's unconditional pair. */
+  conditional?: Conditioning;
 }
 
 export class StepPlan {
@@ -76,6 +91,8 @@ export class StepPlan {
     /** [batch, 1, H, W]: the real images this step sees. */
     readonly real: Tensor,
     readonly z: Tensor,
+    /** [batch] class indices (as f32) of the real batch, which G is asked for too; null: unconditional. */
+    readonly labels: Tensor | null,
     readonly fake: Tensor,
     /** [loss, mean D output] for D(real), D(fake) before the update, D(fake) for G. */
     readonly statsReal: Tensor,
@@ -104,18 +121,29 @@ export class StepPlan {
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);
     const z = gpu.tensor(`z (batch ${batch})`, [batch, m.latentDim]);
     const noise = await NormalNoise.create(gpu, z, m.seed);
-    const inputs = dataset ? [dataset.gather, noise.dispatch] : [noise.dispatch];
+    const cond = m.conditional;
+    if (cond && dataset && !dataset.labels) throw new Error('step plan: a conditional model needs a data set created with its labels');
+    const labels = cond ? (dataset ? dataset.labels!.batch.rows(batch) : gpu.tensor(`labels (batch ${batch})`, [batch])) : null;
+    const inputs = dataset ? [dataset.gather, ...(cond ? [dataset.labels!.gather] : []), noise.dispatch] : [noise.dispatch];
 
     const label = (s: string) => `${s} (batch ${batch})`;
+    type Rows = Parameters<typeof lossAgainst>[5];
+    const lossOf = (input: Tensor, target: number, name: string, o?: Rows) =>
+      cond ? conditionalLoss(plan, cond.head, m.loss, input, labels!, target, name, o) : lossAgainst(plan, m.loss, input, target, name, o);
+    let gInput = z;
+    if (cond) {
+      gInput = planTensor(plan, label('G input (z, onehot(y))'), [batch, m.latentDim + cond.classes]);
+      plan.dispatches.push(await CONCAT.prepare(gpu, { rows: batch, latent: m.latentDim, classes: cond.classes }, { z, labels: labels!, out: gInput }));
+    }
     // Discriminator step.
-    const g = await G.forward(plan, z, true);
+    const g = await G.forward(plan, gInput, true);
     let lossReal: LossOutput;
     let lossFake: LossOutput;
     if (m.dPasses === 'separate') {
       const dReal = await D.forward(plan, real, true);
-      lossReal = await lossAgainst(plan, m.loss, dReal.y, m.realLabel, label('D real loss'));
+      lossReal = await lossOf(dReal.y, m.realLabel, label('D real loss'));
       const dFake = await D.forward(plan, g.y, true);
-      lossFake = await lossAgainst(plan, m.loss, dFake.y, 0, label('D fake loss'));
+      lossFake = await lossOf(dFake.y, 0, label('D fake loss'));
       await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
       await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
     } else {
@@ -126,14 +154,14 @@ export class StepPlan {
       await copyInto(plan, real, both, 0);
       await copyInto(plan, g.y, both, real.size);
       const d = await D.forward(plan, both, true, 2);
-      lossReal = await lossAgainst(plan, m.loss, d.y, m.realLabel, label('D real loss'), { rows: { first: 0, count: batch } });
-      lossFake = await lossAgainst(plan, m.loss, d.y, 0, label('D fake loss'), { rows: { first: batch, count: batch }, grad: lossReal.grad });
+      lossReal = await lossOf(d.y, m.realLabel, label('D real loss'), { rows: { first: 0, count: batch } });
+      lossFake = await lossOf(d.y, 0, label('D fake loss'), { rows: { first: batch, count: batch }, grad: lossReal.grad });
       await D.backward(plan, d.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
     }
     plan.dispatches.push(m.adamD);
     // Generator step, on the same fake batch, through the updated D.
     const dG = await D.forward(plan, g.y, true);
-    const lossG = await lossAgainst(plan, m.loss, dG.y, 1, label('G loss'));
+    const lossG = await lossOf(dG.y, 1, label('G loss'));
     const dFakeInput = await D.backward(plan, dG.tape, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
     await G.backward(plan, g.tape, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
     plan.dispatches.push(m.adamG);
@@ -141,7 +169,7 @@ export class StepPlan {
 
     const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
     plan.dispatches.push(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
-    return new StepPlan(m, batch, real, z, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
+    return new StepPlan(m, batch, real, z, labels, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
   }
 
   /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */

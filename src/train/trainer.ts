@@ -13,7 +13,8 @@ import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from '../image/images.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
 import { IMAGE_SHAPE, INIT_SCHEMES, INIT_STREAMS, discriminator, generator, initialValues, loadValues, type InitScheme } from '../model/models.js';
-import { StepPlan } from './step.js';
+import { StepPlan, type Conditioning } from './step.js';
+import { HEADS, type Head } from '../shaders/conditional.js';
 import { D_PASSES, checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
@@ -53,6 +54,13 @@ export interface TrainConfig {
    * merged unless only separate passes fit the adapter's binding limit (src/model/limits.ts).
    */
   dPasses: DPasses | 'auto';
+  /**
+   * Class-conditional G and D with this head for D (src/shaders/conditional.ts), or `none`: the
+   * reference's unconditional pair.
+   */
+  conditional: 'none' | Head;
+  /** Classes of a conditional model (the data's labels are 0 .. classes - 1). */
+  classes: number;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -74,6 +82,8 @@ export const REFERENCE_CONFIG: TrainConfig = {
   tune: 'quick',
   conv: 'auto',
   dPasses: 'auto',
+  conditional: 'none',
+  classes: 10,
 };
 
 /**
@@ -86,6 +96,7 @@ export const CONFIG_RANGES = {
   epochs: { int: true, min: 1 },
   seed: { int: true, min: 0 },
   lrDecayFrom: { int: true, min: 0 },
+  classes: { int: true, min: 2 },
   lr: { gt: 0 },
   lrD: { gt: 0 },
   beta1: { gt: 0, lt: 1 },
@@ -108,6 +119,12 @@ export function checkTrainConfig(c: TrainConfig): void {
   checkChoice(c.tune, 'tune', TUNE_MODES);
   checkChoice(c.conv, 'conv', CONV_PATHS);
   checkChoice(c.dPasses, 'dPasses', ['auto', ...D_PASSES]);
+  checkChoice(c.conditional, 'conditional', ['none', ...HEADS]);
+}
+
+/** The conditioning a config asks for; undefined: unconditional. */
+export function conditioningOf(c: Pick<TrainConfig, 'conditional' | 'classes'>): Conditioning | undefined {
+  return c.conditional === 'none' ? undefined : { head: c.conditional, classes: c.classes };
 }
 
 /**
@@ -173,16 +190,17 @@ export class GanTrainer {
     }
     const least = config.dPasses === 'merged' ? 'merged' : 'separate';
     checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, convPathFor(gpu, config.conv), least), 'batch size');
-    const G = generator(config.latentDim).allocate(gpu);
+    const cond = conditioningOf(config);
+    const G = generator(config.latentDim, cond?.classes).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
-    const D = discriminator(config.loss === 'bce').allocate(gpu);
+    const D = discriminator(config.loss === 'bce', cond?.classes).allocate(gpu);
     const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
     const optG = await Adam.create(gpu, G.params, hyper);
     const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
-    const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed }) : null;
+    const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed, ...(cond ? { classes: cond.classes } : {}) }) : null;
     const flag = gpu.tensor('non-finite flag', [4], 'u32', new Uint32Array([FLAG_CLEAR, 0, 0, 0])).buffer;
     const emaG = config.ema > 0 ? await Ema.create(gpu, G, config.ema) : null;
     emaG?.load(initialG);
@@ -220,6 +238,7 @@ export class GanTrainer {
           dPasses: dPassesFor(this.gpu, batch, this.config.latentDim, conv, this.config.dPasses),
           tuner: this.tuner,
           activations: this.activations,
+          conditional: conditioningOf(this.config),
         },
         this.dataset,
         batch,
@@ -278,11 +297,13 @@ export class GanTrainer {
     return { plan, timed };
   }
 
-  /** Submits one step on caller-provided real images and z (parity tests). */
-  async stepWith(real: Float32Array, z: Float32Array, batch: number): Promise<StepPlan> {
+  /** Submits one step on caller-provided real images and z, and labels for a conditional model (parity tests). */
+  async stepWith(real: Float32Array, z: Float32Array, batch: number, labels?: Float32Array): Promise<StepPlan> {
     const plan = await this.plan(batch);
+    if (!plan.labels !== !labels) throw new Error(`stepWith: labels ${labels ? 'given for an unconditional' : 'missing for a conditional'} model`);
     this.gpu.write(plan.real, real);
     this.gpu.write(plan.z, z);
+    if (plan.labels && labels) this.gpu.write(plan.labels, labels);
     const writes = this.gpu.record(() => this.nextStepState(plan));
     this.submit([{ writes, dispatches: plan.dispatchesFor(true) }]);
     return plan;
