@@ -7,6 +7,8 @@
  *   const g = await loadGenerator('generator.safetensors');   // URL, File/Blob or bytes
  *   const images = await g.sample({ n: 25, seed: 1 });       // Float32Array, n x 28 x 28 in [-1, 1]
  *   g.drawTo(document.querySelector('canvas'));               // the last sample as a 5x5 grid
+ *   // a conditional checkpoint (train --conditional): g.classes names its classes
+ *   await g.sample({ n: 10, seed: 1, label: 7 });              // ten 7s (or one label per image)
  */
 import { makeGrid, type Grid } from './image/images.js';
 import { Sampler, generatorFromCheckpoint, latentDim } from './model/sample.js';
@@ -26,6 +28,8 @@ export { BACKENDS, type Backend } from './gpu/backend.js';
 export { checkInt, checkNumber, checkChoice, InvalidValueError } from './config/checks.js';
 
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | Uint8Array;
+/** A class of a conditional generator: its label (0..K-1) or its name. */
+export type Label = number | string;
 
 async function bytesOf(source: CheckpointSource): Promise<{ bytes: Uint8Array; name: string }> {
   if (source instanceof Uint8Array) return { bytes: source, name: 'checkpoint bytes' };
@@ -66,29 +70,60 @@ export class LoadedGenerator {
   constructor(
     readonly gpu: Gpu,
     readonly model: Sequential,
+    /** A conditional generator's class names (label k draws classes[k]); null: unconditional. */
+    readonly classes: readonly string[] | null = null,
   ) {}
 
+  /** The latent vector's size (without the one-hot class of a conditional generator). */
   get latentDim(): number {
-    return latentDim(this.model);
+    return latentDim(this.model) - (this.classes?.length ?? 0);
   }
 
   private sampler(n: number): Promise<Sampler> {
     checkInt(n, 'n');
     let s = this.samplers.get(n);
-    if (!s) this.samplers.set(n, (s = Sampler.create(this.gpu, this.model, n)));
+    if (!s) this.samplers.set(n, (s = Sampler.create(this.gpu, this.model, n, undefined, this.classes?.length ?? 0)));
     return s;
   }
 
-  /** n images (n x 28 x 28 floats in [-1, 1]) from the seeded noise, G in eval mode. */
-  async sample({ n = 25, seed = 0 }: { n?: number; seed?: number } = {}): Promise<Float32Array> {
+  /**
+   * The labels of n images: `label` a class for all of them or one per image (a label number or a
+   * class name); a conditional generator without one draws the classes in turn (0, 1, ..., K-1, 0, ...).
+   */
+  private labelsFor(n: number, label: Label | readonly Label[] | undefined): number[] | undefined {
+    if (!this.classes) {
+      if (label !== undefined) throw new Error('label: this generator is unconditional (train --conditional makes one that takes classes)');
+      return undefined;
+    }
+    const names = this.classes;
+    const one = (l: Label, what: string) => {
+      const k = typeof l === 'string' ? names.indexOf(l) : l;
+      if (!Number.isInteger(k) || k < 0 || k >= names.length) throw new Error(`${what}: expected a label 0..${names.length - 1} or a class name (${names.join(', ')}), found ${JSON.stringify(l)}`);
+      return k;
+    };
+    if (label === undefined) return Array.from({ length: n }, (_, i) => i % names.length);
+    if (Array.isArray(label)) {
+      if (label.length !== n) throw new Error(`label: expected ${n} labels (one per image), found ${label.length}`);
+      return label.map((l, i) => one(l, `label[${i}]`));
+    }
+    return new Array<number>(n).fill(one(label as Label, 'label'));
+  }
+
+  /** n images (n x 28 x 28 floats in [-1, 1]) from the seeded noise, G in eval mode; `label`: the class(es) of a conditional generator. */
+  async sample({ n = 25, seed = 0, label }: { n?: number; seed?: number; label?: Label | readonly Label[] } = {}): Promise<Float32Array> {
     checkInt(seed, 'seed', 0);
-    const images = await (await this.sampler(n)).fromSeed(seed);
+    checkInt(n, 'n');
+    const labels = this.labelsFor(n, label);
+    const images = await (await this.sampler(n)).fromSeed(seed, labels);
     this.last = { images, n };
     return images;
   }
 
-  /** `steps` images along the straight line between the first latent vectors of two seeds. */
-  async interpolate(seedA: number, seedB: number, steps = 10): Promise<Float32Array> {
+  /**
+   * `steps` images along the straight line between the first latent vectors of two seeds; a
+   * conditional generator stays within one class (`label`, default 0).
+   */
+  async interpolate(seedA: number, seedB: number, steps = 10, { label }: { label?: Label } = {}): Promise<Float32Array> {
     checkInt(seedA, 'seedA', 0);
     checkInt(seedB, 'seedB', 0);
     checkInt(steps, 'steps');
@@ -100,7 +135,8 @@ export class LoadedGenerator {
       const t = steps === 1 ? 0 : s / (steps - 1);
       for (let i = 0; i < d; i++) z[s * d + i] = (1 - t) * a[i]! + t * b[i]!;
     }
-    const images = await (await this.sampler(steps)).fromLatents(z);
+    const labels = this.classes ? this.labelsFor(steps, label ?? 0) : this.labelsFor(steps, label);
+    const images = await (await this.sampler(steps)).fromLatents(z, labels);
     this.last = { images, n: steps };
     return images;
   }
@@ -131,7 +167,8 @@ export async function loadGenerator(source: CheckpointSource, options: GpuOption
   name ??= loaded.name;
   const gpu = options.gpu ?? (await requestGpu(options));
   try {
-    const g = new LoadedGenerator(gpu, generatorFromCheckpoint(gpu, bytes, name));
+    const { G, classNames } = generatorFromCheckpoint(gpu, bytes, name);
+    const g = new LoadedGenerator(gpu, G, classNames);
     g.ownsGpu = !options.gpu;
     return g;
   } catch (err) {

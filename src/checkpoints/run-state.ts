@@ -23,6 +23,7 @@ import {
 import { INIT_SCHEMES } from '../model/models.js';
 import { tensorValues } from '../io/safetensors.js';
 import { LOSSES } from '../shaders/loss.js';
+import { HEADS } from '../shaders/conditional.js';
 import type { GanTrainer, TrainConfig } from '../train/trainer.js';
 import { D_PASSES_PER_STEP, G_PASSES_PER_STEP } from '../train/step.js';
 
@@ -42,6 +43,8 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     real_label: String(c.realLabel),
     ema: String(c.ema),
     lr_decay_from: c.lrDecayFrom === null ? 'none' : String(c.lrDecayFrom),
+    // Only conditional runs say so: an unconditional checkpoint keeps the reference's bytes.
+    ...(c.conditional === 'none' ? {} : { conditional: c.conditional, classes: String(c.classes), class_names: JSON.stringify(t.classNames) }),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -101,6 +104,9 @@ export function runConfigFromMetadata(meta: Metadata, file: string): Partial<Tra
     realLabel: meta.real_label === undefined ? 1 : num('real_label'),
     ema: meta.ema === undefined ? 0 : num('ema'),
     lrDecayFrom: meta.lr_decay_from === undefined || meta.lr_decay_from === 'none' ? null : num('lr_decay_from'),
+    // Checkpoints from before conditioning existed are unconditional.
+    conditional: meta.conditional === undefined ? 'none' : (text('conditional', ['none', ...HEADS]) as TrainConfig['conditional']),
+    ...(meta.conditional !== undefined && meta.conditional !== 'none' ? { classes: num('classes', true) } : {}),
   };
 }
 

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { generatorFile } from './generator-file.js';
 import { generatorFromCheckpoint } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
-import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
+import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
+import { CLASSES } from '../eval/classifier.js';
+import { loadImageSet } from '../mnist/files.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
 import { backendFlag, seedFlag } from './common-flags.js';
@@ -37,10 +39,23 @@ export function qualityTable(q: Quality, ref: Reference): string {
     `confidence      ${q.confidence.toFixed(4)}`,
     `max/min class   ${Number.isFinite(q.maxMinRatio) ? q.maxMinRatio.toFixed(2) : 'inf (a class is missing)'}`,
     `classes         ${q.histogram.map((c, k) => `${k}:${share(c)}`).join(' ')}`,
+ ...(q.conditional
+      ? [
+          `conditional     accuracy ${(100 * q.conditional.accuracy).toFixed(2)}% (samples the classifier names as the class asked for)`,
+          `per class acc   ${q.conditional.perClassAccuracy.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}`,
+          `per class FD    ${q.conditional.perClassFd.map((f, k) => `${k}:${f.toFixed(1)}`).join(' ')}`,
+        ]
+      : []),
     q.rareClasses.length ? `warning         classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)` : '',
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** A conditional generator's scores as --json and metrics.jsonl write them (nothing for an unconditional one). */
+export function conditionalJson(q: Quality): Record<string, unknown> {
+  if (!q.conditional) return {};
+  return { conditional_accuracy: q.conditional.accuracy, per_class_accuracy: q.conditional.perClassAccuracy, per_class_fd: q.conditional.perClassFd };
 }
 
 export function main(args: string[]): Promise<void> {
@@ -52,13 +67,15 @@ export function main(args: string[]): Promise<void> {
     const gpu = await requestGpu({ backend: v.backend });
     try {
       const start = performance.now();
-      const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+      const { G, classNames } = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+      if (classNames && classNames.length !== CLASSES) throw new Error(`${file}: a conditional generator of ${classNames.length} classes; the evaluator's classifier scores the ${CLASSES} MNIST digits only`);
       const { model: classifier, reference: ref, metadata } = loadEvaluator(gpu, v.classifier);
       const accuracy = metadata.test_accuracy ?? '?';
-      const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed);
+      const perClass = classNames ? await classTestStats(gpu, classifier, loadImageSet('mnist', 'test')) : null;
+      const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed, perClass);
       const seconds = (performance.now() - start) / 1000;
       if (v.json) {
-        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, classifier_accuracy: Number(accuracy), seconds }));
+        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, ...conditionalJson(q), classifier_accuracy: Number(accuracy), seconds }));
       } else {
         console.log(`eval     ${file}: ${n} samples (seed ${seed}) on ${gpu.describe()}, classifier test accuracy ${(100 * Number(accuracy)).toFixed(2)}%, ${seconds.toFixed(1)} s`);
         console.log(qualityTable(q, ref));

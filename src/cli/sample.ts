@@ -5,7 +5,7 @@ import { FILES } from '../model/state-dict.js';
 import { generatorFile } from './generator-file.js';
 import { makeGrid } from '../image/images.js';
 import { encodePng } from '../image/png.js';
-import { generatorFromCheckpoint, sampleImages } from '../model/sample.js';
+import { classRows, generatorFromCheckpoint, sampleImages } from '../model/sample.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { UsageError, runMain } from './args.js';
 import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
@@ -14,7 +14,8 @@ import { HELP_FLAG, bool, flagHelp, int, outputFile, parseFlags, text } from './
 export const SAMPLE_FLAGS = {
   checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory holding ${FILES.G}`),
   ema: bool('use the weight average saved beside the checkpoint (train --ema)'),
-  n: int('number of images', { default: 25 }),
+  class: text("a conditional checkpoint's class to draw: a label 0..K-1 or a class name (e.g. 7, or Sneaker for Fashion-MNIST), or all: a grid of --n images per class, one row each (the default for a conditional checkpoint)", { arg: 'K|all' }),
+  n: int('number of images (with --class all: per class)', { shownDefault: '25, or 10 per class' }),
   seed: seedFlag('latent noise', 0),
   nrow: int('images per grid row', { default: 5 }),
   out: outFileFlag('grid PNG, min-max normalised like save_image(normalize=True)', 'samples.png'),
@@ -30,12 +31,29 @@ exported from the reference PyTorch model with its state_dict keys) in eval mode
 
 ${flagHelp(SAMPLE_FLAGS)}`;
 
+/**
+ * Which class --class asks for: null for an unconditional checkpoint (where --class is an error),
+ * `all` (the default for a conditional one), or a label, given as a number or a class name.
+ */
+export function classPick(value: string | undefined, classNames: string[] | null, file: string): number | 'all' | null {
+  if (!classNames) {
+    if (value !== undefined) throw new UsageError(`--class: ${file} is an unconditional generator, which cannot be asked for a class (train --conditional makes one that can)`);
+    return null;
+  }
+  if (value === undefined || value === 'all') return 'all';
+  const byName = classNames.indexOf(value);
+  if (byName >= 0 && !/^\d+$/.test(value)) return byName;
+  const k = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (Number.isInteger(k) && k < classNames.length) return k;
+  throw new UsageError(`--class: expected all, a label 0..${classNames.length - 1} or a class name (${classNames.join(', ')}), found "${value}"`);
+}
+
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
 export function main(args: string[]): Promise<void> {
   return runMain(async () => {
   const { values: v } = parseFlags(SAMPLE_FLAGS, args);
   if (v.help) return console.log(HELP);
-  const { n, seed, nrow } = v;
+  const { seed } = v;
   const file = generatorFile(v.checkpoint, v.ema);
   outputFile(v.out, '--out');
   if (v.individual !== undefined && existsSync(v.individual) && !statSync(v.individual).isDirectory()) {
@@ -43,11 +61,16 @@ export function main(args: string[]): Promise<void> {
   }
   const gpu = await requestGpu({ backend: v.backend });
   try {
-    const G = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
-    const images = await sampleImages(gpu, G, n, seed);
+    const { G, classNames } = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+    const pick = classPick(v.class, classNames, file);
+    const n = pick === 'all' ? (v.n ?? 10) * classNames!.length : (v.n ?? 25);
+    const labels = pick === null ? undefined : { classes: classNames!.length, labels: pick === 'all' ? classRows(classNames!.length, v.n ?? 10) : new Array<number>(n).fill(pick) };
+    const nrow = pick === 'all' ? (v.n ?? 10) : v.nrow;
+    const images = await sampleImages(gpu, G, n, seed, labels);
     mkdirSync(dirname(v.out) || '.', { recursive: true });
     writeFileSync(v.out, encodePng(makeGrid(images, n, 28, 28, nrow)));
-    console.log(`wrote ${v.out} (${n} samples, seed ${seed}, ${gpu.describe()})`);
+    const what = pick === null ? '' : pick === 'all' ? `, one row per class: ${classNames!.join(', ')}` : `, class ${pick} (${classNames![pick]})`;
+    console.log(`wrote ${v.out} (${n} samples${what}, seed ${seed}, ${gpu.describe()})`);
     if (v.individual) {
       mkdirSync(v.individual, { recursive: true });
       for (let i = 0; i < n; i++) {

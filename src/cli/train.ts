@@ -8,13 +8,15 @@ import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
 import { lossCurve } from '../image/images.js';
-import { GeneratorEvaluator } from '../eval/evaluate.js';
+import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
+import { conditionalJson } from './eval.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../train/trainer.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet } from '../mnist/files.js';
 import { LOSSES } from '../shaders/loss.js';
+import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { CONV_PATHS } from '../layers/layer.js';
 import { Progress } from './progress.js';
@@ -59,6 +61,8 @@ export const TRAIN_FLAGS = {
   recipe: choice(RECIPE_NAMES, 'a set of defaults: reference, the notebook bit for bit; improved: --init dcgan --real-label 0.9 --lr 0.0004 --lr-d 0.0001, which lowers FD (docs/quality.md). Flags win, so with it --lr sets G\'s rate alone', { default: 'reference' }),
   ema: cfg(num("also keep an exponential moving average of G's weights (e.g. 0.999), saved as generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)", { ...C.ema, arg: 'DECAY', shownDefault: 'none' }), 'ema'),
   'lr-decay-from': cfg(lrDecayFlag, 'lrDecayFrom', false),
+  conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
+  head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   seed: cfg(int('seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch\'s random numbers', { ...C.seed, shownDefault: String(R.seed) }), 'seed'),
   data: dataFlag('Data'),
   'max-steps': int('stop after N steps in all (a checkpoint and grid are written when it stops)', { section: 'Run length' }),
@@ -149,6 +153,14 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
     }
   }
   const config = { ...base };
+  if (given.has('head') && !v.conditional && base.conditional === 'none') throw new UsageError('--head: only a conditional model has a head; add --conditional');
+  if (v.conditional || given.has('head')) {
+    const wanted = v.head ?? (base.conditional === 'none' ? DEFAULT_HEAD : base.conditional);
+    if (v.resume && base.conditional !== wanted) {
+      throw new UsageError(`--conditional${given.has('head') ? ` --head ${wanted}` : ''} contradicts the checkpoint in ${v.resume}, which is ${base.conditional === 'none' ? 'unconditional' : `conditional with the ${base.conditional} head`}`);
+    }
+    config.conditional = wanted;
+  }
   for (const [name, f] of Object.entries(TRAIN_FLAGS)) {
     // Flags with a default (matmul, tune, conv) always set their field; the others only when given.
     if ('key' in f && (given.has(name) || f.default !== undefined)) {
@@ -206,6 +218,7 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
   try {
     say(`adapter  ${gpu.describe()}`);
     say(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
+    if (config.conditional !== 'none') say(`model    conditional on ${config.classes} classes (${config.conditional} head): ${(set.classNames ?? []).join(', ')}`);
     GanTrainer.tuneLog = say;
     const stepsPerSubmit = v['steps-per-submit'] ?? (gpu.isSoftware ? 1 : 8);
     const trainer = await GanTrainer.create(gpu, set, config);
@@ -217,7 +230,8 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
     const profiler = v.profile ? new Profiler() : null;
     const evalEvery = v['eval-every'] ?? null;
     const classifier = evalEvery ? loadEvaluator(gpu) : null;
-    const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples']) : null;
+    const perClass = classifier && config.conditional !== 'none' ? await classTestStats(gpu, classifier.model, loadImageSet('mnist', 'test')) : null;
+    const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
     const quality: Array<{ step: number; fd: number }> = [];
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
@@ -236,14 +250,14 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
         save: async () => void (await saveRun(outDir, trainer, { data }, v.keep, { replaceLater: v.resume !== undefined })),
         evaluate: async (step, epoch) => {
           const q = await evaluator!.evaluate(0);
-          const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator!.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, samples: q.n };
+          const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator!.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
           appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
           quality.push({ step, fd: q.fd });
           if (quality.length > 1) {
             const chart = lossCurve(quality.map((p) => p.step), [{ values: quality.map((p) => p.fd), color: [44, 160, 44], label: 'FD' }]);
             writeFileAtomic(join(outDir, 'quality_curve.png'), encodePng(chart));
           }
-          progress!.print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator!.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}`);
+          progress!.print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator!.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
           if (q.rareClasses.length) progress!.print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
         },
       },

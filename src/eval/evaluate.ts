@@ -9,7 +9,7 @@ import type { Sequential } from '../layers/sequential.js';
 import type { ImageSet } from '../mnist/idx.js';
 import { Sampler } from '../model/sample.js';
 import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, predictedClass, softmax } from './classifier.js';
-import { featureStats, frechetDistance, type Reference } from './frechet.js';
+import { featureStats, frechetDistance, type FeatureStats, type Reference } from './frechet.js';
 
 export type { Reference } from './frechet.js';
 
@@ -26,6 +26,29 @@ export interface Quality {
   maxMinRatio: number;
   /** Classes below a third of the fair share n / 10 (mode dropping). */
   rareClasses: number[];
+  /** A conditional generator's scores (its samples class-balanced: sample i asked for class i mod 10). */
+  conditional?: ConditionalQuality;
+}
+
+export interface ConditionalQuality {
+  /** The share of samples the classifier names as the class they were asked to be. */
+  accuracy: number;
+  /** That share per asked class. */
+  perClassAccuracy: number[];
+  /** FD of each asked class's samples against the test images of that class. */
+  perClassFd: number[];
+}
+
+/** Feature statistics of the test set's images of each class (per-class FD of a conditional generator). */
+export async function classTestStats(gpu: Gpu, classifier: Sequential, test: ImageSet): Promise<FeatureStats[]> {
+  const t = await classifyImageSet(gpu, classifier, test);
+  return Array.from({ length: CLASSES }, (_, k) => {
+    const rows: number[] = [];
+    for (let i = 0; i < t.n; i++) if (test.labels[i] === k) rows.push(i);
+    const f = new Float32Array(rows.length * FEATURES);
+    rows.forEach((r, j) => f.set(t.features.subarray(r * FEATURES, (r + 1) * FEATURES), j * FEATURES));
+    return featureStats(f, rows.length, FEATURES);
+  });
 }
 
 /** The yardstick the samples are measured against: test-set feature statistics, and real data's own score. */
@@ -50,11 +73,15 @@ export class GeneratorEvaluator {
     private readonly sampler: Sampler,
     private readonly pass: ClassifierPass,
     readonly reference: Reference,
+    /** A conditional G's per-class test statistics (classTestStats); null: unconditional. */
+    private readonly perClassTest: FeatureStats[] | null,
   ) {}
 
-  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number): Promise<GeneratorEvaluator> {
-    const sampler = await Sampler.create(gpu, G, n);
-    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference);
+  /** `perClassTest`: G is conditional on the classifier's 10 classes (classTestStats of the test set). */
+  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClassTest: FeatureStats[] | null = null): Promise<GeneratorEvaluator> {
+    if (perClassTest && n < 2 * CLASSES) throw new Error(`eval: a conditional generator needs at least ${2 * CLASSES} samples (2 per class), found ${n}`);
+    const sampler = await Sampler.create(gpu, G, n, undefined, perClassTest ? CLASSES : 0);
+    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClassTest);
   }
 
   /** G's current weights, scored. */
@@ -64,6 +91,8 @@ export class GeneratorEvaluator {
     const features = new Float32Array(n * FEATURES);
     const histogram = new Array<number>(CLASSES).fill(0);
     let confidence = 0;
+    const asked = this.perClassTest ? Array.from({ length: n }, (_, i) => i % CLASSES) : undefined;
+    const hits = new Array<number>(CLASSES).fill(0);
     await this.sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
       features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
       const probs = softmax(((await gpu.read(pass.logits)) as Float32Array).subarray(0, count * CLASSES));
@@ -71,10 +100,22 @@ export class GeneratorEvaluator {
         const best = predictedClass(probs, i);
         histogram[best]!++;
         confidence += probs[i * CLASSES + best]!;
+        if (asked && asked[first + i] === best) hits[best]!++;
       }
-    });
+    }, asked);
     const fair = n / CLASSES;
+    let conditional: ConditionalQuality | undefined;
+    if (asked) {
+      const perClass = Array.from({ length: CLASSES }, (_, k) => asked.filter((a) => a === k).length);
+      const perClassFd = perClass.map((count, k) => {
+        const f = new Float32Array(count * FEATURES);
+        for (let i = k, j = 0; i < n; i += CLASSES, j++) f.set(features.subarray(i * FEATURES, (i + 1) * FEATURES), j * FEATURES);
+        return frechetDistance(featureStats(f, count, FEATURES), this.perClassTest![k]!);
+      });
+      conditional = { accuracy: hits.reduce((a, b) => a + b, 0) / n, perClassAccuracy: hits.map((h, k) => h / perClass[k]!), perClassFd };
+    }
     return {
+      ...(conditional ? { conditional } : {}),
       n,
       fd: frechetDistance(featureStats(features, n, FEATURES), this.reference.test),
       histogram,
@@ -85,7 +126,7 @@ export class GeneratorEvaluator {
   }
 }
 
-/** Scores n samples of G once. */
-export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number): Promise<Quality> {
-  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n)).evaluate(seed);
+/** Scores n samples of G once (`perClassTest`: G is conditional, see GeneratorEvaluator.create). */
+export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number, perClassTest: FeatureStats[] | null = null): Promise<Quality> {
+  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n, perClassTest)).evaluate(seed);
 }

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
+import { classNamesOf } from './classes.js';
 import { IdxError, imageSetFromIdx, parseIdxHeader, type ImageSet } from './idx.js';
 
 export type Split = 'train' | 'test';
@@ -94,5 +95,5 @@ export function loadImageSet(data = 'mnist', split: Split = 'train'): ImageSet {
   const [imgStem, labStem] = FILE_STEMS[split];
   const imagesFile = findFile(dir, imgStem);
   const labelsFile = findFile(dir, labStem);
-  return imageSetFromIdx(readIdxFile(imagesFile, 3), imagesFile, readIdxFile(labelsFile, 1), labelsFile);
+  return { ...imageSetFromIdx(readIdxFile(imagesFile, 3), imagesFile, readIdxFile(labelsFile, 1), labelsFile), classNames: classNamesOf(data) };
 }

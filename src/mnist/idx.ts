@@ -76,6 +76,8 @@ export interface ImageSet {
   labels: Uint8Array;
   /** Where it came from, for messages. */
   source: string;
+  /** What label k means (conditional models); absent: the digits. */
+  classNames?: readonly string[];
 }
 
 /** Checks that an image file and a label file belong together. */

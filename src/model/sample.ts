@@ -14,18 +14,53 @@ import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.
 import { convPathFor } from '../layers/conv-base.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { generator } from './models.js';
+import { concatOneHotProgram } from '../shaders/conditional.js';
 
-/** Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference keys). */
-export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): Sequential {
+const CONCAT = concatOneHotProgram();
+
+/** A generator loaded from a checkpoint, and what its classes are when it is conditional. */
+export interface LoadedCheckpoint {
+  G: Sequential;
+  /** The class names of a conditional generator (label k draws classNames[k]); null: unconditional. */
+  classNames: string[] | null;
+}
+
+/**
+ * Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference
+ * keys). A conditional one says so in its metadata (`conditional`, `classes`, `class_names`):
+ * its first Linear takes latent_dim + classes inputs.
+ */
+export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): LoadedCheckpoint {
   const parsed = parseSafetensors(bytes, file);
   const w = parsed.tensors.get('model.0.weight');
   if (!w || w.shape.length !== 2) throw new SafetensorsError(file, 'missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
-  const G = generator(w.shape[1]).allocate(gpu);
+  const classNames = checkpointClassNames(parsed.metadata, file);
+  const classes = classNames?.length ?? 0;
+  if (w.shape[1]! <= classes) throw new SafetensorsError(file, `tensor "model.0.weight" takes ${w.shape[1]} inputs: too few for a conditional generator of ${classes} classes`);
+  const G = generator(w.shape[1]! - classes, classes).allocate(gpu);
   const checked = checkTensors(parsed, file, expectedModelTensors(G));
   loadStateDict(gpu, G, checked.tensors);
-  return G;
+  return { G, classNames };
 }
 
+/** A checkpoint's class names (null: unconditional), checked against its `classes`. */
+export function checkpointClassNames(meta: Record<string, string>, file: string): string[] | null {
+  if (meta.conditional === undefined || meta.conditional === 'none') return null;
+  const classes = Number(meta.classes);
+  let names: unknown;
+  try {
+    names = JSON.parse(meta.class_names ?? 'null');
+  } catch {
+    names = null;
+  }
+  if (!Number.isSafeInteger(classes) || classes < 2) throw new SafetensorsError(file, `metadata "classes": expected an integer >= 2 for a conditional model, found ${JSON.stringify(meta.classes ?? null)}`);
+  if (!Array.isArray(names) || names.length !== classes || names.some((n) => typeof n !== 'string')) {
+    throw new SafetensorsError(file, `metadata "class_names": expected a JSON list of ${classes} names, found ${JSON.stringify(meta.class_names ?? null)}`);
+  }
+  return names as string[];
+}
+
+/** The inputs of G's first Linear: the latent size, plus the classes of a conditional G. */
 export function latentDim(G: Sequential): number {
   return G.paramSpecs()[0]!.shape[1]!;
 }
@@ -47,15 +82,22 @@ export class Sampler {
     /** Images per dispatch. */
     readonly batch: number,
     readonly z: Tensor,
+    /** [batch] labels of a conditional G (host-written per batch); null: unconditional. */
+    private readonly labels: Tensor | null,
     private readonly noise: NormalNoise,
     private readonly forward: Dispatch[],
     /** G's output for one batch, [batch, 1, 28, 28]. */
     readonly out: Tensor,
+    /** Classes of a conditional G; 0: unconditional. */
+    readonly classes: number,
   ) {}
 
-  /** `maxBatch`: images per dispatch at most (tests; the adapter's limit applies anyway). */
-  static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK): Promise<Sampler> {
-    const latent = latentDim(G);
+  /**
+   * `maxBatch`: images per dispatch at most (tests; the adapter's limit applies anyway).
+   * `classes`: G is conditional on that many classes, and every call says which class each image is.
+   */
+  static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK, classes = 0): Promise<Sampler> {
+    const latent = latentDim(G) - classes;
     // A multiple of 4 below n, so every batch starts on a whole Philox block of the noise stream.
     const conv = convPathFor(gpu);
     const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(latent, conv)));
@@ -63,21 +105,49 @@ export class Sampler {
     if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent, conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
+    const labels = classes ? gpu.tensor(`sample labels (${batch})`, [batch]) : null;
     // Eval-mode activations live one layer each, so the arena's slots hold a few of them at most.
     const arena = new ActivationArena(gpu, `sampler activations (batch ${batch})`);
     const { dispatches, y } = await arena.build(
       async (alloc) => {
         const plan: PlanBuilder = { gpu, dispatches: [], conv, alloc };
-        return { dispatches: plan.dispatches, y: (await G.forward(plan, z, false)).y };
+        let input = z;
+        if (labels) {
+          input = alloc('sample G input (z, onehot(y))', [batch, latent + classes]);
+          plan.dispatches.push(await CONCAT.prepare(gpu, { rows: batch, latent, classes }, { z, labels, out: input }));
+        }
+        return { dispatches: plan.dispatches, y: (await G.forward(plan, input, false)).y };
       },
       (p) => ({ dispatches: [noise.dispatch, ...p.dispatches], liveOut: [p.y] }),
     );
-    return new Sampler(gpu, n, batch, z, noise, dispatches, y);
+    return new Sampler(gpu, n, batch, z, labels, noise, dispatches, y, classes);
   }
 
-  /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed`. */
-  async fromSeed(seed: number): Promise<Float32Array> {
-    return this.collect((each) => this.eachBatch(seed, [], each));
+  /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed` (a conditional G: of classes `labels`, n of them). */
+  async fromSeed(seed: number, labels?: ArrayLike<number>): Promise<Float32Array> {
+    return this.collect((each) => this.eachBatch(seed, [], each, labels));
+  }
+
+  /** Checks `labels` against a conditional G's classes (one per image), or their absence for an unconditional one. */
+  private checkLabels(labels: ArrayLike<number> | undefined): void {
+    if (!this.labels) {
+      if (labels !== undefined) throw new Error('labels given, but this generator is unconditional (train --conditional makes one that takes classes)');
+      return;
+    }
+    if (labels === undefined) throw new Error(`a conditional generator needs a class for each image (0..${this.classes - 1})`);
+    if (labels.length !== this.n) throw new Error(`labels: expected ${this.n} (one per image), found ${labels.length}`);
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (!Number.isInteger(l) || l < 0 || l >= this.classes) throw new Error(`labels[${i}]: expected a class 0..${this.classes - 1}, found ${l}`);
+    }
+  }
+
+  /** Writes the labels of images first .. first + count - 1 (a conditional G). */
+  private writeLabels(labels: ArrayLike<number> | undefined, first: number, count: number): void {
+    if (!this.labels || !labels) return;
+    const slice = new Float32Array(this.batch);
+    for (let i = 0; i < count; i++) slice[i] = labels[first + i]!;
+    this.gpu.write(this.labels, slice);
   }
 
   /**
@@ -85,10 +155,12 @@ export class Sampler {
    * classifier reading `out`), and awaits `each(first, count)` after each: the images stay on the
    * GPU unless `each` reads them.
    */
-  async eachBatch(seed: number, after: Dispatch[], each: (first: number, count: number) => Promise<void>): Promise<void> {
+  async eachBatch(seed: number, after: Dispatch[], each: (first: number, count: number) => Promise<void>, labels?: ArrayLike<number>): Promise<void> {
+    this.checkLabels(labels);
     this.noise.reseed(seed);
-    await this.batches((first) => {
+    await this.batches((first, count) => {
       this.noise.setStream(0, first * this.z.shape[1]!);
+      this.writeLabels(labels, first, count);
       return [this.noise.dispatch];
     }, after, each);
   }
@@ -100,14 +172,16 @@ export class Sampler {
     return (await this.gpu.read(this.z)) as Float32Array;
   }
 
-  /** Images for explicit latent vectors (n x latent values). */
-  async fromLatents(z: Float32Array): Promise<Float32Array> {
+  /** Images for explicit latent vectors (n x latent values; a conditional G: of classes `labels`). */
+  async fromLatents(z: Float32Array, labels?: ArrayLike<number>): Promise<Float32Array> {
+    this.checkLabels(labels);
     const d = this.z.shape[1]!;
     const slice = new Float32Array(this.batch * d);
     return this.collect((each) =>
       this.batches((first, count) => {
         slice.fill(0).set(z.subarray(first * d, (first + count) * d));
         this.gpu.write(this.z, slice);
+        this.writeLabels(labels, first, count);
         return [];
       }, [], each),
     );
@@ -133,7 +207,12 @@ export class Sampler {
   }
 }
 
-/** n images [n, 1, 28, 28] in [-1, 1] from latent noise drawn with `seed`. */
-export async function sampleImages(gpu: Gpu, G: Sequential, n: number, seed: number): Promise<Float32Array> {
-  return (await Sampler.create(gpu, G, n)).fromSeed(seed);
+/** n images [n, 1, 28, 28] in [-1, 1] from latent noise drawn with `seed` (a conditional G of `classes`: of classes `labels`). */
+export async function sampleImages(gpu: Gpu, G: Sequential, n: number, seed: number, labels?: { classes: number; labels: ArrayLike<number> }): Promise<Float32Array> {
+  return (await Sampler.create(gpu, G, n, SAMPLE_CHUNK, labels?.classes ?? 0)).fromSeed(seed, labels?.labels);
+}
+
+/** The labels of a class-per-row grid: `perClass` images of class 0, then of class 1, ... */
+export function classRows(classes: number, perClass: number): number[] {
+  return Array.from({ length: classes * perClass }, (_, i) => Math.floor(i / perClass));
 }

@@ -16,6 +16,8 @@ import { CLAMPED_LOG, type Loss } from './loss.js';
 
 export const HEADS = ['projection', 'acgan'] as const;
 export type Head = (typeof HEADS)[number];
+/** train --conditional's head unless --head says otherwise (docs/quality.md has the comparison). */
+export const DEFAULT_HEAD: Head = 'projection';
 
 export const CONCAT_WG = 256;
 

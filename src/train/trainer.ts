@@ -21,6 +21,11 @@ import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 import { MatmulTuner, TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { checkChoice, checkInt, checkNumber, type NumberRange } from '../config/checks.js';
 import { ActivationArena } from '../layers/activation-arena.js';
+import { DIGITS } from '../mnist/classes.js';
+import { Sampler, classRows } from '../model/sample.js';
+
+/** Images per class in a conditional run's grid (a row each). */
+export const GRID_PER_CLASS = 10;
 
 export interface TrainConfig {
   latentDim: number;
@@ -162,6 +167,10 @@ export class GanTrainer {
   static tuneLog: (line: string) => void = () => {};
   /** The plans' activations, gradients and scratch: slots sized by the full batch's plan, shared by all plans. */
   readonly activations: ActivationArena;
+  /** What each class is (the data's names; the digits without data): saved in checkpoints of conditional runs. */
+  classNames: readonly string[];
+  /** A conditional run's grid sampler, built on the first grid. */
+  private gridSampler: Promise<Sampler> | null = null;
   /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
   private readonly inflight: Promise<unknown>[] = [];
 
@@ -179,6 +188,10 @@ export class GanTrainer {
   ) {
     this.tuner = new MatmulTuner(gpu, config.tune, undefined, GanTrainer.tuneLog);
     this.activations = new ActivationArena(gpu, 'activations');
+    this.classNames = dataset?.set.classNames ?? DIGITS;
+    if (config.conditional !== 'none' && this.classNames.length !== config.classes) {
+      throw new Error(`${dataset?.set.source ?? 'data'}: ${this.classNames.length} class names for a model of ${config.classes} classes`);
+    }
   }
 
   /** `set` null: inputs are written by the caller (parity tests). */
@@ -359,8 +372,18 @@ export class GanTrainer {
     while (this.inflight.length > max) await this.inflight.shift();
   }
 
-  /** The 5x5 grid (or fewer, for small batches) of the fake batch `plan` last produced. */
+  /**
+   * The 5x5 grid (or fewer, for small batches) of the fake batch `plan` last produced; for a
+   * conditional run, one row per class (GRID_PER_CLASS images each, the same noise every time) from
+   * G in eval mode, as `sample --class all` draws them.
+   */
   async fakeGrid(plan: StepPlan): Promise<Grid> {
+    const cond = conditioningOf(this.config);
+    if (cond) {
+      this.gridSampler ??= Sampler.create(this.gpu, this.G, cond.classes * GRID_PER_CLASS, undefined, cond.classes);
+      const images = await (await this.gridSampler).fromSeed(this.config.seed, classRows(cond.classes, GRID_PER_CLASS));
+      return makeGrid(images, cond.classes * GRID_PER_CLASS, IMAGE_SHAPE[1], IMAGE_SHAPE[2], GRID_PER_CLASS);
+    }
     const fake = (await this.gpu.read(plan.fake)) as Float32Array;
     const [, , H, W] = plan.fake.shape as [number, number, number, number];
     return makeGrid(fake, Math.min(25, plan.batch), H, W);
