@@ -210,6 +210,40 @@ describe('web page', () => {
     await page.close();
   });
 
+  it('trains a conditional model live, saying what it builds, and draws the class a button asks for as the Node library does', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}?batch=8&seed=4&steps=2&autostart=1&refresh=1&tune=off&conditional=projection`);
+    await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
+    const state = await page.evaluate(() => (window as any).__dcgan);
+    expect(state.error, state.error).toBeUndefined();
+    // Plan building reported kernel by kernel, then its total.
+    const building = (state.statusLog as string[]).filter((l) => l.startsWith('Building the training plan: compiling kernel'));
+    expect(building.length).toBeGreaterThan(5);
+    expect(building[0]).toMatch(/^Building the training plan: compiling kernel 1 \(/);
+    expect(state.statusLog).toContainEqual(expect.stringMatching(/Training plan built \(\d+ kernels, \d+ s\)/));
+    expect(await page.textContent('#grid-caption')).toContain('one row per class (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)');
+    expect(await page.evaluate(() => (document.getElementById('grid') as HTMLCanvasElement).height)).toBe(10 * 30 + 2);
+
+    // The page's generator is the Node trainer's after the same two steps: class 7 through its button.
+    await page.click('#use-trained');
+    await page.waitForFunction(() => !document.getElementById('classes')!.hidden, undefined, { timeout: 120_000 });
+    await page.click('#class-7');
+    await page.waitForFunction(() => (window as any).__dcgan.drawnLabel === 7, undefined, { timeout: 120_000 });
+    const web = await page.evaluate(() => Array.from((window as any).__dcgan.samples as Float32Array));
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 4, conditional: 'projection' });
+    await trainer.step();
+    await trainer.step();
+    const node = await sampleImages(gpu(), trainer.G, 25, 0, { classes: 10, labels: new Array(25).fill(7) });
+    let worst = 0;
+    for (let i = 0; i < node.length; i++) worst = Math.max(worst, Math.abs(web[i]! - node[i]!));
+    expect(worst).toBeLessThan(1e-3);
+    expect(await page.textContent('#ckpt-status')).toContain('conditional on 10 classes');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, TRAINING_TIMEOUT);
+
   it("runs the README's embedding snippet as written (web/embed.html)", async () => {
     const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 6 });
     await trainer.step();

@@ -3,7 +3,8 @@
  * library's own src/ (no second implementation). URL parameters (used by the tests, handy for
  * demos): batch, seed, steps (stop after), autostart=1, refresh (grid every N steps, default 10),
  * logEvery (losses every N steps, default 5), checkpointEvery (a checkpoint every N steps,
- * default 100), data (base URL of the IDX files, default ./data/), tune=off. Each is checked with
+ * default 100), data (base URL of the IDX files, default ./data/), tune=off, conditional
+ * (projection or acgan: a class-conditional run, the model selector's choices). Each is checked with
  * the library's own checks; a bad value is shown in the status line and nothing starts.
  *
  * Training runs through the same loop as the CLI (src/train/run-loop.ts): the same NaN policy,
@@ -14,8 +15,10 @@
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
 import { FILES, modelStateDict, serialize } from '../src/model/state-dict.js';
+import { checkChoice } from '../src/config/checks.js';
+import { HEADS } from '../src/shaders/conditional.js';
 import { checkInt, numberFromText } from '../src/config/checks.js';
-import { loadRunState, runConfigFromMetadata, runStateFiles } from '../src/checkpoints/run-state.js';
+import { loadRunState, runConfigFromMetadata, runMetadata, runStateFiles } from '../src/checkpoints/run-state.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { clearRuns, putRun, savedRuns, type SavedRun } from './checkpoint-store.js';
 import { TrainingRun } from '../src/train/run-loop.js';
@@ -39,8 +42,12 @@ interface PageState {
   storedStep?: number | null;
   /** Step the trainer resumed from (a stored run), if it did. */
   resumedStep?: number;
+  /** The class the last samples were drawn for (a conditional generator): a label, all, or null (none asked). */
+  drawnLabel?: number | 'all' | null;
+  /** Every status line shown, in order (tests read the plan-building progress). */
+  statusLog: string[];
 }
-const state: PageState = { step: 0, losses: [] };
+const state: PageState = { step: 0, losses: [], statusLog: [] };
 (window as unknown as { __dcgan: PageState }).__dcgan = state;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -59,6 +66,7 @@ const intField = (id: string, min: number) => {
 function status(text: string, error = false): void {
   const el = $('status');
   el.textContent = text;
+  state.statusLog.push(text);
   el.classList.toggle('error', error);
   if (error) state.error = text;
 }
@@ -114,6 +122,7 @@ async function main(): Promise<void> {
       refresh: intParam('refresh', 10),
       logEvery: intParam('logEvery', 5),
       checkpointEvery: intParam('checkpointEvery', 100),
+      conditional: params.has('conditional') ? checkChoice(params.get('conditional')!, 'conditional', HEADS) : null,
     };
   } catch (err) {
     status(`Bad URL parameter: ${(err as Error).message}`, true);
@@ -125,6 +134,7 @@ async function main(): Promise<void> {
   for (const id of ['start', 'ckpt-load']) $<HTMLButtonElement>(id).disabled = false;
   $<HTMLInputElement>('batch').value = String(settings.batch);
   $<HTMLInputElement>('seed').value = String(settings.seed);
+  if (settings.conditional) $<HTMLSelectElement>('conditional').value = settings.conditional;
   /** This run's id in IndexedDB: a resumed run keeps the stored run's. */
   let runId = Date.now();
 
@@ -179,8 +189,21 @@ async function main(): Promise<void> {
   }
 
   const tune = params.get('tune') === 'off' ? 'off' : REFERENCE_CONFIG.tune;
-  /** Builds the trainer (from a stored run when given) and its run; false, with the reason shown, when it cannot. */
+  /**
+   * Builds the trainer (from a stored run when given) and its run; false, with the reason shown,
+   * when it cannot. Compiling the plan's kernels and timing GEMM shapes can take minutes on a CPU
+   * adapter: the status line says which kernel or shape it is at.
+   */
   async function build(from?: SavedRun): Promise<boolean> {
+    const began = performance.now();
+    const elapsed = () => `${((performance.now() - began) / 1000).toFixed(0)} s`;
+    let tuned = 0;
+    gpu.onCompile = (kernel, count) => status(`Building the training plan: compiling kernel ${count - compiledBefore} (${kernel}), ${elapsed()}…`);
+    GanTrainer.tuneLog = (line) => {
+      if (/^tune\s+matmul|^tune\s+conv/.test(line)) tuned++;
+      status(`Timing GEMM variants on this adapter (once, then cached): shape ${tuned + 1}, ${elapsed()}… ${line.replace(/^tune\s+/, '')}`);
+    };
+    const compiledBefore = gpu.compiledKernels;
     try {
       if (from) {
         const files = new Map(from.files.map(([name, bytes]) => [name, { file: `stored ${name}`, bytes }]));
@@ -193,19 +216,27 @@ async function main(): Promise<void> {
         state.resumedStep = trainer.globalStep;
         $<HTMLInputElement>('batch').value = String(trainer.config.batchSize);
         $<HTMLInputElement>('seed').value = String(trainer.config.seed);
+        $<HTMLSelectElement>('conditional').value = trainer.config.conditional;
       } else {
-        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: intField('batch', 1), seed: intField('seed', 0), tune });
+        const conditional = checkChoice($<HTMLSelectElement>('conditional').value, 'model', ['none', ...HEADS]);
+        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: intField('batch', 1), seed: intField('seed', 0), tune, conditional });
       }
+      await trainer.plan(trainer.config.batchSize);
     } catch (err) {
       trainer = null;
       status(`Could not build the training plan: ${(err as Error).message}`, true);
       return false;
+    } finally {
+      gpu.onCompile = null;
+      GanTrainer.tuneLog = () => {};
     }
+    status(`Adapter: ${state.adapter}. Training plan built (${gpu.compiledKernels - compiledBefore} kernels, ${elapsed()}).`);
+    if (trainer.config.conditional !== 'none') $('grid-caption').textContent = `one row per class (${trainer.classNames.join(', ')}), G in eval mode`;
     run = newRun(trainer);
     state.losses = run.curve; // the run's own loss-curve points (tests read them)
     state.step = trainer.globalStep;
     $('step').textContent = String(trainer.globalStep);
-    for (const id of ['batch', 'seed']) $<HTMLInputElement>(id).disabled = true;
+    for (const id of ['batch', 'seed', 'conditional']) $<HTMLInputElement>(id).disabled = true;
     for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
     $<HTMLButtonElement>('stored-resume').disabled = true;
     return true;
@@ -303,8 +334,17 @@ async function main(): Promise<void> {
 
   const useGenerator = (g: LoadedGenerator, from: string) => {
     generator = g;
-    $('ckpt-status').textContent = `Loaded ${from} (latent ${g.latentDim}).`;
+    $('ckpt-status').textContent = `Loaded ${from} (latent ${g.latentDim}${g.classes ? `, conditional on ${g.classes.length} classes` : ''}).`;
     for (const id of ['draw', 'interpolate']) $<HTMLButtonElement>(id).disabled = false;
+    // A conditional generator gets a button per class.
+    $('classes').hidden = !g.classes;
+    $('class-buttons').replaceChildren(
+      ...(g.classes ?? []).map((name, k) => {
+        const b = Object.assign(document.createElement('button'), { textContent: name, id: `class-${k}` });
+        b.addEventListener('click', () => void drawSamples(k));
+        return b;
+      }),
+    );
   };
   const loadFrom = async (source: File | string, label: string) => {
     try {
@@ -321,15 +361,26 @@ async function main(): Promise<void> {
   $('ckpt-load').addEventListener('click', () => void loadFrom($<HTMLInputElement>('ckpt-url').value, $<HTMLInputElement>('ckpt-url').value));
   $('use-trained').addEventListener('click', async () => {
     const t = trainer!;
-    const bytes = serialize(await modelStateDict(gpu, t.G, t.globalStep), {});
+    // The run's metadata goes with it: a conditional generator is loaded as one.
+    const bytes = serialize(await modelStateDict(gpu, t.G, t.globalStep), runMetadata(t));
     await loadFrom(new File([bytes.slice()], `generator at step ${t.globalStep}`), `the generator at step ${t.globalStep}`);
   });
-  async function drawSamples(): Promise<void> {
+  /** 25 samples (of class `label` for a conditional generator; without one, the classes in turn), or one row per class ('all'). */
+  async function drawSamples(label?: number | 'all'): Promise<void> {
     if (!generator) return;
-    state.samples = await generator.sample({ n: 25, seed: Number($<HTMLInputElement>('sample-seed').value) });
-    generator.drawTo($('samples'));
+    const seed = Number($<HTMLInputElement>('sample-seed').value);
+    const K = generator.classes?.length ?? 0;
+    if (label === 'all') {
+      state.samples = await generator.sample({ n: K * 10, seed, label: Array.from({ length: K * 10 }, (_, i) => Math.floor(i / 10)) });
+      generator.drawTo($('samples'), { nrow: 10 });
+    } else {
+      state.samples = await generator.sample({ n: 25, seed, ...(label === undefined ? {} : { label }) });
+      generator.drawTo($('samples'));
+    }
+    state.drawnLabel = label ?? null;
   }
   $('draw').addEventListener('click', () => void drawSamples());
+  $('class-all').addEventListener('click', () => void drawSamples('all'));
   $('interpolate').addEventListener('click', async () => {
     if (!generator) return;
     await generator.interpolate(Number($<HTMLInputElement>('seed-a').value), Number($<HTMLInputElement>('seed-b').value), 10);

@@ -101,6 +101,13 @@ export class Gpu {
   allocatedBytes = 0;
 
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** Pipelines compiled so far (each distinct kernel once). */
+  compiledKernels = 0;
+  /**
+   * Called as each new pipeline starts compiling, with the kernel's name and the count so far:
+   * progress for whoever waits on a plan build (on a CPU adapter a kernel can take a second).
+   */
+  onCompile: ((kernel: string, count: number) => void) | null = null;
   /** While Gpu.record runs: the writes made, instead of performing them. */
   private recording: StepWrite[] | null = null;
   /** Holds the recorded writes of several steps; they reach their buffers by in-order copies. */
@@ -311,6 +318,8 @@ export class Gpu {
     const key = kernelKey(kernel);
     let p = this.pipelines.get(key);
     if (!p) {
+      this.compiledKernels++;
+      this.onCompile?.(kernel.name, this.compiledKernels);
       p = this.compile(kernel);
       this.pipelines.set(key, p);
       p.catch(() => this.pipelines.delete(key));
