@@ -17,7 +17,7 @@ import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
 import { runMain } from '../src/cli/args.js';
-import { HELP_FLAG, choice, flagHelp, int, list, parseFlags } from '../src/cli/flags.js';
+import { HELP_FLAG, choice, flagHelp, int, list, parseFlags, text } from '../src/cli/flags.js';
 import { median, timeDispatches } from '../src/gpu/timer.js';
 
 const FLAGS = {
@@ -26,6 +26,7 @@ const FLAGS = {
   conv: list(choice(['implicit', 'explicit'] as const, ''), 'convolution paths: implicit, explicit or both', { default: ['implicit', 'explicit'] }),
   batch: int('batch size', { default: 64 }),
   repeat: int('timed runs per measurement, median reported', { default: 3 }),
+  only: text('time only the ops whose name contains this text (e.g. conditional)', { arg: 'TEXT' }),
   ...HELP_FLAG,
 };
 
@@ -58,6 +59,9 @@ function cases(B: number): OpCase[] {
     { name: 'Conv2d 1->64 (D)', layer: () => new Conv2d(1, 64, 4, 2, 1), input: [B, 1, 28, 28], flops: 2 * B * 64 * 16 * 196, gemm: { M: 64, N: B * 196, K: 16 }, heavy: false, parts: ['forward', 'dw'] },
     { name: 'Linear 100->6272 (G)', layer: () => new Linear(100, 6272), input: [B, 100], flops: 2 * B * 100 * 6272, gemm: { M: B, N: 6272, K: 100 }, heavy: false, parts: ['forward', 'dw'] },
     { name: 'Linear 6272->1 (D)', layer: () => new Linear(6272, 1), input: [B, 6272], flops: 2 * B * 6272, gemm: { M: B, N: 1, K: 6272 }, heavy: false, parts: ['forward', 'dx', 'dw'] },
+    // The conditional pair's ends (train --conditional): 110 inputs is no multiple of 4.
+    { name: 'Linear 110->6272 (conditional G)', layer: () => new Linear(110, 6272), input: [B, 110], flops: 2 * B * 110 * 6272, gemm: { M: B, N: 6272, K: 110 }, heavy: true, parts: ['forward', 'dw'] },
+    { name: 'Linear 6272->11 (conditional D)', layer: () => new Linear(6272, 11), input: [B, 6272], flops: 2 * B * 6272 * 11, gemm: { M: B, N: 11, K: 6272 }, heavy: false, parts: ['forward', 'dx', 'dw'] },
     { name: 'BatchNorm1d 6272 (G)', layer: () => new BatchNorm1d(6272), input: [B, 6272], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
     { name: 'BatchNorm2d 128 (D)', layer: () => new BatchNorm2d(128), input: [B, 128, 7, 7], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
     { name: 'LeakyReLU 64x14x14 (D)', layer: () => LeakyReLU(0.2), input: [B, 64, 14, 14], flops: 0, gemm: { M: 0, N: 0, K: 0 }, heavy: false, parts: ['forward', 'dx'] },
@@ -88,13 +92,13 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
   return best;
 }
 
-async function benchBackend(backend: Backend, B: number, variants: string[], convs: ConvPath[], repeat: number): Promise<void> {
+async function benchBackend(backend: Backend, B: number, variants: string[], convs: ConvPath[], repeat: number, only?: string): Promise<void> {
   const gpu = await requestGpu({ backend });
   try {
     console.log(`\n### ${gpu.describe()}, batch ${B}\n`);
     console.log('| op | part | path / matmul variant | ms | GFLOP/s | op GFLOP/s / best matmul GFLOP/s at same M,N,K |');
     console.log('|---|---|---|---|---|---|');
-    for (const c of cases(B)) {
+    for (const c of cases(B).filter((c) => only === undefined || c.name.includes(only))) {
       const best = c.flops > 0 ? await bestMatmul(gpu, c.gemm, repeat) : null;
       const isConv = c.name.startsWith('Conv');
       const runs: Array<[string, ConvPath]> = isConv
@@ -147,7 +151,7 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
 await runMain(async () => {
   const { values } = parseFlags(FLAGS, process.argv.slice(2));
   if (values.help) return console.log(HELP);
-  const { backend: backends, variants, batch: B, repeat, conv: convs } = values;
+  const { backend: backends, variants, batch: B, repeat, conv: convs, only } = values;
   console.log(`bench:kernels  batch ${B}, median of ${repeat} runs, adapters ${backends.join(', ')} (${BACKENDS.join('|')})`);
-  for (const b of backends) await benchBackend(b, B, variants, convs, repeat);
+  for (const b of backends) await benchBackend(b, B, variants, convs, repeat, only);
 });

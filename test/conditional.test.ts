@@ -48,6 +48,18 @@ describe('conditional generation on gles', () => {
     }
   });
 
+  it('runs k steps per submit exactly as k submits of one step', async () => {
+    const one = await GanTrainer.create(gpu(), set, CONFIG);
+    const four = await GanTrainer.create(gpu(), set, CONFIG);
+    for (let i = 0; i < 4; i++) await one.steps(1);
+    await four.steps(4);
+    for (const m of ['G', 'D'] as const) {
+      const a = (await gpu().read(one[m].params.all('param'))) as Float32Array;
+      const b = (await gpu().read(four[m].params.all('param'))) as Float32Array;
+      expect(Buffer.from(b.buffer).equals(Buffer.from(a.buffer)), `${m} parameters`).toBe(true);
+    }
+  });
+
   it('samples the class asked for: the same image for the same (seed, class, index), another for another class', async () => {
     const t = await GanTrainer.create(gpu(), null, CONFIG);
     const s = await Sampler.create(gpu(), t.G, 10, undefined, 10);
@@ -133,6 +145,20 @@ describe('train --conditional and sample --class', () => {
     const resumed = run('train', ...small, '--resume', out, '--max-steps', '3');
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.out).toContain('(acgan head)');
+
+    const scored = tmp();
+    const e = run('train', ...small, '--conditional', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '20', '--out', scored);
+    expect(e.code, e.err).toBe(0);
+    const quality = readFileSync(join(scored, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'quality');
+    expect(quality).toHaveLength(1);
+    expect(quality[0].conditional_accuracy).toBeGreaterThanOrEqual(0);
+    expect(quality[0].conditional_accuracy).toBeLessThanOrEqual(1);
+    expect(quality[0].per_class_accuracy).toHaveLength(10);
+    expect(quality[0].per_class_fd).toHaveLength(10);
+    // 20 samples, 2 per class: the overall accuracy is the mean of the per-class ones.
+    const mean = quality[0].per_class_accuracy.reduce((a: number, b: number) => a + b, 0) / 10;
+    expect(Math.abs(quality[0].conditional_accuracy - mean)).toBeLessThan(1e-12);
+    expect(e.out).toMatch(/conditional accuracy \d+\.\d%/);
 
     const plain = tmp();
     expect(run('train', ...small, '--max-steps', '1', '--out', plain).code).toBe(0);

@@ -232,7 +232,7 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
     const classifier = evalEvery ? loadEvaluator(gpu) : null;
     const perClass = classifier && config.conditional !== 'none' ? await classTestStats(gpu, classifier.model, loadImageSet('mnist', 'test')) : null;
     const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
-    const quality: Array<{ step: number; fd: number }> = [];
+    const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
@@ -252,9 +252,12 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
           const q = await evaluator!.evaluate(0);
           const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator!.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
           appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
-          quality.push({ step, fd: q.fd });
+          quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
           if (quality.length > 1) {
-            const chart = lossCurve(quality.map((p) => p.step), [{ values: quality.map((p) => p.fd), color: [44, 160, 44], label: 'FD' }]);
+            const series = [{ values: quality.map((p) => p.fd), color: [44, 160, 44] as [number, number, number], label: 'FD' }];
+            // A conditional run's accuracy in percent, on the same axis (FD runs from a few hundred down).
+            if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
+            const chart = lossCurve(quality.map((p) => p.step), series);
             writeFileAtomic(join(outDir, 'quality_curve.png'), encodePng(chart));
           }
           progress!.print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator!.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);

@@ -84,7 +84,9 @@ export class MatmulTuner {
     // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
     const quick = this.gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
     const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...quick];
-    return pool.filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware));
+    // Scalar register blocks only race where no vec4 variant can read the layout.
+    const vec4 = matmulSupports('vec4_8x8', shape, o);
+    return [...new Set([...pool, 'scalar_4x4' as const])].filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware) && (v !== 'scalar_4x4' || !vec4));
   }
 
   /** The variant to use for this shape: cached, timed now, or (mode off) the fixed choice. */

@@ -36,8 +36,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -197,6 +197,9 @@ export function splitKReduceProgram(accumulate: boolean) {
 }
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
   ['naive', variantProgram('naive', [8, 8], { m: 8, n: 8 }, naive, any)],
+  // Register blocking with scalar loads, for layouts the vec4 family cannot read (an inner
+  // dimension not a multiple of 4: a conditional G's Linear over latent + 10 inputs).
+  ['scalar_4x4', variantProgram('scalar_4x4', [8, 8], { m: 32, n: 32 }, (o) => registerBlockedScalar(o, 4, 4), any)],
   // One workgroup of 64 invocations per output: grid N x M, each at most 65535.
   ['dot_wg64', variantProgram('dot_wg64', [64], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
   // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
@@ -230,14 +233,15 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
  * ("Matmul variants"). CPU adapters: block_32x16 for the big GEMMs unless K is short (K = 16,
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), vec4_8x8 for the
- * rest where the layout allows, else naive. Hardware GPUs (H200, Vulkan): dot_wg64 for few
+ * rest where the layout allows, else scalar_4x4 (naive for a single row or column). Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
  * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
-  if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
+  // A layout the vec4 family cannot read: scalar register blocks where a 4x4 block is filled.
+  if (!matmulSupports('vec4_8x8', shape, o)) return shape.M >= 4 && shape.N >= 4 ? 'scalar_4x4' : 'naive';
   return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
 }
 
@@ -451,6 +455,35 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     ${fma.join('\n    ')}
   }
   ${stores.join('\n  ')}
+}` };
+}
+
+/**
+ * A TM x TN block of C per thread like registerBlocked, for any M, N, K: every operand load is a
+ * scalar (TM of op(A) and TN of op(B) per k, reused TN and TM times), rows and columns past the
+ * edge clamped (computed, never stored).
+ */
+function registerBlockedScalar(o: MatmulOptions, TM: number, TN: number): MatmulCode {
+  const I = range(TM);
+  const J = range(TN);
+  const a = (i: number) => (o.transA ? `A[k * M + r${i}]` : `A[r${i} * K + k]`);
+  const b = (j: number) => (o.transB ? `B[c${j} * K + k]` : `B[k * N + c${j}]`);
+  return { wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+  ${I.map((i) => `let r${i} = min(row0 + ${i}u, M - 1u);`).join('\n  ')}
+  ${J.map((j) => `let c${j} = min(col0 + ${j}u, N - 1u);`).join('\n  ')}
+  ${I.flatMap((i) => J.map((j) => `var acc${i}_${j} = 0.0;`)).join('\n  ')}
+  for (var k = 0u; k < K; k++) {
+    ${I.map((i) => `let a${i} = ${a(i)};`).join('\n    ')}
+    ${J.map((j) => `let b${j} = ${b(j)};`).join('\n    ')}
+    ${I.flatMap((i) => J.map((j) => `acc${i}_${j} += a${i} * b${j};`)).join('\n    ')}
+  }
+  ${I.flatMap((i) => J.map((j) => `if (row0 + ${i}u < M && col0 + ${j}u < N) { ${store(o, `row0 + ${i}u`, `col0 + ${j}u`, `acc${i}_${j}`)} }`)).join('\n  ')}
 }` };
 }
 
