@@ -12,7 +12,7 @@
 import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
-import { CLAMPED_LOG, type Loss } from './loss.js';
+import { CLAMPED_LOG, MEAN_STATS, type Loss } from './loss.js';
 
 export const HEADS = ['projection', 'acgan'] as const;
 export type Head = (typeof HEADS)[number];
@@ -111,11 +111,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
     let y = min(u32(labels[r]), C - 1u);
     ${HEAD_BODY[head].replace('$ADVERSARIAL', ADVERSARIAL[loss].trim()).trim()}
   }
-  let total = sum2(s, lid);
-  if (lid == 0u) {
-    stats[0] = total.x * inv_n;
-    stats[1] = total.y * inv_n;
-  }
+  ${MEAN_STATS}
 }`,
     grid: () => [1, 1, 1] as const,
   });

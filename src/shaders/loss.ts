@@ -29,6 +29,16 @@ const TERMS: Record<Loss, string> = {
   grad[params.first + i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
 };
 
+/**
+ * The end of a single-workgroup loss: the workgroup's sum of the per-invocation vec2 `s` (from a
+ * `sum2` workgroupSum), times inv_n, into stats[0] (the loss) and stats[1] (its second statistic).
+ */
+export const MEAN_STATS = /* wgsl */ `let total = sum2(s, lid);
+  if (lid == 0u) {
+    stats[0] = total.x * inv_n;
+    stats[1] = total.y * inv_n;
+  }`;
+
 export const CLAMPED_LOG = /* wgsl */ `
 // PyTorch clamps each log at -100. GPU log(0) is not reliably -inf (llvmpipe and SwiftShader
 // return about -87.3, the log of the smallest normal), so 0 is caught explicitly. A NaN input
@@ -60,11 +70,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
     ${TERMS[loss].trim()}
     s += vec2<f32>(term, pred);
   }
-  let total = sum2(s, lid);
-  if (lid == 0u) {
-    stats[0] = total.x * inv_n;
-    stats[1] = total.y * inv_n;
-  }
+  ${MEAN_STATS}
 }`,
     grid: () => [1, 1, 1] as const,
   });
@@ -105,11 +111,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
     }
     s += vec2<f32>(lse - logits[row + label], select(0.0, 1.0, best == label));
   }
-  let t = sum2(s, lid);
-  if (lid == 0u) {
-    stats[0] = t.x * inv_n;
-    stats[1] = t.y * inv_n;
-  }
+  ${MEAN_STATS}
 }`,
     grid: () => [1, 1, 1] as const,
   });
