@@ -13,6 +13,7 @@ import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../mnist/files.js';
 import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { HEADS } from '../shaders/conditional.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
 import { CONV_PATHS } from '../layers/layer.js';
 import { D_PASSES } from '../model/limits.js';
@@ -26,6 +27,7 @@ export const BENCH_FLAGS = {
   tune: list(choice(TUNE_MODES, ''), 'comma-separated: matmul variant choice as train --tune, each a row', { default: [REFERENCE_CONFIG.tune] }),
   conv: list(choice(CONV_PATHS, ''), 'comma-separated: convolution path as train --conv, each a row', { default: [REFERENCE_CONFIG.conv] }),
   'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: [REFERENCE_CONFIG.dPasses] }),
+  conditional: list(choice(['none', ...HEADS] as const, ''), 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row', { default: ['none'] }),
   'steps-per-submit': int('steps per command buffer', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),
@@ -71,13 +73,13 @@ export function main(args: string[]): Promise<void> {
     if (v.help) return console.log(HELP);
     const { batch, steps } = v;
     const say = v.json ? () => {} : (line: string) => console.log(line);
-    const { tune: tunes, conv: convs, 'd-passes': passes } = v;
+    const { tune: tunes, conv: convs, 'd-passes': passes, conditional: conds } = v;
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = loadImageSet('mnist', 'train');
     const rows: Row[] = [];
-    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.map((dPasses) => ({ tune, conv, dPasses }))));
+    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.map((conditional) => ({ tune, conv, dPasses, conditional })))));
     for (const name of v.backend) {
       const gpu = await requestGpu({ backend: name });
       try {
@@ -85,13 +87,13 @@ export function main(args: string[]): Promise<void> {
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
-        for (const { tune, conv, dPasses } of configs) {
+        for (const { tune, conv, dPasses, conditional } of configs) {
           const before = gpu.allocatedBytes;
-          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv, dPasses });
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv, dPasses, conditional });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
           runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
         for (let done = 0; done < steps; done += per) {
