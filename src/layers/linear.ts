@@ -1,9 +1,14 @@
-/** Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). */
+/**
+ * Linear: y = x W^T + b, x [N, in], W [out, in] (PyTorch layout). With `in` not a multiple of 4
+ * (a conditional G's latent + 10 inputs) x and W are padded with zero columns to the next
+ * multiple, so the GEMMs read them as vec4 (docs/kernels.md, "Matmul choice"); the zeros add
+ * nothing, and dW and dx are unpadded on the way out.
+ */
 import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { channelSum, matmul } from './ops.js';
+import { channelSum, matmul, padColumns } from './ops.js';
 
 export class Linear extends Layer {
   readonly kind = 'Linear';
@@ -30,24 +35,52 @@ export class Linear extends Layer {
     return [input[0]!, this.outFeatures];
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
-    const [N] = x.shape as [number];
-    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    const o = { transB: true, bias: 'col', ...(act ? { activation: act } : {}) } as const;
-    await matmul(plan, x, this.param('weight'), y, { M: N, N: this.outFeatures, K: this.inFeatures }, o, this.param('bias'));
-    return { x, y };
+  /** The inner dimension the GEMMs use: `in`, rounded up to a multiple of 4. */
+  get paddedIn(): number {
+    return Math.ceil(this.inFeatures / 4) * 4;
   }
 
-  async backward(plan: PlanBuilder, { x }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
+    const [N] = x.shape as [number];
+    const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
+    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+    const o = { transB: true, bias: 'col', ...(act ? { activation: act } : {}) } as const;
+    if (P === I) {
+      await matmul(plan, x, this.param('weight'), y, { M: N, N: O, K: I }, o, this.param('bias'));
+      return { x, y };
+    }
+    const xp = planTensor(plan, `${this.prefix}x (padded)`, [N, P]);
+    const wp = planTensor(plan, `${this.prefix}weight (padded)`, [O, P]);
+    await padColumns(plan, 'pad', x, xp, N, I, P);
+    await padColumns(plan, 'pad', this.param('weight'), wp, O, I, P);
+    await matmul(plan, xp, wp, y, { M: N, N: O, K: P }, o, this.param('bias'));
+    return { x, y, padded: { x: xp, weight: wp } };
+  }
+
+  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const { x } = saved;
+    const padded = saved.padded as { x: Tensor; weight: Tensor } | undefined;
     const N = x.shape[0]!;
-    const [I, O] = [this.inFeatures, this.outFeatures];
+    const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
     if (o.paramGrads) {
-      await matmul(plan, dy, x, this.grad('weight'), { M: O, N: I, K: N }, { transA: true, accumulate: o.accumulate });
+      if (padded) {
+        const dwp = planTensor(plan, `${this.prefix}dW (padded)`, [O, P]);
+        await matmul(plan, dy, padded.x, dwp, { M: O, N: P, K: N }, { transA: true });
+        await padColumns(plan, o.accumulate ? 'unpad+' : 'unpad', dwp, this.grad('weight'), O, I, P);
+      } else {
+        await matmul(plan, dy, x, this.grad('weight'), { M: O, N: I, K: N }, { transA: true, accumulate: o.accumulate });
+      }
       await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await matmul(plan, dy, this.param('weight'), dx, { M: N, N: I, K: O });
+    if (!padded) {
+      await matmul(plan, dy, this.param('weight'), dx, { M: N, N: I, K: O });
+      return dx;
+    }
+    const dxp = planTensor(plan, `${this.prefix}dx (padded)`, [N, P]);
+    await matmul(plan, dy, padded.weight, dxp, { M: N, N: P, K: O });
+    await padColumns(plan, 'unpad', dxp, dx, N, I, P);
     return dx;
   }
 }

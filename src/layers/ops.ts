@@ -15,7 +15,7 @@ import {
   type MatmulShape,
   type MatmulVariant,
 } from '../shaders/matmul.js';
-import { copyIntoProgram } from '../shaders/elementwise.js';
+import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
 import { channelStrategy, channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { planTensor, type PlanBuilder } from './layer.js';
@@ -104,6 +104,13 @@ export async function copyInto(plan: PlanBuilder, src: Tensor, dst: Tensor, firs
     throw new Error(`copy: "${src.label}" (${src.size} values) does not fit in "${dst.label}" (${dst.size}) from ${first}`);
   }
   await add(plan, copyIntoProgram().prepare(plan.gpu, { n: src.size }, { src, dst }, { first }));
+}
+
+/** [rows, width] -> [rows, padded] with zero columns appended (`pad`), or back (`unpad`; `unpad+` adds into dst). */
+export async function padColumns(plan: PlanBuilder, direction: PadDirection, src: Tensor, dst: Tensor, rows: number, width: number, padded: number): Promise<void> {
+  checkSize(`${direction} columns src`, src, rows * (direction === 'pad' ? width : padded));
+  checkSize(`${direction} columns dst`, dst, rows * (direction === 'pad' ? padded : width));
+  await add(plan, padColumnsProgram(direction).prepare(plan.gpu, { rows, width, padded }, { src, dst }));
 }
 
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */

@@ -38,4 +38,34 @@ export function copyIntoProgram() {
   });
 }
 
-export const ELEMENTWISE_PROGRAMS = [axpyProgram(0.5), copyIntoProgram()];
+export const PAD_WG = 256;
+export const PAD_DIRECTIONS = ['pad', 'unpad', 'unpad+'] as const;
+export type PadDirection = (typeof PAD_DIRECTIONS)[number];
+
+/**
+ * A [rows, width] matrix as [rows, padded] with zero columns appended (`pad`), or back (`unpad`;
+ * `unpad+` adds into dst): an inner dimension made a multiple of 4 so that the vec4 GEMMs read it.
+ */
+export function padColumnsProgram(direction: PadDirection) {
+  const pad = direction === 'pad';
+  return program({
+    name: `elementwise.${direction}_columns`,
+    workgroupSize: [PAD_WG],
+    uniforms: { rows: 'u32', width: 'u32', padded: 'u32' },
+    bindings: { src: 'read', dst: 'read_write' },
+    wgsl: FLAT_ID,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg, WG_X);
+  let cols = ${pad ? 'params.padded' : 'params.width'};
+  if (i >= params.rows * cols) { return; }
+  let r = i / cols;
+  let c = i - r * cols;
+  ${pad ? `var v = 0.0;
+  if (c < params.width) { v = src[r * params.width + c]; }
+  dst[i] = v;` : `dst[i] ${direction === 'unpad+' ? '+=' : '='} src[r * params.padded + c];`}
+}`,
+    grid: ({ rows, width, padded }: { rows: number; width: number; padded: number }, max: number) => grid1d(rows * (pad ? padded : width), PAD_WG, max),
+  });
+}
+
+export const ELEMENTWISE_PROGRAMS = [axpyProgram(0.5), copyIntoProgram(), ...PAD_DIRECTIONS.map(padColumnsProgram)];
