@@ -198,7 +198,10 @@ async function main(): Promise<void> {
     const began = performance.now();
     const elapsed = () => `${((performance.now() - began) / 1000).toFixed(0)} s`;
     let tuned = 0;
-    gpu.onCompile = (kernel, count) => status(`Building the training plan: compiling kernel ${count - compiledBefore} (${kernel}), ${elapsed()}…`);
+    // How many kernels this plan took when this browser last built it (the first build cannot know).
+    const planKey = `webgpu-dcgan.plan-kernels|${state.adapter}|${from ? 'stored' : `${$<HTMLSelectElement>('conditional').value}|${$<HTMLInputElement>('batch').value}`}|${tune}`;
+    const expected = Number(localStorage.getItem(planKey)) || null;
+    gpu.onCompile = (kernel, count) => status(`Building the training plan: compiling kernel ${count - compiledBefore}${expected ? ` of ${expected}` : ''} (${kernel}), ${elapsed()}…`);
     GanTrainer.tuneLog = (line) => {
       if (/^tune\s+matmul|^tune\s+conv/.test(line)) tuned++;
       status(`Timing GEMM variants on this adapter (once, then cached): shape ${tuned + 1}, ${elapsed()}… ${line.replace(/^tune\s+/, '')}`);
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
       GanTrainer.tuneLog = () => {};
     }
     status(`Adapter: ${state.adapter}. Training plan built (${gpu.compiledKernels - compiledBefore} kernels, ${elapsed()}).`);
+    if (gpu.compiledKernels > compiledBefore) localStorage.setItem(planKey, String(gpu.compiledKernels - compiledBefore));
     if (trainer.config.conditional !== 'none') $('grid-caption').textContent = `one row per class (${trainer.classNames.join(', ')}), G in eval mode`;
     run = newRun(trainer);
     state.losses = run.curve; // the run's own loss-curve points (tests read them)
