@@ -198,7 +198,7 @@ export function splitKReduceProgram(accumulate: boolean) {
 export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.fromEntries([
   ['naive', variantProgram('naive', [8, 8], { m: 8, n: 8 }, naive, any)],
   // Register blocking with scalar loads, for layouts the vec4 family cannot read (an inner
-  // dimension not a multiple of 4: a conditional G's Linear over latent + 10 inputs).
+  // dimension not a multiple of 4: the conditional D's 11-output Linear in dx and dW).
   ['scalar_4x4', variantProgram('scalar_4x4', [8, 8], { m: 32, n: 32 }, (o) => registerBlockedScalar(o, 4, 4), any)],
   // One workgroup of 64 invocations per output: grid N x M, each at most 65535.
   ['dot_wg64', variantProgram('dot_wg64', [64], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
@@ -233,15 +233,14 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
  * ("Matmul variants"). CPU adapters: block_32x16 for the big GEMMs unless K is short (K = 16,
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), vec4_8x8 for the
- * rest where the layout allows, else scalar_4x4 (naive for a single row or column). Hardware GPUs (H200, Vulkan): dot_wg64 for few
+ * rest where the layout allows, else naive (the tuner also races scalar_4x4 there). Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
  * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
-  // A layout the vec4 family cannot read: scalar register blocks where a 4x4 block is filled.
-  if (!matmulSupports('vec4_8x8', shape, o)) return shape.M >= 4 && shape.N >= 4 ? 'scalar_4x4' : 'naive';
+  if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
 }
 
