@@ -12,7 +12,7 @@
 import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
-import { CLAMPED_LOG, MEAN_STATS, type Loss } from './loss.js';
+import { CLAMPED_LOG, LOSS_TERMS, MEAN_STATS, softmaxCrossEntropyRow, type Loss } from './loss.js';
 
 export const HEADS = ['projection', 'acgan'] as const;
 export type Head = (typeof HEADS)[number];
@@ -46,44 +46,31 @@ export function concatOneHotProgram() {
 }
 
 /**
- * The adversarial term on logit `x` against target t, and dL/dx into `g`: `bce` as PyTorch's
- * Sigmoid + BCELoss (each log clamped at -100, BCELoss's backward then Sigmoid's), `bce_logits`
- * as BCEWithLogitsLoss (src/shaders/loss.ts has the same two formulas on D's own output).
+ * The adversarial term on the head's logit `x` against target t, and dL/dx into `g`: each loss's
+ * own statements (LOSS_TERMS) on what it reads: `bce` as PyTorch's Sigmoid + BCELoss (so the
+ * sigmoid first, and Sigmoid's backward after BCELoss's), `bce_logits` on the logit itself.
  */
-const ADVERSARIAL: Record<Loss, string> = {
-  bce: /* wgsl */ `
-    let p = 1.0 / (1.0 + exp(-x));
-    let term = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p));
-    let pred = p;
-    let g = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n * ((1.0 - p) * p);`,
-  bce_logits: /* wgsl */ `
-    let term = select(max(x, 0.0) - x * t + log(1.0 + exp(-abs(x))), x, is_nan(x));
-    let pred = 1.0 / (1.0 + exp(-x));
-    let pred_neg = 1.0 / (1.0 + exp(x));
-    let g = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
-};
+function adversarial(loss: Loss): string {
+  const [v, chain] = loss === 'bce' ? ['1.0 / (1.0 + exp(-x))', ' * ((1.0 - v) * v)'] : ['x', ''];
+  return `let v = ${v};
+    ${LOSS_TERMS[loss].trim()}
+    let g = params.grad_scale * dl * inv_n${chain};`;
+}
 
-const HEAD_BODY: Record<Head, string> = {
-  projection: /* wgsl */ `
+/** Each head's work on one row, around its adversarial statements `adv`. */
+const HEAD_BODY: Record<Head, (adv: string) => string> = {
+  projection: (adv) => /* wgsl */ `
     let x = input[row] + input[row + 1u + y];
-    $ADVERSARIAL
+    ${adv}
     grad[row] = g;
     for (var j = 0u; j < C; j++) { grad[row + 1u + j] = select(0.0, g, j == y); }
     s += vec2<f32>(term, pred);`,
-  acgan: /* wgsl */ `
+  acgan: (adv) => /* wgsl */ `
     let x = input[row];
-    $ADVERSARIAL
+    ${adv}
     grad[row] = g;
-    // Softmax cross-entropy of the class logits against y, log-sum-exp around the row's max.
-    var m = input[row + 1u];
-    for (var j = 1u; j < C; j++) { m = max(m, input[row + 1u + j]); }
-    var total = 0.0;
-    for (var j = 0u; j < C; j++) { total += exp(input[row + 1u + j] - m); }
-    let lse = m + log(total);
-    for (var j = 0u; j < C; j++) {
-      let q = exp(input[row + 1u + j] - lse);
-      grad[row + 1u + j] = params.grad_scale * (q - select(0.0, 1.0, j == y)) * inv_n;
-    }
+    // Softmax cross-entropy of the class logits against y.
+    ${softmaxCrossEntropyRow('input', 'row + 1u', 'y')}
     s += vec2<f32>(term + lse - input[row + 1u + y], pred);`,
 };
 
@@ -109,7 +96,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   for (var r = lid; r < params.count; r += WG_X) {
     let row = (params.first + r) * (C + 1u);
     let y = min(u32(labels[r]), C - 1u);
-    ${HEAD_BODY[head].replace('$ADVERSARIAL', ADVERSARIAL[loss].trim()).trim()}
+    ${HEAD_BODY[head](adversarial(loss)).trim()}
   }
   ${MEAN_STATS}
 }`,

@@ -14,19 +14,23 @@ import { REDUCE_WG, workgroupSum } from './reduce.js';
 export const LOSSES = ['bce', 'bce_logits'] as const;
 export type Loss = (typeof LOSSES)[number];
 
-const TERMS: Record<Loss, string> = {
+/**
+ * Each loss on one element `v` (a probability for `bce`, a logit for `bce_logits`) against the
+ * target `t`: `term` (its loss), `pred` (D's probability of "real") and `dl` (dL/dv, before the
+ * gradient scale and the 1/n of the mean). The conditional heads use the same statements on their
+ * logit (src/shaders/conditional.ts).
+ */
+export const LOSS_TERMS: Record<Loss, string> = {
   bce: /* wgsl */ `
-  let p = input[params.first + i];
-  let term = -(t * clamped_log(p) + (1.0 - t) * clamped_log(1.0 - p));
-  let pred = p;
-  grad[params.first + i] = params.grad_scale * (p - t) / max((1.0 - p) * p, 1e-12) * inv_n;`,
+  let term = -(t * clamped_log(v) + (1.0 - t) * clamped_log(1.0 - v));
+  let pred = v;
+  let dl = (v - t) / max((1.0 - v) * v, 1e-12);`,
   bce_logits: /* wgsl */ `
-  let x = input[params.first + i];
-  let term = select(max(x, 0.0) - x * t + log(1.0 + exp(-abs(x))), x, is_nan(x));
-  let pred = 1.0 / (1.0 + exp(-x));
-  // sigmoid(x) - t, written so that nothing cancels: sigmoid(x) + sigmoid(-x) = 1.
-  let pred_neg = 1.0 / (1.0 + exp(x));
-  grad[params.first + i] = params.grad_scale * ((1.0 - t) * pred - t * pred_neg) * inv_n;`,
+  let term = select(max(v, 0.0) - v * t + log(1.0 + exp(-abs(v))), v, is_nan(v));
+  let pred = 1.0 / (1.0 + exp(-v));
+  // sigmoid(v) - t, written so that nothing cancels: sigmoid(v) + sigmoid(-v) = 1.
+  let pred_neg = 1.0 / (1.0 + exp(v));
+  let dl = (1.0 - t) * pred - t * pred_neg;`,
 };
 
 /**
@@ -67,13 +71,37 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   let inv_n = 1.0 / f32(params.n);
   var s = vec2<f32>(0.0);
   for (var i = lid; i < params.n; i += WG_X) {
-    ${TERMS[loss].trim()}
+    let v = input[params.first + i];
+    ${LOSS_TERMS[loss].trim()}
+    grad[params.first + i] = params.grad_scale * dl * inv_n;
     s += vec2<f32>(term, pred);
   }
   ${MEAN_STATS}
 }`,
     grid: () => [1, 1, 1] as const,
   });
+}
+
+/**
+ * One row of softmax cross-entropy: the C logits src[at .. at + C) against class `label`, with
+ * log-sum-exp around the row's max. Writes grad[at + j] = grad_scale (softmax - onehot) / n and
+ * defines `lse` (the row's loss is lse - src[at + label]) and `best` (the first argmax, as
+ * torch.argmax). The classifier's loss below and the acgan head (src/shaders/conditional.ts).
+ */
+export function softmaxCrossEntropyRow(src: string, at: string, label: string): string {
+  const x = (j: string) => `${src}[${at} + ${j}]`;
+  return /* wgsl */ `var m = ${src}[${at}];
+    var best = 0u;
+    for (var j = 1u; j < C; j++) {
+      if (${x('j')} > m) { m = ${x('j')}; best = j; }
+    }
+    var total = 0.0;
+    for (var j = 0u; j < C; j++) { total += exp(${x('j')} - m); }
+    let lse = m + log(total);
+    for (var j = 0u; j < C; j++) {
+      let p = exp(${x('j')} - lse);
+      grad[${at} + j] = params.grad_scale * (p - select(0.0, 1.0, j == ${label})) * inv_n;
+    }`;
 }
 
 /**
@@ -97,18 +125,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   for (var r = lid; r < params.n; r += WG_X) {
     let row = r * C;
     let label = u32(labels[r]);
-    var m = logits[row];
-    var best = 0u;
-    for (var j = 1u; j < C; j++) {
-      if (logits[row + j] > m) { m = logits[row + j]; best = j; }
-    }
-    var total = 0.0;
-    for (var j = 0u; j < C; j++) { total += exp(logits[row + j] - m); }
-    let lse = m + log(total);
-    for (var j = 0u; j < C; j++) {
-      let p = exp(logits[row + j] - lse);
-      grad[row + j] = params.grad_scale * (p - select(0.0, 1.0, j == label)) * inv_n;
-    }
+    ${softmaxCrossEntropyRow('logits', 'row', 'label')}
     s += vec2<f32>(lse - logits[row + label], select(0.0, 1.0, best == label));
   }
   ${MEAN_STATS}
