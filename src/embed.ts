@@ -11,7 +11,7 @@
  *   await g.sample({ n: 10, seed: 1, label: 7 });              // ten 7s (or one label per image)
  */
 import { makeGrid, type Grid } from './image/images.js';
-import { Sampler, generatorFromCheckpoint, latentDim } from './model/sample.js';
+import { Sampler, classLabel, generatorFromCheckpoint, latentDim } from './model/sample.js';
 import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
 import { BACKENDS } from './gpu/backend.js';
@@ -96,11 +96,7 @@ export class LoadedGenerator {
       return undefined;
     }
     const names = this.classes;
-    const one = (l: Label, what: string) => {
-      const k = typeof l === 'string' ? names.indexOf(l) : l;
-      if (!Number.isInteger(k) || k < 0 || k >= names.length) throw new Error(`${what}: expected a label 0..${names.length - 1} or a class name (${names.join(', ')}), found ${JSON.stringify(l)}`);
-      return k;
-    };
+    const one = (l: Label, what: string) => classLabel(l, names, what);
     if (label === undefined) return Array.from({ length: n }, (_, i) => i % names.length);
     if (Array.isArray(label)) {
       if (label.length !== n) throw new Error(`label: expected ${n} labels (one per image), found ${label.length}`);

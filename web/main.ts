@@ -15,9 +15,9 @@
  */
 import { drawGrid, LoadedGenerator, loadGenerator } from '../src/embed.js';
 import { FILES, modelStateDict, serialize } from '../src/model/state-dict.js';
-import { checkChoice } from '../src/config/checks.js';
 import { HEADS } from '../src/shaders/conditional.js';
-import { checkInt, numberFromText } from '../src/config/checks.js';
+import { checkChoice, checkInt, numberFromText } from '../src/config/checks.js';
+import { classRows } from '../src/model/sample.js';
 import { loadRunState, runConfigFromMetadata, runMetadata, runStateFiles } from '../src/checkpoints/run-state.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { clearRuns, putRun, savedRuns, type SavedRun } from './checkpoint-store.js';
@@ -375,7 +375,7 @@ async function main(): Promise<void> {
     const seed = Number($<HTMLInputElement>('sample-seed').value);
     const K = generator.classes?.length ?? 0;
     if (label === 'all') {
-      state.samples = await generator.sample({ n: K * 10, seed, label: Array.from({ length: K * 10 }, (_, i) => Math.floor(i / 10)) });
+      state.samples = await generator.sample({ n: K * 10, seed, label: classRows(K, 10) });
       generator.drawTo($('samples'), { nrow: 10 });
     } else {
       state.samples = await generator.sample({ n: 25, seed, ...(label === undefined ? {} : { label }) });

@@ -5,7 +5,7 @@ import { FILES } from '../model/state-dict.js';
 import { generatorFile } from './generator-file.js';
 import { makeGrid } from '../image/images.js';
 import { encodePng } from '../image/png.js';
-import { classRows, generatorFromCheckpoint, sampleImages } from '../model/sample.js';
+import { classLabel, classRows, generatorFromCheckpoint, sampleImages } from '../model/sample.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { UsageError, runMain } from './args.js';
 import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
@@ -41,11 +41,8 @@ export function classPick(value: string | undefined, classNames: string[] | null
     return null;
   }
   if (value === undefined || value === 'all') return 'all';
-  const byName = classNames.indexOf(value);
-  if (byName >= 0 && !/^\d+$/.test(value)) return byName;
-  const k = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (Number.isInteger(k) && k < classNames.length) return k;
-  throw new UsageError(`--class: expected all, a label 0..${classNames.length - 1} or a class name (${classNames.join(', ')}), found "${value}"`);
+  // Digits are a label (MNIST's class names are its digits, meaning the same); anything else a name.
+  return classLabel(/^\d+$/.test(value) ? Number(value) : value, classNames, '--class', 'all, ');
 }
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */

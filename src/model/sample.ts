@@ -15,6 +15,7 @@ import { convPathFor } from '../layers/conv-base.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { generator } from './models.js';
 import { concatOneHotProgram } from '../shaders/conditional.js';
+import { invalidValue } from '../config/checks.js';
 
 const CONCAT = concatOneHotProgram();
 
@@ -58,6 +59,16 @@ export function checkpointClassNames(meta: Record<string, string>, file: string)
     throw new SafetensorsError(file, `metadata "class_names": expected a JSON list of ${classes} names, found ${JSON.stringify(meta.class_names ?? null)}`);
   }
   return names as string[];
+}
+
+/**
+ * The label of the class a caller asks for, by its label (a number) or its name; a bad one is the
+ * checks' invalid value, naming `source` (and the `alternatives` the caller also takes, e.g. `all, `).
+ */
+export function classLabel(asked: number | string, names: readonly string[], source: string, alternatives = ''): number {
+  const k = typeof asked === 'string' ? names.indexOf(asked) : asked;
+  if (Number.isInteger(k) && k >= 0 && k < names.length) return k;
+  throw invalidValue(source, `${alternatives}a label 0..${names.length - 1} or a class name (${names.join(', ')})`, String(asked));
 }
 
 /** The inputs of G's first Linear: the latent size, plus the classes of a conditional G. */

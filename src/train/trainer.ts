@@ -168,7 +168,7 @@ export class GanTrainer {
   /** The plans' activations, gradients and scratch: slots sized by the full batch's plan, shared by all plans. */
   readonly activations: ActivationArena;
   /** What each class is (the data's names; the digits without data): saved in checkpoints of conditional runs. */
-  classNames: readonly string[];
+  readonly classNames: readonly string[];
   /** A conditional run's grid sampler, built on the first grid. */
   private gridSampler: Promise<Sampler> | null = null;
   /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
