@@ -22,7 +22,9 @@ function sh(cmd: string, args: string[], cwd = project) {
 }
 
 beforeAll(() => {
-  const packed = sh('npm', ['pack', '--json', '--pack-destination', project], ROOT);
+  // --ignore-scripts: `prepare` would rebuild dist/ (pretest built it from the same sources) while
+  // the other worker's tests run the CLI from it, and a half-written module fails their import.
+  const packed = sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', project], ROOT);
   expect(packed.code, packed.err).toBe(0);
   const info = JSON.parse(packed.out.slice(packed.out.indexOf('['))) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
   tarball = { file: join(project, info[0]!.filename), size: info[0]!.size, files: info[0]!.files.map((f) => f.path) };
