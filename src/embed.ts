@@ -11,7 +11,7 @@
  *   await g.sample({ n: 10, seed: 1, label: 7 });              // ten 7s (or one label per image)
  */
 import { makeGrid, type Grid } from './image/images.js';
-import { Sampler, classLabel, generatorFromCheckpoint, latentDim } from './model/sample.js';
+import { Sampler, classLabel, generatorFromCheckpoint, imageShapeOf, latentDim } from './model/sample.js';
 import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
 import { BACKENDS } from './gpu/backend.js';
@@ -21,7 +21,7 @@ export { requestGpu, Gpu, type GpuOptions } from './gpu/gpu.js';
 export { makeGrid, type Grid } from './image/images.js';
 export { GanTrainer, REFERENCE_CONFIG, type TrainConfig, type StepStats } from './train/trainer.js';
 export { modelStateDict, serialize } from './model/state-dict.js';
-export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './mnist/idx.js';
+export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './data/idx.js';
 export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
 export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';
@@ -74,6 +74,11 @@ export class LoadedGenerator {
     readonly classes: readonly string[] | null = null,
   ) {}
 
+  /** One image's [channels, height, width]: [1, 28, 28] for the reference, [3, 64, 64] for a colour dcgan64. */
+  get shape(): [number, number, number] {
+    return imageShapeOf(this.model);
+  }
+
   /** The latent vector's size (without the one-hot class of a conditional generator). */
   get latentDim(): number {
     return latentDim(this.model) - (this.classes?.length ?? 0);
@@ -105,7 +110,7 @@ export class LoadedGenerator {
     return new Array<number>(n).fill(one(label as Label, 'label'));
   }
 
-  /** n images (n x 28 x 28 floats in [-1, 1]) from the seeded noise, G in eval mode; `label`: the class(es) of a conditional generator. */
+  /** n images (n x C x H x W floats in [-1, 1]; `shape` says C, H, W) from the seeded noise, G in eval mode; `label`: the class(es) of a conditional generator. */
   async sample({ n = 25, seed = 0, label }: { n?: number; seed?: number; label?: Label | readonly Label[] } = {}): Promise<Float32Array> {
     checkInt(seed, 'seed', 0);
     checkInt(n, 'n');
@@ -146,7 +151,7 @@ export class LoadedGenerator {
   grid({ nrow = 5 }: { nrow?: number } = {}): Grid {
     if (!this.last) throw new Error('grid: call sample() or interpolate() first');
     checkInt(nrow, 'nrow');
-    return makeGrid(this.last.images, this.last.n, 28, 28, nrow);
+    return makeGrid(this.last.images, this.last.n, this.shape, nrow);
   }
 
   /** Draws the last sample as a grid (min-max normalised like save_image(normalize=True)). */

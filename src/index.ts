@@ -17,7 +17,7 @@ import type { Gpu, GpuOptions } from './gpu/gpu.js';
 
 export * from './embed.js';
 export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from './checkpoints/run-files.js';
-export { loadImageSet } from './mnist/files.js';
+export { loadImageSet } from './data/files.js';
 export { encodePng, decodePng } from './image/png.js';
 
 /** As the browser's loadGenerator, and a string may also be a file path or a run directory. */

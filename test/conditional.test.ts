@@ -15,9 +15,9 @@ import { Sampler, classRows, generatorFromCheckpoint } from '../src/model/sample
 import { LoadedGenerator } from '../src/embed.js';
 import { parseSafetensors, serializeSafetensors } from '../src/io/safetensors.js';
 import { decodePng } from '../src/image/png.js';
-import { loadImageSet } from '../src/mnist/files.js';
-import { FASHION } from '../src/mnist/classes.js';
-import { epochOrder } from '../src/mnist/shuffle.js';
+import { loadImageSet } from '../src/data/files.js';
+import { FASHION } from '../src/data/classes.js';
+import { epochOrder } from '../src/data/shuffle.js';
 import { TEST_CONFIG } from './helpers/config.js';
 import { useGpu } from './helpers/gpu.js';
 

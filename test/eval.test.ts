@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { CLASSIFIER_PATH, loadEvaluator } from '../src/eval/classifier-file.js';
 import { CLASSES, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
 import { featureStats, frechetDistance } from '../src/eval/frechet.js';
-import { loadImageSet } from '../src/mnist/files.js';
+import { loadImageSet } from '../src/data/files.js';
 import { useGpu } from './helpers/gpu.js';
 
 const test = loadImageSet('mnist', 'test');

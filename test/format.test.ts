@@ -25,7 +25,7 @@ describe("the reference's output formats", () => {
   it("draws the 5x5 grid exactly as torchvision's save_image(normalize=True), pixel for pixel", () => {
     const images = fixture.values('images') as Float32Array;
     const pixels = fixture.values('pixels') as Uint8Array;
-    const grid = makeGrid(images, 25, 28, 28);
+    const grid = makeGrid(images, 25, [1, 28, 28]);
     expect([grid.height, grid.width]).toEqual(fixture.get('pixels').shape.slice(0, 2));
     expect(Buffer.from(grid.rgb).equals(Buffer.from(pixels))).toBe(true);
     // And the PNG round-trips.

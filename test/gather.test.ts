@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GpuDataset } from '../src/mnist/dataset.js';
-import { loadImageSet } from '../src/mnist/files.js';
+import { GpuDataset } from '../src/data/dataset.js';
+import { loadImageSet } from '../src/data/files.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { firstBitDifference, loadFixture } from './helpers/fixtures.js';
 

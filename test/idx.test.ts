@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { loadImageSet } from '../src/mnist/files.js';
-import { IdxError, imageSetFromIdx, parseIdx } from '../src/mnist/idx.js';
+import { loadImageSet } from '../src/data/files.js';
+import { IdxError, imageSetFromIdx, parseIdx } from '../src/data/idx.js';
 
 /** A well-formed ubyte IDX file with the given dimensions (data: index mod 256). */
 function idx(dims: number[], extraBytes = 0): Uint8Array {

@@ -24,7 +24,7 @@ describe('batch limits (gles)', () => {
         const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: 12, conv, dPasses });
         const before = snapshot();
         await trainer.plan(12);
-        const need = trainingNeed(100, conv, dPasses);
+        const need = trainingNeed({}, conv, dPasses);
         expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);
         expect(need.layer).toMatch(/ConvTranspose2d|Conv2d/);
         // Implicit GEMMs need no col buffer: the largest buffer is an activation (64 x 14 x 14
@@ -40,12 +40,12 @@ describe('batch limits (gles)', () => {
     const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: 12 });
     const before = snapshot();
     await Sampler.create(gpu(), trainer.G, 12);
-    expect(largestNew(before, gpu().bufferSizes())).toBe(12 * samplingNeed(100).bytesPerImage);
+    expect(largestNew(before, gpu().bufferSizes())).toBe(12 * samplingNeed(trainer.G).bytesPerImage);
   });
 
   it('refuses a batch over the binding limit before allocating, naming the limit and the largest batch that fits', async () => {
     // D's passes merge only where the merged pass fits (auto), so the limit is the separate passes'.
-    const need = trainingNeed(100, 'auto', 'separate');
+    const need = trainingNeed({}, 'auto', 'separate');
     const max = largestBatch(gpu(), need);
     const limit = gpu().limits.maxStorageBufferBindingSize;
     expect(max * need.bytesPerImage).toBeLessThanOrEqual(limit);
@@ -56,10 +56,10 @@ describe('batch limits (gles)', () => {
       new RegExp(`batch size ${max + 1} needs a \\d+-byte buffer \\(.*\\), more than this adapter's maxStorageBufferBindingSize of ${limit} bytes; the largest that fits on this adapter is ${max}`),
     );
     expect(gpu().bufferSizes().length).toBe(before);
-    const merged = largestBatch(gpu(), trainingNeed(100, 'auto', 'merged'));
+    const merged = largestBatch(gpu(), trainingNeed({}, 'auto', 'merged'));
     expect(merged).toBe(Math.floor(max / 2));
-    expect(dPassesFor(gpu(), merged, 100, 'auto', 'auto')).toBe('merged');
-    expect(dPassesFor(gpu(), merged + 1, 100, 'auto', 'auto')).toBe('separate');
+    expect(dPassesFor(gpu(), merged, {}, 'auto', 'auto')).toBe('merged');
+    expect(dPassesFor(gpu(), merged + 1, {}, 'auto', 'auto')).toBe('separate');
   });
 
   it('samples in batches: image i is the same whatever the batch (eval-mode G is per image)', async () => {

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError, parseSafetensors, serializeSafetensors, type SafeTensor } from '../src/io/safetensors.js';
-import { IdxError, imageSetFromIdx, parseIdx } from '../src/mnist/idx.js';
+import { IdxError, imageSetFromIdx, parseIdx } from '../src/data/idx.js';
 
 const RUNS = 5000; // per property; three properties per parser
 let tried = { safetensors: 0, idx: 0 };

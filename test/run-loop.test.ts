@@ -12,7 +12,7 @@ import { TrainingRun } from '../src/train/run-loop.js';
 import { GanTrainer } from '../src/train/trainer.js';
 import { TEST_CONFIG } from './helpers/config.js';
 import { requestGpu } from '../src/gpu/gpu.js';
-import { loadImageSet } from '../src/mnist/files.js';
+import { loadImageSet } from '../src/data/files.js';
 
 const set = loadImageSet('mnist', 'train');
 const config = { ...TEST_CONFIG, batchSize: 8, seed: 2 };

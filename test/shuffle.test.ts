@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchSizeAt, batchesPerEpoch, epochOrder } from '../src/mnist/shuffle.js';
-import { normalizationTable } from '../src/mnist/normalize.js';
+import { batchSizeAt, batchesPerEpoch, epochOrder } from '../src/data/shuffle.js';
+import { normalizationTable } from '../src/data/normalize.js';
 import { PhiloxStream, philox4x32, seedKey } from '../src/random/philox.js';
 import { firstBitDifference, loadFixture } from './helpers/fixtures.js';
 import { PHILOX_KAT } from './helpers/philox-kat.js';

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { decodePng } from '../src/image/png.js';
 import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/safetensors.js';
 import { INIT_STREAMS, generator, initialValues } from '../src/model/models.js';
-import { loadImageSet } from '../src/mnist/files.js';
+import { loadImageSet } from '../src/data/files.js';
 import { loadFixture } from './helpers/fixtures.js';
 
 const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];

@@ -18,7 +18,7 @@ import { sampleImages } from '../src/model/sample.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { GanTrainer } from '../src/train/trainer.js';
 import { TEST_CONFIG } from './helpers/config.js';
-import { loadImageSet } from '../src/mnist/files.js';
+import { loadImageSet } from '../src/data/files.js';
 import { launchChromium } from './helpers/browser.js';
 import { useGpu } from './helpers/gpu.js';
 
@@ -73,7 +73,7 @@ describe('web page', () => {
     }
     // The grid canvas shows the last fake batch, as the Node side draws it.
     const fake = (await gpu().read(plan!.fake)) as Float32Array;
-    const expected = makeGrid(fake, 8, 28, 28);
+    const expected = makeGrid(fake, 8, [1, 28, 28]);
     const shown = await page.evaluate(() => {
       const c = document.getElementById('grid') as HTMLCanvasElement;
       return { w: c.width, h: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
@@ -251,7 +251,7 @@ describe('web page', () => {
     const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 6 });
     await trainer.step();
     writeFileSync(join('dist-web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
-    const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, 28, 28);
+    const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, [1, 28, 28]);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

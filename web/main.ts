@@ -25,7 +25,7 @@ import { TrainingRun } from '../src/train/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
-import { imageSetFromIdx } from '../src/mnist/idx.js';
+import { imageSetFromIdx } from '../src/data/idx.js';
 
 interface PageState {
   adapter?: string;

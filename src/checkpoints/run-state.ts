@@ -20,7 +20,7 @@ import {
   trackedKeys,
   type Metadata,
 } from '../model/state-dict.js';
-import { INIT_SCHEMES } from '../model/models.js';
+import { ARCHS, INIT_SCHEMES } from '../model/models.js';
 import { tensorValues } from '../io/safetensors.js';
 import { LOSSES } from '../shaders/loss.js';
 import { HEADS } from '../shaders/conditional.js';
@@ -45,6 +45,9 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     lr_decay_from: c.lrDecayFrom === null ? 'none' : String(c.lrDecayFrom),
     // Only conditional runs say so: an unconditional checkpoint keeps the reference's bytes.
     ...(c.conditional === 'none' ? {} : { conditional: c.conditional, classes: String(c.classes), class_names: JSON.stringify(t.classNames) }),
+    // Likewise the model's family and image shape, only where they are not the reference's 1x28x28.
+    ...(c.arch === 'reference' && c.channels === 1 && c.imageSize === 28 ? {} : { arch: c.arch, channels: String(c.channels), image_size: String(c.imageSize) }),
+    ...(c.arch === 'dcgan64' ? { ngf: String(c.ngf), ndf: String(c.ndf) } : {}),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -107,6 +110,12 @@ export function runConfigFromMetadata(meta: Metadata, file: string): Partial<Tra
     // Checkpoints from before conditioning existed are unconditional.
     conditional: meta.conditional === undefined ? 'none' : (text('conditional', ['none', ...HEADS]) as TrainConfig['conditional']),
     ...(meta.conditional !== undefined && meta.conditional !== 'none' ? { classes: num('classes', true) } : {}),
+    // Checkpoints without them are the reference's 1x28x28 pair.
+    arch: meta.arch === undefined ? 'reference' : (text('arch', ARCHS) as TrainConfig['arch']),
+    channels: meta.channels === undefined ? 1 : num('channels', true),
+    imageSize: meta.image_size === undefined ? 28 : num('image_size', true),
+    ...(meta.ngf !== undefined ? { ngf: num('ngf', true) } : {}),
+    ...(meta.ndf !== undefined ? { ndf: num('ndf', true) } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { GanTrainer, REFERENCE_CONFIG } from '../train/trainer.js';
 import { BACKENDS } from '../gpu/backend.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
-import { loadImageSet } from '../mnist/files.js';
+import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
 import { HEADS } from '../shaders/conditional.js';

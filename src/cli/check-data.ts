@@ -3,8 +3,8 @@
  * timings and the statistics of a batch: a quick check that the data pipeline works here.
  */
 import { requestGpu } from '../gpu/gpu.js';
-import { GpuDataset } from '../mnist/dataset.js';
-import { loadImageSet } from '../mnist/files.js';
+import { GpuDataset } from '../data/dataset.js';
+import { loadImageSet } from '../data/files.js';
 import { NormalNoise } from '../random/noise.js';
 import { runMain } from './args.js';
 import { backendFlag, dataFlag, seedFlag } from './common-flags.js';

@@ -5,7 +5,7 @@ import { generatorFromCheckpoint } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { CLASSES } from '../eval/classifier.js';
-import { loadImageSet } from '../mnist/files.js';
+import { loadImageSet } from '../data/files.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
 import { backendFlag, seedFlag } from './common-flags.js';

@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { FILES } from '../model/state-dict.js';
 import { generatorFile } from './generator-file.js';
-import { makeGrid } from '../image/images.js';
+import { imageRgb, makeGrid } from '../image/images.js';
 import { encodePng } from '../image/png.js';
-import { classLabel, classRows, generatorFromCheckpoint, sampleImages } from '../model/sample.js';
+import { classLabel, classRows, generatorFromCheckpoint, imageShapeOf, sampleImages } from '../model/sample.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { UsageError, runMain } from './args.js';
 import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
@@ -65,16 +65,15 @@ export function main(args: string[]): Promise<void> {
     const nrow = pick === 'all' ? (v.n ?? 10) : v.nrow;
     const images = await sampleImages(gpu, G, n, seed, labels);
     mkdirSync(dirname(v.out) || '.', { recursive: true });
-    writeFileSync(v.out, encodePng(makeGrid(images, n, 28, 28, nrow)));
+    const shape = imageShapeOf(G);
+    writeFileSync(v.out, encodePng(makeGrid(images, n, shape, nrow)));
     const what = pick === null ? '' : pick === 'all' ? `, one row per class: ${classNames!.join(', ')}` : `, class ${pick} (${classNames![pick]})`;
     console.log(`wrote ${v.out} (${n} samples${what}, seed ${seed}, ${gpu.describe()})`);
     if (v.individual) {
       mkdirSync(v.individual, { recursive: true });
+      const per = shape[0] * shape[1] * shape[2];
       for (let i = 0; i < n; i++) {
-        const px = images.subarray(i * 784, (i + 1) * 784);
-        const rgb = new Uint8Array(784 * 3);
-        px.forEach((x, j) => rgb.fill(Math.round(Math.min(1, Math.max(0, (x + 1) / 2)) * 255), 3 * j, 3 * j + 3));
-        writeFileSync(join(v.individual, `sample_${String(i).padStart(3, '0')}.png`), encodePng({ width: 28, height: 28, rgb }));
+        writeFileSync(join(v.individual, `sample_${String(i).padStart(3, '0')}.png`), encodePng(imageRgb(images.subarray(i * per, (i + 1) * per), shape)));
       }
       console.log(`wrote ${n} images to ${v.individual}`);
     }

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../checkpoints/run-files.js';
 import { CLASSIFIER_TRAINING, accuracy, classifierTensors, classifyImageSet, trainClassifier } from '../eval/classifier.js';
 import { referenceStats } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { loadImageSet } from '../mnist/files.js';
+import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
 import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, flagHelp, int, num, outputFile, parseFlags } from './flags.js';

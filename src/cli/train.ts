@@ -14,7 +14,7 @@ import { loadEvaluator } from '../eval/classifier-file.js';
 import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../train/trainer.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { loadImageSet } from '../mnist/files.js';
+import { loadImageSet } from '../data/files.js';
 import { LOSSES } from '../shaders/loss.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';

@@ -6,7 +6,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Sequential } from '../layers/sequential.js';
-import type { ImageSet } from '../mnist/idx.js';
+import type { ImageSet } from '../data/idx.js';
 import { Sampler } from '../model/sample.js';
 import { CLASSES, ClassifierPass, FEATURES, classifyImageSet, predictedClass, softmax } from './classifier.js';
 import { featureStats, frechetDistance, type FeatureStats, type Reference } from './frechet.js';

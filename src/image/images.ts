@@ -12,14 +12,18 @@ export interface Grid {
 }
 
 /**
- * make_grid + save_image: min-max normalise over all given images (float32 arithmetic as
- * PyTorch: (x - min) / max(max - min, 1e-5)), tile `nrow` per row with 2-px padding of 0, then
- * byte = floor(clamp(v * 255 + 0.5, 0, 255)), grey replicated to RGB.
+ * make_grid + save_image: min-max normalise over all given images and channels (float32
+ * arithmetic as PyTorch: (x - min) / max(max - min, 1e-5)), tile `nrow` per row with 2-px
+ * padding of 0, then byte = floor(clamp(v * 255 + 0.5, 0, 255)) per channel; a grey image's one
+ * channel is replicated to RGB, as make_grid does. `shape`: one image's [C, H, W], C 1 or 3.
  */
-export function makeGrid(images: Float32Array, count: number, height: number, width: number, nrow = 5, padding = 2): Grid {
+export function makeGrid(images: Float32Array, count: number, shape: readonly [number, number, number], nrow = 5, padding = 2): Grid {
   const f = Math.fround;
-  const n = height * width * count;
-  if (images.length < n) throw new Error(`grid: ${count} images of ${height}x${width} need ${n} values, found ${images.length}`);
+  const [C, height, width] = shape;
+  if (C !== 1 && C !== 3) throw new Error(`grid: images of ${C} channels; expected 1 (grey) or 3 (RGB)`);
+  const plane = height * width;
+  const n = C * plane * count;
+  if (images.length < n) throw new Error(`grid: ${count} images of ${C}x${height}x${width} need ${n} values, found ${images.length}`);
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -35,16 +39,33 @@ export function makeGrid(images: Float32Array, count: number, height: number, wi
   for (let k = 0; k < count; k++) {
     const oy = Math.floor(k / cols) * (height + padding) + padding;
     const ox = (k % cols) * (width + padding) + padding;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const v = f(f(images[(k * height + y) * width + x]! - lo) / range);
-        const byte = Math.floor(Math.min(255, Math.max(0, f(f(v * 255) + 0.5))));
-        const o = ((oy + y) * W + ox + x) * 3;
-        rgb[o] = rgb[o + 1] = rgb[o + 2] = byte;
+    for (let c = 0; c < 3; c++) {
+      const base = (k * C + (C === 1 ? 0 : c)) * plane;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const v = f(f(images[base + y * width + x]! - lo) / range);
+          rgb[((oy + y) * W + ox + x) * 3 + c] = Math.floor(Math.min(255, Math.max(0, f(f(v * 255) + 0.5))));
+        }
       }
     }
   }
   return { width: W, height: H, rgb };
+}
+
+/**
+ * One image [C, H, W] in [-1, 1] as an RGB picture: byte = round(clamp((x + 1) / 2, 0, 1) * 255)
+ * per channel (a grey image replicated), without a grid's min-max normalisation.
+ */
+export function imageRgb(image: Float32Array, shape: readonly [number, number, number]): Grid {
+  const [C, height, width] = shape;
+  if (C !== 1 && C !== 3) throw new Error(`image: ${C} channels; expected 1 (grey) or 3 (RGB)`);
+  const plane = height * width;
+  const rgb = new Uint8Array(plane * 3);
+  for (let c = 0; c < 3; c++) {
+    const src = image.subarray((C === 1 ? 0 : c) * plane, ((C === 1 ? 0 : c) + 1) * plane);
+    for (let p = 0; p < plane; p++) rgb[p * 3 + c] = Math.round(Math.min(1, Math.max(0, (src[p]! + 1) / 2)) * 255);
+  }
+  return { width, height, rgb };
 }
 
 /** 3x5 pixel glyphs for the chart's labels (rows top to bottom, 3 bits each, MSB left). */

@@ -28,6 +28,8 @@ export abstract class ConvLayer extends Layer {
     readonly kernelSize: number,
     readonly stride = 1,
     readonly padding = 0,
+    /** PyTorch's `bias`: false leaves the layer without one (pytorch/examples' dcgan, whose BatchNorms make it redundant). */
+    readonly bias = true,
   ) {
     super();
     for (const [name, v, min] of [['in_channels', inChannels, 1], ['out_channels', outChannels, 1], ['kernel_size', kernelSize, 1], ['stride', stride, 1], ['padding', padding, 0]] as const) {
@@ -71,7 +73,7 @@ export abstract class ConvLayer extends Layer {
     if (o.paramGrads) {
       await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate });
       const [N, C, H, W] = dy.shape as [number, number, number, number];
-      await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+      if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
@@ -90,10 +92,12 @@ export abstract class ConvLayer extends Layer {
   }
 
   override paramSpecs(): TensorSpec[] {
-    return [
-      { name: 'weight', shape: this.weightShape() },
-      { name: 'bias', shape: [this.outChannels] },
-    ];
+    return [{ name: 'weight', shape: this.weightShape() }, ...(this.bias ? [{ name: 'bias', shape: [this.outChannels] }] : [])];
+  }
+
+  /** The bias tensor, or undefined for a layer without one. */
+  protected biasParam(): Tensor | undefined {
+    return this.bias ? this.param('bias') : undefined;
   }
 
   outputShape(input: readonly number[]): number[] {

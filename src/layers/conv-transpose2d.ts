@@ -44,7 +44,7 @@ export class ConvTranspose2d extends ConvLayer {
     const g = this.geometry(x);
     if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
+      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.biasParam(), ...(act ? { activation: act } : {}) });
       return { path: 'implicit', x, y };
     }
     const J = g.N * g.Ho * g.Wo;
@@ -55,7 +55,7 @@ export class ConvTranspose2d extends ConvLayer {
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
     await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
-    await col2im(plan, col, y, g, this.param('bias'), act);
+    await col2im(plan, col, y, g, this.biasParam(), act);
     return { path: 'explicit', x, y, x2d };
   }
 
@@ -71,7 +71,7 @@ export class ConvTranspose2d extends ConvLayer {
     await im2col(plan, dy, dcol, g);
     if (o.paramGrads) {
       await matmul(plan, x2d, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
-      await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
+      if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);

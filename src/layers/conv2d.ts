@@ -42,7 +42,7 @@ export class Conv2d extends ConvLayer {
     const g = this.geometry(x);
     if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.param('bias'), ...(act ? { activation: act } : {}) });
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.biasParam(), ...(act ? { activation: act } : {}) });
       return { path: 'implicit', x, y };
     }
     const J = g.N * g.Ho * g.Wo;
@@ -51,7 +51,7 @@ export class Conv2d extends ConvLayer {
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await im2col(plan, x, col, g);
     // The GEMM's epilogue adds the bias (and applies act) and stores [Cout, N Ho Wo] straight into NCHW.
-    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { bias: 'row', nchwHW: g.Ho * g.Wo, ...(act ? { activation: act } : {}) }, this.param('bias'));
+    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { ...(this.bias ? { bias: 'row' } : {}), nchwHW: g.Ho * g.Wo, ...(act ? { activation: act } : {}) }, this.biasParam());
     return { path: 'explicit', x, y, col };
   }
 
@@ -67,7 +67,7 @@ export class Conv2d extends ConvLayer {
     await permute(plan, 'nchw_to_cn', dy, dy2d, g.N, Co, g.Ho * g.Wo);
     if (o.paramGrads) {
       await matmul(plan, dy2d, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
-      await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
+      if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
     }
     if (!o.needDx) return null;
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);

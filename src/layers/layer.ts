@@ -69,6 +69,8 @@ export interface BackwardOptions {
 export abstract class Layer {
   /** Set by Sequential: `model.3.` etc., so arena names equal PyTorch state_dict keys. */
   prefix = '';
+  /** Whether Sequential gives it an index (false: a view outside the PyTorch module's Sequential). */
+  numbered = true;
   protected paramArena?: ParameterArena;
   protected stateArena?: StateArena;
 

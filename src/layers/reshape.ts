@@ -23,8 +23,13 @@ export class Flatten extends Reshape {
 /** Unflatten(1, shape): [N, prod(shape)] -> [N, ...shape]. */
 export class Unflatten extends Reshape {
   readonly kind = 'Unflatten';
-  constructor(readonly shape: number[]) {
+  /** `numbered` false: a view outside the PyTorch module's Sequential (pytorch/examples' G reshapes z before its `main`). */
+  constructor(
+    readonly shape: number[],
+    numbered = true,
+  ) {
     super();
+    this.numbered = numbered;
   }
   outputShape(input: readonly number[]): number[] {
     if (input.length !== 2 || input[1] !== numel(this.shape)) {

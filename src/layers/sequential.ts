@@ -1,6 +1,8 @@
 /**
- * Sequential, numbered like PyTorch's nn.Sequential under the attribute `model`, so arena names
- * are exactly the state_dict keys: `model.0.weight`, `model.1.running_mean`, ...
+ * Sequential, numbered like PyTorch's nn.Sequential under an attribute (`model`, or `main` for
+ * pytorch/examples' dcgan), so arena names are exactly the state_dict keys: `model.0.weight`,
+ * `model.1.running_mean`, ... A layer constructed unnumbered (a view PyTorch's module does
+ * outside its Sequential) takes no index.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -19,8 +21,11 @@ export class Sequential {
     readonly label: string,
     readonly layers: Layer[],
     readonly prefix = 'model.',
+    /** One input's shape, without the batch dimension (G: [latent], D: [C, H, W]); [] when unknown. */
+    readonly inputShape: readonly number[] = [],
   ) {
-    layers.forEach((l, i) => (l.prefix = `${prefix}${i}.`));
+    let i = 0;
+    for (const l of layers) l.prefix = l.numbered ? `${prefix}${i++}.` : `${prefix}(${l.kind}).`;
   }
 
   paramSpecs(): TensorSpec[] {
@@ -98,7 +103,8 @@ export class Sequential {
   async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     let g: Tensor | null = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      const needDx = i > 0 || o.needDx;
+      // A layer's dx is needed by the layers before it only if one of them has parameters.
+      const needDx = o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
       if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
       g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx });
       if (!needDx) break;

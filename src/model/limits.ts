@@ -6,8 +6,8 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { ConvPath } from '../layers/layer.js';
-
-import { IMAGE_SHAPE, discriminator, generator } from './models.js';
+import type { Sequential } from '../layers/sequential.js';
+import { discriminator, generator, type ModelSpec } from './models.js';
 
 /** Bytes per image of the largest buffer a plan allocates, and the layer that allocates it. */
 export interface BatchNeed {
@@ -15,18 +15,20 @@ export interface BatchNeed {
   layer: string;
 }
 
-/**
- * A training step: G forward and backward from z, D forward and backward on 28 x 28 images, two
- * of them per batch image when D's real and fake passes are merged (src/train/step.ts).
- */
 /** D's real and fake passes as one pass over both (merged) or as two (separate): src/train/step.ts. */
 export const D_PASSES = ['merged', 'separate'] as const;
 export type DPasses = (typeof D_PASSES)[number];
 
-export function trainingNeed(latentDim: number, conv: ConvPath = 'auto', dPasses: DPasses = 'merged'): BatchNeed {
+/**
+ * A training step of the pair `spec` describes: G forward and backward from z, D forward and
+ * backward on its images, two of them per batch image when D's real and fake passes are merged
+ * (src/train/step.ts).
+ */
+export function trainingNeed(spec: Partial<ModelSpec> = {}, conv: ConvPath = 'auto', dPasses: DPasses = 'merged'): BatchNeed {
+  const D = discriminator(spec);
   return worst([
-    ['generator', generator(latentDim).largestBuffer([1, latentDim], conv)],
-    ['discriminator', discriminator(true).largestBuffer([dPasses === 'merged' ? 2 : 1, ...IMAGE_SHAPE], conv)],
+    ...samplingParts(generator(spec), conv),
+    ['discriminator', D.largestBuffer([dPasses === 'merged' ? 2 : 1, ...D.inputShape], conv)],
   ]);
 }
 
@@ -35,14 +37,18 @@ export function trainingNeed(latentDim: number, conv: ConvPath = 'auto', dPasses
  * merged pass's buffers fit the adapter's binding limit and separate (half the largest buffer)
  * beyond it, so merging never lowers the largest batch a step can train.
  */
-export function dPassesFor(gpu: Gpu, batch: number, latentDim: number, conv: ConvPath, wanted: DPasses | 'auto'): DPasses {
+export function dPassesFor(gpu: Gpu, batch: number, spec: Partial<ModelSpec>, conv: ConvPath, wanted: DPasses | 'auto'): DPasses {
   if (wanted !== 'auto') return wanted;
-  return batch <= largestBatch(gpu, trainingNeed(latentDim, conv, 'merged')) ? 'merged' : 'separate';
+  return batch <= largestBatch(gpu, trainingNeed(spec, conv, 'merged')) ? 'merged' : 'separate';
 }
 
 /** Eval-mode generation: G forward only. */
-export function samplingNeed(latentDim: number, conv: ConvPath = 'auto'): BatchNeed {
-  return worst([['generator', generator(latentDim).largestBuffer([1, latentDim], conv)]]);
+export function samplingNeed(G: Sequential, conv: ConvPath = 'auto'): BatchNeed {
+  return worst(samplingParts(G, conv));
+}
+
+function samplingParts(G: Sequential, conv: ConvPath): Array<[string, { floats: number; layer: string }]> {
+  return [['generator', G.largestBuffer([1, ...G.inputShape], conv)]];
 }
 
 function worst(parts: Array<[string, { floats: number; layer: string }]>): BatchNeed {

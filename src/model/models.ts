@@ -1,7 +1,8 @@
 /**
  * The reference DCGAN, layer for layer: the notebook's two nn.Sequentials (docs/design.md, "The
- * reference"; scripts/fixtures/reference_model.py is the PyTorch side). Indices match, so
- * parameter names are the reference's state_dict keys. With `classes` > 0, the conditional pair
+ * reference"; scripts/fixtures/reference_model.py is the PyTorch side), and pytorch/examples'
+ * 64x64 dcgan (scripts/fixtures/dcgan64_model.py). Indices match, so parameter names are each
+ * reference's state_dict keys (`model.0.weight`; `main.0.weight`). With `classes` > 0, the conditional pair
  * (train --conditional; src/shaders/conditional.ts): G's first Linear also takes the one-hot
  * class, and D's last Linear gives 1 + classes outputs for its head, with no Sigmoid (the
  * head's loss applies it).
@@ -21,33 +22,110 @@ import type { InitScheme } from '../layers/layer.js';
 export const LATENT_DIM = 100;
 export const IMAGE_SHAPE = [1, 28, 28] as const;
 
-export function generator(latentDim = LATENT_DIM, classes = 0): Sequential {
+/**
+ * The model families: `reference`, the notebook's pair (28x28, or 32x32 where the 7x7 start
+ * becomes 8x8), any number of channels; `dcgan64`, pytorch/examples' dcgan (64x64, five
+ * transposed convolutions, widths from ngf and ndf).
+ */
+export const ARCHS = ['reference', 'dcgan64'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+/** The image sides each family is built for. */
+export const ARCH_SIZES: Record<Arch, readonly number[]> = { reference: [28, 32], dcgan64: [64] };
+
+/** Everything that fixes a model pair's tensors: what a checkpoint's shapes follow from. */
+export interface ModelSpec {
+  arch: Arch;
+  /** Image channels (1 grey, 3 RGB). */
+  channels: number;
+  /** Image side in pixels (square images). */
+  size: number;
+  latentDim: number;
+  /** G's and D's base widths (dcgan64 only; the reference's are fixed at 128/64 and 64/128). */
+  ngf: number;
+  ndf: number;
+  /** Classes of a conditional pair; 0: unconditional. */
+  classes: number;
+}
+
+export const REFERENCE_SPEC: ModelSpec = { arch: 'reference', channels: 1, size: 28, latentDim: LATENT_DIM, ngf: 64, ndf: 64, classes: 0 };
+
+/** A spec with the reference's values where `s` is silent, checked (sizes per family, positive widths). */
+export function modelSpec(s: Partial<ModelSpec> = {}): ModelSpec {
+  const spec = { ...REFERENCE_SPEC, ...s };
+  if (!ARCHS.includes(spec.arch)) throw new Error(`arch: expected one of ${ARCHS.join(', ')}, found "${spec.arch}"`);
+  if (!ARCH_SIZES[spec.arch].includes(spec.size)) {
+    throw new Error(`image size: the ${spec.arch} model is built for ${ARCH_SIZES[spec.arch].join(' or ')} pixels, found ${spec.size}`);
+  }
+  for (const k of ['channels', 'latentDim', 'ngf', 'ndf'] as const) {
+    if (!Number.isInteger(spec[k]) || spec[k] < 1) throw new Error(`${k}: expected a positive integer, found ${spec[k]}`);
+  }
+  return spec;
+}
+
+/** One image, [C, H, W]. */
+export function imageShape(s: Partial<ModelSpec> = {}): [number, number, number] {
+  const { channels, size } = modelSpec(s);
+  return [channels, size, size];
+}
+
+export function generator(s: Partial<ModelSpec> = {}): Sequential {
+  const { arch, channels: nc, size, latentDim, ngf, classes } = modelSpec(s);
+  const nz = latentDim + classes;
+  if (arch === 'dcgan64') {
+    const up = (i: number, o: number) => [new ConvTranspose2d(i, o, 4, 2, 1, false), new BatchNorm2d(o), ReLU()];
+    // z arrives as [N, nz]; the Unflatten (unnumbered) shows it as pytorch/examples' [N, nz, 1, 1].
+    return new Sequential('generator', [
+      new Unflatten([nz, 1, 1], false),
+      new ConvTranspose2d(nz, ngf * 8, 4, 1, 0, false), new BatchNorm2d(ngf * 8), ReLU(), // 0-2: 4x4
+      ...up(ngf * 8, ngf * 4), // 3-5: 8x8
+      ...up(ngf * 4, ngf * 2), // 6-8: 16x16
+      ...up(ngf * 2, ngf), // 9-11: 32x32
+      new ConvTranspose2d(ngf, nc, 4, 2, 1, false), // 12: 64x64
+      Tanh(), // 13
+    ], 'main.', [nz]);
+  }
+  const s4 = size / 4;
   return new Sequential('generator', [
-    new Linear(latentDim + classes, 128 * 7 * 7), // 0
-    new BatchNorm1d(128 * 7 * 7), // 1
+    new Linear(nz, 128 * s4 * s4), // 0
+    new BatchNorm1d(128 * s4 * s4), // 1
     ReLU(), // 2
-    new Unflatten([128, 7, 7]), // 3
+    new Unflatten([128, s4, s4]), // 3
     new ConvTranspose2d(128, 64, 4, 2, 1), // 4
     new BatchNorm2d(64), // 5
     ReLU(), // 6
-    new ConvTranspose2d(64, 1, 4, 2, 1), // 7
+    new ConvTranspose2d(64, nc, 4, 2, 1), // 7
     Tanh(), // 8
-  ]);
+  ], 'model.', [nz]);
 }
 
 /** `sigmoid` false leaves D's last layer off, for the fused BCE-with-logits loss (and every conditional head). */
-export function discriminator(sigmoid = true, classes = 0): Sequential {
+export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true): Sequential {
+  const { arch, channels: nc, size, ndf, classes } = modelSpec(s);
+  const keepSigmoid = sigmoid && classes === 0;
+  if (arch === 'dcgan64') {
+    const down = (i: number, o: number) => [new Conv2d(i, o, 4, 2, 1, false), new BatchNorm2d(o), LeakyReLU(0.2)];
+    return new Sequential('discriminator', [
+      new Conv2d(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // 0-1: 32x32
+      ...down(ndf, ndf * 2), // 2-4: 16x16
+      ...down(ndf * 2, ndf * 4), // 5-7: 8x8
+      ...down(ndf * 4, ndf * 8), // 8-10: 4x4
+      new Conv2d(ndf * 8, 1 + classes, 4, 1, 0, false), // 11: 1x1
+      ...(keepSigmoid ? [Sigmoid()] : []), // 12
+    ], 'main.', [nc, size, size]);
+  }
+  const s4 = size / 4;
   const layers = [
-    new Conv2d(1, 64, 4, 2, 1), // 0
+    new Conv2d(nc, 64, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
     new Conv2d(64, 128, 4, 2, 1), // 2
     new BatchNorm2d(128), // 3
     LeakyReLU(0.2), // 4
     new Flatten(), // 5
-    new Linear(128 * 7 * 7, 1 + classes), // 6
+    new Linear(128 * s4 * s4, 1 + classes), // 6
     Sigmoid(), // 7
   ];
-  return new Sequential('discriminator', sigmoid && classes === 0 ? layers : layers.slice(0, -1));
+  return new Sequential('discriminator', keepSigmoid ? layers : layers.slice(0, -1), 'model.', [nc, size, size]);
 }
 
 export { INIT_SCHEMES, type InitScheme } from '../layers/layer.js';

@@ -13,7 +13,7 @@ import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
-import { generator } from './models.js';
+import { ARCH_SIZES, generator, modelSpec, type ModelSpec } from './models.js';
 import { concatOneHotProgram } from '../shaders/conditional.js';
 import { invalidValue } from '../config/checks.js';
 
@@ -27,21 +27,50 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference
- * keys). A conditional one says so in its metadata (`conditional`, `classes`, `class_names`):
- * its first Linear takes latent_dim + classes inputs.
+ * Builds a generator from checkpoint bytes (ours, or exported from PyTorch with the reference's
+ * or pytorch/examples' keys): its family, channels, size and widths follow from the tensors'
+ * shapes (generatorSpec). A conditional one says so in its metadata (`conditional`, `classes`,
+ * `class_names`): its first layer takes latent_dim + classes inputs.
  */
 export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): LoadedCheckpoint {
   const parsed = parseSafetensors(bytes, file);
-  const w = parsed.tensors.get('model.0.weight');
-  if (!w || w.shape.length !== 2) throw new SafetensorsError(file, 'missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
   const classNames = checkpointClassNames(parsed.metadata, file);
-  const classes = classNames?.length ?? 0;
-  if (w.shape[1]! <= classes) throw new SafetensorsError(file, `tensor "model.0.weight" takes ${w.shape[1]} inputs: too few for a conditional generator of ${classes} classes`);
-  const G = generator(w.shape[1]! - classes, classes).allocate(gpu);
+  const G = generator(generatorSpec(parsed.tensors, classNames?.length ?? 0, file)).allocate(gpu);
   const checked = checkTensors(parsed, file, expectedModelTensors(G));
   loadStateDict(gpu, G, checked.tensors);
   return { G, classNames };
+}
+
+/**
+ * The generator a checkpoint's tensors describe: pytorch/examples' dcgan when it has
+ * `main.0.weight` [nz, ngf * 8, 4, 4], else the reference, whose `model.0.weight` is
+ * [128 * (size/4)^2, latent_dim] and whose last layer `model.7.weight` is [64, channels, 4, 4].
+ * Every other tensor is then checked against the model this builds.
+ */
+export function generatorSpec(tensors: ReadonlyMap<string, { shape: number[] }>, classes: number, file: string): ModelSpec {
+  const shape = (key: string, dims: number) => {
+    const t = tensors.get(key);
+    if (!t || t.shape.length !== dims) return null;
+    return t.shape;
+  };
+  const inputs = (n: number, key: string) => {
+    if (n <= classes) throw new SafetensorsError(file, `tensor "${key}" takes ${n} inputs: too few for a conditional generator of ${classes} classes`);
+    return n - classes;
+  };
+  const first64 = shape('main.0.weight', 4);
+  if (first64) {
+    const last = shape('main.12.weight', 4);
+    if (!last || first64[1]! % 8 !== 0) throw new SafetensorsError(file, 'tensors "main.0.weight" [nz, ngf * 8, 4, 4] and "main.12.weight" [ngf, nc, 4, 4] expected for a pytorch/examples dcgan generator');
+    return modelSpec({ arch: 'dcgan64', size: 64, latentDim: inputs(first64[0]!, 'main.0.weight'), ngf: first64[1]! / 8, channels: last[1]!, classes });
+  }
+  const first = shape('model.0.weight', 2);
+  const last = shape('model.7.weight', 4);
+  if (!first || !last) throw new SafetensorsError(file, 'missing tensor "model.0.weight" [128 x (size/4)^2, latent_dim] or "model.7.weight" [64, channels, 4, 4]: not a generator checkpoint');
+  const side = Math.sqrt(first[0]! / 128);
+  if (!ARCH_SIZES.reference.includes(side * 4)) {
+    throw new SafetensorsError(file, `tensor "model.0.weight" has ${first[0]} rows: expected 128 x 7 x 7 (28x28 images) or 128 x 8 x 8 (32x32)`);
+  }
+  return modelSpec({ arch: 'reference', size: side * 4, latentDim: inputs(first[1]!, 'model.0.weight'), channels: last[1]!, classes });
 }
 
 /** A checkpoint's class names (null: unconditional), checked against its `classes`. */
@@ -71,9 +100,14 @@ export function classLabel(asked: number | string, names: readonly string[], sou
   throw invalidValue(source, `${alternatives}a label 0..${names.length - 1} or a class name (${names.join(', ')})`, String(asked));
 }
 
-/** The inputs of G's first Linear: the latent size, plus the classes of a conditional G. */
+/** The inputs of G's first layer: the latent size, plus the classes of a conditional G. */
 export function latentDim(G: Sequential): number {
-  return G.paramSpecs()[0]!.shape[1]!;
+  return G.inputShape[0]!;
+}
+
+/** One image of G's output, [C, H, W]. */
+export function imageShapeOf(G: Sequential): [number, number, number] {
+  return G.outputShape([1, ...G.inputShape]).slice(1) as [number, number, number];
 }
 
 /** Images per dispatch at most when sampling many: bounds the memory a large --n takes. */
@@ -97,7 +131,7 @@ export class Sampler {
     private readonly labels: Tensor | null,
     private readonly noise: NormalNoise,
     private readonly forward: Dispatch[],
-    /** G's output for one batch, [batch, 1, 28, 28]. */
+    /** G's output for one batch, [batch, C, H, W]. */
     readonly out: Tensor,
     /** Classes of a conditional G; 0: unconditional. */
     readonly classes: number,
@@ -111,9 +145,9 @@ export class Sampler {
     const latent = latentDim(G) - classes;
     // A multiple of 4 below n, so every batch starts on a whole Philox block of the noise stream.
     const conv = convPathFor(gpu);
-    const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(latent, conv)));
+    const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(G, conv)));
     const batch = n <= fits ? n : fits - (fits % 4);
-    if (batch < 1) checkBatch(gpu, 1, samplingNeed(latent, conv), 'sampling batch');
+    if (batch < 1) checkBatch(gpu, 1, samplingNeed(G, conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
     const labels = classes ? gpu.tensor(`sample labels (${batch})`, [batch]) : null;
@@ -134,7 +168,7 @@ export class Sampler {
     return new Sampler(gpu, n, batch, z, labels, noise, dispatches, y, classes);
   }
 
-  /** n images [n, 1, 28, 28] in [-1, 1] from noise drawn with `seed` (a conditional G: of classes `labels`, n of them). */
+  /** n images [n, C, H, W] in [-1, 1] from noise drawn with `seed` (a conditional G: of classes `labels`, n of them). */
   async fromSeed(seed: number, labels?: ArrayLike<number>): Promise<Float32Array> {
     return this.collect((each) => this.eachBatch(seed, [], each, labels));
   }
@@ -218,7 +252,7 @@ export class Sampler {
   }
 }
 
-/** n images [n, 1, 28, 28] in [-1, 1] from latent noise drawn with `seed` (a conditional G of `classes`: of classes `labels`). */
+/** n images [n, C, H, W] in [-1, 1] from latent noise drawn with `seed` (a conditional G of `classes`: of classes `labels`). */
 export async function sampleImages(gpu: Gpu, G: Sequential, n: number, seed: number, labels?: { classes: number; labels: ArrayLike<number> }): Promise<Float32Array> {
   return (await Sampler.create(gpu, G, n, SAMPLE_CHUNK, labels?.classes ?? 0)).fromSeed(seed, labels?.labels);
 }

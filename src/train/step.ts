@@ -24,7 +24,7 @@ import type { ActivationArena, TensorAllocator } from '../layers/activation-aren
 import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
 import { concatOneHotProgram, type Head } from '../shaders/conditional.js';
 import { copyInto } from '../layers/ops.js';
-import type { GpuDataset } from '../mnist/dataset.js';
+import type { GpuDataset } from '../data/dataset.js';
 import { NormalNoise } from '../random/noise.js';
 import { finiteCheckProgram } from '../shaders/finite.js';
 import type { DPasses } from '../model/limits.js';
@@ -88,7 +88,7 @@ export class StepPlan {
   private constructor(
     private readonly m: StepModels,
     readonly batch: number,
-    /** [batch, 1, H, W]: the real images this step sees. */
+    /** [batch, C, H, W]: the real images this step sees. */
     readonly real: Tensor,
     readonly z: Tensor,
     /** [batch] class indices (as f32) of the real batch, which G is asked for too; null: unconditional. */
@@ -116,8 +116,7 @@ export class StepPlan {
   private static async buildWith(m: StepModels, dataset: GpuDataset | null, batch: number, alloc?: TensorAllocator): Promise<StepPlan> {
     const { gpu, G, D } = m;
     const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner, conv: m.conv, alloc };
-    const [H, W] = dataset ? [dataset.set.height, dataset.set.width] : [28, 28];
-    const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, 1, H, W]);
+    const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, ...D.inputShape]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);
     const z = gpu.tensor(`z (batch ${batch})`, [batch, m.latentDim]);
     const noise = await NormalNoise.create(gpu, z, m.seed);

@@ -7,12 +7,12 @@ import { Ema } from '../backprop/ema.js';
 import type { EncodedStep, Gpu } from '../gpu/gpu.js';
 import { profileDispatches, type TimedDispatch } from '../gpu/profiler.js';
 import type { Sequential } from '../layers/sequential.js';
-import { GpuDataset } from '../mnist/dataset.js';
-import type { ImageSet } from '../mnist/idx.js';
+import { GpuDataset } from '../data/dataset.js';
+import type { ImageSet } from '../data/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from '../image/images.js';
 import { LOSSES, type Loss } from '../shaders/loss.js';
-import { IMAGE_SHAPE, INIT_SCHEMES, INIT_STREAMS, discriminator, generator, initialValues, loadValues, type InitScheme } from '../model/models.js';
+import { ARCHS, INIT_SCHEMES, INIT_STREAMS, discriminator, generator, imageShape, initialValues, loadValues, modelSpec, type Arch, type InitScheme, type ModelSpec } from '../model/models.js';
 import { StepPlan, type Conditioning } from './step.js';
 import { HEADS, type Head } from '../shaders/conditional.js';
 import { D_PASSES, checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
@@ -21,7 +21,7 @@ import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
 import { MatmulTuner, TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { checkChoice, checkInt, checkNumber, type NumberRange } from '../config/checks.js';
 import { ActivationArena } from '../layers/activation-arena.js';
-import { DIGITS } from '../mnist/classes.js';
+import { DIGITS } from '../data/classes.js';
 import { Sampler, classRows } from '../model/sample.js';
 
 /** Images per class in a conditional run's grid (a row each). */
@@ -66,6 +66,15 @@ export interface TrainConfig {
   conditional: 'none' | Head;
   /** Classes of a conditional model (the data's labels are 0 .. classes - 1). */
   classes: number;
+  /** The model family (src/model/models.ts): the reference pair, or pytorch/examples' 64x64 dcgan. */
+  arch: Arch;
+  /** Image channels: 1 grey, 3 RGB. */
+  channels: number;
+  /** Image side the models are built for (the data is resized to it when loaded). */
+  imageSize: number;
+  /** dcgan64's G and D base widths (pytorch/examples' --ngf, --ndf). */
+  ngf: number;
+  ndf: number;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -89,6 +98,11 @@ export const REFERENCE_CONFIG: TrainConfig = {
   dPasses: 'auto',
   conditional: 'none',
   classes: 10,
+  arch: 'reference',
+  channels: 1,
+  imageSize: 28,
+  ngf: 64,
+  ndf: 64,
 };
 
 /**
@@ -102,6 +116,10 @@ export const CONFIG_RANGES = {
   seed: { int: true, min: 0 },
   lrDecayFrom: { int: true, min: 0 },
   classes: { int: true, min: 2 },
+  channels: { int: true, min: 1 },
+  imageSize: { int: true, min: 1 },
+  ngf: { int: true, min: 1 },
+  ndf: { int: true, min: 1 },
   lr: { gt: 0 },
   lrD: { gt: 0 },
   beta1: { gt: 0, lt: 1 },
@@ -125,6 +143,13 @@ export function checkTrainConfig(c: TrainConfig): void {
   checkChoice(c.conv, 'conv', CONV_PATHS);
   checkChoice(c.dPasses, 'dPasses', ['auto', ...D_PASSES]);
   checkChoice(c.conditional, 'conditional', ['none', ...HEADS]);
+  checkChoice(c.arch, 'arch', ARCHS);
+  modelSpecOf(c);
+}
+
+/** The model pair a config trains (checked: a family's sizes, positive widths). */
+export function modelSpecOf(c: Pick<TrainConfig, 'arch' | 'channels' | 'imageSize' | 'latentDim' | 'ngf' | 'ndf' | 'conditional' | 'classes'>): ModelSpec {
+  return modelSpec({ arch: c.arch, channels: c.channels, size: c.imageSize, latentDim: c.latentDim, ngf: c.ngf, ndf: c.ndf, classes: c.conditional === 'none' ? 0 : c.classes });
 }
 
 /** The conditioning a config asks for; undefined: unconditional. */
@@ -198,15 +223,17 @@ export class GanTrainer {
   static async create(gpu: Gpu, set: ImageSet | null, config: TrainConfig): Promise<GanTrainer> {
     checkTrainConfig(config);
     // Refused before anything is allocated, naming what the model needs.
-    if (set && (set.height !== IMAGE_SHAPE[1] || set.width !== IMAGE_SHAPE[2])) {
-      throw new Error(`${set.source}: images are ${set.height}x${set.width}; the reference model needs ${IMAGE_SHAPE[1]}x${IMAGE_SHAPE[2]} one-channel images (D's Linear takes 128x7x7 features)`);
+    const spec = modelSpecOf(config);
+    const [C, H, W] = imageShape(spec);
+    if (set && (set.channels !== C || set.height !== H || set.width !== W)) {
+      throw new Error(`${set.source}: images are ${set.channels}x${set.height}x${set.width} (channels x height x width); this ${spec.arch} model takes ${C}x${H}x${W}`);
     }
     const least = config.dPasses === 'merged' ? 'merged' : 'separate';
-    checkBatch(gpu, config.batchSize, trainingNeed(config.latentDim, convPathFor(gpu, config.conv), least), 'batch size');
+    checkBatch(gpu, config.batchSize, trainingNeed(spec, convPathFor(gpu, config.conv), least), 'batch size');
     const cond = conditioningOf(config);
-    const G = generator(config.latentDim, cond?.classes).allocate(gpu);
+    const G = generator(spec).allocate(gpu);
     // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
-    const D = discriminator(config.loss === 'bce', cond?.classes).allocate(gpu);
+    const D = discriminator(spec, config.loss === 'bce').allocate(gpu);
     const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
@@ -248,7 +275,7 @@ export class GanTrainer {
           realLabel: this.config.realLabel,
           matmul: this.config.matmul,
           conv,
-          dPasses: dPassesFor(this.gpu, batch, this.config.latentDim, conv, this.config.dPasses),
+          dPasses: dPassesFor(this.gpu, batch, modelSpecOf(this.config), conv, this.config.dPasses),
           tuner: this.tuner,
           activations: this.activations,
           conditional: conditioningOf(this.config),
@@ -382,11 +409,11 @@ export class GanTrainer {
     if (cond) {
       this.gridSampler ??= Sampler.create(this.gpu, this.G, cond.classes * GRID_PER_CLASS, undefined, cond.classes);
       const images = await (await this.gridSampler).fromSeed(this.config.seed, classRows(cond.classes, GRID_PER_CLASS));
-      return makeGrid(images, cond.classes * GRID_PER_CLASS, IMAGE_SHAPE[1], IMAGE_SHAPE[2], GRID_PER_CLASS);
+      return makeGrid(images, cond.classes * GRID_PER_CLASS, imageShape(modelSpecOf(this.config)), GRID_PER_CLASS);
     }
     const fake = (await this.gpu.read(plan.fake)) as Float32Array;
-    const [, , H, W] = plan.fake.shape as [number, number, number, number];
-    return makeGrid(fake, Math.min(25, plan.batch), H, W);
+    const [, C, H, W] = plan.fake.shape as [number, number, number, number];
+    return makeGrid(fake, Math.min(25, plan.batch), [C, H, W]);
   }
 
   /** Puts the run back where a checkpoint left it. */

@@ -1,6 +1,6 @@
 /**
  * An image set resident on the GPU: uploaded once as bytes, shuffled per epoch, and each batch
- * gathered and normalised into `batch` ([batchSize, 1, H, W] float32) by one dispatch; with
+ * gathered and normalised into `batch` ([batchSize, C, H, W] float32) by one dispatch; with
  * `classes`, its labels too (uploaded once, gathered by a second dispatch into `labels`).
  */
 import type { Gpu } from '../gpu/gpu.js';
@@ -44,7 +44,7 @@ export class GpuDataset {
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new Error(`batch size: expected a positive integer, found ${batchSize}`);
     }
-    const pixels = set.height * set.width;
+    const pixels = set.channels * set.height * set.width;
     const maxBinding = gpu.limits.maxStorageBufferBindingSize;
     if (set.pixels.byteLength > maxBinding) {
       throw new Error(`${set.source}: ${set.pixels.byteLength} bytes of images exceed this adapter's maxStorageBufferBindingSize ${maxBinding}`);
@@ -57,7 +57,7 @@ export class GpuDataset {
     const order = gpu.createBuffer('epoch order', set.count * 4, usage);
     const table = gpu.tensor('normalization table', [256], 'f32', normalizationTable());
     const params = GATHER.uniform(gpu, { start: 0, count: batchSize, pixels }, 'gather params');
-    const batch = gpu.tensor('real batch', [batchSize, 1, set.height, set.width]);
+    const batch = gpu.tensor('real batch', [batchSize, set.channels, set.height, set.width]);
     const gather = await GATHER.prepare(gpu, { batch: batchSize, pixels }, { images, order, table, out: batch }, { uniform: params });
     const owned = [images, order, table.buffer, params, batch.buffer];
     let labels: GpuLabels | null = null;
@@ -103,7 +103,7 @@ export class GpuDataset {
   /** Selects which batch the next `gather` dispatch writes; returns its size. */
   setBatch(index: number): number {
     const size = this.sizeOf(index);
-    const pixels = this.set.height * this.set.width;
+    const pixels = this.set.channels * this.set.height * this.set.width;
     const start = index * this.batchSize;
     this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start, count: size, pixels })));
     if (this.labels) this.gpu.writeState(this.labels.params, 0, new Uint8Array(LABELS.params({ start, count: size })));

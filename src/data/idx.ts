@@ -68,9 +68,11 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedDims: number):
 export interface ImageSet {
   /** Number of images. */
   count: number;
+  /** 1 (grey) or 3 (RGB). */
+  channels: number;
   height: number;
   width: number;
-  /** count * height * width bytes, row-major, 0 = background. */
+  /** count * channels * height * width bytes, each image's planes in turn (CHW, as PyTorch's tensors), rows top down. */
   pixels: Uint8Array;
   /** count labels. */
   labels: Uint8Array;
@@ -96,5 +98,5 @@ export function imageSetFromIdx(
   if (lab.dims[0] !== count) {
     throw new IdxError(labelsFile, `label count does not match ${imagesFile}: expected ${count}, found ${lab.dims[0]}`);
   }
-  return { count, height, width, pixels: img.data, labels: lab.data, source: imagesFile };
+  return { count, channels: 1, height, width, pixels: img.data, labels: lab.data, source: imagesFile };
 }
