@@ -1,18 +1,24 @@
 /**
- * `check-data`: open the GPU, put a data set on it, gather shuffled batches and report adapter,
- * timings and the statistics of a batch: a quick check that the data pipeline works here.
+ * `check-data`: read a data set as training would (an image folder: what it holds and skipped),
+ * put it on the GPU, gather shuffled batches and report adapter, timings and the statistics of
+ * a batch: a quick check that the data pipeline works here.
  */
 import { requestGpu } from '../gpu/gpu.js';
 import { GpuDataset } from '../data/dataset.js';
-import { loadImageSet } from '../data/files.js';
+import { loadTrainingData } from '../data/files.js';
+import { folderSummary } from './folder-report.js';
+import { TRAIN_FLAGS } from './train.js';
 import { NormalNoise } from '../random/noise.js';
 import { runMain } from './args.js';
 import { backendFlag, dataFlag, seedFlag } from './common-flags.js';
-import { HELP_FLAG, flagHelp, int, parseFlags } from './flags.js';
+import { HELP_FLAG, bool, flagHelp, int, parseFlags } from './flags.js';
 
 export const CHECK_DATA_FLAGS = {
   backend: backendFlag(),
   data: dataFlag(),
+  'image-size': int('the side images are resized to, as train --image-size', { arg: 'PX', default: 28 }),
+  channels: TRAIN_FLAGS.channels,
+  'strict-data': bool('refuse an image folder at its first unreadable image'),
   'batch-size': int('images per batch', { default: 64 }),
   batches: int('batches to gather for the timing', { default: 100 }),
   seed: seedFlag('shuffle and noise', 0),
@@ -21,7 +27,8 @@ export const CHECK_DATA_FLAGS = {
 
 const HELP = `Usage: webgpu-dcgan check-data [options] (in a clone: npm run check-data -- [options])
 
-Opens a WebGPU adapter, uploads an MNIST-style data set to it, gathers shuffled batches on the
+Reads a data set as train does (for an image folder: its classes and counts, the sizes and modes
+found, what was skipped and why), uploads it to a WebGPU adapter, gathers shuffled batches on the
 GPU and prints the adapter, timings and one batch's statistics.
 
 ${flagHelp(CHECK_DATA_FLAGS)}`;
@@ -40,8 +47,10 @@ export function main(args: string[]): Promise<void> {
     t = now;
     return `${ms.toFixed(0)} ms`;
   };
-  const set = loadImageSet(values.data, 'train');
-  console.log(`data     ${set.count} images ${set.height}x${set.width} from ${set.source} (${lap()})`);
+  const size = values['image-size'];
+  const { set, report } = loadTrainingData(values.data, { size, ...(values.channels ? { channels: values.channels } : {}), strict: values['strict-data'] });
+  console.log(`data     ${set.count} images ${set.channels}x${set.height}x${set.width} from ${set.source} (${lap()})`);
+  if (report) for (const line of folderSummary(report, size, set.channels)) console.log(line);
   const gpu = await requestGpu({ backend: values.backend });
   try {
     console.log(`adapter  ${gpu.describe()} (${lap()})`);

@@ -22,9 +22,12 @@ export const tuneFlag = (fallback: TuneMode) =>
     { arg: 'MODE', env: TUNE_ENV, default: fallback, shownDefault: `$${TUNE_ENV} or ${fallback}` },
   );
 
-/** `--data`: a data set name or a directory of IDX files. */
+/** `--data`: a data set name, a directory of IDX files, or a folder of images. */
 export const dataFlag = (section?: string) =>
-  text('mnist | fashion (Debian\'s dataset-fashion-mnist) | a directory with IDX files', { arg: 'NAME', default: 'mnist', section });
+  text(
+    "mnist | fashion (Debian's dataset-fashion-mnist) | a directory with IDX files | a folder of PNG and JPEG images (searched recursively; with subfolders, each first-level subfolder is a class, as torchvision's ImageFolder). Images are resized (shorter side to the model's size, bilinear) and centre-cropped, as torchvision's Resize + CenterCrop",
+    { arg: 'NAME|DIR', default: 'mnist', section },
+  );
 
 /** `--seed`: an integer >= 0; what it seeds is the command's. */
 export const seedFlag = (what: string, fallback: number) => int(`${what} seed`, { min: 0, default: fallback });

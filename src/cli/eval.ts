@@ -1,7 +1,7 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
 import { readFileSync } from 'node:fs';
 import { generatorFile } from './generator-file.js';
-import { generatorFromCheckpoint } from '../model/sample.js';
+import { generatorFromCheckpoint, imageShapeOf } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { CLASSES } from '../eval/classifier.js';
@@ -68,6 +68,8 @@ export function main(args: string[]): Promise<void> {
     try {
       const start = performance.now();
       const { G, classNames } = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
+      const shape = imageShapeOf(G);
+      if (shape.join('x') !== '1x28x28') throw new Error(`${file}: a generator of ${shape.join('x')} images (channels x height x width); the evaluator's MNIST classifier scores grey 28x28 digits only`);
       if (classNames && classNames.length !== CLASSES) throw new Error(`${file}: a conditional generator of ${classNames.length} classes; the evaluator's classifier scores the ${CLASSES} MNIST digits only`);
       const { model: classifier, reference: ref, metadata } = loadEvaluator(gpu, v.classifier);
       const accuracy = metadata.test_accuracy ?? '?';

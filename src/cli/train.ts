@@ -3,7 +3,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { INIT_SCHEMES } from '../model/models.js';
+import { ARCHS, ARCH_SIZES, INIT_SCHEMES } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
@@ -14,7 +14,8 @@ import { loadEvaluator } from '../eval/classifier-file.js';
 import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../train/trainer.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { loadImageSet } from '../data/files.js';
+import { loadImageSet, loadTrainingData } from '../data/files.js';
+import { folderWarnings } from './folder-report.js';
 import { LOSSES } from '../shaders/loss.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
@@ -24,7 +25,7 @@ import { UsageError, runMain } from './args.js';
 import { backendFlag, dataFlag, tuneFlag } from './common-flags.js';
 import { HELP_FLAG, bool, choice, custom, flagHelp, int, num, parseFlags, text, type Flag, type FlagValues } from './flags.js';
 import { StopSignals } from './stop-signals.js';
-import { checkInt, numberFromText } from '../config/checks.js';
+import { checkChoice, checkInt, numberFromText } from '../config/checks.js';
 import { Profiler } from './profile.js';
 
 const R = REFERENCE_CONFIG;
@@ -48,7 +49,13 @@ const lrDecayFlag = custom('E', 'from epoch E on, both learning rates fall linea
 
 /** Every flag of `train`, in --help's order. Flags with a `key` set that TrainConfig field. */
 export const TRAIN_FLAGS = {
-  'latent-dim': cfg(int('latent size', { ...C.latentDim, section: 'Model and optimiser', shownDefault: String(R.latentDim) }), 'latentDim'),
+  arch: cfg(choice(ARCHS, "the model: reference, the notebook's pair (28x28, or 32x32 with --image-size 32); dcgan64, pytorch/examples' dcgan for 64x64 images (five transposed convolutions; widths --ngf, --ndf; its weights_init, i.e. --init dcgan)", { section: 'Model and optimiser', shownDefault: R.arch }), 'arch'),
+  'image-size': cfg(int("the models' image side; the data is resized to it (reference: 28 or 32; dcgan64: 64)", { ...C.imageSize, arg: 'PX', shownDefault: "the --arch's first size" }), 'imageSize'),
+  channels: cfg(custom('1|3', 'image channels: 1 grey, 3 RGB (colour images are made grey with Pillow\'s luma; alpha is composited over black)', (value, source) => checkChoice(value, source, ['1', '3']) === '1' ? 1 : 3, { shownDefault: "3 if any image of --data has colour, else 1" }), 'channels'),
+  'latent-dim': cfg(int('latent size (pytorch/examples\' --nz)', { ...C.latentDim, shownDefault: String(R.latentDim) }), 'latentDim'),
+  nz: cfg(int('the same as --latent-dim, under pytorch/examples\' name', { ...C.latentDim, shownDefault: String(R.latentDim) }), 'latentDim'),
+  ngf: cfg(int("dcgan64: G's base width (its layers have 8, 4, 2 and 1 times it)", { ...C.ngf, shownDefault: String(R.ngf) }), 'ngf'),
+  ndf: cfg(int("dcgan64: D's base width (1, 2, 4, 8 times it)", { ...C.ndf, shownDefault: String(R.ndf) }), 'ndf'),
   'batch-size': cfg(int('images per batch (the last batch of an epoch is kept, shorter)', { ...C.batchSize, shownDefault: String(R.batchSize) }), 'batchSize'),
   epochs: cfg(int('epochs', { ...C.epochs, shownDefault: String(R.epochs) }), 'epochs', false),
   lr: cfg(num("Adam learning rate, G's and D's unless --lr-d", { ...C.lr, shownDefault: String(R.lr) }), 'lr'),
@@ -65,6 +72,7 @@ export const TRAIN_FLAGS = {
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   seed: cfg(int('seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch\'s random numbers', { ...C.seed, shownDefault: String(R.seed) }), 'seed'),
   data: dataFlag('Data'),
+  'strict-data': bool('refuse an image folder at its first unreadable image (default: name it, skip it, and count it)'),
   'max-steps': int('stop after N steps in all (a checkpoint and grid are written when it stops)', { section: 'Run length' }),
   'limit-batches': int('use only the first N batches of each epoch'),
   out: text('checkpoints, grids, metrics.jsonl, loss curve', { arg: 'DIR', section: 'Output', shownDefault: 'out/, or the --resume run' }),
@@ -153,6 +161,16 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
     }
   }
   const config = { ...base };
+  if (given.has('nz') && given.has('latent-dim') && v.nz !== v['latent-dim']) throw new UsageError(`--nz ${v.nz} contradicts --latent-dim ${v['latent-dim']}: they are one setting`);
+  const arch = v.arch ?? base.arch;
+  for (const flag of ['ngf', 'ndf'] as const) {
+    if (given.has(flag) && arch !== 'dcgan64') throw new UsageError(`--${flag}: only the dcgan64 model has that width; add --arch dcgan64 (the reference's widths are fixed)`);
+  }
+  if (!v.resume && given.has('arch') && arch !== R.arch) {
+    // A family's own defaults: its first image size, and pytorch/examples' weights_init for dcgan64.
+    if (!given.has('image-size')) config.imageSize = ARCH_SIZES[arch][0]!;
+    if (arch === 'dcgan64' && !given.has('init') && !given.has('recipe')) config.init = 'dcgan';
+  }
   if (given.has('head') && !v.conditional && base.conditional === 'none') throw new UsageError('--head: only a conditional model has a head; add --conditional');
   if (v.conditional || given.has('head')) {
     const wanted = v.head ?? (base.conditional === 'none' ? DEFAULT_HEAD : base.conditional);
@@ -210,14 +228,27 @@ function claimRunDir(outDir: string, v: TrainValues): void {
 }
 /** The run itself, in a locked output directory. */
 async function train(v: TrainValues, config: TrainConfig, data: string, outDir: string): Promise<void> {
-  const set = loadImageSet(data, 'train');
-  const signals = new StopSignals();
-  const gpu = await requestGpu({ backend: v.backend });
   // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
   const say = v.quiet ? () => {} : (line: string) => console.log(line);
+  const channels = v.channels ?? (v.resume ? config.channels : undefined);
+  const { set, report } = loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
+  config.channels = set.channels;
+  if (config.conditional !== 'none') {
+    const classes = set.classNames?.length ?? config.classes;
+    if (v.resume && classes !== config.classes) throw new Error(`${set.source}: ${classes} classes; the checkpoint in ${v.resume} was trained on ${config.classes}`);
+    if (classes < 2) throw new Error(`${set.source}: --conditional needs at least 2 classes (class subfolders); found ${classes}`);
+    config.classes = classes;
+  }
+  if (v['eval-every'] !== undefined && (report || set.channels !== 1 || config.imageSize !== 28)) {
+    throw new UsageError(`--eval-every: the evaluator scores grey 28x28 digits against MNIST's test set with an MNIST classifier; this run trains on ${report ? 'an image folder' : data} at ${set.channels}x${config.imageSize}x${config.imageSize}`);
+  }
+  const signals = new StopSignals();
+  const gpu = await requestGpu({ backend: v.backend });
   try {
     say(`adapter  ${gpu.describe()}`);
-    say(`data     ${set.count} images ${set.height}x${set.width} from ${set.source}`);
+    say(`data     ${set.count} images ${set.channels === 3 ? 'RGB' : 'grey'} ${set.height}x${set.width} from ${set.source}${report ? ` (${report.classes.length} class${report.classes.length > 1 ? 'es' : ''})` : ''}`);
+    if (report) for (const line of folderWarnings(report, config.imageSize)) say(line);
+    if (config.arch !== 'reference') say(`model    ${config.arch}: nz ${config.latentDim}, ngf ${config.ngf}, ndf ${config.ndf}, ${config.channels} channel${config.channels > 1 ? 's' : ''}`);
     if (config.conditional !== 'none') say(`model    conditional on ${config.classes} classes (${config.conditional} head): ${(set.classNames ?? []).join(', ')}`);
     GanTrainer.tuneLog = say;
     const stepsPerSubmit = v['steps-per-submit'] ?? (gpu.isSoftware ? 1 : 8);

@@ -1,10 +1,14 @@
-/** Finding and reading IDX image sets from disk (Node only; the browser fetches the same files). */
+/**
+ * Finding and reading image sets from disk (Node only; the browser fetches the same files): IDX
+ * files (MNIST, Fashion-MNIST, a directory of them) and folders of images (folder.ts).
+ */
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { classNamesOf } from './classes.js';
 import { IdxError, imageSetFromIdx, parseIdxHeader, type ImageSet } from './idx.js';
+import { FolderError, fitImageSet, isImageFolder, loadImageFolder, type FolderOptions, type FolderReport } from './folder.js';
 
 export type Split = 'train' | 'test';
 
@@ -31,6 +35,7 @@ export function resolveDataDir(data: string): string {
     return FASHION_DIR;
   }
   if (!existsSync(data)) throw new Error(`--data: expected mnist, fashion or a directory, found "${data}" (no such file or directory)`);
+  if (!statSync(data).isDirectory()) throw new Error(`--data: expected mnist, fashion or a directory, found the file "${data}"`);
   return data;
 }
 
@@ -81,11 +86,17 @@ export function readIdxFile(path: string, dims: number): Uint8Array {
   }
 }
 
-function findFile(dir: string, stem: string): string {
+function idxFile(dir: string, stem: string): string | null {
   for (const name of [stem, `${stem}.gz`]) {
     const p = join(dir, name);
     if (existsSync(p)) return p;
   }
+  return null;
+}
+
+function findFile(dir: string, stem: string): string {
+  const found = idxFile(dir, stem);
+  if (found) return found;
   throw new Error(`${dir}: no ${stem} (or ${stem}.gz) found; expected an MNIST-style IDX image/label file pair`);
 }
 
@@ -96,4 +107,19 @@ export function loadImageSet(data = 'mnist', split: Split = 'train'): ImageSet {
   const imagesFile = findFile(dir, imgStem);
   const labelsFile = findFile(dir, labStem);
   return { ...imageSetFromIdx(readIdxFile(imagesFile, 3), imagesFile, readIdxFile(labelsFile, 1), labelsFile), classNames: classNamesOf(data) };
+}
+
+/**
+ * The training images of `--data` for a model of `size` x `size` x `channels`: IDX files as
+ * they are (resized and given channels when the model differs from 28x28 grey), or an image
+ * folder (its report says what it found and skipped); `channels` absent: the data's own.
+ */
+export function loadTrainingData(data: string, o: FolderOptions): { set: ImageSet; report: FolderReport | null } {
+  const dir = resolveDataDir(data);
+  const idx = idxFile(dir, FILE_STEMS.train[0]);
+  if (!idx && !isImageFolder(dir)) {
+    throw new FolderError(`--data ${data}: neither MNIST-style IDX files (${FILE_STEMS.train[0]}[.gz]) nor PNG/JPEG images found in ${dir}`);
+  }
+  if (idx) return { set: fitImageSet(loadImageSet(data, 'train'), o.size, o.channels ?? 1), report: null };
+  return loadImageFolder(dir, o);
 }
