@@ -27,6 +27,7 @@ const SHAPES = [
   { M: 300, N: 200, K: 40 }, // several workgroups in both directions (vec4 workgroups cover 128 rows)
   { M: 20, N: 36, K: 1000 }, // long K: split-K in 3 slices of 336 (the last one short)
   { M: 70, N: 5, K: 2053 }, // split-K with a ragged last K step
+  { M: 16, N: 8, K: 2 }, // K below 4 with vec4-sized M and N (dcgan64's 1-output conv: dx = W^T dy with K = 1)
 ];
 
 describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
@@ -120,3 +121,14 @@ const ACT: Record<Activation, (v: number, slope: number) => number> = {
   relu: (v) => Math.max(v, 0),
   tanh: Math.tanh,
 };
+
+describe('matmul layouts', () => {
+  it('keeps the register-blocked variants off a K that is not a multiple of 4, in every layout (they step K four at a time)', () => {
+    for (const variant of MATMUL_VARIANTS.filter((v) => v === 'vec4_8x8' || v.startsWith('block_'))) {
+      for (const o of [{}, { transA: true }, { transB: true }, { transA: true, transB: true }]) {
+        expect(matmulSupports(variant, { M: 16, N: 8, K: 4 }, o), `${variant} ${JSON.stringify(o)} K 4`).toBe(true);
+        for (const K of [1, 2, 6]) expect(matmulSupports(variant, { M: 16, N: 8, K }, o), `${variant} ${JSON.stringify(o)} K ${K}`).toBe(false);
+      }
+    }
+  });
+});

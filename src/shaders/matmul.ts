@@ -106,7 +106,8 @@ export function layoutTag(o: MatmulOptions): string {
 function vec4Layout({ M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
   const aInner = o.transA ? M : K;
   const bInner = o.transB ? K : N;
-  return aInner % 4 === 0 && bInner % 4 === 0;
+  // K too, in every layout: the register blocks step K four at a time (with A^T, four rows of A).
+  return aInner % 4 === 0 && bInner % 4 === 0 && K % 4 === 0;
 }
 
 /** A variant's kernel source for a layout: helpers and the entry point, and whether A and B are read as vec4. */
