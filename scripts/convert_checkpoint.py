@@ -6,10 +6,16 @@ webgpu-dcgan's safetensors files, both ways. Run with /usr/bin/python3 (Debian's
   convert_checkpoint.py to-pt generator.safetensors generator.pt [--model generator]
   convert_checkpoint.py to-safetensors g.pt g.safetensors --conditional projection [--classes 10]
 
-A conditional pair (train --conditional) loads into reference_model.Generator(n_classes=K) /
+The model follows from the tensors: pytorch/examples' dcgan (`main.0.weight`, train --arch
+dcgan64) loads into fixtures/dcgan64_model.py's Generator / Discriminator (pytorch/examples'
+classes, its nz, ngf, ndf and nc read from the shapes); the reference's keys (`model.0.weight`)
+into reference_model.py's, channels and image size (28 or 32) read from the shapes.
+
+A conditional pair (train --conditional) loads into Generator(n_classes=K) /
 Discriminator(n_classes=K, head=HEAD): to-pt reads that from the file's metadata; to-safetensors
-takes --conditional HEAD (and --classes, --class-names) and writes it into the metadata. Both directions load the state_dict into the reference model first (load_state_dict, strict), so
-a file that does not fit the reference model is an error, not a silent partial conversion.
+takes --conditional HEAD (and --classes, --class-names) and writes it into the metadata. Both
+directions load the state_dict into the model first (load_state_dict, strict), so a file that
+does not fit it is an error, not a silent partial conversion.
 """
 import argparse
 import json
@@ -21,8 +27,32 @@ sys.path.insert(0, os.path.join(HERE, "fixtures"))
 
 import torch  # noqa: E402
 
+import dcgan64_model  # noqa: E402
 import safetensors_io  # noqa: E402
 from reference_model import Discriminator, Generator  # noqa: E402
+
+
+def build(kind: str, state: dict, n_classes: int, head: str):
+    """The model the state_dict's shapes describe, and the metadata our checkpoints give it."""
+    if "main.0.weight" in state:
+        if kind == "generator":
+            w, last = state["main.0.weight"], state["main.12.weight"]
+            nz, ngf, nc = w.shape[0] - n_classes, w.shape[1] // 8, last.shape[1]
+            model, ndf = dcgan64_model.Generator(nz, ngf, nc, n_classes), 64
+        else:
+            w = state["main.0.weight"]
+            nz, ndf, nc, ngf = 100, w.shape[0], w.shape[1], 64
+            model = dcgan64_model.Discriminator(ndf, nc, n_classes, head)
+        return model, {"latent_dim": str(nz), "arch": "dcgan64", "channels": str(nc), "image_size": "64", "ngf": str(ngf), "ndf": str(ndf)}
+    if kind == "generator":
+        w = state["model.0.weight"]
+        nz, nc, side = w.shape[1] - n_classes, state["model.7.weight"].shape[1], round((w.shape[0] / 128) ** 0.5)
+        model = Generator(nz, n_classes, nc, 4 * side)
+    else:
+        nz, nc, side = 100, state["model.0.weight"].shape[1], round((state["model.6.weight"].shape[1] / 128) ** 0.5)
+        model = Discriminator(n_classes, head, nc, 4 * side)
+    shape = {} if (nc, 4 * side) == (1, 28) else {"arch": "reference", "channels": str(nc), "image_size": str(4 * side)}
+    return model, {"latent_dim": str(nz), **shape}
 
 
 def guess_model(path: str) -> str:
@@ -49,15 +79,14 @@ def main() -> None:
         if meta.get("conditional", "none") != "none":
             head, classes = meta["conditional"], int(meta["classes"])
     n_classes = classes if head else 0
-    model = Generator(n_classes=n_classes) if kind == "generator" else Discriminator(n_classes=n_classes, head=head or "projection")
     if args.direction == "to-safetensors":
         state = torch.load(args.src, map_location="cpu")
         if isinstance(state, torch.nn.Module):
             state = state.state_dict()
+        model, shape_meta = build(kind, state, n_classes, head or "projection")
         model.load_state_dict(state, strict=True)
         tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        latent = str(tensors["model.0.weight"].shape[1] - n_classes) if kind == "generator" else "100"
-        meta = {"format": "webgpu-dcgan-checkpoint", "format_version": "1", "latent_dim": latent, "source": os.path.basename(args.src)}
+        meta = {"format": "webgpu-dcgan-checkpoint", "format_version": "1", **shape_meta, "source": os.path.basename(args.src)}
         if head:
             names = args.class_names.split(",") if args.class_names else [str(k) for k in range(classes)]
             if len(names) != classes:
@@ -66,6 +95,7 @@ def main() -> None:
         safetensors_io.save(tensors, args.dst, meta)
     else:
         tensors = safetensors_io.load(args.src)
+        model, _ = build(kind, tensors, n_classes, head or "projection")
         model.load_state_dict(tensors, strict=True)
         torch.save(model.state_dict(), args.dst)
     what = f"{kind}, conditional on {classes} classes ({head} head)" if head else kind
