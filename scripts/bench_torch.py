@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""The reference training step in PyTorch, timed: prints one JSON line {ms_per_step, device, ...}.
-Used by `npm run bench` for the ratio; run with /usr/bin/python3 (Debian's python3-torch)."""
+"""A training step in PyTorch, timed: prints one JSON line {ms_per_step, device, ...}. The
+reference pair (at --channels and --image-size) or --arch dcgan64 (pytorch/examples' model and
+weights_init). Used by `npm run bench` for the ratio; run with /usr/bin/python3 (Debian's
+python3-torch)."""
 import argparse
 import json
 import os
@@ -11,28 +13,41 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fix
 
 import torch  # noqa: E402
 
-from reference_model import Discriminator, Generator, make_optimizers, train_step  # noqa: E402
+import dcgan64_model  # noqa: E402
+from reference_model import Discriminator, Generator, make_optimizers  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--batch", type=int, default=64)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--device", default="cpu")
+p.add_argument("--arch", choices=["reference", "dcgan64"], default="reference")
+p.add_argument("--channels", type=int, default=1)
+p.add_argument("--image-size", type=int, default=28)
+p.add_argument("--nz", type=int, default=100)
+p.add_argument("--ngf", type=int, default=64)
+p.add_argument("--ndf", type=int, default=64)
 p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads (default: all cores; this machine's OpenMP otherwise picks 1)")
 args = p.parse_args()
 dev = torch.device(args.device)
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-g, d = Generator().to(dev), Discriminator().to(dev)
+if args.arch == "dcgan64":
+    g, d = dcgan64_model.Generator(args.nz, args.ngf, args.channels), dcgan64_model.Discriminator(args.ndf, args.channels)
+    g.apply(dcgan64_model.weights_init)
+    d.apply(dcgan64_model.weights_init)
+else:
+    g, d = Generator(args.nz, 0, args.channels, args.image_size), Discriminator(0, "projection", args.channels, args.image_size)
+g, d = g.to(dev), d.to(dev)
 opt_g, opt_d = make_optimizers(g, d)
-real = torch.rand(args.batch, 1, 28, 28, device=dev) * 2 - 1
+real = torch.rand(args.batch, args.channels, args.image_size, args.image_size, device=dev) * 2 - 1
 crit = torch.nn.BCELoss()
+out_shape = d(real).shape
 
 
 def step():
-    z = torch.randn(args.batch, 100, device=dev)
-    b = args.batch
-    ones, zeros = torch.ones(b, 1, device=dev), torch.zeros(b, 1, device=dev)
+    z = torch.randn(args.batch, args.nz, device=dev)
+    ones, zeros = torch.ones(out_shape, device=dev), torch.zeros(out_shape, device=dev)
     opt_d.zero_grad()
     fake = g(z)
     d_loss = crit(d(real), ones) + crit(d(fake.detach()), zeros)
@@ -57,4 +72,4 @@ if dev.type == "cuda":
     torch.cuda.synchronize()
 ms = (time.perf_counter() - t) * 1000 / args.steps
 name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else None
-print(json.dumps({"ms_per_step": ms, "device": str(dev), "name": name, "threads": torch.get_num_threads(), "torch": torch.__version__, "batch": args.batch}))
+print(json.dumps({"ms_per_step": ms, "device": str(dev), "name": name, "threads": torch.get_num_threads(), "torch": torch.__version__, "batch": args.batch, "arch": args.arch}))

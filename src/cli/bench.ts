@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: steady-state training-step time at batch 64 on each adapter asked for, with
- * images/s, GFLOP/s and GPU memory, and the reference step in PyTorch on the CPU in the same
- * command (skipped, with a message, where Debian's python3-torch is absent) for the ratio.
+ * images/s, GFLOP/s and GPU memory, and the same model's step in PyTorch on the CPU in the same
+ * command (skipped, with a message, where Debian's python3-torch is absent) for the ratio: the
+ * reference pair by default, or --arch dcgan64 (pytorch/examples' 64x64 model).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -12,7 +13,19 @@ import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
-import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { HELP_FLAG, bool, choice, custom, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { TRAIN_FLAGS } from './train.js';
+import { ARCH_SIZES } from '../model/models.js';
+import { modelSpecOf } from '../train/trainer.js';
+import { checkChoice, checkNumber, numberFromText } from '../config/checks.js';
+import type { ImageSet } from '../data/idx.js';
+
+/** Random bytes as images of a model's shape, for timing a model the bundled data does not fit. */
+function randomImages(channels: number, size: number, count: number): ImageSet {
+  const pixels = new Uint8Array(count * channels * size * size);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24;
+  return { count, channels, height: size, width: size, pixels, labels: new Uint8Array(count), source: `${count} random ${channels}x${size}x${size} images`, classNames: Array.from({ length: 10 }, (_, k) => String(k)) };
+}
 import { HEADS } from '../shaders/conditional.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
 import { CONV_PATHS } from '../layers/layer.js';
@@ -20,7 +33,13 @@ import { D_PASSES } from '../model/limits.js';
 
 export const BENCH_FLAGS = {
   backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['gles', 'swiftshader'] }),
-  batch: int('batch size', { default: 64 }),
+  'batch-size': int('batch size', { default: 64 }),
+  arch: TRAIN_FLAGS.arch,
+  'image-size': TRAIN_FLAGS['image-size'],
+  channels: custom('1|3', 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', (value, source) => (checkChoice(value, source, ['1', '3']) === '1' ? 1 : 3), { shownDefault: '1, or 3 for dcgan64' }),
+  nz: TRAIN_FLAGS.nz,
+  ngf: TRAIN_FLAGS.ngf,
+  ndf: TRAIN_FLAGS.ndf,
   steps: int('timed steps per adapter', { default: 10 }),
   'torch-device': list(choice(['cpu', 'cuda'], ''), 'PyTorch devices, comma-separated', { default: ['cpu'] }),
   python: text('the Python that has torch', { shownDefault: '/usr/bin/python3, else python3 on PATH' }),
@@ -28,6 +47,7 @@ export const BENCH_FLAGS = {
   conv: list(choice(CONV_PATHS, ''), 'comma-separated: convolution path as train --conv, each a row', { default: [REFERENCE_CONFIG.conv] }),
   'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: [REFERENCE_CONFIG.dPasses] }),
   conditional: list(choice(['none', ...HEADS] as const, ''), 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row', { default: ['none'] }),
+  'shard-mib': list(custom('X', '', (value, source) => (value === 'all' ? null : checkNumber(numberFromText(value), source, { gt: 0 }, value))), 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)', { default: [null] as Array<number | null>, shownDefault: 'all' }),
   'steps-per-submit': int('steps per command buffer', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),
@@ -71,15 +91,27 @@ export function main(args: string[]): Promise<void> {
   return runMain(async () => {
     const { values: v } = parseFlags(BENCH_FLAGS, args);
     if (v.help) return console.log(HELP);
-    const { batch, steps } = v;
+    const { 'batch-size': batch, steps } = v;
+    const arch = v.arch ?? REFERENCE_CONFIG.arch;
+    const model = {
+      arch,
+      imageSize: v['image-size'] ?? ARCH_SIZES[arch][0]!,
+      channels: v.channels ?? (arch === 'dcgan64' ? 3 : 1),
+      latentDim: v.nz ?? REFERENCE_CONFIG.latentDim,
+      ngf: v.ngf ?? REFERENCE_CONFIG.ngf,
+      ndf: v.ndf ?? REFERENCE_CONFIG.ndf,
+      ...(arch === 'dcgan64' ? { init: 'dcgan' as const } : {}),
+    };
+    const spec = modelSpecOf({ ...REFERENCE_CONFIG, ...model });
     const say = v.json ? () => {} : (line: string) => console.log(line);
-    const { tune: tunes, conv: convs, 'd-passes': passes, conditional: conds } = v;
+    const { tune: tunes, conv: convs, 'd-passes': passes, conditional: conds, 'shard-mib': shards } = v;
     GanTrainer.tuneLog = say;
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
-    const set = loadImageSet('mnist', 'train');
+    const set = spec.arch === 'reference' && spec.channels === 1 && spec.size === 28 ? loadImageSet('mnist', 'train') : randomImages(spec.channels, spec.size, 8 * batch);
+    say(`model    ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}${spec.arch === 'dcgan64' ? `, nz ${spec.latentDim}, ngf ${spec.ngf}, ndf ${spec.ndf}` : ''}; data ${set.source}`);
     const rows: Row[] = [];
-    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.map((conditional) => ({ tune, conv, dPasses, conditional })))));
+    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.flatMap((conditional) => shards.map((shard) => ({ tune, conv, dPasses, conditional, shard }))))));
     for (const name of v.backend) {
       const gpu = await requestGpu({ backend: name });
       try {
@@ -87,13 +119,14 @@ export function main(args: string[]): Promise<void> {
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
-        for (const { tune, conv, dPasses, conditional } of configs) {
+        for (const { tune, conv, dPasses, conditional, shard } of configs) {
           const before = gpu.allocatedBytes;
-          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: batch, tune, conv, dPasses, conditional });
+          const shardBytes = shard === null ? null : Math.round(shard * 2 ** 20);
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, batchSize: batch, tune, conv, dPasses, conditional, shardBytes });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${shard} MiB shards`) : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
           runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
         for (let done = 0; done < steps; done += per) {
@@ -123,7 +156,8 @@ export function main(args: string[]): Promise<void> {
     } else {
       const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
       for (const device of v['torch-device']) {
-        const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device], { encoding: 'utf8' });
+        const shape = ['--arch', spec.arch, '--channels', String(spec.channels), '--image-size', String(spec.size), '--nz', String(spec.latentDim), '--ngf', String(spec.ngf), '--ndf', String(spec.ndf)];
+        const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device, ...shape], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`PyTorch reference on ${device} failed: ${r.stderr.trim().split('\n').pop()}`);
         const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow & { name?: string };
         const row = { device: res.name ? `${device} (${res.name})` : device, ms_per_step: res.ms_per_step, threads: res.threads, torch: res.torch };
@@ -132,11 +166,11 @@ export function main(args: string[]): Promise<void> {
       }
     }
     if (v.json) {
-      console.log(JSON.stringify({ cpu, batch, steps, adapters: rows, torch }));
+      console.log(JSON.stringify({ cpu, batch, steps, model: spec, adapters: rows, torch }));
       return;
     }
     const base = torch[0];
-    console.log(`\n${cpu}, batch ${batch}:\n`);
+    console.log(`\n${cpu}, ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}, batch ${batch}:\n`);
     console.log(`| adapter | ms/step | vs PyTorch ${base?.device ?? ''} |`);
     console.log('|---|---|---|');
     for (const r of rows) console.log(`| ${r.adapter} | ${r.ms_per_step.toFixed(1)} | ${base ? `${(r.ms_per_step / base.ms_per_step).toFixed(2)}x the time` : '-'} |`);

@@ -25,7 +25,7 @@ import { UsageError, runMain } from './args.js';
 import { backendFlag, dataFlag, tuneFlag } from './common-flags.js';
 import { HELP_FLAG, bool, choice, custom, flagHelp, int, num, parseFlags, text, type Flag, type FlagValues } from './flags.js';
 import { StopSignals } from './stop-signals.js';
-import { checkChoice, checkInt, numberFromText } from '../config/checks.js';
+import { checkChoice, checkInt, checkNumber, numberFromText } from '../config/checks.js';
 import { Profiler } from './profile.js';
 
 const R = REFERENCE_CONFIG;
@@ -72,6 +72,7 @@ export const TRAIN_FLAGS = {
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   seed: cfg(int('seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch\'s random numbers', { ...C.seed, shownDefault: String(R.seed) }), 'seed'),
   data: dataFlag('Data'),
+  'shard-mib': cfg(custom('X', 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once', (value, source) => Math.max(1, Math.round(checkNumber(numberFromText(value), source, { gt: 0 }, value) * 2 ** 20)), { shownDefault: 'all on the GPU where they fit one buffer binding, else the largest shards that do' }), 'shardBytes', false),
   'strict-data': bool('refuse an image folder at its first unreadable image (default: name it, skip it, and count it)'),
   'max-steps': int('stop after N steps in all (a checkpoint and grid are written when it stops)', { section: 'Run length' }),
   'limit-batches': int('use only the first N batches of each epoch'),
@@ -254,6 +255,8 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
     const stepsPerSubmit = v['steps-per-submit'] ?? (gpu.isSoftware ? 1 : 8);
     const trainer = await GanTrainer.create(gpu, set, config);
     trainer.batchLimit = v['limit-batches'] ?? null;
+    const shards = trainer.dataset?.streamed;
+    if (shards) say(`stream   ${trainer.dataset!.shardsPerEpoch} shards per epoch of ${shards.images} images (${((shards.images * set.pixels.length) / set.count / 2 ** 20).toFixed(1)} MiB), two on the GPU; the next is uploaded while one trains`);
     if (v.resume) {
       loadRun(v.resume, trainer);
       say(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);

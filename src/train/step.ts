@@ -80,8 +80,10 @@ export interface StepModels {
 }
 
 export class StepPlan {
-  /** Gather + noise: what makes this step's inputs. */
-  readonly inputs: Dispatch[];
+  /** Gather + noise: what makes this step's inputs (a streamed data set's gather reads the current shard's buffer). */
+  get inputs(): Dispatch[] {
+    return this.inputsOf();
+  }
   /** Everything else. */
   readonly step: Dispatch[];
 
@@ -100,10 +102,9 @@ export class StepPlan {
     readonly statsG: Tensor,
     private readonly noise: NormalNoise,
     private readonly stepParams: GPUBuffer,
-    inputs: Dispatch[],
+    private readonly inputsOf: () => Dispatch[],
     step: Dispatch[],
   ) {
-    this.inputs = inputs;
     this.step = step;
   }
 
@@ -123,7 +124,7 @@ export class StepPlan {
     const cond = m.conditional;
     if (cond && dataset && !dataset.labels) throw new Error('step plan: a conditional model needs a data set created with its labels');
     const labels = cond ? (dataset ? dataset.labels!.batch.rows(batch) : gpu.tensor(`labels (batch ${batch})`, [batch])) : null;
-    const inputs = dataset ? [dataset.gather, ...(cond ? [dataset.labels!.gather] : []), noise.dispatch] : [noise.dispatch];
+    const inputs = () => (dataset ? [dataset.gather, ...(cond ? [dataset.labels!.gather] : []), noise.dispatch] : [noise.dispatch]);
 
     const label = (s: string) => `${s} (batch ${batch})`;
     type Rows = Parameters<typeof lossAgainst>[5];

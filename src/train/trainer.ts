@@ -75,6 +75,12 @@ export interface TrainConfig {
   /** dcgan64's G and D base widths (pytorch/examples' --ngf, --ndf). */
   ngf: number;
   ndf: number;
+  /**
+   * Stream the images to the GPU in shards of at most this many bytes, two resident at a time
+   * (src/data/dataset.ts); null: all on the GPU where they fit one buffer binding, else shards of
+   * the largest size that does. Results are the same either way.
+   */
+  shardBytes: number | null;
 }
 
 export const REFERENCE_CONFIG: TrainConfig = {
@@ -103,6 +109,7 @@ export const REFERENCE_CONFIG: TrainConfig = {
   imageSize: 28,
   ngf: 64,
   ndf: 64,
+  shardBytes: null,
 };
 
 /**
@@ -120,6 +127,7 @@ export const CONFIG_RANGES = {
   imageSize: { int: true, min: 1 },
   ngf: { int: true, min: 1 },
   ndf: { int: true, min: 1 },
+  shardBytes: { int: true, min: 1 },
   lr: { gt: 0 },
   lrD: { gt: 0 },
   beta1: { gt: 0, lt: 1 },
@@ -240,7 +248,7 @@ export class GanTrainer {
     const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
     const optG = await Adam.create(gpu, G.params, hyper);
     const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
-    const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed, ...(cond ? { classes: cond.classes } : {}) }) : null;
+    const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed, shardBytes: config.shardBytes, ...(cond ? { classes: cond.classes } : {}) }) : null;
     const flag = gpu.tensor('non-finite flag', [4], 'u32', new Uint32Array([FLAG_CLEAR, 0, 0, 0])).buffer;
     const emaG = config.ema > 0 ? await Ema.create(gpu, G, config.ema) : null;
     emaG?.load(initialG);
@@ -305,7 +313,8 @@ export class GanTrainer {
     const group: EncodedStep[] = [];
     const plans: StepPlan[] = [];
     for (let i = 0; i < k; i++) {
-      if (i > 0 && this.batchIndex === 0) break;
+      // A group ends at an epoch's end, and before a streamed set's next shard (whose upload must follow every step of the last).
+      if (i > 0 && (this.batchIndex === 0 || ds.startsShard(this.batchIndex))) break;
       const plan = await this.plan(ds.sizeOf(this.batchIndex));
       const writes = this.gpu.record(() => this.prepareStep(ds, plan));
       group.push({ writes, dispatches: plan.dispatchesFor(false) });
