@@ -42,7 +42,7 @@ const times: number[] = [];
 let n = 0;
 for (let r = 0; r < runs; r++) {
   const t = performance.now();
-  const { set } = loadImageFolder(dir, { size, channels: 3 });
+  const { set } = await loadImageFolder(dir, { size, channels: 3 });
   times.push((performance.now() - t) / 1000);
   n = set.count;
 }

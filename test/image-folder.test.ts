@@ -30,7 +30,7 @@ describe("the loader's resize", () => {
     });
   });
 
-  it('sizes the shorter side as torchvision does (the longer truncated)', () => {
+  it('sizes the shorter side as torchvision does (the longer truncated)', async () => {
     expect(resizedSize(97, 61, 32)).toEqual([50, 32]);
     expect(resizedSize(20, 33, 64)).toEqual([64, 105]);
     expect(resizedSize(64, 64, 64)).toEqual([64, 64]);
@@ -49,10 +49,10 @@ function tempDir(): string {
 }
 
 describe('an image folder', () => {
-  it('reads every PNG mode and JPEG, classes from the subfolders, colour detected, other files ignored', () => {
+  it('reads every PNG mode and JPEG, classes from the subfolders, colour detected, other files ignored', async () => {
     const dir = tempDir();
     makeShapesFolder(dir, { perClass: 7 });
-    const { set, report } = loadImageFolder(dir, { size: 32 });
+    const { set, report } = await loadImageFolder(dir, { size: 32 });
     expect(set.classNames).toEqual([...SHAPES]);
     expect([set.count, set.channels, set.height, set.width]).toEqual([21, 3, 32, 32]);
     expect(set.pixels.length).toBe(21 * 3 * 32 * 32);
@@ -65,44 +65,44 @@ describe('an image folder', () => {
     expect(report.upscaled.count).toBeGreaterThan(0); // sides from 20 px
   });
 
-  it('keeps one channel for grey data, identical to converting to grey first; --channels 3 keeps three', () => {
+  it('keeps one channel for grey data, identical to converting to grey first; --channels 3 keeps three', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'a'));
     const grey = Uint8Array.from({ length: 40 * 30 }, (_, i) => (i * 7) % 256);
     writeFileSync(join(dir, 'a', 'x.png'), pngBytes(40, 30, 0, 8, grey));
-    const one = loadImageFolder(dir, { size: 28 }).set;
+    const one = (await loadImageFolder(dir, { size: 28 })).set;
     expect(one.channels).toBe(1);
     expect([...one.pixels]).toEqual([...resizeCenterCrop(grey, 40, 30, 1, 28)]);
-    const three = loadImageFolder(dir, { size: 28, channels: 3 }).set;
+    const three = (await loadImageFolder(dir, { size: 28, channels: 3 })).set;
     expect(three.channels).toBe(3);
     for (let c = 0; c < 3; c++) expect([...three.pixels.subarray(c * 784, (c + 1) * 784)]).toEqual([...one.pixels]);
   });
 
-  it('a folder of images without subfolders is one class named after it', () => {
+  it('a folder of images without subfolders is one class named after it', async () => {
     const dir = join(tempDir(), 'sprites');
     mkdirSync(dir);
     writeFileSync(join(dir, 'a.png'), pngBytes(8, 8, 0, 8, new Uint8Array(64).fill(9)));
-    const { set } = loadImageFolder(dir, { size: 28 });
+    const { set } = await loadImageFolder(dir, { size: 28 });
     expect(set.classNames).toEqual(['sprites']);
     expect(set.count).toBe(1);
   });
 
-  it('names a corrupt PNG and JPEG and skips them, or refuses the folder with strict', () => {
+  it('names a corrupt PNG and JPEG and skips them, or refuses the folder with strict', async () => {
     const dir = tempDir();
     makeShapesFolder(dir, { perClass: 3 });
     const good = readFileSync(join(dir, 'circle', 'circle_000.rgb.png'));
     writeFileSync(join(dir, 'circle', 'broken.png'), good.subarray(0, good.length - 30));
     writeFileSync(join(dir, 'square', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
     writeFileSync(join(dir, 'square', 'text.png'), 'not a png at all');
-    const { set, report } = loadImageFolder(dir, { size: 28 });
+    const { set, report } = await loadImageFolder(dir, { size: 28 });
     expect(set.count).toBe(9);
     expect(report.bad.map((b) => b.file.replace(dir, '')).sort()).toEqual(['/circle/broken.png', '/square/broken.jpg', '/square/text.png']);
     expect(report.bad.find((b) => b.file.endsWith('text.png'))!.reason).toBe('not a PNG file (bad signature)');
     expect(report.bad.find((b) => b.file.endsWith('broken.png'))!.reason).toMatch(/^corrupt PNG: /);
-    expect(() => loadImageFolder(dir, { size: 28, strict: true })).toThrow(/broken\.png: corrupt PNG: .*\(--strict-data refuses the folder at the first bad image\)/);
+    await expect(loadImageFolder(dir, { size: 28, strict: true })).rejects.toThrow(/broken\.png: corrupt PNG: .*\(--strict-data refuses the folder at the first bad image\)/);
   });
 
-  it('refuses a 20000 x 20000 image from its header, naming the file and the limit, before decoding it', () => {
+  it('refuses a 20000 x 20000 image from its header, naming the file and the limit, before decoding it', async () => {
     const dir = tempDir();
     makeShapesFolder(dir, { perClass: 1 });
     const huge = pngBytes(1, 1, 0, 8, new Uint8Array(1));
@@ -110,31 +110,31 @@ describe('an image folder', () => {
     huge.writeUInt32BE(20000, 20);
     writeFileSync(join(dir, 'circle', 'huge.png'), huge);
     expect(imageHeader(huge, 'png')).toEqual({ width: 20000, height: 20000, mode: 'PNG grey 8-bit' });
-    const { report } = loadImageFolder(dir, { size: 28 });
+    const { report } = await loadImageFolder(dir, { size: 28 });
     expect(report.bad).toEqual([{ file: join(dir, 'circle', 'huge.png'), reason: `20000x20000 is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)` }]);
   });
 
-  it('follows links but reads a directory once: a symlink loop is reported, not followed forever', () => {
+  it('follows links but reads a directory once: a symlink loop is reported, not followed forever', async () => {
     const dir = tempDir();
     makeShapesFolder(dir, { perClass: 2 });
     symlinkSync(join(dir, 'circle'), join(dir, 'circle', 'again'));
-    const { set, report } = loadImageFolder(dir, { size: 28 });
+    const { set, report } = await loadImageFolder(dir, { size: 28 });
     expect(set.count).toBe(6);
     expect(report.loops).toEqual([join(dir, 'circle', 'again')]);
   });
 
-  it('refuses an empty folder, a folder of only other files, and a class folder with no readable image', () => {
+  it('refuses an empty folder, a folder of only other files, and a class folder with no readable image', async () => {
     const empty = tempDir();
-    expect(() => loadTrainingData(empty, { size: 28 })).toThrow(`--data ${empty}: neither MNIST-style IDX files (train-images-idx3-ubyte[.gz]) nor PNG/JPEG images found in ${empty}`);
+    await expect(loadTrainingData(empty, { size: 28 })).rejects.toThrow(`--data ${empty}: neither MNIST-style IDX files (train-images-idx3-ubyte[.gz]) nor PNG/JPEG images found in ${empty}`);
     const others = tempDir();
     writeFileSync(join(others, 'notes.txt'), 'x');
     mkdirSync(join(others, 'a'));
     writeFileSync(join(others, 'a', 'b.gif'), 'x');
-    expect(() => loadImageFolder(others, { size: 28 })).toThrow(`${others}: no PNG or JPEG images found (2 other files ignored)`);
+    await expect(loadImageFolder(others, { size: 28 })).rejects.toThrow(`${others}: no PNG or JPEG images found (2 other files ignored)`);
     const dead = tempDir();
     makeShapesFolder(dead, { perClass: 1 });
     mkdirSync(join(dead, 'zebra'));
     writeFileSync(join(dead, 'zebra', 'z.png'), 'garbage');
-    expect(() => loadImageFolder(dead, { size: 28 })).toThrow(`${dead}: class folder "zebra" holds no readable image`);
+    await expect(loadImageFolder(dead, { size: 28 })).rejects.toThrow(`${dead}: class folder "zebra" holds no readable image`);
   });
 });

@@ -48,7 +48,7 @@ export function main(args: string[]): Promise<void> {
     return `${ms.toFixed(0)} ms`;
   };
   const size = values['image-size'];
-  const { set, report } = loadTrainingData(values.data, { size, ...(values.channels ? { channels: values.channels } : {}), strict: values['strict-data'] });
+  const { set, report } = await loadTrainingData(values.data, { size, ...(values.channels ? { channels: values.channels } : {}), strict: values['strict-data'] });
   console.log(`data     ${set.count} images ${set.channels}x${set.height}x${set.width} from ${set.source} (${lap()})`);
   if (report) for (const line of folderSummary(report, size, set.channels)) console.log(line);
   const gpu = await requestGpu({ backend: values.backend });

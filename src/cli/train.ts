@@ -232,7 +232,7 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
   // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
   const say = v.quiet ? () => {} : (line: string) => console.log(line);
   const channels = v.channels ?? (v.resume ? config.channels : undefined);
-  const { set, report } = loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
+  const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
   config.channels = set.channels;
   if (config.conditional !== 'none') {
     const classes = set.classNames?.length ?? config.classes;

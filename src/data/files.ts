@@ -114,7 +114,7 @@ export function loadImageSet(data = 'mnist', split: Split = 'train'): ImageSet {
  * they are (resized and given channels when the model differs from 28x28 grey), or an image
  * folder (its report says what it found and skipped); `channels` absent: the data's own.
  */
-export function loadTrainingData(data: string, o: FolderOptions): { set: ImageSet; report: FolderReport | null } {
+export async function loadTrainingData(data: string, o: FolderOptions): Promise<{ set: ImageSet; report: FolderReport | null }> {
   const dir = resolveDataDir(data);
   const idx = idxFile(dir, FILE_STEMS.train[0]);
   if (!idx && !isImageFolder(dir)) {
