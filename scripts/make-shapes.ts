@@ -9,20 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
+import { seeded } from '../test/helpers/seeded.js';
 
 export const SHAPES = ['circle', 'square', 'triangle'] as const;
-
-/** A small seeded generator (mulberry32): the same folder for the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One shape on a background, RGBA bytes (alpha 0 outside the shape when `transparent`). */
 function draw(shape: (typeof SHAPES)[number], w: number, h: number, fg: number[], bg: number[], transparent: boolean): Uint8Array {
@@ -122,7 +111,7 @@ function palette(rgba: Uint8Array, w: number, h: number): Buffer {
 
 /** Writes `perClass` images of each shape under dir/<shape>/; returns the files written. */
 export function makeShapesFolder(dir: string, { perClass = 20, seed = 1 }: { perClass?: number; seed?: number } = {}): string[] {
-  const r = rng(seed);
+  const r = seeded(seed);
   const files: string[] = [];
   const colour = () => [0, 1, 2].map(() => Math.floor(r() * 256));
   SHAPES.forEach((shape, k) => {

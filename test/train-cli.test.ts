@@ -361,13 +361,17 @@ describe('train', { timeout: 300_000 }, () => {
     expect(r.err.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
   });
 
-  it('refuses images that are not 28x28, naming the file and the size the model needs', () => {
+  it('resizes IDX images of another size to the model\'s, as image folders are, and trains --image-size 32 on 32x32 ones as they are', () => {
     const data = tmp();
-    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([4, 32, 32], new Uint8Array(4 * 32 * 32)));
+    writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([4, 32, 32], Uint8Array.from({ length: 4 * 32 * 32 }, (_, i) => i % 251)));
     writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([4], new Uint8Array(4)));
-    const r = run('train', ...SMALL, '--data', data, '--out', tmp());
-    expect(r.code).toBe(1);
-    expect(r.err).toContain(`error: ${join(data, 'train-images-idx3-ubyte')}: images are 32x32; the reference model needs 28x28 one-channel images`);
+    for (const [flags, side] of [[[], 28], [['--image-size', '32'], 32]] as const) {
+      const out = tmp();
+      const r = run('train', '--backend', 'gles', '--batch-size', '2', '--max-steps', '1', '--data', data, ...flags, '--out', out);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toContain(`data     4 images ${side}x${side} from ${join(data, 'train-images-idx3-ubyte')}`);
+      expect(read(out, 'generator.safetensors').tensors.get('model.0.weight')!.shape).toEqual([128 * (side / 4) ** 2, 100]);
+    }
   });
 
   it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep', () => {
@@ -517,6 +521,6 @@ describe('sample', () => {
     expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
     const r = run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'discriminator.safetensors'));
     expect(r.code).toBe(1);
-    expect(r.err).toContain('missing tensor "model.0.weight" [6272, latent_dim]: not a generator checkpoint');
+    expect(r.err).toContain('missing tensor "model.0.weight" [128 x (size/4)^2, latent_dim] or "model.7.weight" [64, channels, 4, 4]: not a generator checkpoint');
   });
 });

@@ -6,7 +6,7 @@
  * bits: losses are compared at 1e-4 relative (the parity bound against PyTorch), images at 1e-4
  * absolute (tanh outputs in [-1, 1]) and grid pixels within 2 levels of 255.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -20,6 +20,8 @@ import { GanTrainer } from '../src/train/trainer.js';
 import { TEST_CONFIG } from './helpers/config.js';
 import { loadImageSet } from '../src/data/files.js';
 import { launchChromium } from './helpers/browser.js';
+import { makeShapesFolder } from '../scripts/make-shapes.js';
+import { loadImageFolder } from '../src/data/folder.js';
 import { useGpu } from './helpers/gpu.js';
 
 const ARTIFACTS = 'test-artifacts';
@@ -244,6 +246,47 @@ describe('web page', () => {
     expect(worst).toBeLessThan(1e-3);
     expect(await page.textContent('#ckpt-status')).toContain('conditional on 10 classes');
     expect(errors).toEqual([]);
+    await page.close();
+  }, TRAINING_TIMEOUT);
+
+  it('trains live on a picked folder of images at 32x32 in colour, loaded exactly as Node loads it, to the Node trainer\'s losses', async () => {
+    // PNG only: the browser's PNG decoder and pngjs give the same pixels (JPEG decoders differ).
+    const folder = join(mkdtempSync(join(tmpdir(), 'dcgan-page-')), 'shapes');
+    makeShapesFolder(folder, { perClass: 4 });
+    for (const f of readdirSync(folder, { recursive: true }) as string[]) if (f.endsWith('.jpg')) rmSync(join(folder, f));
+    const node = await loadImageFolder(folder, { size: 32 });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}?batch=4&seed=5&steps=2&logEvery=1&refresh=1&tune=off`);
+    await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 120_000 });
+    await page.setInputFiles('#folder', folder);
+    await page.selectOption('#arch', 'reference-32');
+    await page.click('#start');
+    await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
+    const state = await page.evaluate(() => (window as any).__dcgan);
+    expect(state.error, state.error).toBeUndefined();
+    expect(errors).toEqual([]);
+    let checksum = 0;
+    for (let i = 0; i < node.set.pixels.length; i++) checksum = (checksum * 31 + node.set.pixels[i]!) >>> 0;
+    expect(state.data).toEqual({ source: 'shapes', count: node.set.count, channels: 3, size: 32, classNames: ['circle', 'square', 'triangle'], bad: 0, checksum });
+    expect(state.statusLog).toContainEqual(expect.stringMatching(/^Images: \d+ RGB from shapes, 3 classes \(circle \d+, square \d+, triangle \d+\), resized to 32x32/));
+    // The grid is in colour and of 32x32 images.
+    const grid = await page.evaluate(() => {
+      const c = document.getElementById('grid') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let colour = false;
+      for (let i = 0; i < d.length; i += 4) colour ||= d[i] !== d[i + 1] || d[i + 1] !== d[i + 2];
+      return { width: c.width, colour };
+    });
+    expect(grid).toEqual({ width: 4 * 34 + 2, colour: true });
+    const trainer = await GanTrainer.create(gpu(), { ...node.set, source: 'shapes' }, { ...TEST_CONFIG, batchSize: 4, seed: 5, imageSize: 32, channels: 3 });
+    for (let s = 0; s < 2; s++) {
+      const ours = await trainer.stats(await trainer.step());
+      const web = state.losses[s];
+      expect(Math.abs(web.d - ours.dLoss) / Math.abs(ours.dLoss), `d_loss step ${s + 1}`).toBeLessThan(1e-4);
+      expect(Math.abs(web.g - ours.gLoss) / Math.abs(ours.gLoss), `g_loss step ${s + 1}`).toBeLessThan(1e-4);
+    }
     await page.close();
   }, TRAINING_TIMEOUT);
 

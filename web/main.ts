@@ -7,6 +7,10 @@
  * (projection or acgan: a class-conditional run, the model selector's choices). Each is checked with
  * the library's own checks; a bad value is shown in the status line and nothing starts.
  *
+ * The user's own images: a picked folder (or dropped files) is decoded by the browser and
+ * resized, classed and reported exactly as `train --data DIR` does it (web/image-files.ts), for
+ * the size selector's model (the reference at 28 or 32 pixels, or pytorch/examples' dcgan64).
+ *
  * Training runs through the same loop as the CLI (src/train/run-loop.ts): the same NaN policy,
  * log cadence, grids and loss chart. Each checkpoint (the CLI's files, same bytes) goes to
  * IndexedDB (web/checkpoint-store.ts), the last one per run, so a reload offers to resume it or
@@ -25,7 +29,9 @@ import { TrainingRun } from '../src/train/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
-import { imageSetFromIdx } from '../src/data/idx.js';
+import { imageSetFromIdx, type ImageSet } from '../src/data/idx.js';
+import { imageSetFromFiles } from './image-files.js';
+import { ARCHS, type Arch } from '../src/model/models.js';
 
 interface PageState {
   adapter?: string;
@@ -46,6 +52,8 @@ interface PageState {
   drawnLabel?: number | 'all' | null;
   /** Every status line shown, in order (tests read the plan-building progress). */
   statusLog: string[];
+  /** The data the run trains on: MNIST, or the picked images as loaded (tests compare them with Node's). */
+  data?: { source: string; count: number; channels: number; size: number; classNames: readonly string[]; bad: number; checksum: number };
 }
 const state: PageState = { step: 0, losses: [], statusLog: [] };
 (window as unknown as { __dcgan: PageState }).__dcgan = state;
@@ -130,6 +138,7 @@ async function main(): Promise<void> {
   }
   const { maxSteps, refresh, logEvery, checkpointEvery } = settings;
   const set = await loadMnist();
+  state.data = { source: 'MNIST', count: set.count, channels: 1, size: 28, classNames: set.classNames ?? [], bad: 0, checksum: 0 };
   status(`Adapter: ${state.adapter}. MNIST: ${set.count} images. Ready.`);
   for (const id of ['start', 'ckpt-load']) $<HTMLButtonElement>(id).disabled = false;
   $<HTMLInputElement>('batch').value = String(settings.batch);
@@ -137,6 +146,36 @@ async function main(): Promise<void> {
   if (settings.conditional) $<HTMLSelectElement>('conditional').value = settings.conditional;
   /** This run's id in IndexedDB: a resumed run keeps the stored run's. */
   let runId = Date.now();
+
+  // The user's images: kept as files until a run starts (they are resized for its model then).
+  let picked: File[] | null = null;
+  const pick = (files: File[]) => {
+    picked = files.length ? files : null;
+    if (picked) status(`Picked ${picked.length} files${picked[0]!.webkitRelativePath ? ` from ${picked[0]!.webkitRelativePath.split('/')[0]}` : ''}: they are decoded and resized when training starts.`);
+  };
+  $<HTMLInputElement>('folder').addEventListener('change', (e) => pick([...((e.target as HTMLInputElement).files ?? [])]));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => e.preventDefault());
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    pick([...(e.dataTransfer?.files ?? [])]);
+  });
+
+  /** The data for a model of `size` pixels (`channels`: a resumed run's): MNIST, or the picked images. */
+  async function dataFor(size: number, channels?: number): Promise<ImageSet> {
+    if (!picked) {
+      if (size !== 28 || (channels ?? 1) !== 1) throw new Error(`a ${channels ?? 1}x${size}x${size} model needs your images: pick a folder (MNIST is 1x28x28)`);
+      return set;
+    }
+    const { set: images, report } = await imageSetFromFiles(picked, { size, ...(channels ? { channels } : {}), log: status });
+    const skipped = report.bad.length ? `; ${report.bad.length} skipped (${report.bad[0]!.file}: ${report.bad[0]!.reason}${report.bad.length > 1 ? ', …' : ''})` : '';
+    const upscaled = report.upscaled.count ? `; ${report.upscaled.count} smaller than ${size} px, upscaled` : '';
+    status(`Images: ${images.count} ${images.channels === 3 ? 'RGB' : 'grey'} from ${images.source}, ${report.classes.length} class${report.classes.length > 1 ? 'es' : ''} (${report.classes.map((c) => `${c.name} ${c.count}`).join(', ')}), resized to ${size}x${size}${skipped}${upscaled}.`);
+    let checksum = 0;
+    for (let i = 0; i < images.pixels.length; i++) checksum = (checksum * 31 + images.pixels[i]!) >>> 0;
+    state.data = { source: images.source, count: images.count, channels: images.channels, size, classNames: images.classNames ?? [], bad: report.bad.length, checksum };
+    return images;
+  }
 
   /** The checkpoint files of the trainer's state (the CLI's bytes), with the two models' for downloads. */
   async function checkpointFiles(t: GanTrainer): Promise<{ step: number; G: Uint8Array; D: Uint8Array; all: Array<[string, Uint8Array]> }> {
@@ -199,7 +238,7 @@ async function main(): Promise<void> {
     const elapsed = () => `${((performance.now() - began) / 1000).toFixed(0)} s`;
     let tuned = 0;
     // How many kernels this plan took when this browser last built it (the first build cannot know).
-    const planKey = `webgpu-dcgan.plan-kernels|${state.adapter}|${from ? 'stored' : `${$<HTMLSelectElement>('conditional').value}|${$<HTMLInputElement>('batch').value}`}|${tune}`;
+    const planKey = `webgpu-dcgan.plan-kernels|${state.adapter}|${from ? 'stored' : `${$<HTMLSelectElement>('conditional').value}|${$<HTMLSelectElement>('arch').value}|${$<HTMLInputElement>('batch').value}`}|${tune}`;
     const expected = Number(localStorage.getItem(planKey)) || null;
     gpu.onCompile = (kernel, count) => status(`Building the training plan: compiling kernel ${count - compiledBefore}${expected ? ` of ${expected}` : ''} (${kernel}), ${elapsed()}…`);
     GanTrainer.tuneLog = (line) => {
@@ -212,8 +251,8 @@ async function main(): Promise<void> {
         const files = new Map(from.files.map(([name, bytes]) => [name, { file: `stored ${name}`, bytes }]));
         const opt = files.get(FILES.optimizer);
         if (!opt) throw new Error(`the stored run lacks ${FILES.optimizer}`);
-        const config = runConfigFromMetadata(parseSafetensors(opt.bytes, opt.file).metadata, opt.file);
-        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...config, tune });
+        const config = { ...REFERENCE_CONFIG, ...runConfigFromMetadata(parseSafetensors(opt.bytes, opt.file).metadata, opt.file), tune };
+        trainer = await GanTrainer.create(gpu, await dataFor(config.imageSize, config.channels), config);
         loadRunState(files, trainer, 'the stored checkpoint');
         runId = from.id;
         state.resumedStep = trainer.globalStep;
@@ -222,7 +261,26 @@ async function main(): Promise<void> {
         $<HTMLSelectElement>('conditional').value = trainer.config.conditional;
       } else {
         const conditional = checkChoice($<HTMLSelectElement>('conditional').value, 'model', ['none', ...HEADS]);
-        trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, batchSize: intField('batch', 1), seed: intField('seed', 0), tune, conditional });
+        const [arch, size] = $<HTMLSelectElement>('arch').value.split('-') as [Arch, string];
+        checkChoice(arch, 'size', ARCHS);
+        const width = intField('width', 1);
+        const data = await dataFor(Number(size));
+        const classes = data.classNames?.length ?? 10;
+        if (conditional !== 'none' && classes < 2) throw new Error(`a conditional model needs at least 2 classes (subfolders); ${data.source} has ${classes}`);
+        trainer = await GanTrainer.create(gpu, data, {
+          ...REFERENCE_CONFIG,
+          batchSize: intField('batch', 1),
+          seed: intField('seed', 0),
+          tune,
+          conditional,
+          classes,
+          arch,
+          imageSize: Number(size),
+          channels: data.channels,
+          ngf: width,
+          ndf: width,
+          ...(arch === 'dcgan64' ? { init: 'dcgan' as const } : {}),
+        });
       }
       await trainer.plan(trainer.config.batchSize);
     } catch (err) {
@@ -240,7 +298,7 @@ async function main(): Promise<void> {
     state.losses = run.curve; // the run's own loss-curve points (tests read them)
     state.step = trainer.globalStep;
     $('step').textContent = String(trainer.globalStep);
-    for (const id of ['batch', 'seed', 'conditional']) $<HTMLInputElement>(id).disabled = true;
+    for (const id of ['batch', 'seed', 'conditional', 'arch', 'width', 'folder']) $<HTMLInputElement>(id).disabled = true;
     for (const id of ['download-g', 'download-d', 'use-trained', 'profile']) $<HTMLButtonElement>(id).disabled = false;
     $<HTMLButtonElement>('stored-resume').disabled = true;
     return true;

@@ -247,7 +247,7 @@ async function train(v: TrainValues, config: TrainConfig, data: string, outDir: 
   const gpu = await requestGpu({ backend: v.backend });
   try {
     say(`adapter  ${gpu.describe()}`);
-    say(`data     ${set.count} images ${set.channels === 3 ? 'RGB' : 'grey'} ${set.height}x${set.width} from ${set.source}${report ? ` (${report.classes.length} class${report.classes.length > 1 ? 'es' : ''})` : ''}`);
+    say(`data     ${set.count} images ${set.channels === 3 ? 'RGB ' : ''}${set.height}x${set.width} from ${set.source}${report ? ` (${report.classes.length} class${report.classes.length > 1 ? 'es' : ''})` : ''}`);
     if (report) for (const line of folderWarnings(report, config.imageSize)) say(line);
     if (config.arch !== 'reference') say(`model    ${config.arch}: nz ${config.latentDim}, ngf ${config.ngf}, ndf ${config.ndf}, ${config.channels} channel${config.channels > 1 ? 's' : ''}`);
     if (config.conditional !== 'none') say(`model    conditional on ${config.classes} classes (${config.conditional} head): ${(set.classNames ?? []).join(', ')}`);
