@@ -141,7 +141,7 @@ export function main(args: string[]): Promise<void> {
           const ms = median(run.times);
           const row = { adapter: run.label, ms_per_step: ms, images_per_s: (batch * 1000) / ms, gflops: run.flops / (ms * 1e6), gpu_buffer_mib: run.bytes / 2 ** 20 };
           rows.push(row);
-          say(`${row.adapter}: ${ms.toFixed(1)} ms/step (median of ${run.times.length}), ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(run.flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
+          say(`${row.adapter}: ${ms.toFixed(1)} ms/step (median of ${run.times.length}; mean ${(run.times.reduce((a, b) => a + b, 0) / run.times.length).toFixed(1)}), ${row.images_per_s.toFixed(1)} images/s, ${row.gflops.toFixed(2)} GFLOP/s (${(run.flops / 1e9).toFixed(2)} GFLOP/step in matmuls), ${row.gpu_buffer_mib.toFixed(0)} MiB GPU buffers`);
         }
       } finally {
         gpu.destroy();
