@@ -110,8 +110,13 @@ describe('an image folder', () => {
     huge.writeUInt32BE(20000, 20);
     writeFileSync(join(dir, 'circle', 'huge.png'), huge);
     expect(imageHeader(huge, 'png')).toEqual({ width: 20000, height: 20000, mode: 'PNG grey 8-bit' });
+    // A JPEG's frame header (SOF0 after an APP0 segment) says the same, read before any decoding.
+    const sof = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x4e, 0x20, 0x4e, 0x20, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    expect(imageHeader(sof, 'jpeg')).toEqual({ width: 20000, height: 20000, mode: 'JPEG colour' });
+    writeFileSync(join(dir, 'circle', 'huge.jpg'), sof);
     const { report } = await loadImageFolder(dir, { size: 28 });
-    expect(report.bad).toEqual([{ file: join(dir, 'circle', 'huge.png'), reason: `20000x20000 is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)` }]);
+    const reason = `20000x20000 is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)`;
+    expect(report.bad).toEqual([{ file: join(dir, 'circle', 'huge.jpg'), reason }, { file: join(dir, 'circle', 'huge.png'), reason }]);
   });
 
   it('follows links but reads a directory once: a symlink loop is reported, not followed forever', async () => {
