@@ -7,7 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * would start them by file size): two workers then finish together instead of one waiting on a
  * long file started last. Measured on the 2-core CI machine with a cold shader cache.
  */
-const LONGEST_FIRST = ['matmul', 'ops', 'web', 'train-cli', 'crash', 'step', 'package', 'fusion', 'eval'].map((n) => `test/${n}.test.ts`);
+const LONGEST_FIRST = ['matmul', 'ops', 'web', 'train-cli', 'folder-train', 'crash', 'package', 'dcgan64-step', 'fusion', 'eval', 'step'].map((n) => `test/${n}.test.ts`);
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

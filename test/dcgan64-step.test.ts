@@ -12,7 +12,7 @@ import { TEST_CONFIG } from './helpers/config.js';
 import type { DPasses } from '../src/model/limits.js';
 import { compareClose } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
-import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
+import { useGpu } from './helpers/gpu.js';
 import { hashTensor, type HashSpec } from './helpers/hashdata.js';
 import { expectStateMatches } from './helpers/step-parity.js';
 
@@ -30,9 +30,11 @@ const meta = JSON.parse(fixture.metadata.dcgan64!) as {
 const B = meta.batch;
 const ref = (key: string) => fixture.values(key) as Float32Array;
 
-describe.each(TEST_BACKENDS)('dcgan64 training step parity with PyTorch on %s', (backend) => {
+// gles only: SwiftShader compiles this model's kernels in minutes on the 2-core CI machine, and
+// runs the same layer kinds (bias-free convolutions, a 1x1 output) in the reference models' tests.
+describe.each(['gles'] as const)('dcgan64 training step parity with PyTorch on %s', (backend) => {
   const gpu = useGpu(backend);
-  const cases: DPasses[] = backend === 'gles' ? ['merged', 'separate'] : ['merged'];
+  const cases: DPasses[] = ['merged', 'separate'];
 
   it.each(cases)(`matches ${meta.steps} steps of pytorch/examples' loop (D passes %s)`, async (dPasses) => {
     const g = gpu();
