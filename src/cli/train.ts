@@ -62,7 +62,7 @@ export const TRAIN_FLAGS = {
   'lr-d': cfg(num("D's learning rate, when it should differ from G's (two time scales)", { ...C.lrD, shownDefault: '--lr' }), 'lrD'),
   beta1: cfg(num('Adam beta1', { ...C.beta1, shownDefault: String(R.beta1) }), 'beta1'),
   beta2: cfg(num('Adam beta2', { ...C.beta2, shownDefault: String(R.beta2) }), 'beta2'),
-  init: cfg(choice(INIT_SCHEMES, "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", { shownDefault: R.init }), 'init'),
+  init: cfg(choice(INIT_SCHEMES, "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", { shownDefault: `${R.init}; dcgan with --arch dcgan64` }), 'init'),
   loss: cfg(choice(LOSSES, 'BCELoss after Sigmoid as the reference, or fused BCE-with-logits', { shownDefault: R.loss }), 'loss'),
   'real-label': cfg(num("D's target for real images (0.9 is one-sided label smoothing)", { ...C.realLabel, shownDefault: String(R.realLabel) }), 'realLabel'),
   recipe: choice(RECIPE_NAMES, 'a set of defaults: reference, the notebook bit for bit; improved: --init dcgan --real-label 0.9 --lr 0.0004 --lr-d 0.0001, which lowers FD (docs/quality.md). Flags win, so with it --lr sets G\'s rate alone', { default: 'reference' }),
@@ -98,8 +98,9 @@ type TrainValues = FlagValues<typeof TRAIN_FLAGS>;
 
 const HELP = `Usage: webgpu-dcgan train [options]      (in a clone: npm run train -- [options])
 
-Trains the reference DCGAN (PyTorch notebook) on MNIST entirely on the GPU. Defaults are the
-reference's; every one is a flag.
+Trains the reference DCGAN (PyTorch notebook) on MNIST entirely on the GPU, or a model of your
+images (--data DIR: a folder of PNG/JPEG files; --arch dcgan64: pytorch/examples' 64x64 dcgan).
+Defaults are the reference's; every one is a flag.
 
 ${flagHelp(TRAIN_FLAGS)}
 
