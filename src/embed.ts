@@ -22,6 +22,7 @@ export { makeGrid, type Grid } from './image/images.js';
 export { GanTrainer, REFERENCE_CONFIG, type TrainConfig, type StepStats } from './train/trainer.js';
 export { modelStateDict, serialize } from './model/state-dict.js';
 export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './data/idx.js';
+export { assembleImageSet, FolderError, type FolderReport, type ImageFile } from './data/image-folder.js';
 export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
 export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';

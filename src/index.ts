@@ -1,6 +1,6 @@
 /**
  * The package's Node entry: everything the browser entry (embed.ts) offers, plus what needs the
- * file system: checkpoints and data sets from paths, PNG files.
+ * file system: checkpoints and data sets from paths (IDX files, image folders), PNG files.
  *
  *   import { loadGenerator, encodePng } from 'webgpu-dcgan';
  *   const g = await loadGenerator('out/quickstart');          // a run directory (its latest checkpoint) or a .safetensors file
@@ -17,7 +17,8 @@ import type { Gpu, GpuOptions } from './gpu/gpu.js';
 
 export * from './embed.js';
 export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from './checkpoints/run-files.js';
-export { loadImageSet } from './data/files.js';
+export { loadImageSet, loadTrainingData } from './data/files.js';
+export { loadImageFolder } from './data/folder.js';
 export { encodePng, decodePng } from './image/png.js';
 
 /** As the browser's loadGenerator, and a string may also be a file path or a run directory. */
