@@ -20,7 +20,6 @@ import { DOMAIN, PhiloxStream, seedKey } from '../random/philox.js';
 import type { InitScheme } from '../layers/layer.js';
 
 export const LATENT_DIM = 100;
-export const IMAGE_SHAPE = [1, 28, 28] as const;
 
 /**
  * The model families: `reference`, the notebook's pair (28x28, or 32x32 where the 7x7 start
