@@ -4,27 +4,26 @@
  * --data DIR`, with the browser's own decoders (createImageBitmap, no colour-space conversion,
  * alpha not premultiplied) instead of pngjs and jpeg-js.
  */
-import { MAX_IMAGE_PIXELS, assembleImageSet, emptyReport, imageHeader, imageKind, type FolderOptions, type FolderReport, type ImageFile } from '../src/data/image-folder.js';
+import { assembleImageSet, emptyReport, imageKind, readImage, type FolderOptions, type FolderReport, type ImageFile } from '../src/data/image-folder.js';
 import type { ImageSet } from '../src/data/idx.js';
 
 /** Decodes one file to RGBA bytes with the browser's decoder, after the header check Node does. */
 async function decode(file: File, kind: 'png' | 'jpeg'): Promise<{ width: number; height: number; mode: string; rgba: Uint8Array }> {
   const head = new Uint8Array(await file.slice(0, 256 * 1024).arrayBuffer());
-  const { width, height, mode } = imageHeader(head, kind);
-  if (width === 0 || height === 0) throw new Error(`empty image (${width}x${height})`);
-  if (width * height > MAX_IMAGE_PIXELS) throw new Error(`${width}x${height} is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)`);
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-  } catch (err) {
-    throw new Error(`corrupt ${kind === 'png' ? 'PNG' : 'JPEG'}: the browser could not decode it (${(err as Error).message})`);
-  }
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const data = ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data;
-  return { width, height, mode, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return readImage(head, kind, async ({ width, height }) => {
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    } catch (err) {
+      throw new Error(`the browser could not decode it (${(err as Error).message})`);
+    }
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+    ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    const data = ctx.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data;
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  });
 }
 
 /**

@@ -31,7 +31,7 @@ import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
 import { imageSetFromIdx, type ImageSet } from '../src/data/idx.js';
 import { imageSetFromFiles } from './image-files.js';
-import { ARCHS, type Arch } from '../src/model/models.js';
+import { ARCHS, archDefaults, type Arch } from '../src/model/models.js';
 
 interface PageState {
   adapter?: string;
@@ -279,7 +279,7 @@ async function main(): Promise<void> {
           channels: data.channels,
           ngf: width,
           ndf: width,
-          ...(arch === 'dcgan64' ? { init: 'dcgan' as const } : {}),
+          init: archDefaults(arch).init,
         });
       }
       await trainer.plan(trainer.config.batchSize);

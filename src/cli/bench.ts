@@ -15,16 +15,16 @@ import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, custom, flagHelp, int, list, parseFlags, text } from './flags.js';
 import { TRAIN_FLAGS } from './train.js';
-import { ARCH_SIZES } from '../model/models.js';
+import { archDefaults } from '../model/models.js';
+import { DIGITS } from '../data/classes.js';
 import { modelSpecOf } from '../train/trainer.js';
-import { checkChoice, checkNumber, numberFromText } from '../config/checks.js';
 import type { ImageSet } from '../data/idx.js';
 
 /** Random bytes as images of a model's shape, for timing a model the bundled data does not fit. */
 function randomImages(channels: number, size: number, count: number): ImageSet {
   const pixels = new Uint8Array(count * channels * size * size);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24;
-  return { count, channels, height: size, width: size, pixels, labels: new Uint8Array(count), source: `${count} random ${channels}x${size}x${size} images`, classNames: Array.from({ length: 10 }, (_, k) => String(k)) };
+  return { count, channels, height: size, width: size, pixels, labels: new Uint8Array(count), source: `${count} random ${channels}x${size}x${size} images`, classNames: [...DIGITS] };
 }
 import { HEADS } from '../shaders/conditional.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
@@ -36,7 +36,7 @@ export const BENCH_FLAGS = {
   'batch-size': int('batch size', { default: 64 }),
   arch: TRAIN_FLAGS.arch,
   'image-size': TRAIN_FLAGS['image-size'],
-  channels: custom('1|3', 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', (value, source) => (checkChoice(value, source, ['1', '3']) === '1' ? 1 : 3), { shownDefault: '1, or 3 for dcgan64' }),
+  channels: { ...TRAIN_FLAGS.channels, help: 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', shownDefault: '1, or 3 for dcgan64' },
   nz: TRAIN_FLAGS.nz,
   ngf: TRAIN_FLAGS.ngf,
   ndf: TRAIN_FLAGS.ndf,
@@ -47,7 +47,7 @@ export const BENCH_FLAGS = {
   conv: list(choice(CONV_PATHS, ''), 'comma-separated: convolution path as train --conv, each a row', { default: [REFERENCE_CONFIG.conv] }),
   'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: [REFERENCE_CONFIG.dPasses] }),
   conditional: list(choice(['none', ...HEADS] as const, ''), 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row', { default: ['none'] }),
-  'shard-mib': list(custom('X', '', (value, source) => (value === 'all' ? null : checkNumber(numberFromText(value), source, { gt: 0 }, value))), 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)', { default: [null] as Array<number | null>, shownDefault: 'all' }),
+  'shard-mib': list(custom('X', '', (value, source) => (value === 'all' ? null : TRAIN_FLAGS['shard-mib'].parse(value, source))), 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)', { default: [null] as Array<number | null>, shownDefault: 'all' }), // shard sizes in bytes
   'steps-per-submit': int('steps per command buffer', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),
@@ -93,14 +93,15 @@ export function main(args: string[]): Promise<void> {
     if (v.help) return console.log(HELP);
     const { 'batch-size': batch, steps } = v;
     const arch = v.arch ?? REFERENCE_CONFIG.arch;
+    const defaults = archDefaults(arch);
     const model = {
       arch,
-      imageSize: v['image-size'] ?? ARCH_SIZES[arch][0]!,
+      imageSize: v['image-size'] ?? defaults.size,
       channels: v.channels ?? (arch === 'dcgan64' ? 3 : 1),
       latentDim: v.nz ?? REFERENCE_CONFIG.latentDim,
       ngf: v.ngf ?? REFERENCE_CONFIG.ngf,
       ndf: v.ndf ?? REFERENCE_CONFIG.ndf,
-      ...(arch === 'dcgan64' ? { init: 'dcgan' as const } : {}),
+      init: defaults.init,
     };
     const spec = modelSpecOf({ ...REFERENCE_CONFIG, ...model });
     const say = v.json ? () => {} : (line: string) => console.log(line);
@@ -121,12 +122,11 @@ export function main(args: string[]): Promise<void> {
         const runs = [];
         for (const { tune, conv, dPasses, conditional, shard } of configs) {
           const before = gpu.allocatedBytes;
-          const shardBytes = shard === null ? null : Math.round(shard * 2 ** 20);
-          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, batchSize: batch, tune, conv, dPasses, conditional, shardBytes });
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, batchSize: batch, tune, conv, dPasses, conditional, shardBytes: shard });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${shard} MiB shards`) : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${+(shard / 2 ** 20).toFixed(3)} MiB shards`) : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
           runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
         for (let done = 0; done < steps; done += per) {

@@ -3,7 +3,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ARCHS, ARCH_SIZES, INIT_SCHEMES } from '../model/models.js';
+import { ARCHS, INIT_SCHEMES, archDefaults } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
@@ -169,9 +169,10 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
     if (given.has(flag) && arch !== 'dcgan64') throw new UsageError(`--${flag}: only the dcgan64 model has that width; add --arch dcgan64 (the reference's widths are fixed)`);
   }
   if (!v.resume && given.has('arch') && arch !== R.arch) {
-    // A family's own defaults: its first image size, and pytorch/examples' weights_init for dcgan64.
-    if (!given.has('image-size')) config.imageSize = ARCH_SIZES[arch][0]!;
-    if (arch === 'dcgan64' && !given.has('init') && !given.has('recipe')) config.init = 'dcgan';
+    // A family's own defaults (a recipe keeps its init).
+    const d = archDefaults(arch);
+    if (!given.has('image-size')) config.imageSize = d.size;
+    if (!given.has('init') && !given.has('recipe')) config.init = d.init;
   }
   if (given.has('head') && !v.conditional && base.conditional === 'none') throw new UsageError('--head: only a conditional model has a head; add --conditional');
   if (v.conditional || given.has('head')) {

@@ -167,6 +167,11 @@ export class GpuDataset {
     this.gpu.writeState(this.order, 0, order);
   }
 
+  /** Bytes (and gathered floats) per image: C x H x W. */
+  private get imageBytes(): number {
+    return this.set.channels * this.set.height * this.set.width;
+  }
+
   /** The size of batch `index` of an epoch (the last one may be short). */
   sizeOf(index: number): number {
     return batchSizeAt(this.set.count, this.batchSize, index);
@@ -179,7 +184,6 @@ export class GpuDataset {
    */
   setBatch(index: number): number {
     const size = this.sizeOf(index);
-    const pixels = this.set.channels * this.set.height * this.set.width;
     let start = index * this.batchSize;
     const labelStart = start;
     if (this.streamed) {
@@ -191,7 +195,7 @@ export class GpuDataset {
       if (start % s.images === 0 && s.holds[(key + 1) % 2] !== key + 1) this.uploadShard(key + 1);
       start -= shard * s.images;
     }
-    this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start, count: size, pixels })));
+    this.gpu.writeState(this.params, 0, new Uint8Array(GATHER.params({ start, count: size, pixels: this.imageBytes })));
     if (this.labels) this.gpu.writeState(this.labels.params, 0, new Uint8Array(LABELS.params({ start: labelStart, count: size })));
     return size;
   }
@@ -206,7 +210,7 @@ export class GpuDataset {
     const epoch = Math.floor(key / this.shardsPerEpoch);
     const shard = key % this.shardsPerEpoch;
     const order = epoch === this.epoch ? this.hostOrder : epochOrder(this.set.count, this.seed, epoch);
-    const per = this.set.channels * this.set.height * this.set.width;
+    const per = this.imageBytes;
     const first = shard * s.images;
     const n = Math.min(s.images, this.set.count - first);
     const packed = new Uint8Array(Math.ceil((n * per) / 4) * 4);

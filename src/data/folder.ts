@@ -3,12 +3,12 @@
  * once), decoded with pngjs and jpeg-js after a header check, then assembled as the page does
  * it (image-folder.ts).
  */
-import { closeSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { ImageSet } from './idx.js';
-import { MAX_IMAGE_PIXELS, assembleImageSet, emptyReport, imageHeader, imageKind, type FolderOptions, type FolderReport } from './image-folder.js';
+import { MAX_IMAGE_PIXELS, assembleImageSet, emptyReport, imageKind, readImage, type FolderOptions, type FolderReport } from './image-folder.js';
 
 export { FolderError, MAX_IMAGE_PIXELS, fitImageSet, imageHeader, type FolderOptions, type FolderReport } from './image-folder.js';
 
@@ -65,23 +65,6 @@ function decode(bytes: Uint8Array, kind: 'png' | 'jpeg'): Uint8Array {
   return img.data;
 }
 
-function readAll(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const size = statSync(path).size;
-    const out = new Uint8Array(size);
-    let got = 0;
-    while (got < size) {
-      const n = readSync(fd, out, got, size - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return out.subarray(0, got);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
  * Loads the folder at `root` as an ImageSet of size x size images with `channels` channels
  * (default: 3 if any image has colour, else 1), labels from the class folders. A bad image is
@@ -96,17 +79,10 @@ export async function loadImageFolder(root: string, o: FolderOptions): Promise<{
   const files = images.map((file) => ({
     name: file,
     parts: relative(root, file).split(/[\\/]/),
-    async read() {
+    read() {
       const kind = imageKind(file)!;
-      const bytes = readAll(file);
-      const { width, height, mode } = imageHeader(bytes, kind);
-      if (width === 0 || height === 0) throw new Error(`empty image (${width}x${height})`);
-      if (width * height > MAX_IMAGE_PIXELS) throw new Error(`${width}x${height} is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)`);
-      try {
-        return { width, height, mode, rgba: decode(bytes, kind) };
-      } catch (err) {
-        throw new Error(`corrupt ${kind === 'png' ? 'PNG' : 'JPEG'}: ${(err as Error).message}`);
-      }
+      const bytes = new Uint8Array(readFileSync(file));
+      return readImage(bytes, kind, () => decode(bytes, kind));
     },
   }));
   return assembleImageSet(report, files, o, named);

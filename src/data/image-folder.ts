@@ -109,6 +109,26 @@ export function imageHeader(bytes: Uint8Array, kind: 'png' | 'jpeg'): { width: n
 }
 
 /**
+ * One image file's checks and decode, the same wherever its bytes come from: the header (at
+ * least the file's first bytes) read and checked against MAX_IMAGE_PIXELS before `decode` runs,
+ * and a decoder's failure reported as a corrupt file of its kind.
+ */
+export async function readImage(
+  head: Uint8Array,
+  kind: 'png' | 'jpeg',
+  decode: (size: { width: number; height: number }) => Uint8Array | Promise<Uint8Array>,
+): Promise<{ width: number; height: number; mode: string; rgba: Uint8Array }> {
+  const { width, height, mode } = imageHeader(head, kind);
+  if (width === 0 || height === 0) throw new Error(`empty image (${width}x${height})`);
+  if (width * height > MAX_IMAGE_PIXELS) throw new Error(`${width}x${height} is over the ${MAX_IMAGE_PIXELS / 1024 / 1024} megapixel limit for an image (refused before decoding)`);
+  try {
+    return { width, height, mode, rgba: await decode({ width, height }) };
+  } catch (err) {
+    throw new Error(`corrupt ${kind === 'png' ? 'PNG' : 'JPEG'}: ${(err as Error).message}`);
+  }
+}
+
+/**
  * The ImageSet of a folder's image files (in the order given: sorted as os.walk + sorted() list
  * them), size x size with `channels` channels (default: 3 if any image has colour, else 1),
  * labels from the class folders (`folderName` names the one class of a folder without them). A

@@ -32,6 +32,11 @@ export type Arch = (typeof ARCHS)[number];
 /** The image sides each family is built for. */
 export const ARCH_SIZES: Record<Arch, readonly number[]> = { reference: [28, 32], dcgan64: [64] };
 
+/** What a family starts with unless told otherwise: its first image size, and its reference's init (pytorch/examples' weights_init for dcgan64). */
+export function archDefaults(arch: Arch): { size: number; init: InitScheme } {
+  return { size: ARCH_SIZES[arch][0]!, init: arch === 'dcgan64' ? 'dcgan' : 'pytorch' };
+}
+
 /** Everything that fixes a model pair's tensors: what a checkpoint's shapes follow from. */
 export interface ModelSpec {
   arch: Arch;
