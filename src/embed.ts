@@ -24,7 +24,8 @@ export { modelStateDict, serialize } from './model/state-dict.js';
 export { imageSetFromIdx, parseIdx, IdxError, type ImageSet } from './data/idx.js';
 export { assembleImageSet, FolderError, type FolderReport, type ImageFile } from './data/image-folder.js';
 export { parseSafetensors, SafetensorsError } from './io/safetensors.js';
-export { profileDispatches, profileTable, formatProfileTable, profileMethod, type KernelProfile } from './gpu/profiler.js';
+export { profileDispatches, profileTable, formatProfileTable, profileMethod, profileCells, profileColumns, formatCeilings, gemmShare, chromeTrace, type KernelProfile, type Ceilings } from './gpu/profiler.js';
+export { adapterCeilings } from './layers/adapter-ceilings.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';
 export { checkInt, checkNumber, checkChoice, InvalidValueError } from './config/checks.js';
 

@@ -88,12 +88,15 @@ describe('web page', () => {
     // "Profile one step": one more real step, every dispatch timed, shown as the CLI's table.
     await page.click('#profile');
     await page.waitForFunction(() => (window as any).__dcgan.profile, undefined, { timeout: 240_000 });
-    const profile = await page.evaluate(() => (window as any).__dcgan.profile as Array<{ kernel: string; calls: number; share: number }>);
+    const profile = await page.evaluate(() => (window as any).__dcgan.profile as Array<{ kernel: string; calls: number; share: number; bound?: string; ofRoofline?: number }>);
     expect(profile.some((r) => r.kernel.startsWith('matmul.'))).toBe(true);
     expect(profile.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 6);
     expect(await page.locator('#profile-table tbody tr').count()).toBe(profile.length);
+    // The roofline: every row is set against the adapter's roofs, measured in the page.
+    expect(profile.every((r) => (r.bound === 'compute' || r.bound === 'memory') && r.ofRoofline! > 0)).toBe(true);
+    expect(await page.locator('#profile-table thead th').allTextContents()).toContain('of its roofline');
     expect(await page.textContent('#step')).toBe(String(STEPS + 1));
-    expect(await page.textContent('#profile-status')).toMatch(/Step 4 at batch 8: [\d.]+ ms in \d+ dispatches/);
+    expect(await page.textContent('#profile-status')).toMatch(/Step 4 at batch 8: [\d.]+ ms in \d+ dispatches, [\d.]+% in GEMMs .*Roofs: GEMM [\d.]+ GFLOP\/s/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'web-after-training.png'), fullPage: true });
     await page.close();

@@ -28,7 +28,8 @@ import { clearRuns, putRun, savedRuns, type SavedRun } from './checkpoint-store.
 import { TrainingRun } from '../src/train/run-loop.js';
 import { GanTrainer, REFERENCE_CONFIG } from '../src/train/trainer.js';
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
-import { profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
+import { formatCeilings, gemmShare, profileCells, profileColumns, profileMethod, profileTable, type KernelProfile } from '../src/gpu/profiler.js';
+import { adapterCeilings } from '../src/layers/adapter-ceilings.js';
 import { imageSetFromIdx, type ImageSet } from '../src/data/idx.js';
 import { imageSetFromFiles } from './image-files.js';
 import { ARCHS, archDefaults, type Arch } from '../src/model/models.js';
@@ -365,23 +366,23 @@ async function main(): Promise<void> {
     $('profile-status').textContent = 'Profiling one step…';
     try {
       await gpu.sync('profile');
+      const ceilings = await adapterCeilings(gpu, { log: (line) => ($('profile-status').textContent = `Measuring this adapter's roofs (once): ${line.replace(/^ceilings\s+/, '')}`) });
       const { plan, timed } = await t.profileStep();
-      const rows = profileTable(timed);
+      const rows = profileTable(timed, ceilings);
       state.profile = rows;
       const total = timed.reduce((a, d) => a + d.durUs, 0) / 1000;
-      $('profile-status').textContent = `Step ${t.globalStep} at batch ${plan.batch}: ${total.toFixed(1)} ms in ${timed.length} dispatches (${profileMethod(gpu)}).`;
-      const body = $('profile-table').querySelector('tbody')!;
-      body.replaceChildren(
-        ...rows.map((r) => {
-          const tr = document.createElement('tr');
-          for (const cell of [r.kernel, String(r.calls), r.ms.toFixed(2), r.meanUs.toFixed(0), r.gflops === null ? '–' : r.gflops.toFixed(2), `${(100 * r.share).toFixed(1)}%`]) {
-            const td = document.createElement('td');
-            td.textContent = cell;
-            tr.append(td);
-          }
-          return tr;
-        }),
-      );
+      $('profile-status').textContent = `Step ${t.globalStep} at batch ${plan.batch}: ${total.toFixed(1)} ms in ${timed.length} dispatches, ${(100 * gemmShare(rows)).toFixed(1)}% in GEMMs (${profileMethod(gpu)}). ${formatCeilings(ceilings).replace(/^roofs\s+/, 'Roofs: ')}.`;
+      const row = (cells: string[], tag: 'td' | 'th') => {
+        const tr = document.createElement('tr');
+        for (const cell of cells) {
+          const td = document.createElement(tag);
+          td.textContent = cell;
+          tr.append(td);
+        }
+        return tr;
+      };
+      $('profile-table').querySelector('thead')!.replaceChildren(row(profileColumns(true), 'th'));
+      $('profile-table').querySelector('tbody')!.replaceChildren(...rows.map((r) => row(profileCells(r), 'td')));
       $('profile-table').hidden = false;
       state.step = t.globalStep;
       $('step').textContent = String(t.globalStep);

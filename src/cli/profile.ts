@@ -1,22 +1,27 @@
 /**
- * --profile: per-kernel GPU time of one training step (src/gpu/profiler.ts), printed as a table,
- * with a Chrome trace (chrome://tracing, Perfetto) written beside the run.
+ * --profile: per-kernel GPU time of one training step (src/gpu/profiler.ts), each kernel set
+ * against the adapter's roofline (src/layers/adapter-ceilings.ts), printed as a table, with a
+ * Chrome trace (chrome://tracing, Perfetto) written beside the run.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GanTrainer } from '../train/trainer.js';
-import { chromeTrace, formatProfileTable, profileMethod, profileTable } from '../gpu/profiler.js';
+import { adapterCeilings } from '../layers/adapter-ceilings.js';
+import { chromeTrace, formatCeilings, formatProfileTable, gemmShare, profileMethod, profileTable } from '../gpu/profiler.js';
 
 export class Profiler {
   /** Profiles one more step of the run (after its last checkpoint: that step is not saved). */
   async report(trainer: GanTrainer, outDir: string): Promise<void> {
-    const { plan, timed } = await trainer.profileStep();
     const gpu = trainer.gpu;
+    const ceilings = await adapterCeilings(gpu, { log: (line) => console.log(line) });
+    const { plan, timed } = await trainer.profileStep();
     const total = timed.reduce((a, t) => a + t.durUs, 0);
-    console.log(`\nprofile  one step at batch ${plan.batch} on ${gpu.describe()}, ${profileMethod(gpu)}: ${(total / 1000).toFixed(1)} ms in ${timed.length} dispatches`);
-    console.log(formatProfileTable(profileTable(timed)));
+    const rows = profileTable(timed, ceilings);
+    console.log(`\nprofile  one step at batch ${plan.batch} on ${gpu.describe()}, ${profileMethod(gpu)}: ${(total / 1000).toFixed(1)} ms in ${timed.length} dispatches, ${(100 * gemmShare(rows)).toFixed(1)}% in GEMMs`);
+    console.log(formatCeilings(ceilings));
+    console.log(formatProfileTable(rows));
     const file = join(outDir, 'profile.json');
-    writeFileSync(file, JSON.stringify(chromeTrace(timed)));
+    writeFileSync(file, JSON.stringify(chromeTrace(timed, ceilings)));
     console.log(`trace    ${file} (open in chrome://tracing or https://ui.perfetto.dev)`);
   }
 }

@@ -84,7 +84,7 @@ export const TRAIN_FLAGS = {
   'eval-every': int('every N steps, score G\'s samples with the evaluator (as `eval` does): rows with "kind":"quality" in metrics.jsonl, quality_curve.png, and a warning when a class falls under a third of its fair share (mode dropping)'),
   'eval-samples': int('samples per in-run evaluation', { min: 2, default: 10000 }),
   'log-every': int('metrics.jsonl row every N steps; the console line stays at every 400', { default: 20 }),
-  profile: bool('per-kernel GPU time table and a Chrome trace (profile.json) after the run'),
+  profile: bool('after the run, one more step with every kernel timed against the adapter\'s roofline (GEMM and stream roofs, measured once): a table and a Chrome trace, profile.json'),
   quiet: bool('print nothing but errors (no banner, progress bar or log lines); metrics.jsonl is written as usual', { short: 'q' }),
   backend: backendFlag('GPU'),
   matmul: cfg(choice(['auto', ...MATMUL_VARIANTS], 'matmul variant: auto picks the fastest that fits each shape', { default: R.matmul }), 'matmul', false),

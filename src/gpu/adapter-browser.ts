@@ -38,18 +38,19 @@ const TUNE_KEY = 'webgpu-dcgan:matmul-tune';
 /** Matmul tuning results in localStorage (none where storage is unavailable). */
 export function tuneStore(): TuneStore | null {
   if (typeof localStorage === 'undefined') return null;
+  const load = (): Record<string, TuneRecord> => {
+    try {
+      return JSON.parse(localStorage.getItem(TUNE_KEY) ?? '{}') as Record<string, TuneRecord>;
+    } catch {
+      return {};
+    }
+  };
   return {
     where: `localStorage["${TUNE_KEY}"]`,
-    load() {
-      try {
-        return JSON.parse(localStorage.getItem(TUNE_KEY) ?? '{}') as Record<string, TuneRecord>;
-      } catch {
-        return {};
-      }
-    },
+    load,
     save(records) {
       try {
-        localStorage.setItem(TUNE_KEY, JSON.stringify(records));
+        localStorage.setItem(TUNE_KEY, JSON.stringify({ ...load(), ...records }));
       } catch {
         // quota or privacy mode: re-timed next time
       }

@@ -161,21 +161,22 @@ export function runtimeVersion(): string {
  */
 export function tuneStore(): TuneStore {
   const file = process.env.WEBGPU_DCGAN_TUNE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'webgpu-dcgan', 'matmul-tune.json');
+  const load = (): Record<string, TuneRecord> => {
+    try {
+      const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, TuneRecord>) : {};
+    } catch {
+      return {};
+    }
+  };
   return {
     where: file,
-    load() {
-      try {
-        const data = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-        return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, TuneRecord>) : {};
-      } catch {
-        return {};
-      }
-    },
+    load,
     save(records) {
       try {
         mkdirSync(dirname(file), { recursive: true });
         const tmp = `${file}.${process.pid}.tmp`;
-        writeFileSync(tmp, JSON.stringify(records, null, 1));
+        writeFileSync(tmp, JSON.stringify({ ...load(), ...records }, null, 1));
         renameSync(tmp, file);
       } catch {
         // A read-only home must not stop training: the winners are simply re-timed next run.

@@ -16,6 +16,8 @@ export interface Dispatch {
   kernel: string;
   /** Useful floating-point operations, when known (2 x multiply-adds), for profiles. */
   flops?: number;
+  /** Bytes it must move at least (Program's `bytes`), for the roofline profile. */
+  bytes?: number;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   /** The buffers bound, in binding order (what the activation arena's lifetimes are read from). */

@@ -12,7 +12,7 @@
  * the entry point without its attributes (`main`: `fn main(...) { ... }`).
  */
 import type { Gpu } from './gpu.js';
-import type { Binding, Dispatch, Kernel } from './kernel.js';
+import { toBufferBinding, type Binding, type Dispatch, type Kernel } from './kernel.js';
 
 export type UniformType = 'u32' | 'i32' | 'f32';
 export type UniformLayout = Readonly<Record<string, UniformType>>;
@@ -43,6 +43,12 @@ export interface ProgramSpec<S, U extends UniformLayout, B extends BindingLayout
   grid(shape: S, maxPerDim: number): readonly [number, number, number];
   /** Useful floating-point operations of one dispatch (2 x multiply-adds), for profiles. */
   flops?(shape: S): number;
+  /**
+   * Bytes one dispatch must move at least, for the roofline profile. By default every byte of
+   * every storage binding once; a program that reads only part of a binding (a gather) or reads
+   * and writes one (Adam's moments) says what it moves.
+   */
+  bytes?(shape: S): number;
 }
 
 const SIZES: Record<UniformType, number> = { u32: 4, i32: 4, f32: 4 };
@@ -143,7 +149,9 @@ export class Program<S, U extends UniformLayout = UniformLayout, B extends Bindi
     if (extra.length) throw new Error(`${this.name}: unknown bindings ${extra.join(', ')} (it binds ${Object.keys(this.bindings).join(', ')})`);
     const dispatch = await gpu.prepare(this.kernel, list, this.grid(shape, gpu.limits.maxComputeWorkgroupsPerDimension));
     const flops = this.spec.flops?.(shape);
-    return flops === undefined ? dispatch : { ...dispatch, flops };
+    const storage = list.slice(this.uniformBytes ? 1 : 0).map(toBufferBinding);
+    const bytes = this.spec.bytes?.(shape) ?? storage.reduce((a, b) => a + (b.size ?? b.buffer.size - (b.offset ?? 0)), 0);
+    return { ...dispatch, bytes, ...(flops === undefined ? {} : { flops }) };
   }
 }
 

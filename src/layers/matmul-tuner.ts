@@ -9,7 +9,7 @@
  * per adapter class once each; `full` times every variant that supports the shape, median of 3.
  */
 import { tuneStore } from '#gpu-adapter';
-import type { TuneRecord, TuneStore } from '../gpu/tune-store.js';
+import { adapterKey, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { timeDispatches, timeSubmit } from '../gpu/timer.js';
@@ -48,6 +48,11 @@ export type TuneMode = (typeof TUNE_MODES)[number];
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];
 const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
+/** The matmul variants that won somewhere on this kind of adapter. */
+export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {
+  return gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
+}
+
 /**
  * Conv GEMM blocks `quick` races beside the fixed choice. None on the CPU adapters: the fixed
  * choice won every sweep there (conv-gemm.ts), and each candidate costs seconds of compilation
@@ -71,8 +76,7 @@ export class MatmulTuner {
     /** Progress lines (tuning takes seconds per shape on a CPU adapter). */
     private readonly log: (line: string) => void = () => {},
   ) {
-    const a = gpu.adapter;
-    this.adapterKey = [a.backend, a.vendor, a.architecture, a.device, a.description, gpu.runtimeVersion].join('/');
+    this.adapterKey = adapterKey(gpu);
   }
 
   /** The candidate list is part of the key: adding a variant re-times the shapes it could win. */
@@ -82,7 +86,7 @@ export class MatmulTuner {
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
     // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
-    const quick = this.gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : this.gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
+    const quick = quickMatmulVariants(this.gpu);
     const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...quick];
     // Scalar register blocks only race where no vec4 variant can read the layout.
     const vec4 = matmulSupports('vec4_8x8', shape, o);

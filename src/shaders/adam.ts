@@ -44,6 +44,8 @@ export function adamProgram(weightDecay = 0) {
   param[i] = p + (-params.step_size) * m1 / denom;
 }`,
     grid: ({ n }: { n: number }, max: number) => grid1d(n, ADAM_WG, max),
+    // param, m and v read and written, grad read: 7 floats per value.
+    bytes: ({ n }: { n: number }) => 28 * n,
   });
 }
 

@@ -17,6 +17,8 @@ export function axpyProgram(a: number) {
   if (i < arrayLength(&y)) { y[i] = a * x[i] + y[i]; }
 }`,
     grid: ({ n }: { n: number }, max: number) => grid1d(n, AXPY_WG, max),
+    // x read, y read and written: 3 vec4s per vec4.
+    bytes: ({ n }: { n: number }) => 48 * n,
   });
 }
 

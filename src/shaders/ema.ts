@@ -21,6 +21,7 @@ export function emaProgram() {
   ema[i] = ema[i] * params.decay + params.one_minus_decay * param[i];
 }`,
     grid: ({ n }: { n: number }, max: number) => grid1d(n, EMA_WG, max),
+    bytes: ({ n }: { n: number }) => 12 * n,
   });
 }
 

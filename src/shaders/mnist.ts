@@ -31,6 +31,8 @@ export function gatherNormalizeProgram() {
   out[i] = table[byte];
 }`,
     grid: ({ batch, pixels }: { batch: number; pixels: number }, max: number) => grid1d(batch * pixels, GATHER_WG, max),
+    // The batch's bytes, its order entries, the table and the floats written; not the whole set it binds.
+    bytes: ({ batch, pixels }: { batch: number; pixels: number }) => batch * pixels * 5 + batch * 4 + 1024,
   });
 }
 
@@ -50,6 +52,7 @@ export function gatherLabelsProgram() {
   out[i] = f32(labels[order[params.start + i]]);
 }`,
     grid: ({ batch }: { batch: number }, max: number) => grid1d(batch, LABELS_WG, max),
+    bytes: ({ batch }: { batch: number }) => batch * 12,
   });
 }
 
