@@ -27,6 +27,7 @@ const SHAPES = [
   { M: 300, N: 200, K: 40 }, // several workgroups in both directions (vec4 workgroups cover 128 rows)
   { M: 20, N: 36, K: 1000 }, // long K: split-K in 3 slices of 336 (the last one short)
   { M: 70, N: 5, K: 2053 }, // split-K with a ragged last K step
+  { M: 16, N: 12, K: 1028 }, // vec4 split-K (splitk_8x8): 4 slices of 272, the last one 212 deep
   { M: 16, N: 8, K: 2 }, // K below 4 with vec4-sized M and N (dcgan64's 1-output conv: dx = W^T dy with K = 1)
 ];
 

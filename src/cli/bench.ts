@@ -48,7 +48,7 @@ export const BENCH_FLAGS = {
   'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: [REFERENCE_CONFIG.dPasses] }),
   conditional: list(choice(['none', ...HEADS] as const, ''), 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row', { default: ['none'] }),
   'shard-mib': list(custom('X', '', (value, source) => (value === 'all' ? null : TRAIN_FLAGS['shard-mib'].parse(value, source))), 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)', { default: [null] as Array<number | null>, shownDefault: 'all' }), // shard sizes in bytes
-  'steps-per-submit': int('steps per command buffer', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
+  'steps-per-submit': list(int(''), 'comma-separated: steps per command buffer, each a row', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),
   ...HELP_FLAG,
@@ -116,25 +116,26 @@ export function main(args: string[]): Promise<void> {
     for (const name of v.backend) {
       const gpu = await requestGpu({ backend: name });
       try {
-        const per = v['steps-per-submit'] ?? (gpu.isSoftware ? 1 : 8);
+        const pers = v['steps-per-submit'] ?? [gpu.isSoftware ? 1 : 8];
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
-        for (const { tune, conv, dPasses, conditional, shard } of configs) {
+        for (const { tune, conv, dPasses, conditional, shard, per } of configs.flatMap((c) => pers.map((per) => ({ ...c, per })))) {
           const before = gpu.allocatedBytes;
           const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, batchSize: batch, tune, conv, dPasses, conditional, shardBytes: shard });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${+(shard / 2 ** 20).toFixed(3)} MiB shards`) : ''}${per > 1 ? `, ${per} steps/submit` : ''}`;
-          runs.push({ trainer, label, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
+          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${+(shard / 2 ** 20).toFixed(3)} MiB shards`) : ''}${per > 1 || pers.length > 1 ? `, ${per} steps/submit` : ''}`;
+          runs.push({ trainer, label, per, done: 0, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
-        for (let done = 0; done < steps; done += per) {
-          for (const run of runs) {
+        while (runs.some((r) => r.done < steps)) {
+          for (const run of runs.filter((r) => r.done < steps)) {
             const t0 = performance.now();
-            const n = (await run.trainer.steps(Math.min(per, steps - done))).length;
+            const n = (await run.trainer.steps(Math.min(run.per, steps - run.done))).length;
             await gpu.sync('benchmark');
             run.times.push((performance.now() - t0) / n);
+            run.done += n;
           }
         }
         for (const run of runs) {

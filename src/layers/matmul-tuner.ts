@@ -45,8 +45,8 @@ export type TuneMode = (typeof TUNE_MODES)[number];
  * The short lists of `quick`: what won somewhere on that kind of adapter (docs/benchmarks.md). SwiftShader
  * compiles big register blocks slowly (seconds each), so its list is shorter still.
  */
-const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16'];
-const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16'];
+const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
+const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 /** The matmul variants that won somewhere on this kind of adapter. */
 export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {

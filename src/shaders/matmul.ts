@@ -19,6 +19,10 @@
  *    (128x128) tile of C, staging 16-deep slices of A and B in workgroup memory per K step,
  *    4x4 (8x8) outputs per thread in registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
+ *  - `splitk_4x4` (tiled) and `splitk_8x8` (block_8x8's registers): K cut into slices run as
+ *    grid z, each slice's partial C summed by `splitk_reduce`, for a C too small to occupy the
+ *    adapter over a long K (the weight gradients: D's 1-channel convolution, 64x16 outputs over
+ *    K = 25,088, is one workgroup of block_16x8 on a 2-core CPU).
  */
 import { program as newProgram, type AnyProgram, type BindingLayout, type Program } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
@@ -36,8 +40,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -209,6 +213,7 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['tiled_4x4', variantProgram('tiled_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg), any)],
   ['tiled_8x8', variantProgram('tiled_8x8', [16, 16], { m: 128, n: 128 }, (o, wg) => tiled(o, 8, 8, wg), any)],
   ['splitk_4x4', { ...variantProgram('splitk_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg, true), splitKWorthIt), splitK: splitKSlices }],
+  ['splitk_8x8', { ...variantProgram('splitk_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, true, true), (shape, o) => vec4Layout(shape, o) && splitKWorthIt(shape, o)), splitK: splitKSlices }],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
     // The biggest block has no epilogue: llvmpipe spent 52 s compiling block_32x32 with a
@@ -388,7 +393,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
  * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
  * stored).
  */
-function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true): MatmulCode {
+function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true, split = false): MatmulCode {
   const I = range(TM);
   const J4 = range(TN / 4);
   const KK = range(4);
@@ -437,7 +442,8 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     for (const j4 of J4) for (const jj of range(4)) {
       const j = 4 * j4 + jj;
       const v = fusedApply(o.activation, `acc${i}_${j4}[${jj}]${o.bias === 'row' ? ' + br' : o.bias === 'col' ? ` + bc${j}` : ''}`);
-      stores.push(`  if (col0 + ${j}u < N) { C[rix + cix${j}] ${o.accumulate ? '+=' : '='} ${v}; }`);
+      // Split-K: slice z's partial C at z M N, summed (and accumulated) by splitk_reduce.
+      stores.push(split ? `  if (col0 + ${j}u < N) { C[zoff + rix + cix${j}] = ${v}; }` : `  if (col0 + ${j}u < N) { C[rix + cix${j}] ${o.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
   }
@@ -450,7 +456,10 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
   if (row0 >= M || col0 >= N) { return; }
   ${setup.join('\n  ')}
   ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
-  for (var k4 = 0u; k4 < K4; k4++) {
+  ${split ? `let k4Begin = gid.z * (params.Ks / 4u);
+  let k4End = min(K4, k4Begin + params.Ks / 4u);
+  let zoff = gid.z * M * N;
+  for (var k4 = k4Begin; k4 < k4End; k4++) {` : 'for (var k4 = 0u; k4 < K4; k4++) {'}
     ${loads.join('\n    ')}
     ${fma.join('\n    ')}
   }
@@ -490,6 +499,7 @@ function registerBlockedScalar(o: MatmulOptions, TM: number, TN: number): Matmul
 /** Every variant in every layout, with and without an epilogue where it has one, for the program test. */
 export const MATMUL_PROGRAM_LIST: AnyProgram[] = Object.values(MATMUL_PROGRAMS).flatMap((p): AnyProgram[] =>
   [{}, { transA: true }, { transB: true }, { accumulate: true }, { bias: 'col' as const, activation: { op: 'relu' as const, slope: 0 } }, { nchwHW: 4, bias: 'row' as const }]
-    .filter((o) => p.supports({ M: 8, N: 8, K: 8 }, o))
+    // Split-K programs exist only for a long K.
+    .filter((o) => p.supports({ M: 8, N: 8, K: p.splitK ? 1024 : 8 }, o))
     .map((o) => p.program(o)),
 ).concat([splitKReduceProgram(false), splitKReduceProgram(true)] as AnyProgram[]);
