@@ -7,7 +7,7 @@
 import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID, grid1d } from './common.js';
-import { channelGrid, channelHead, channelStride, channelWorkgroupSize, sumFn, type ChannelStrategy } from './reduce.js';
+import { channelGrid, channelHead, channelLoop, channelWorkgroupSize, sumFn, type ChannelStrategy } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -24,18 +24,12 @@ export interface BatchNormShape {
  */
 const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32', first: 'u32' } as const;
 
-const AT = /* wgsl */ `
-fn at(e: u32, c: u32) -> u32 {
-  let n = e / params.HW;
-  return ((params.first + n) * params.C + c) * params.HW + (e - n * params.HW);
-}`;
-
 /**
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
  * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
  */
 export function batchNormTrainProgram(strategy: ChannelStrategy, act?: FusedActivation) {
-  const STRIDE = channelStride(strategy);
+  const over = (body: string) => channelLoop(strategy, body, 'params.first');
   const out = act ? 'act_forward(x[i] * scale + shift)' : 'x[i] * scale + shift';
   return program({
     name: `batchnorm.train_forward${fusedName(act)}.${strategy}`,
@@ -46,21 +40,20 @@ export function batchNormTrainProgram(strategy: ChannelStrategy, act?: FusedActi
     wgsl: `${fusedFns(act)}
 ${sumFn(strategy, 'sum_x')}
 ${sumFn(strategy, 'sum_sq')}
-${AT}
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(strategy)}
   var s = 0.0;
-  for (var e = lid; e < count; e += ${STRIDE}) { s += x[at(e, c)]; }
+  ${over('s += x[i];')}
   let mean = sum_x(s, lid) * inv_count;
   // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
   var q = 0.0;
-  for (var e = lid; e < count; e += ${STRIDE}) { let d = x[at(e, c)] - mean; q += d * d; }
+  ${over('let d = x[i] - mean; q += d * d;')}
   let sq = sum_sq(q, lid);
   let variance = sq * inv_count;
   let invstd = 1.0 / sqrt(variance + params.eps);
   let scale = gamma[c] * invstd;
   let shift = beta[c] - mean * scale;
-  for (var e = lid; e < count; e += ${STRIDE}) { let i = at(e, c); y[i] = ${out}; }
+  ${over(`y[i] = ${out};`)}
   if (lid == 0u && count > 0u) {
     saved[c] = mean;
     saved[params.C + c] = invstd;
@@ -101,7 +94,7 @@ export function batchNormEvalProgram() {
  */
 export function batchNormBackwardProgram(strategy: ChannelStrategy, accumulate: boolean, act?: FusedActivation) {
   const op = accumulate ? '+=' : '=';
-  const STRIDE = channelStride(strategy);
+  const over = (body: string) => channelLoop(strategy, body, 'params.first');
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   const bindings = { x: 'read', gamma: 'read', saved: 'read', dy: 'read', dx: 'read_write', dgamma: 'read_write', dbeta: 'read_write' } as const;
   return program({
@@ -112,26 +105,19 @@ export function batchNormBackwardProgram(strategy: ChannelStrategy, accumulate: 
     constants: fusedConstants(act),
     wgsl: `${fusedFns(act)}
 ${sumFn(strategy, 'sum2', 'vec2<f32>')}
-${AT}
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(strategy)}
   let mean = saved[c];
   let invstd = saved[params.C + c];
   var s = vec2<f32>(0.0);
-  for (var e = lid; e < count; e += ${STRIDE}) {
-    let i = at(e, c);
-    let g = ${grad};
-    s += vec2<f32>(g, g * (x[i] - mean) * invstd);
-  }
+  ${over(`let g = ${grad};
+      s += vec2<f32>(g, g * (x[i] - mean) * invstd);`)}
   let sums = sum2(s, lid);
   let sum_dy = sums.x;
   let sum_dy_xhat = sums.y;
   let k = gamma[c] * invstd * inv_count;
-  for (var e = lid; e < count; e += ${STRIDE}) {
-    let i = at(e, c);
-    let xhat = (x[i] - mean) * invstd;
-    dx[i] = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);
-  }
+  ${over(`let xhat = (x[i] - mean) * invstd;
+      dx[i] = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);`)}
   if (lid == 0u && count > 0u) {
     dgamma[c] ${op} sum_dy_xhat;
     dbeta[c] ${op} sum_dy;

@@ -26,10 +26,7 @@ export function channelSumProgram(strategy: ChannelStrategy, accumulate: boolean
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(strategy)}
   var s = 0.0;
-  for (var e = lid; e < count; e += ${channelStride(strategy)}) {
-    let n = e / params.HW;
-    s += x[(n * params.C + c) * params.HW + (e - n * params.HW)];
-  }
+  ${channelLoop(strategy, 's += x[i];')}
   let total = channel_total(s, lid);
   if (lid == 0u && count > 0u) { out[c] ${accumulate ? '+=' : '='} total; }
 }`,
@@ -108,6 +105,32 @@ export function channelHead(strategy: ChannelStrategy): string {
 }
 
 export const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : 'WG_X');
+
+/**
+ * A loop over channel c's values (e = lid, lid + stride, ... < count) with `i`, each value's
+ * index in the [first + N, C, HW] tensor, in scope for `body`. The sample n and the pixel hw
+ * are stepped rather than divided out of e: llvmpipe has no vector integer division, and a u32
+ * `/` per value cost the per-channel kernels more than their loads. The same values in the same
+ * order as e / HW would give, so the sums are unchanged bit for bit.
+ */
+export function channelLoop(strategy: ChannelStrategy, body: string, first = '0u'): string {
+  const stride = channelStride(strategy);
+  return /* wgsl */ `{
+    let dn = ${stride} / params.HW;
+    let dh = ${stride} - dn * params.HW;
+    var n = lid / params.HW;
+    var hw = lid - n * params.HW;
+    for (var e = lid; e < count; e += ${stride}) {
+      let i = ((${first} + n) * params.C + c) * params.HW + hw;
+      ${body}
+      hw += dh;
+      n += dn;
+      let wrap = hw >= params.HW;
+      hw = select(hw, hw - params.HW, wrap);
+      n = select(n, n + 1u, wrap);
+    }
+  }`;
+}
 
 /** A reduction function: a tree over the workgroup, or the identity for one thread. */
 export function sumFn(strategy: ChannelStrategy, name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
