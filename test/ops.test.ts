@@ -17,6 +17,7 @@ import { Linear } from '../src/layers/linear.js';
 import { Sequential } from '../src/layers/sequential.js';
 import type { Activation } from '../src/shaders/activation.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
+import { CHANNEL_STRATEGIES, type ChannelStrategy } from '../src/shaders/reduce.js';
 import { compareClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
@@ -79,7 +80,7 @@ function layerFor(c: Case): Layer {
   }
 }
 
-async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 'auto'): Promise<Map<string, Float32Array>> {
+async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 'auto', channels?: ChannelStrategy): Promise<Map<string, Float32Array>> {
   const layer = layerFor(c);
   const model = new Sequential(c.name, [layer]).allocate(gpu);
   for (const name of ['weight', 'bias']) {
@@ -91,7 +92,7 @@ async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 
   const xSpec = c.inputs.x as HashSpec;
   const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
   const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
-  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv };
+  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv, ...(channels ? { channels } : {}) };
   const training = c.config.training !== false;
   const { y, tape } = await model.forward(plan, x, training);
   const out = new Map<string, Float32Array>();
@@ -124,14 +125,17 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   // multiple of 4).
   const STRUCTURES = ['naive', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'splitk_4x4'];
   const isConv = (c: Case) => c.op === 'conv2d' || c.op === 'conv_transpose2d';
-  const runsFor = (c: Case): Array<[string, ConvPath]> => {
-    if (isConv(c)) return [...STRUCTURES.map((v): [string, ConvPath] => [v, 'explicit']), ['auto', 'implicit']];
+  // Per-channel kernels (BatchNorm, convolutions' bias sums) also run in each strategy, forced:
+  // `auto` is the adapter's rule, so a CPU adapter alone would never run the GPUs' `workgroup`.
+  const runsFor = (c: Case): Array<[string, ConvPath, ChannelStrategy?]> => {
+    if (isConv(c)) return [...STRUCTURES.map((v): [string, ConvPath] => [v, 'explicit']), ['auto', 'implicit'], ...CHANNEL_STRATEGIES.map((s): [string, ConvPath, ChannelStrategy] => ['auto', 'implicit', s])];
+    if (c.op === 'batchnorm') return [['auto', 'auto'], ...CHANNEL_STRATEGIES.map((s): [string, ConvPath, ChannelStrategy] => ['auto', 'auto', s])];
     return (c.op === 'linear' ? STRUCTURES : ['auto']).map((v) => [v, 'auto']);
   };
   for (const c of layerCases) {
-    for (const [variant, conv] of runsFor(c)) {
-      it(`${c.name} (${isConv(c) ? (conv === 'implicit' ? 'implicit GEMM' : `explicit, matmul ${variant}`) : `matmul ${variant}`}): forward and every gradient`, async () => {
-        const got = await runLayerCase(gpu(), c, variant, conv);
+    for (const [variant, conv, channels] of runsFor(c)) {
+      it(`${c.name} (${isConv(c) ? (conv === 'implicit' ? 'implicit GEMM' : `explicit, matmul ${variant}`) : `matmul ${variant}`}${channels ? `, channels by ${channels}` : ''}): forward and every gradient`, async () => {
+        const got = await runLayerCase(gpu(), c, variant, conv, channels);
         const keys = [...got.keys()];
         expect(keys.length).toBeGreaterThan(0);
         for (const key of keys) {

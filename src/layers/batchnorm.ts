@@ -6,9 +6,8 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram } from '../shaders/batchnorm.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { channelStrategy } from '../shaders/reduce.js';
 import { normalFloat, type PhiloxStream } from '../random/philox.js';
-import { Layer, planTensor, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, planChannels, planTensor, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
 /** What a training forward leaves for its backward: the fused activation, and each group's statistics. */
 interface BatchNormSaved extends Saved {
@@ -96,7 +95,7 @@ export class BatchNorm extends Layer {
       // PyTorch raises the same: the variance of one value is undefined.
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
     }
-    const strategy = channelStrategy(n * HW);
+    const strategy = planChannels(plan, n * HW);
     const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
       const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
@@ -121,7 +120,7 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const strategy = channelStrategy(n * HW);
+    const strategy = planChannels(plan, n * HW);
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their parameter gradients, as separate passes would.
       const accumulate = o.paramGrads && (o.accumulate || g > 0);

@@ -9,6 +9,7 @@ import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
+import { channelStrategy, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
@@ -26,10 +27,17 @@ export interface PlanBuilder {
    * ConvLayer.implicit).
    */
   conv?: ConvPath;
+  /** How per-channel kernels (BatchNorm, bias sums) own a channel; by default the adapter's rule (channelStrategy). */
+  channels?: ChannelStrategy;
   /** Fuse each BatchNorm with the activation after it in training (default true; src/layers/sequential.ts). */
   fuse?: boolean;
   /** Where the plan's own tensors go (an ActivationArena's slots); without one, a buffer each. */
   alloc?: TensorAllocator;
+}
+
+/** How this plan's per-channel kernels own a channel of `valuesPerChannel` values. */
+export function planChannels(plan: PlanBuilder, valuesPerChannel: number): ChannelStrategy {
+  return plan.channels ?? channelStrategy(valuesPerChannel, plan.gpu.isSoftware);
 }
 
 /** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */

@@ -16,9 +16,9 @@ import {
   type MatmulVariant,
 } from '../shaders/matmul.js';
 import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
-import { channelStrategy, channelSumProgram } from '../shaders/reduce.js';
+import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { planTensor, type PlanBuilder } from './layer.js';
+import { planChannels, planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -133,5 +133,5 @@ export async function permute(
 export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: number, C: number, HW: number, accumulate: boolean): Promise<void> {
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
-  await add(plan, channelSumProgram(channelStrategy(N * HW), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
+  await add(plan, channelSumProgram(planChannels(plan, N * HW), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
 }

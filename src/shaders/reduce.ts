@@ -6,7 +6,12 @@ import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 
 export const REDUCE_WG = 64;
-export const CHANNEL_THREAD_WG = 64;
+/**
+ * 16 invocations per workgroup for `thread`: on the CPU adapters, which run every per-channel
+ * kernel this way, 64 channels then make 4 workgroups for the cores to share instead of 1
+ * (measured: BatchNorm2d(64)'s backward 0.55x the time of 64-wide workgroups on llvmpipe).
+ */
+export const CHANNEL_THREAD_WG = 16;
 
 /** Shape of a per-channel dispatch over an [N, C, HW] tensor. */
 export interface ChannelShape {
@@ -66,17 +71,21 @@ export function perChannelGrid(C: number, maxPerDim = 65535): [number, number, n
 /**
  * Two ways to own a channel, as variants of every per-channel kernel:
  *  - `workgroup`: a workgroup of REDUCE_WG invocations per channel, tree reductions; for many
- *    values per channel (BatchNorm2d: N*H*W).
- *  - `thread`: one invocation per channel, sequential sums; for few values per channel and many
- *    channels (BatchNorm1d(6272), Linear biases at batch 64), where a workgroup per channel cost
- *    SwiftShader ~0.4 s per pass in scheduling overhead.
+ *    values per channel (BatchNorm2d: N*H*W) on GPUs.
+ *  - `thread`: one invocation per channel, sequential sums; on GPUs for few values per channel
+ *    and many channels (BatchNorm1d(6272), Linear biases at batch 64), and on the CPU adapters
+ *    always: there a workgroup per channel cost SwiftShader ~0.4 s per pass in scheduling for
+ *    BatchNorm1d(6272), and even BatchNorm2d's thousands of values per channel run in 0.53-0.86x
+ *    the time as one invocation each (docs/benchmarks.md), the invocations' own overhead and
+ *    the barriers of the tree outweighing what a workgroup shares.
  * Kernels using these expect `params.N, params.C, params.HW` and FLAT_ID in scope.
  */
-export type ChannelStrategy = 'workgroup' | 'thread';
+export const CHANNEL_STRATEGIES = ['workgroup', 'thread'] as const;
+export type ChannelStrategy = (typeof CHANNEL_STRATEGIES)[number];
 
-/** The strategy for N*HW values per channel. */
-export function channelStrategy(valuesPerChannel: number): ChannelStrategy {
-  return valuesPerChannel <= 256 ? 'thread' : 'workgroup';
+/** The strategy for N*HW values per channel on a CPU adapter (`software`) or a GPU. */
+export function channelStrategy(valuesPerChannel: number, software: boolean): ChannelStrategy {
+  return software || valuesPerChannel <= 256 ? 'thread' : 'workgroup';
 }
 
 export function channelGrid(strategy: ChannelStrategy, C: number, maxPerDim = 65535): [number, number, number] {
