@@ -16,6 +16,7 @@ import { Linear } from '../src/layers/linear.js';
 import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { MATMUL_VARIANTS, matmulSupports } from '../src/shaders/matmul.js';
+import { CHANNEL_STRATEGIES, type ChannelStrategy } from '../src/shaders/reduce.js';
 import { runMain } from '../src/cli/args.js';
 import { HELP_FLAG, choice, flagHelp, int, list, parseFlags, text } from '../src/cli/flags.js';
 import { median, timeDispatches } from '../src/gpu/timer.js';
@@ -27,6 +28,7 @@ const FLAGS = {
   batch: int('batch size', { default: 64 }),
   repeat: int('timed runs per measurement, median reported', { default: 3 }),
   only: text('time only the ops whose name contains this text (e.g. conditional)', { arg: 'TEXT' }),
+  channels: list(choice(['auto', ...CHANNEL_STRATEGIES] as const, ''), "how BatchNorm's per-channel kernels own a channel, each a row (auto: the adapter's rule)", { default: ['auto'] }),
   ...HELP_FLAG,
 };
 
@@ -92,7 +94,7 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
   return best;
 }
 
-async function benchBackend(backend: Backend, B: number, variants: string[], convs: ConvPath[], repeat: number, only?: string): Promise<void> {
+async function benchBackend(backend: Backend, B: number, variants: string[], convs: ConvPath[], repeat: number, channelRows: Array<ChannelStrategy | 'auto'>, only?: string): Promise<void> {
   const gpu = await requestGpu({ backend });
   try {
     console.log(`\n### ${gpu.describe()}, batch ${B}\n`);
@@ -104,22 +106,24 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
       const runs: Array<[string, ConvPath]> = isConv
         ? [...(convs.includes('implicit') ? [['auto', 'implicit'] as [string, ConvPath]] : []), ...(convs.includes('explicit') ? (c.heavy ? variants : ['auto']).map((v): [string, ConvPath] => [v, 'explicit']) : [])]
         : (c.heavy ? variants : ['auto']).map((v) => [v, 'auto']);
-      for (const [variant, conv] of runs) {
-        const label = conv === 'implicit' ? 'implicit GEMM' : isConv ? `explicit, ${variant}` : variant;
+      const isNorm = c.name.startsWith('BatchNorm');
+      for (const [variant, conv, strategy] of runs.flatMap(([v, p]) => (isNorm ? channelRows : ['auto' as const]).map((st) => [v, p, st] as const))) {
+        const channels = strategy === 'auto' ? {} : { channels: strategy };
+        const label = `${conv === 'implicit' ? 'implicit GEMM' : isConv ? `explicit, ${variant}` : variant}${strategy === 'auto' ? '' : `, channels by ${strategy}`}`;
         const layer = c.layer();
         const model = new Sequential('bench', [layer]).allocate(gpu);
         fill(gpu, model.params.all('param'), 3);
         fill(gpu, model.state.all('state'), 4);
         const x = gpu.tensor('x', c.input);
         fill(gpu, x, 5);
-        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv };
+        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv, ...channels };
         const { y, tape } = await model.forward(fwd, x, true);
         const dy = gpu.tensor('dy', y.shape);
         fill(gpu, dy, 6);
         for (const part of c.parts) {
           let dispatches = fwd.dispatches;
           if (part !== 'forward') {
-            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv };
+            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv, ...channels };
             await layer.backward(bwd, tape[0]!, dy, { needDx: part === 'dx', paramGrads: part === 'dw', accumulate: false });
             dispatches = bwd.dispatches;
           }
@@ -151,7 +155,7 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
 await runMain(async () => {
   const { values } = parseFlags(FLAGS, process.argv.slice(2));
   if (values.help) return console.log(HELP);
-  const { backend: backends, variants, batch: B, repeat, conv: convs, only } = values;
+  const { backend: backends, variants, batch: B, repeat, conv: convs, only, channels } = values;
   console.log(`bench:kernels  batch ${B}, median of ${repeat} runs, adapters ${backends.join(', ')} (${BACKENDS.join('|')})`);
-  for (const b of backends) await benchBackend(b, B, variants, convs, repeat, only);
+  for (const b of backends) await benchBackend(b, B, variants, convs, repeat, channels, only);
 });
