@@ -18,6 +18,7 @@ import { Sequential } from '../src/layers/sequential.js';
 import type { Activation } from '../src/shaders/activation.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 import { CHANNEL_STRATEGIES, type ChannelStrategy } from '../src/shaders/reduce.js';
+import { QUICK_CONV_GPU } from '../src/layers/matmul-tuner.js';
 import { compareClose, type Tolerance } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
@@ -80,7 +81,14 @@ function layerFor(c: Case): Layer {
   }
 }
 
-async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 'auto', channels?: ChannelStrategy): Promise<Map<string, Float32Array>> {
+interface Run {
+  matmul: string;
+  conv: ConvPath;
+  channels?: ChannelStrategy;
+  convBlock?: string;
+}
+
+async function runLayerCase(gpu: Gpu, c: Case, { matmul, conv, channels, convBlock }: Run): Promise<Map<string, Float32Array>> {
   const layer = layerFor(c);
   const model = new Sequential(c.name, [layer]).allocate(gpu);
   for (const name of ['weight', 'bias']) {
@@ -92,7 +100,7 @@ async function runLayerCase(gpu: Gpu, c: Case, matmul: string, conv: ConvPath = 
   const xSpec = c.inputs.x as HashSpec;
   const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
   const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
-  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv, ...(channels ? { channels } : {}) };
+  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv, ...(channels ? { channels } : {}), ...(convBlock ? { convBlock } : {}) };
   const training = c.config.training !== false;
   const { y, tape } = await model.forward(plan, x, training);
   const out = new Map<string, Float32Array>();
@@ -127,15 +135,26 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   const isConv = (c: Case) => c.op === 'conv2d' || c.op === 'conv_transpose2d';
   // Per-channel kernels (BatchNorm, convolutions' bias sums) also run in each strategy, forced:
   // `auto` is the adapter's rule, so a CPU adapter alone would never run the GPUs' `workgroup`.
-  const runsFor = (c: Case): Array<[string, ConvPath, ChannelStrategy?]> => {
-    if (isConv(c)) return [...STRUCTURES.map((v): [string, ConvPath] => [v, 'explicit']), ['auto', 'implicit'], ...CHANNEL_STRATEGIES.map((s): [string, ConvPath, ChannelStrategy] => ['auto', 'implicit', s])];
-    if (c.op === 'batchnorm') return [['auto', 'auto'], ...CHANNEL_STRATEGIES.map((s): [string, ConvPath, ChannelStrategy] => ['auto', 'auto', s])];
-    return (c.op === 'linear' ? STRUCTURES : ['auto']).map((v) => [v, 'auto']);
+  // Likewise the implicit convolutions run in each register block GPUs race (the CPU adapters'
+  // fixed choice is the `auto` run).
+  const runsFor = (c: Case): Run[] => {
+    if (isConv(c)) {
+      return [
+        ...STRUCTURES.map((matmul): Run => ({ matmul, conv: 'explicit' })),
+        { matmul: 'auto', conv: 'implicit' },
+        ...CHANNEL_STRATEGIES.map((channels): Run => ({ matmul: 'auto', conv: 'implicit', channels })),
+        ...QUICK_CONV_GPU.map((b): Run => ({ matmul: 'auto', conv: 'implicit', convBlock: `conv_${b}` })),
+      ];
+    }
+    if (c.op === 'batchnorm') return [{ matmul: 'auto', conv: 'auto' }, ...CHANNEL_STRATEGIES.map((channels): Run => ({ matmul: 'auto', conv: 'auto', channels }))];
+    return (c.op === 'linear' ? STRUCTURES : ['auto']).map((matmul): Run => ({ matmul, conv: 'auto' }));
   };
+  const title = (c: Case, r: Run) =>
+    `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}`;
   for (const c of layerCases) {
-    for (const [variant, conv, channels] of runsFor(c)) {
-      it(`${c.name} (${isConv(c) ? (conv === 'implicit' ? 'implicit GEMM' : `explicit, matmul ${variant}`) : `matmul ${variant}`}${channels ? `, channels by ${channels}` : ''}): forward and every gradient`, async () => {
-        const got = await runLayerCase(gpu(), c, variant, conv, channels);
+    for (const r of runsFor(c)) {
+      it(`${c.name} (${title(c, r)}): forward and every gradient`, async () => {
+        const got = await runLayerCase(gpu(), c, r);
         const keys = [...got.keys()];
         expect(keys.length).toBeGreaterThan(0);
         for (const key of keys) {

@@ -27,6 +27,8 @@ export interface PlanBuilder {
    * ConvLayer.implicit).
    */
   conv?: ConvPath;
+  /** The implicit conv GEMMs' register block (`conv_16x8`); by default the tuner's or the fixed choice. */
+  convBlock?: string;
   /** How per-channel kernels (BatchNorm, bias sums) own a channel; by default the adapter's rule (channelStrategy). */
   channels?: ChannelStrategy;
   /** Fuse each BatchNorm with the activation after it in training (default true; src/layers/sequential.ts). */

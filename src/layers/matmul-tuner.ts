@@ -59,7 +59,7 @@ export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {
  * on a first run. Small blocks on GPUs, where big ones spill registers. `full` races them all.
  */
 const QUICK_CONV_CPU: string[] = [];
-const QUICK_CONV_GPU = ['4x8', '8x8', '16x8'];
+export const QUICK_CONV_GPU = ['4x8', '8x8', '16x8'];
 
 
 export class MatmulTuner {
