@@ -147,7 +147,7 @@ export function formatCeilings(c: Ceilings): string {
   return `roofs    GEMM ${c.gemmGflops.toFixed(1)} GFLOP/s (matmul.${c.gemm}, 1024^3), stream ${c.copyGBs.toFixed(1)} GB/s (axpy)${c.cached ? ', measured earlier on this adapter' : ''}`;
 }
 
-/** The cells of a row, in the order of PROFILE_COLUMNS (the CLI's Markdown and the page's table). */
+/** The cells of a row, in the order of profileColumns (the CLI's Markdown and the page's table). */
 export function profileCells(r: KernelProfile): string[] {
   const cells = [r.kernel, String(r.calls), r.ms.toFixed(2), r.meanUs.toFixed(0), r.gflops === null ? '-' : r.gflops.toFixed(2), r.gbs === null ? '-' : r.gbs.toFixed(2)];
   if (r.bound) cells.push(pct(r.ofGemm), pct(r.ofCopy), r.bound, pct(r.ofRoofline));

@@ -149,8 +149,8 @@ export class Program<S, U extends UniformLayout = UniformLayout, B extends Bindi
     if (extra.length) throw new Error(`${this.name}: unknown bindings ${extra.join(', ')} (it binds ${Object.keys(this.bindings).join(', ')})`);
     const dispatch = await gpu.prepare(this.kernel, list, this.grid(shape, gpu.limits.maxComputeWorkgroupsPerDimension));
     const flops = this.spec.flops?.(shape);
-    const storage = list.slice(this.uniformBytes ? 1 : 0).map(toBufferBinding);
-    const bytes = this.spec.bytes?.(shape) ?? storage.reduce((a, b) => a + (b.size ?? b.buffer.size - (b.offset ?? 0)), 0);
+    const bound = () => list.slice(this.uniformBytes ? 1 : 0).map(toBufferBinding).reduce((a, b) => a + (b.size ?? b.buffer.size - (b.offset ?? 0)), 0);
+    const bytes = this.spec.bytes?.(shape) ?? bound();
     return { ...dispatch, bytes, ...(flops === undefined ? {} : { flops }) };
   }
 }

@@ -8,6 +8,13 @@ import type { Dispatch } from './kernel.js';
 /** The median of timings (the upper middle for an even count). */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * Repetitions of a dispatch list that took `onceMs` inside one submit so that the submit lasts
+ * at least ~20 ms: submit overhead, which dominates a small dispatch on a real GPU, must not
+ * decide a timing.
+ */
+export const repsToLast20ms = (onceMs: number, max: number): number => Math.max(1, Math.min(max, Math.ceil(20 / Math.max(onceMs, 1e-3))));
+
 /** Milliseconds of one submit of `dispatches`, waited for. */
 export async function timeSubmit(gpu: Gpu, dispatches: readonly Dispatch[], label = 'timing'): Promise<number> {
   const t = performance.now();

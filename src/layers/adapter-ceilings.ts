@@ -9,7 +9,7 @@ import { tuneStore } from '#gpu-adapter';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { Ceilings } from '../gpu/profiler.js';
-import { timeDispatches } from '../gpu/timer.js';
+import { repsToLast20ms, timeDispatches } from '../gpu/timer.js';
 import { adapterKey, type TuneStore } from '../gpu/tune-store.js';
 import { axpyProgram } from '../shaders/elementwise.js';
 import { matmulSupports } from '../shaders/matmul.js';
@@ -22,8 +22,7 @@ const STREAM_BYTES = 64 * 2 ** 20;
 /** Timed runs per kernel (the median), each submit repeated to last at least ~20 ms. */
 async function medianMs(gpu: Gpu, dispatches: Parameters<typeof timeDispatches>[1]): Promise<number> {
   const once = await timeDispatches(gpu, dispatches, { samples: 1, label: 'ceilings' });
-  const reps = Math.max(1, Math.min(50, Math.ceil(20 / Math.max(once, 1e-3))));
-  return timeDispatches(gpu, dispatches, { samples: 3, reps, warmUp: false, label: 'ceilings' });
+  return timeDispatches(gpu, dispatches, { samples: 3, reps: repsToLast20ms(once, 50), warmUp: false, label: 'ceilings' });
 }
 
 async function gemmCeiling(gpu: Gpu, log: (line: string) => void): Promise<Record<string, number>> {

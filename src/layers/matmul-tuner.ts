@@ -12,7 +12,7 @@ import { tuneStore } from '#gpu-adapter';
 import { adapterKey, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
-import { timeDispatches, timeSubmit } from '../gpu/timer.js';
+import { repsToLast20ms, timeDispatches, timeSubmit } from '../gpu/timer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import { convGemmUniform, prepareConvGemm } from './conv-gemm-prepare.js';
 import type { Dispatch } from '../gpu/kernel.js';
@@ -226,7 +226,6 @@ export class MatmulTuner {
     const once = await timeSubmit(gpu, d, 'tuning');
     // Hopeless candidates (a shared-memory kernel on a CPU adapter) are not worth more seconds.
     if (once > 4 * bestMs && once > 50) return once;
-    const reps = Math.max(1, Math.min(200, Math.ceil(20 / Math.max(once, 1e-3))));
-    return timeDispatches(gpu, d, { samples, reps, warmUp: false, label: 'tuning' });
+    return timeDispatches(gpu, d, { samples, reps: repsToLast20ms(once, 200), warmUp: false, label: 'tuning' });
   }
 }

@@ -113,7 +113,7 @@ export function channelHead(strategy: ChannelStrategy): string {
   let inv_count = 1.0 / f32(count);`;
 }
 
-export const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : 'WG_X');
+const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : 'WG_X');
 
 /**
  * A loop over channel c's values (e = lid, lid + stride, ... < count) with `i`, each value's
