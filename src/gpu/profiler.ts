@@ -88,6 +88,7 @@ async function withTimestamps(gpu: Gpu, dispatches: readonly Dispatch[]): Promis
 }
 
 async function withCpuClock(gpu: Gpu, dispatches: readonly Dispatch[]): Promise<TimedDispatch[]> {
+  gpu.run([], 'profile');
   await gpu.sync('profile');
   const out: TimedDispatch[] = [];
   const origin = performance.now();
