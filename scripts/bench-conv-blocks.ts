@@ -17,7 +17,7 @@ const FLAGS = {
   backend: choice(BACKENDS, 'the adapter', { default: 'gles' }),
   geometry: list(int('', { min: 1 }), "N,C,H,G,Ho: batch, input channels, input size, output channels, output size (4x4 kernel, stride 2, pad 1); the default is D's Conv2d 64->128 at batch 64", { arg: 'N,C,H,G,Ho', default: [64, 64, 14, 128, 7] }),
   modes: list(choice(CONV_GEMM_MODES, ''), 'index maps to time', { default: [...CONV_GEMM_MODES] }),
-  blocks: list(text(''), 'register blocks TMxTN', { default: ['16x8', '32x16', '16x16', '8x8'] }),
+  blocks: list(text(''), `register blocks TMxTN, TN a multiple of 4 (the tuner races ${CONV_GEMM_BLOCKS.join(', ')})`, { default: ['16x8', '32x16', '16x16', '8x8'] }),
   rounds: int('rounds of alternation; the best round is reported', { default: 3 }),
   ...HELP_FLAG,
 };

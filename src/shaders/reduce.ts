@@ -113,23 +113,36 @@ export function channelHead(strategy: ChannelStrategy): string {
   let inv_count = 1.0 / f32(count);`;
 }
 
-const channelStride = (strategy: ChannelStrategy) => (strategy === 'thread' ? '1u' : 'WG_X');
-
 /**
  * A loop over channel c's values (e = lid, lid + stride, ... < count) with `i`, each value's
- * index in the [first + N, C, HW] tensor, in scope for `body`. The sample n and the pixel hw
- * are stepped rather than divided out of e: llvmpipe has no vector integer division (the bias
- * sums took 0.66-0.79x the time without it; BatchNorm, within noise, the same). The same values
- * in the same order as e / HW would give, so the sums are unchanged bit for bit.
+ * index in the [first + N, C, HW] tensor, in scope for `body`. One invocation per channel
+ * (`thread`) walks sample by sample and pixel by pixel: i just counts up within a sample, no
+ * index arithmetic per value. A workgroup (`workgroup`) strides by its size, stepping the
+ * sample n and pixel hw rather than dividing them out of e: llvmpipe has no vector integer
+ * division (the bias sums took 0.66-0.79x the time without it). Either visits the values in the
+ * order e / HW would give, so the sums are unchanged bit for bit.
  */
 export function channelLoop(strategy: ChannelStrategy, body: string, first = '0u'): string {
-  const stride = channelStride(strategy);
+  if (strategy === 'thread') {
+    return /* wgsl */ `if (params.HW == 1u) {
+    for (var i = ${first} * params.C + c; i < (${first} + params.N) * params.C; i += params.C) {
+      ${body}
+    }
+  } else {
+    for (var n = 0u; n < params.N; n++) {
+      let row = ((${first} + n) * params.C + c) * params.HW;
+      for (var i = row; i < row + params.HW; i++) {
+        ${body}
+      }
+    }
+  }`;
+  }
   return /* wgsl */ `{
-    let dn = ${stride} / params.HW;
-    let dh = ${stride} - dn * params.HW;
+    let dn = WG_X / params.HW;
+    let dh = WG_X - dn * params.HW;
     var n = lid / params.HW;
     var hw = lid - n * params.HW;
-    for (var e = lid; e < count; e += ${stride}) {
+    for (var e = lid; e < count; e += WG_X) {
       let i = ((${first} + n) * params.C + c) * params.HW + hw;
       ${body}
       hw += dh;
