@@ -115,6 +115,64 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   }
 });
 
+/** [rows, N HW] (channels by pixels) -> the NCHW tensor [N, rows, HW] holding the same values. */
+function toNchw(x: Float32Array, rows: number, cols: number, HW: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[(Math.floor(c / HW) * rows + r) * HW + (c % HW)] = x[r * cols + c]!;
+  return out;
+}
+
+describe.each(TEST_BACKENDS)('matmul NCHW operands on %s', (backend) => {
+  const gpu = useGpu(backend);
+  // An explicit convolution's dy (or ConvTranspose2d's input) read in place: A as [Cout, N HW]
+  // (the weight gradient, with B^T) and B as [Cin, N HW] (the col GEMM, with A^T). HW 12 and 4
+  // for the vec4 kernels (several samples per vec4 row, a vec4 per sample); HW 3 for the scalar
+  // ones; a split-K shape (K = 1028 = 257 samples of 4).
+  const CASES: Array<[MatmulShape, MatmulOptions]> = [
+    [{ M: 13, N: 20, K: 36 }, { aNchwHW: 12, transB: true }],
+    [{ M: 16, N: 12, K: 1028 }, { aNchwHW: 4, transB: true, accumulate: true }],
+    [{ M: 5, N: 7, K: 9 }, { aNchwHW: 3, transB: true }],
+    [{ M: 20, N: 48, K: 12 }, { bNchwHW: 12, transA: true }],
+    [{ M: 70, N: 132, K: 8 }, { bNchwHW: 4, transA: true }],
+    [{ M: 5, N: 9, K: 7 }, { bNchwHW: 3, transA: true }],
+    [{ M: 12, N: 24, K: 16 }, { bNchwHW: 4 }],
+  ];
+  for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'block_16x32' && v !== 'block_32x32')) {
+    for (const [shape, o] of CASES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
+      it(`${variant} ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} reads the NCHW tensor as the operand`, async () => {
+        const { M, N, K } = shape;
+        const a = values(M * K, 8);
+        const b = values(K * N, 9);
+        const g = gpu();
+        const A = g.tensor('A', [M * K], 'f32', o.transA ? transpose(a, M, K) : o.aNchwHW ? toNchw(a, M, K, o.aNchwHW) : a);
+        const B = g.tensor('B', [K * N], 'f32', o.transB ? transpose(b, K, N) : o.bNchwHW ? toNchw(b, K, N, o.bNchwHW) : b);
+        const c0 = o.accumulate ? values(M * N, 10) : new Float32Array(M * N).fill(NaN);
+        const C = g.tensor('C', [M * N], 'f32', c0);
+        g.run((await prepareMatmul(g, variant, shape, o, A, B, C)).dispatches);
+        const c = (await g.read(C)) as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            let ref = o.accumulate ? c0[i * N + j]! : 0;
+            for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
+            worst = Math.max(worst, Math.abs(c[i * N + j]! - ref));
+          }
+        }
+        // As above: |a|,|b| <= 1, float32 accumulation error below 1e-5 K.
+        expect(worst).toBeLessThanOrEqual(1e-5 * (K + 1));
+      });
+    }
+  }
+
+  it('refuses an NCHW operand whose samples do not tile its dimension, or a transposed one', async () => {
+    const g = gpu();
+    const [A, B, C] = [g.tensor('A', [13 * 10]), g.tensor('B', [10 * 20]), g.tensor('C', [13 * 20])];
+    await expect(prepareMatmul(g, 'naive', { M: 13, N: 20, K: 10 }, { aNchwHW: 4 }, A, B, C)).rejects.toThrow('A read as NCHW needs K = samples x HW, found K 10 for HW 4');
+    await expect(prepareMatmul(g, 'naive', { M: 13, N: 20, K: 10 }, { bNchwHW: 3 }, A, B, C)).rejects.toThrow('found N 20 for HW 3');
+    await expect(prepareMatmul(g, 'naive', { M: 13, N: 20, K: 10 }, { bNchwHW: 4, transB: true }, A, B, C)).rejects.toThrow('not with transB');
+  });
+});
+
 /** The activations in float64, for the epilogue references. */
 const ACT: Record<Activation, (v: number, slope: number) => number> = {
   leaky_relu: (v, slope) => (v > 0 ? v : slope * v),

@@ -4,6 +4,7 @@
  * the "image" and the input is the "grid" of the geometry.
  * Forward: col[Cout k k, J] = W^T x2d[Cin, J] (J = N H W), y = col2im(col) + bias.
  * Backward: dcol = im2col(dy); dx = W dcol (stored NCHW by the GEMM); dW = x2d dcol^T; db = sum of dy.
+ * x2d is x itself, read as [Cin, N H W] by the GEMMs (channelsByPixels).
  * That is the `explicit` path; the default `implicit` one runs the same products as implicit
  * GEMMs over the NCHW tensors (src/shaders/conv-gemm.ts): transposed (forward), forward (dx) and
  * weight (dW), with no col buffer and no permute.
@@ -13,7 +14,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
+import { channelSum, channelsByPixels, col2im, convGemm, im2col, matmul, type ChannelsByPixels } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -50,11 +51,10 @@ export class ConvTranspose2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
-    const x2d = planTensor(plan, `${this.prefix}x2d`, [Ci, J]);
+    const x2d = await channelsByPixels(plan, x, g.N, Ci, g.Ho * g.Wo, `${this.prefix}x2d`);
     const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    await permute(plan, 'nchw_to_cn', x, x2d, g.N, Ci, g.Ho * g.Wo);
-    await matmul(plan, this.param('weight'), x2d, col, { M: Kc, N: J, K: Ci }, { transA: true });
+    await matmul(plan, this.param('weight'), x2d.t, col, { M: Kc, N: J, K: Ci }, { transA: true, ...(x2d.hw ? { bNchwHW: x2d.hw } : {}) });
     await col2im(plan, col, y, g, this.biasParam(), act);
     return { path: 'explicit', x, y, x2d };
   }
@@ -63,14 +63,14 @@ export class ConvTranspose2d extends ConvLayer {
     const { x, path } = saved as ConvSaved;
     const g = this.geometry(x);
     if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward' });
-    const x2d = saved.x2d as Tensor;
+    const x2d = saved.x2d as ChannelsByPixels;
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
     await im2col(plan, dy, dcol, g);
     if (o.paramGrads) {
-      await matmul(plan, x2d, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
+      await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...(x2d.hw ? { aNchwHW: x2d.hw } : {}) });
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;

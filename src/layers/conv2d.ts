@@ -2,7 +2,8 @@
  * Conv2d (square kernel k, stride s, padding p), weight [Cout, Cin, k, k], as im2col + matmul:
  * forward Y[Cout, J] = W[Cout, Cin k k] col[Cin k k, J] + bias, J = N Ho Wo, stored as NCHW by
  * the GEMM's epilogue.
- * Backward: dW = dY2d col^T, dcol = W^T dY2d, dx = col2im(dcol), db = sum of dY.
+ * Backward: dW = dY2d col^T, dcol = W^T dY2d, dx = col2im(dcol), db = sum of dY; dY2d is dY
+ * itself, read as [Cout, N Ho Wo] by the GEMMs (channelsByPixels).
  * That is the `explicit` path; the default `implicit` one runs the same three products as
  * implicit GEMMs over the NCHW tensors (src/shaders/conv-gemm.ts): forward, weight (dW) and
  * transposed (dx), with no col buffer and no permute.
@@ -12,7 +13,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, col2im, convGemm, im2col, matmul, permute } from './ops.js';
+import { channelSum, channelsByPixels, col2im, convGemm, im2col, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -63,16 +64,15 @@ export class Conv2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;
-    const dy2d = planTensor(plan, `${this.prefix}dy2d`, [Co, J]);
-    await permute(plan, 'nchw_to_cn', dy, dy2d, g.N, Co, g.Ho * g.Wo);
+    const dy2d = await channelsByPixels(plan, dy, g.N, Co, g.Ho * g.Wo, `${this.prefix}dy2d`);
     if (o.paramGrads) {
-      await matmul(plan, dy2d, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate });
+      await matmul(plan, dy2d.t, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...(dy2d.hw ? { aNchwHW: dy2d.hw } : {}) });
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
     }
     if (!o.needDx) return null;
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await matmul(plan, this.param('weight'), dy2d, dcol, { M: Kc, N: J, K: Co }, { transA: true });
+    await matmul(plan, this.param('weight'), dy2d.t, dcol, { M: Kc, N: J, K: Co }, { transA: true, ...(dy2d.hw ? { bNchwHW: dy2d.hw } : {}) });
     await col2im(plan, dcol, dx, g);
     return dx;
   }

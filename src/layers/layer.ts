@@ -57,7 +57,6 @@ export interface TensorSpec {
   shape: number[];
 }
 
-/** What forward saved for backward. */
 /**
  * What a layer's forward keeps for its backward: its input and output, and whatever else that
  * layer's backward needs (its own fields: a BatchNorm's statistics, a conv's col buffer).

@@ -25,6 +25,8 @@ export async function prepareMatmul(gpu: Gpu, variant: MatmulVariant, shape: Mat
   const { M, N, K } = shape;
   const variantProgram = MATMUL_PROGRAMS[variant];
   if (!!o.bias !== !!bias) throw new Error(`matmul ${M}x${N}x${K}: a bias epilogue needs a bias tensor, and a bias tensor needs options.bias`);
+  if (o.aNchwHW && K % o.aNchwHW !== 0) throw new Error(`matmul ${M}x${N}x${K}: A read as NCHW needs K = samples x HW, found K ${K} for HW ${o.aNchwHW}`);
+  if (o.bNchwHW && N % o.bNchwHW !== 0) throw new Error(`matmul ${M}x${N}x${K}: B read as NCHW needs N = samples x HW, found N ${N} for HW ${o.bNchwHW}`);
   const program = variantProgram.program(o);
   const slices = variantProgram.splitK?.(shape) ?? 1;
   if (slices === 1) {

@@ -117,6 +117,26 @@ export async function padColumns(plan: PlanBuilder, direction: PadDirection, src
   await add(plan, padColumnsProgram(direction).prepare(plan.gpu, { rows, width, padded }, { src, dst }));
 }
 
+/** An [N, C, HW] tensor as the GEMM operand [C, N HW]: the tensor itself, read NCHW (`hw`), or a permuted copy. */
+export interface ChannelsByPixels {
+  t: Tensor;
+  /** Set when `t` is the NCHW tensor: pass as the matmul's aNchwHW or bNchwHW. */
+  hw?: number;
+}
+
+/**
+ * x [N, C, HW] as [C, N HW] for a GEMM: read in place (matmul's NCHW operand layouts) when HW is a
+ * multiple of 4, which the vec4 kernels need to load it; otherwise permuted into a copy, so that
+ * odd image sizes keep the vec4 kernels rather than falling back to scalar ones.
+ */
+export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, C: number, HW: number, label: string): Promise<ChannelsByPixels> {
+  checkSize(`${label} (NCHW)`, x, N * C * HW);
+  if (HW % 4 === 0) return { t: x, hw: HW };
+  const t = planTensor(plan, label, [C, N * HW]);
+  await permute(plan, 'nchw_to_cn', x, t, N, C, HW);
+  return { t };
+}
+
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */
 export async function permute(
   plan: PlanBuilder,

@@ -98,11 +98,20 @@ export interface MatmulOptions {
   nchwHW?: number;
   /** Epilogue: an activation applied after the bias (a Conv2d or Linear followed by one). Not with `accumulate`. */
   activation?: FusedActivation;
+  /**
+   * Operands read from NCHW tensors, the way `nchwHW` stores C: op(A) [M, K] with k = (n, hw)
+   * is A[(n M + m) HW + hw] (`aNchwHW`, not with transA); op(B) [K, N] with n = (n, hw) is
+   * B[(n K + k) HW + hw] (`bNchwHW`, not with transB). An explicit convolution's dy or input
+   * then needs no permute to [C, N HW] before its GEMMs: the same values in the same order.
+   */
+  aNchwHW?: number;
+  bNchwHW?: number;
 }
 
 /** The layout part of a kernel's name: transposes, accumulate, epilogue. */
 export function layoutTag(o: MatmulOptions): string {
-  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}${fusedName(o.activation)}`;
+  const operands = `${o.aNchwHW ? `.a_nchw${o.aNchwHW}` : ''}${o.bNchwHW ? `.b_nchw${o.bNchwHW}` : ''}`;
+  return `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${o.accumulate ? '+' : ''}${operands}${o.bias ? `.bias_${o.bias}` : ''}${o.nchwHW ? `.nchw${o.nchwHW}` : ''}${fusedName(o.activation)}`;
 }
 
 
@@ -111,7 +120,8 @@ function vec4Layout({ M, N, K }: MatmulShape, o: MatmulOptions = {}): boolean {
   const aInner = o.transA ? M : K;
   const bInner = o.transB ? K : N;
   // K too, in every layout: the register blocks step K four at a time (with A^T, four rows of A).
-  return aInner % 4 === 0 && bInner % 4 === 0 && K % 4 === 0;
+  // An NCHW operand is contiguous along its inner dimension only within a sample's HW values.
+  return aInner % 4 === 0 && bInner % 4 === 0 && K % 4 === 0 && (o.aNchwHW ?? 4) % 4 === 0 && (o.bNchwHW ?? 4) % 4 === 0;
 }
 
 /** A variant's kernel source for a layout: helpers and the entry point, and whether A and B are read as vec4. */
@@ -141,6 +151,10 @@ function variantProgram(
       const nchw = o.nchwHW;
       if (nchw !== undefined && (!Number.isInteger(nchw) || nchw < 1)) throw new Error(`matmul nchwHW: expected a positive integer, found ${nchw}`);
       if (o.activation && o.accumulate) throw new Error(`matmul ${variant}: an activation epilogue cannot accumulate (act(a) + act(b) is not act(a + b))`);
+      for (const [name, hw, trans] of [['aNchwHW', o.aNchwHW, o.transA], ['bNchwHW', o.bNchwHW, o.transB]] as const) {
+        if (hw !== undefined && (!Number.isInteger(hw) || hw < 1)) throw new Error(`matmul ${name}: expected a positive integer, found ${hw}`);
+        if (hw !== undefined && trans) throw new Error(`matmul ${variant}: ${name} reads an untransposed operand (${name[0]!.toUpperCase()} from NCHW), not with trans${name[0]!.toUpperCase()}`);
+      }
       const c = code(o, workgroupSize);
       const operand = c.vec4 ? { access: 'read', type: 'array<vec4<f32>>' } as const : 'read';
       return newProgram({
@@ -265,14 +279,19 @@ function store(o: MatmulOptions, row: string, col: string, value: string): strin
 
 /** Declarations the epilogue needs (its bias is a binding), appended to every variant's source. */
 function epilogueDecls(o: MatmulOptions): string {
-  return [o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '', fusedFns(o.activation)].join('');
+  return [
+    o.nchwHW ? `\nconst NCHW_HW: u32 = ${o.nchwHW}u;` : '',
+    o.aNchwHW ? `\nconst A_HW: u32 = ${o.aNchwHW}u;` : '',
+    o.bNchwHW ? `\nconst B_HW: u32 = ${o.bNchwHW}u;` : '',
+    fusedFns(o.activation),
+  ].join('');
 }
 
 /** op(A)(row, k) and op(B)(k, col) as scalar loads, for the kernels that read one value at a time. */
-function scalarOperands(o: MatmulOptions): { a: string; b: string } {
+function scalarOperands(o: MatmulOptions, row = 'row', col = 'col', k = 'k', M = 'params.M', N = 'params.N', K = 'params.K'): { a: string; b: string } {
   return {
-    a: o.transA ? 'A[k * params.M + row]' : 'A[row * params.K + k]',
-    b: o.transB ? 'B[col * params.K + k]' : 'B[k * params.N + col]',
+    a: o.transA ? `A[${k} * ${M} + ${row}]` : o.aNchwHW ? `A[(${k} / A_HW * ${M} + ${row}) * A_HW + ${k} % A_HW]` : `A[${row} * ${K} + ${k}]`,
+    b: o.transB ? `B[${col} * ${K} + ${k}]` : o.bNchwHW ? `B[(${col} / B_HW * ${K} + ${k}) * B_HW + ${col} % B_HW]` : `B[${k} * ${N} + ${col}]`,
   };
 }
 
@@ -305,8 +324,7 @@ function tiled(o: MatmulOptions, TM: number, TN: number, workgroupSize: readonly
   const BN = WX * TN;
   // Split-K: workgroup z covers K in [z Ks, (z + 1) Ks) and writes its partial C to slice z.
   const kEnd = split ? 'kEnd' : 'params.K';
-  const a = o.transA ? 'A[k * params.M + m]' : 'A[m * params.K + k]';
-  const b = o.transB ? 'B[n * params.K + k]' : 'B[k * params.N + n]';
+  const { a, b } = scalarOperands(o, 'm', 'n');
   return { wgsl: /* wgsl */ `
 var<workgroup> As: array<f32, ${BM * 16}>;  // [${BM} rows][16 k]
 var<workgroup> Bs: array<f32, ${BN * 16}>;  // [16 k][${BN} cols]
@@ -403,6 +421,12 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
     setup.push('let M4 = M / 4u;');
     for (const i4 of range(TM / 4)) setup.push(`let ra${i4} = min(row0 / 4u + ${i4}u, M4 - 1u);`);
     for (const kk of KK) for (const i4 of range(TM / 4)) loads.push(`let a${kk}_${i4} = A[(k4 * 4u + ${kk}u) * M4 + ra${i4}];`);
+  } else if (o.aNchwHW) {
+    // Row m's four k-values at k4 are sample k4 / HW4's pixels (k4 % HW4) * 4 ..: one vec4.
+    setup.push('let A_HW4 = A_HW / 4u;');
+    for (const i of I) setup.push(`let r${i} = min(row0 + ${i}u, M - 1u) * A_HW4;`);
+    loads.push('let ka = k4 / A_HW4 * M * A_HW4 + k4 % A_HW4;');
+    for (const i of I) loads.push(`let a${i} = A[r${i} + ka];`);
   } else {
     for (const i of I) setup.push(`let r${i} = min(row0 + ${i}u, M - 1u) * K4;`);
     for (const i of I) loads.push(`let a${i} = A[r${i} + k4];`);
@@ -410,6 +434,11 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
   if (o.transB) {
     for (const j of range(TN)) setup.push(`let c${j} = min(col0 + ${j}u, N - 1u) * K4;`);
     for (const j of range(TN)) loads.push(`let b${j} = B[c${j} + k4];`);
+  } else if (o.bNchwHW) {
+    // Columns 4 c .. 4 c + 3 are sample c / HW4's pixels (c % HW4) * 4 ..: one vec4 per k.
+    setup.push('let N4 = N / 4u;', 'let B_HW4 = B_HW / 4u;');
+    for (const j4 of J4) setup.push(`let c${j4} = min(col0 / 4u + ${j4}u, N4 - 1u) / B_HW4 * params.K * B_HW4 + min(col0 / 4u + ${j4}u, N4 - 1u) % B_HW4;`);
+    for (const kk of KK) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * B_HW4 + c${j4}];`);
   } else {
     setup.push('let N4 = N / 4u;');
     for (const j4 of J4) setup.push(`let c${j4} = min(col0 / 4u + ${j4}u, N4 - 1u);`);
@@ -475,8 +504,8 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
 function registerBlockedScalar(o: MatmulOptions, TM: number, TN: number): MatmulCode {
   const I = range(TM);
   const J = range(TN);
-  const a = (i: number) => (o.transA ? `A[k * M + r${i}]` : `A[r${i} * K + k]`);
-  const b = (j: number) => (o.transB ? `B[c${j} * K + k]` : `B[k * N + c${j}]`);
+  const a = (i: number) => scalarOperands(o, `r${i}`, 'col', 'k', 'M', 'N', 'K').a;
+  const b = (j: number) => scalarOperands(o, 'row', `c${j}`, 'k', 'M', 'N', 'K').b;
   return { wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = params.M;
   let N = params.N;
@@ -498,7 +527,7 @@ function registerBlockedScalar(o: MatmulOptions, TM: number, TN: number): Matmul
 
 /** Every variant in every layout, with and without an epilogue where it has one, for the program test. */
 export const MATMUL_PROGRAM_LIST: AnyProgram[] = Object.values(MATMUL_PROGRAMS).flatMap((p): AnyProgram[] =>
-  [{}, { transA: true }, { transB: true }, { accumulate: true }, { bias: 'col' as const, activation: { op: 'relu' as const, slope: 0 } }, { nchwHW: 4, bias: 'row' as const }]
+  [{}, { transA: true }, { transB: true }, { accumulate: true }, { bias: 'col' as const, activation: { op: 'relu' as const, slope: 0 } }, { nchwHW: 4, bias: 'row' as const }, { aNchwHW: 4, transB: true }, { bNchwHW: 4, transA: true }]
     // Split-K programs exist only for a long K.
     .filter((o) => p.supports({ M: 8, N: 8, K: p.splitK ? 1024 : 8 }, o))
     .map((o) => p.program(o)),
