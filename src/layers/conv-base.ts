@@ -77,13 +77,8 @@ export abstract class ConvLayer extends Layer {
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx, o.dxDerivative ? { derivative: o.dxDerivative } : {});
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
-  }
-
-  /** The implicit path's dx GEMM applies it in its store (the explicit path's col2im does not). */
-  override takesDxDerivative(saved: Saved): boolean {
-    return (saved as ConvSaved).path === 'implicit';
   }
 
   /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */

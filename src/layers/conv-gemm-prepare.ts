@@ -14,8 +14,6 @@ export interface ConvGemmBindings {
   B: Binding;
   out: Binding;
   bias?: Binding;
-  /** The forward output whose activation's derivative the store multiplies by (op.derivative). */
-  y?: Binding;
 }
 
 /** The uniform of an op's batch-dependent sizes, shared by its pack and its GEMM. */
@@ -26,9 +24,8 @@ export function convGemmUniform(gpu: Gpu, op: ConvGemmOp, label: string): GPUBuf
 /** The GEMM of `op` with register block `name` (conv_TMxTN). */
 export async function prepareConvGemm(gpu: Gpu, name: string, op: ConvGemmOp, t: ConvGemmBindings, uniform: GPUBuffer): Promise<Dispatch> {
   if (!!op.bias !== !!t.bias) throw new Error(`${convGemmName(op)}: a bias epilogue needs a bias tensor, and a bias tensor needs op.bias`);
-  if (!!op.derivative !== !!t.y) throw new Error(`${convGemmName(op)}: a derivative epilogue needs the activation's output y, and y needs op.derivative`);
-  const { A, B, out, bias, y } = t;
-  return convGemmProgram(name).program(op).prepare(gpu, op, { A, B, out, ...(bias ? { bias } : {}), ...(y ? { y } : {}) }, { uniform });
+  const { A, B, out, bias } = t;
+  return convGemmProgram(name).program(op).prepare(gpu, op, bias ? { A, B, out, bias } : { A, B, out }, { uniform });
 }
 
 /** The pack that turns `src` into the GEMM's packed A (`packed`, convGemmPackedSize floats). */

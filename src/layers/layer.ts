@@ -9,7 +9,6 @@ import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
-import type { FusedActivation } from '../shaders/activation.js';
 import { channelStrategy, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 
@@ -74,18 +73,6 @@ export interface BackwardOptions {
   accumulate: boolean;
   /** Skip parameter gradients entirely (G's step needs D's dx, not D's dW). */
   paramGrads: boolean;
-  /**
-   * The activation just before this layer, when the layer computes its backward for it: dx is
-   * returned as dx * act'(y), y being that activation's output (this layer's input).
-   * Only given to a layer whose takesDxDerivative() said yes.
-   */
-  dxDerivative?: ActivationDerivative;
-}
-
-/** An activation's backward folded into the producer of its dy: act, and its saved output y. */
-export interface ActivationDerivative {
-  act: FusedActivation;
-  y: Tensor;
 }
 
 export abstract class Layer {
@@ -138,14 +125,6 @@ export abstract class Layer {
   }
 
   abstract forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved>;
-
-  /**
-   * Whether this layer's backward, from what its forward saved, can return dx already multiplied
-   * by an activation's derivative (BackwardOptions.dxDerivative). None can unless it says so.
-   */
-  takesDxDerivative(_saved: Saved): boolean {
-    return false;
-  }
 
   /** Appends the backward dispatches; returns dx when asked for. */
   abstract backward(plan: PlanBuilder, saved: Saved, dy: Tensor, opts: BackwardOptions): Promise<Tensor | null>;

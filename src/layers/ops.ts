@@ -18,7 +18,7 @@ import {
 import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
 import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { planChannels, planTensor, type ActivationDerivative, type PlanBuilder } from './layer.js';
+import { planChannels, planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -65,19 +65,15 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; derivative?: ActivationDerivative } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
   checkSize(`conv ${mode} B`, B, sizes.B);
   checkSize(`conv ${mode} out`, out, sizes.out);
-  const base: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
-  const op: ConvGemmOp = o.derivative ? { ...base, derivative: o.derivative.act } : base;
+  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  if (o.derivative) checkSize(`conv ${mode} derivative's y`, o.derivative.y, sizes.out);
-  // The block is chosen without the derivative epilogue: one load per output beside the K loop
-  // does not move the race, and tuned choices stay valid.
-  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(base) : convGemmFixedProgram(base));
+  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
   let a = A;
@@ -85,7 +81,7 @@ export async function convGemm(
     a = planTensor(plan, `${out.label} packed A`, [packed]);
     await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
-  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}), ...(o.derivative ? { y: o.derivative.y } : {}) }, uniform));
+  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {

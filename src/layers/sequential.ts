@@ -99,24 +99,14 @@ export class Sequential {
     return { y: h, tape };
   }
 
-  /**
-   * Backward through the tape of one forward; returns dx of the first layer when asked for.
-   * An activation's backward runs inside a neighbour's when it can (unless `plan.fuse === false`):
-   * in the BatchNorm before it (fusedInto), or in the dx store of the layer after it
-   * (takesDxDerivative: the implicit convolutions), which saves its pass over the tensor.
-   */
+  /** Backward through the tape of one forward; returns dx of the first layer when asked for. */
   async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     let g: Tensor | null = dy;
-    const done = new Set<number>();
     for (let i = this.layers.length - 1; i >= 0; i--) {
       // A layer's dx is needed by the layers before it only if one of them has parameters.
       const needDx = o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
-      if (tape[i]!.fusedInto || done.has(i)) continue; // its backward happened in a neighbour's
-      const before = this.layers[i - 1];
-      const fold = plan.fuse !== false && needDx && before instanceof Pointwise && !tape[i - 1]!.fusedInto && this.layers[i]!.takesDxDerivative(tape[i]!);
-      const dxDerivative = fold ? { act: { op: before.op, slope: before.slope }, y: tape[i - 1]!.y } : undefined;
-      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx, ...(dxDerivative ? { dxDerivative } : {}) });
-      if (fold) done.add(i - 1);
+      if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
+      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx });
       if (!needDx) break;
     }
     return g;
