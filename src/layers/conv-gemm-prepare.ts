@@ -6,7 +6,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Binding, Dispatch } from '../gpu/kernel.js';
 import { packUniforms } from '../gpu/program.js';
-import { CONV_GEMM_UNIFORMS, convGemmDims, convGemmName, convGemmPackProgram, convGemmPackedSize, convGemmProgram, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { CONV_GEMM_UNIFORMS, convGemmDims, convGemmName, convGemmPackProgram, convGemmProgram, type ConvGemmOp } from '../shaders/conv-gemm.js';
 
 export interface ConvGemmBindings {
   /** The row operand: packed (convGemmPackedSize floats) when the form packs it. */
@@ -31,5 +31,5 @@ export async function prepareConvGemm(gpu: Gpu, name: string, op: ConvGemmOp, t:
 /** The pack that turns `src` into the GEMM's packed A (`packed`, convGemmPackedSize floats). */
 export async function prepareConvPack(gpu: Gpu, op: ConvGemmOp, src: Binding, packed: Binding, uniform: GPUBuffer): Promise<Dispatch> {
   // Only the weight form's pack reads the uniform; the others ignore it.
-  return convGemmPackProgram(op).prepare(gpu, { n: convGemmPackedSize(op) }, { src, packed }, { uniform });
+  return convGemmPackProgram(op).prepare(gpu, op, { src, packed }, { uniform });
 }

@@ -31,7 +31,6 @@
  */
 import { program, type AnyProgram, type BindingLayout, type Program } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID, grid1d } from './common.js';
 import type { ConvGeometry } from './conv.js';
 
 export const CONV_GEMM_MODES = ['forward', 'weight', 'transposed'] as const;
@@ -189,7 +188,9 @@ export const CONV_PACK_WG = 256;
 
 /**
  * packed[z, m, k] for k < K4 * 4: A(m, k) of phase z in the GEMM's order, 0 past K and for taps
- * outside the kernel. One thread per packed value; grid folded as FLAT_ID.
+ * outside the kernel. One thread per vec4 of packed values, on a grid of (k / 4, m, z): the
+ * weight form's K4 comes from a uniform, and dividing a flat index by it cost llvmpipe a scalar
+ * division per value (it has no vector integer division).
  */
 export function convGemmPackProgram(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>) {
   const source = {
@@ -207,22 +208,29 @@ export function convGemmPackProgram(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>
     name: `conv_gemm.pack_${spec.mode} ${tag(spec)}`,
     workgroupSize: [CONV_PACK_WG],
     ...(readsDims ? { uniforms: CONV_GEMM_UNIFORMS } : {}),
-    bindings: { src: 'read', packed: 'read_write' },
-    wgsl: `${constants(spec)}
-${FLAT_ID}`,
-    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    bindings: { src: 'read', packed: { access: 'read_write', type: 'array<vec4<f32>>' } },
+    wgsl: constants(spec),
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${readsDims ? dimsLets(spec.mode) : ''}
-  let i = flat_id(gid, nwg, WG_X);
-  if (i >= arrayLength(&packed)) { return; }
-  let k = i % (K4 * 4u);
-  let m = i / (K4 * 4u) % M;
-  let z = i / (K4 * 4u * M);
-  var v = 0.0;
-  ${source}
-  packed[i] = v;
+  let k4 = gid.x;
+  let m = gid.y;
+  let z = gid.z;
+  if (k4 >= K4) { return; }
+  var p = vec4<f32>(0.0);
+  ${range(4).map((u) => `{
+    let k = k4 * 4u + ${u}u;
+    var v = 0.0;
+    ${source}
+    p[${u}] = v;
+  }`).join('\n  ')}
+  packed[(z * M + m) * K4 + k4] = p;
 }`,
-    /** One thread per packed value (n of them). */
-    grid: ({ n }: { n: number }, max: number) => grid1d(n, CONV_PACK_WG, max),
+    grid: (op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, max: number): [number, number, number] => {
+      const { M, K, phases } = convGemmShape(op);
+      const x = Math.ceil(Math.ceil(K / 4) / CONV_PACK_WG);
+      if (x > max || M > max) throw new Error(`${convGemmName({ ...op, mode: op.mode })}: its pack needs a grid of ${x} x ${M} workgroups, over the adapter's ${max} per dimension`);
+      return [x, M, phases];
+    },
   });
 }
 
