@@ -29,6 +29,8 @@ const SHAPES = [
   { M: 70, N: 5, K: 2053 }, // split-K with a ragged last K step
   { M: 16, N: 12, K: 1028 }, // vec4 split-K (splitk_8x8): 4 slices of 272, the last one 212 deep
   { M: 16, N: 8, K: 2 }, // K below 4 with vec4-sized M and N (dcgan64's 1-output conv: dx = W^T dy with K = 1)
+  { M: 36, N: 100, K: 1 }, // K = 1 (outer_4x4): D's Linear(6272, 1) dx, over several workgroups, the last ones partial
+  { M: 1, N: 520, K: 128 }, // M = 1 (gemv_vec4): that Linear's dW, three workgroups of 256 columns, the last partial
 ];
 
 describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
@@ -80,6 +82,8 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
     [{ M: 12, N: 196, K: 64 }, { nchwHW: 49, transA: true }],
     [{ M: 64, N: 20, K: 100 }, { bias: 'col', transB: true }],
     [{ M: 5, N: 7, K: 3 }, { bias: 'col', accumulate: true }],
+    [{ M: 12, N: 20, K: 1 }, { bias: 'row', nchwHW: 5, activation: { op: 'leaky_relu', slope: 0.2 } }],
+    [{ M: 1, N: 36, K: 8 }, { bias: 'col', transA: true, activation: { op: 'sigmoid', slope: 0.01 } }],
   ];
   for (const variant of MATMUL_VARIANTS.filter((v) => !BIG_BLOCKS.has(v))) {
     for (const [shape, o] of EPILOGUES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {

@@ -45,9 +45,9 @@ export type TuneMode = (typeof TUNE_MODES)[number];
  * The short lists of `quick`: what won somewhere on that kind of adapter (docs/benchmarks.md). SwiftShader
  * compiles big register blocks slowly (seconds each), so its list is shorter still.
  */
-const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
-const QUICK_SWIFTSHADER: MatmulVariant[] = ['vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
-const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
+const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
+const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
+const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 /** The matmul variants that won somewhere on this kind of adapter. */
 export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {
   return gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
@@ -85,7 +85,7 @@ export class MatmulTuner {
   }
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
-    // naive stays in every race: for degenerate shapes (K = 1, M = 1) it is the fast one.
+    // naive stays in every race: for degenerate shapes the vec4 forms outer_4x4 and gemv_vec4 do not read, it is the fast one.
     const quick = quickMatmulVariants(this.gpu);
     const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...quick];
     // Scalar register blocks only race where no vec4 variant can read the layout.

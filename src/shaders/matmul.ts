@@ -19,6 +19,10 @@
  *    (128x128) tile of C, staging 16-deep slices of A and B in workgroup memory per K step,
  *    4x4 (8x8) outputs per thread in registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
  *    is slower than vec4_8x8, so `auto` picks it only on hardware adapters.
+ *  - `outer_4x4` (K = 1: C = a b^T, a 4x4 block of products per thread) and `gemv_vec4` (M = 1:
+ *    a row vector times B, four columns per thread): vec4 loads and stores where the register
+ *    blocks cannot go (they step K by 4 and read A^T four rows at a time). D's Linear(6272, 1)
+ *    backward is both: dx = dy W (K = 1) and dW = dy^T x (M = 1).
  *  - `splitk_4x4` (tiled) and `splitk_8x8` (block_8x8's registers): K cut into slices run as
  *    grid z, each slice's partial C summed by `splitk_reduce`, for a C too small to occupy the
  *    adapter over a long K (the weight gradients: D's 1-channel convolution, 64x16 outputs over
@@ -40,8 +44,8 @@ export const BLOCKS = [
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName;
+export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
+export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'outer_4x4' | 'gemv_vec4' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -221,6 +225,10 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['scalar_4x4', variantProgram('scalar_4x4', [8, 8], { m: 32, n: 32 }, (o) => registerBlockedScalar(o, 4, 4), any)],
   // One workgroup of 64 invocations per output: grid N x M, each at most 65535.
   ['dot_wg64', variantProgram('dot_wg64', [64], { m: 1, n: 1 }, dotWorkgroup, ({ M, N }) => M <= 65535 && N <= 65535)],
+  // Degenerate shapes: K = 1 (both operands are vectors, the same memory whatever their layout)
+  // and M = 1 (A is one row, the same memory stored either way; B read along N).
+  ['outer_4x4', variantProgram('outer_4x4', [8, 8], { m: 32, n: 32 }, outerProduct, ({ M, N, K }, o = {}) => K === 1 && M % 4 === 0 && N % 4 === 0 && !o.aNchwHW && !o.bNchwHW)],
+  ['gemv_vec4', variantProgram('gemv_vec4', [64], { m: 1, n: 256 }, rowTimesMatrix, ({ M, N, K }, o = {}) => M === 1 && N % 4 === 0 && K % 4 === 0 && !o.transB && !o.aNchwHW && !o.bNchwHW)],
   // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
   // vec4s of B^T instead of taking dot()s (faster for K = 16, slower for long K).
   ['vec4_8x8', variantProgram('vec4_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, false), vec4Layout)],
@@ -251,7 +259,8 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
 
 /**
  * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
- * ("Matmul variants"). CPU adapters: block_32x16 for the big GEMMs unless K is short (K = 16,
+ * ("Matmul variants"). CPU adapters: outer_4x4 for K = 1 and gemv_vec4 for M = 1 where their
+ * layouts allow (0.11-0.52x naive's time), block_32x16 for the big GEMMs unless K is short (K = 16,
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), vec4_8x8 for the
  * rest where the layout allows, else naive (the tuner also races scalar_4x4 there). Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
@@ -260,6 +269,8 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
 export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
   const outputs = shape.M * shape.N;
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
+  if (matmulSupports('outer_4x4', shape, o)) return 'outer_4x4';
+  if (matmulSupports('gemv_vec4', shape, o)) return 'gemv_vec4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
 }
@@ -401,6 +412,41 @@ function dotWorkgroup(o: MatmulOptions): MatmulCode {
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** K = 1: C[m, n] = A[m] B[n], a 4x4 block per thread (A and B are vectors, read as vec4). */
+function outerProduct(o: MatmulOptions): MatmulCode {
+  const stores = range(4).flatMap((r) => range(4).map((c) => store(o, `m0 + ${r}u`, `n0 + ${c}u`, `a[${r}] * b[${c}]`)));
+  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (m0 >= params.M || n0 >= params.N) { return; }
+  let a = A[gid.y];
+  let b = B[gid.x];
+  ${stores.join('\n  ')}
+}` };
+}
+
+/**
+ * M = 1: C[0, n] = sum over k of A[k] B(k, n), four columns per thread, A read as vec4 along K,
+ * B along N; the sum runs over k in order, as naive's does.
+ */
+function rowTimesMatrix(o: MatmulOptions): MatmulCode {
+  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n4 = gid.x;
+  let N4 = params.N / 4u;
+  if (n4 >= N4) { return; }
+  var acc = vec4<f32>(0.0);
+  for (var k4 = 0u; k4 < params.K / 4u; k4++) {
+    let a = A[k4];
+    let k = k4 * 4u;
+    acc += a[0] * B[k * N4 + n4];
+    acc += a[1] * B[(k + 1u) * N4 + n4];
+    acc += a[2] * B[(k + 2u) * N4 + n4];
+    acc += a[3] * B[(k + 3u) * N4 + n4];
+  }
+  ${range(4).map((c) => store(o, '0u', `n4 * 4u + ${c}u`, `acc[${c}]`)).join('\n  ')}
+}` };
+}
 
 /**
  * The register-blocked family: a TM x TN block of C per thread (TM, TN multiples of 4), K in
