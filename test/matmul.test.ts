@@ -1,7 +1,8 @@
 import type { Activation } from '../src/shaders/activation.js';
 import { describe, expect, it } from 'vitest';
 import { prepareMatmul } from '../src/layers/matmul-prepare.js';
-import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions, type MatmulShape } from '../src/shaders/matmul.js';
+import { MATMUL_VARIANTS, matmulSupports, type MatmulOptions, type MatmulShape, type MatmulVariant } from '../src/shaders/matmul.js';
+import type { Gpu } from '../src/gpu/gpu.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor } from './helpers/hashdata.js';
 
@@ -13,6 +14,27 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(x.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c]!;
   return out;
+}
+
+/**
+ * Runs `variant` on A and B as `stored` (C starting at c0 when accumulating, NaN otherwise) and
+ * returns the worst difference from the float64 product of op(A) = a [M,K] and op(B) = b [K,N].
+ */
+async function worstError(g: Gpu, variant: MatmulVariant, shape: MatmulShape, o: MatmulOptions, a: Float32Array, b: Float32Array, stored: { A: Float32Array; B: Float32Array }, c0: Float32Array): Promise<number> {
+  const { M, N, K } = shape;
+  const start = o.accumulate ? c0 : new Float32Array(M * N).fill(NaN);
+  const [A, B, C] = [g.tensor('A', [M * K], 'f32', stored.A), g.tensor('B', [K * N], 'f32', stored.B), g.tensor('C', [M * N], 'f32', start)];
+  g.run((await prepareMatmul(g, variant, shape, o, A, B, C)).dispatches);
+  const c = (await g.read(C)) as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let ref = o.accumulate ? c0[i * N + j]! : 0;
+      for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
+      worst = Math.max(worst, Math.abs(c[i * N + j]! - ref));
+    }
+  }
+  return worst;
 }
 
 // Shapes that hit every edge: tiles of 8 and 64, partial vec4 column pairs, a single row.
@@ -49,22 +71,9 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
         const { M, N, K } = shape;
         const a = values(M * K, 1);
         const b = values(K * N, 2);
-        const g = gpu();
-        const A = g.tensor('A', [M, K], 'f32', o.transA ? transpose(a, M, K) : a);
-        const B = g.tensor('B', [K, N], 'f32', o.transB ? transpose(b, K, N) : b);
-        const c0 = o.accumulate ? values(M * N, 3) : new Float32Array(M * N).fill(NaN);
-        const C = g.tensor('C', [M, N], 'f32', c0);
-        g.run((await prepareMatmul(g, variant, shape, o, A, B, C)).dispatches);
-        const c = (await g.read(C)) as Float32Array;
-        let worst = 0;
-        for (let i = 0; i < M; i++) {
-          for (let j = 0; j < N; j++) {
-            // a and b hold op(A) [M,K] and op(B) [K,N]; the GPU gets them stored transposed when asked.
-            let ref = o.accumulate ? c0[i * N + j]! : 0;
-            for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
-            worst = Math.max(worst, Math.abs(c[i * N + j]! - ref));
-          }
-        }
+        // a and b hold op(A) [M,K] and op(B) [K,N]; the GPU gets them stored transposed when asked.
+        const stored = { A: o.transA ? transpose(a, M, K) : a, B: o.transB ? transpose(b, K, N) : b };
+        const worst = await worstError(gpu(), variant, shape, o, a, b, stored, values(M * N, 3));
         // |a|,|b| <= 1: float32 accumulation error is below K * 2^-24 * K; 1e-5 * K bounds it.
         expect(worst).toBeLessThanOrEqual(1e-5 * K);
       });
@@ -147,21 +156,11 @@ describe.each(TEST_BACKENDS)('matmul NCHW operands on %s', (backend) => {
         const { M, N, K } = shape;
         const a = values(M * K, 8);
         const b = values(K * N, 9);
-        const g = gpu();
-        const A = g.tensor('A', [M * K], 'f32', o.transA ? transpose(a, M, K) : o.aNchwHW ? toNchw(a, M, K, o.aNchwHW) : a);
-        const B = g.tensor('B', [K * N], 'f32', o.transB ? transpose(b, K, N) : o.bNchwHW ? toNchw(b, K, N, o.bNchwHW) : b);
-        const c0 = o.accumulate ? values(M * N, 10) : new Float32Array(M * N).fill(NaN);
-        const C = g.tensor('C', [M * N], 'f32', c0);
-        g.run((await prepareMatmul(g, variant, shape, o, A, B, C)).dispatches);
-        const c = (await g.read(C)) as Float32Array;
-        let worst = 0;
-        for (let i = 0; i < M; i++) {
-          for (let j = 0; j < N; j++) {
-            let ref = o.accumulate ? c0[i * N + j]! : 0;
-            for (let k = 0; k < K; k++) ref += a[i * K + k]! * b[k * N + j]!;
-            worst = Math.max(worst, Math.abs(c[i * N + j]! - ref));
-          }
-        }
+        const stored = {
+          A: o.transA ? transpose(a, M, K) : o.aNchwHW ? toNchw(a, M, K, o.aNchwHW) : a,
+          B: o.transB ? transpose(b, K, N) : o.bNchwHW ? toNchw(b, K, N, o.bNchwHW) : b,
+        };
+        const worst = await worstError(gpu(), variant, shape, o, a, b, stored, values(M * N, 10));
         // As above: |a|,|b| <= 1, float32 accumulation error below 1e-5 K.
         expect(worst).toBeLessThanOrEqual(1e-5 * (K + 1));
       });
