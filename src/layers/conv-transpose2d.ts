@@ -54,7 +54,7 @@ export class ConvTranspose2d extends ConvLayer {
     const x2d = await channelsByPixels(plan, x, g.N, Ci, g.Ho * g.Wo, `${this.prefix}x2d`);
     const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    await matmul(plan, this.param('weight'), x2d.t, col, { M: Kc, N: J, K: Ci }, { transA: true, ...(x2d.hw ? { bNchwHW: x2d.hw } : {}) });
+    await matmul(plan, this.param('weight'), x2d.t, col, { M: Kc, N: J, K: Ci }, { transA: true, ...x2d.asB });
     await col2im(plan, col, y, g, this.biasParam(), act);
     return { path: 'explicit', x, y, x2d };
   }
@@ -70,7 +70,7 @@ export class ConvTranspose2d extends ConvLayer {
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
     await im2col(plan, dy, dcol, g);
     if (o.paramGrads) {
-      await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...(x2d.hw ? { aNchwHW: x2d.hw } : {}) });
+      await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...x2d.asA });
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;

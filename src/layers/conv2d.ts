@@ -66,13 +66,13 @@ export class Conv2d extends ConvLayer {
     const Co = this.outChannels;
     const dy2d = await channelsByPixels(plan, dy, g.N, Co, g.Ho * g.Wo, `${this.prefix}dy2d`);
     if (o.paramGrads) {
-      await matmul(plan, dy2d.t, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...(dy2d.hw ? { aNchwHW: dy2d.hw } : {}) });
+      await matmul(plan, dy2d.t, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...dy2d.asA });
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
     }
     if (!o.needDx) return null;
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await matmul(plan, this.param('weight'), dy2d.t, dcol, { M: Kc, N: J, K: Co }, { transA: true, ...(dy2d.hw ? { bNchwHW: dy2d.hw } : {}) });
+    await matmul(plan, this.param('weight'), dy2d.t, dcol, { M: Kc, N: J, K: Co }, { transA: true, ...dy2d.asB });
     await col2im(plan, dcol, dx, g);
     return dx;
   }

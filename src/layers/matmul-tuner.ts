@@ -43,7 +43,9 @@ export type TuneMode = (typeof TUNE_MODES)[number];
 
 /**
  * The short lists of `quick`: what won somewhere on that kind of adapter (docs/benchmarks.md). SwiftShader
- * compiles big register blocks slowly (seconds each), so its list is shorter still.
+ * compiles big register blocks slowly (seconds each), so its list is shorter still. The
+ * degenerate-shape forms (outer_4x4, gemv_vec4; measured on the CPU adapters only) are in every
+ * list: they race only at K = 1 or M = 1, against naive.
  */
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
 const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];

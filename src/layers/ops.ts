@@ -113,11 +113,12 @@ export async function padColumns(plan: PlanBuilder, direction: PadDirection, src
   await add(plan, padColumnsProgram(direction).prepare(plan.gpu, { rows, width, padded }, { src, dst }));
 }
 
-/** An [N, C, HW] tensor as the GEMM operand [C, N HW]: the tensor itself, read NCHW (`hw`), or a permuted copy. */
+/** An [N, C, HW] tensor as the GEMM operand [C, N HW]: the tensor itself, read NCHW, or a permuted copy. */
 export interface ChannelsByPixels {
   t: Tensor;
-  /** Set when `t` is the NCHW tensor: pass as the matmul's aNchwHW or bNchwHW. */
-  hw?: number;
+  /** The matmul options that read `t` as op(A) or as op(B) (aNchwHW / bNchwHW; none for a copy). */
+  asA: Pick<MatmulOptions, 'aNchwHW'>;
+  asB: Pick<MatmulOptions, 'bNchwHW'>;
 }
 
 /**
@@ -127,10 +128,10 @@ export interface ChannelsByPixels {
  */
 export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, C: number, HW: number, label: string): Promise<ChannelsByPixels> {
   checkSize(`${label} (NCHW)`, x, N * C * HW);
-  if (HW % 4 === 0) return { t: x, hw: HW };
+  if (HW % 4 === 0) return { t: x, asA: { aNchwHW: HW }, asB: { bNchwHW: HW } };
   const t = planTensor(plan, label, [C, N * HW]);
   await permute(plan, 'nchw_to_cn', x, t, N, C, HW);
-  return { t };
+  return { t, asA: {}, asB: {} };
 }
 
 /** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */

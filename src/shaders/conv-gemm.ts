@@ -228,7 +228,7 @@ export function convGemmPackProgram(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>
     grid: (op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, max: number): [number, number, number] => {
       const { M, K, phases } = convGemmShape(op);
       const x = Math.ceil(Math.ceil(K / 4) / CONV_PACK_WG);
-      if (x > max || M > max) throw new Error(`${convGemmName({ ...op, mode: op.mode })}: its pack needs a grid of ${x} x ${M} workgroups, over the adapter's ${max} per dimension`);
+      if (x > max || M > max) throw new Error(`${convGemmName(op)}: its pack needs a grid of ${x} x ${M} workgroups, over the adapter's ${max} per dimension`);
       return [x, M, phases];
     },
   });

@@ -152,11 +152,11 @@ function variantProgram(
     supports,
     softwareOnly,
     program: (o = {}) => {
-      const nchw = o.nchwHW;
-      if (nchw !== undefined && (!Number.isInteger(nchw) || nchw < 1)) throw new Error(`matmul nchwHW: expected a positive integer, found ${nchw}`);
+      for (const [name, hw] of [['nchwHW', o.nchwHW], ['aNchwHW', o.aNchwHW], ['bNchwHW', o.bNchwHW]] as const) {
+        if (hw !== undefined && (!Number.isInteger(hw) || hw < 1)) throw new Error(`matmul ${name}: expected a positive integer, found ${hw}`);
+      }
       if (o.activation && o.accumulate) throw new Error(`matmul ${variant}: an activation epilogue cannot accumulate (act(a) + act(b) is not act(a + b))`);
       for (const [name, hw, trans] of [['aNchwHW', o.aNchwHW, o.transA], ['bNchwHW', o.bNchwHW, o.transB]] as const) {
-        if (hw !== undefined && (!Number.isInteger(hw) || hw < 1)) throw new Error(`matmul ${name}: expected a positive integer, found ${hw}`);
         if (hw !== undefined && trans) throw new Error(`matmul ${variant}: ${name} reads an untransposed operand (${name[0]!.toUpperCase()} from NCHW), not with trans${name[0]!.toUpperCase()}`);
       }
       const c = code(o, workgroupSize);
@@ -483,7 +483,7 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
   } else if (o.bNchwHW) {
     // Columns 4 c .. 4 c + 3 are sample c / HW4's pixels (c % HW4) * 4 ..: one vec4 per k.
     setup.push('let N4 = N / 4u;', 'let B_HW4 = B_HW / 4u;');
-    for (const j4 of J4) setup.push(`let c${j4} = min(col0 / 4u + ${j4}u, N4 - 1u) / B_HW4 * params.K * B_HW4 + min(col0 / 4u + ${j4}u, N4 - 1u) % B_HW4;`);
+    for (const j4 of J4) setup.push(`let q${j4} = min(col0 / 4u + ${j4}u, N4 - 1u); let c${j4} = q${j4} / B_HW4 * params.K * B_HW4 + q${j4} % B_HW4;`);
     for (const kk of KK) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * B_HW4 + c${j4}];`);
   } else {
     setup.push('let N4 = N / 4u;');
