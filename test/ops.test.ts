@@ -144,6 +144,8 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       return [
         ...STRUCTURES.map((matmul): Run => ({ matmul, conv: 'explicit' })),
         { matmul: 'auto', conv: 'implicit' },
+        // On the CPU adapters `auto` runs the weight gradient through im2col where K allows (ops.ts, weightViaCol).
+        { matmul: 'auto', conv: 'auto' },
         ...CHANNEL_STRATEGIES.map((channels): Run => ({ matmul: 'auto', conv: 'implicit', channels })),
         ...(gpuBlocks(c) ? QUICK_CONV_GPU.map((b): Run => ({ matmul: 'auto', conv: 'implicit', convBlock: `conv_${b}` })) : []),
       ];
@@ -152,7 +154,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
     return (c.op === 'linear' ? STRUCTURES : ['auto']).map((matmul): Run => ({ matmul, conv: 'auto' }));
   };
   const title = (c: Case, r: Run) =>
-    `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}`;
+    `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : r.conv === 'auto' ? 'conv auto' : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}`;
   for (const c of layerCases) {
     for (const r of runsFor(c)) {
       it(`${c.name} (${title(c, r)}): forward and every gradient`, async () => {
@@ -255,6 +257,42 @@ describe('ops: clear errors', () => {
     await expect(model.forward({ gpu: gpu(), dispatches: [], matmul: 'fast' }, gpu().tensor('x', [4, 4]), true)).rejects.toThrow(
       `matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "fast"`,
     );
+  });
+});
+
+describe('conv weight gradients through im2col', () => {
+  // `auto` on a CPU adapter: dW = grid col(image)^T where K (the batch's pixels) is a multiple of
+  // 4, else the implicit weight kernel; `implicit` always the kernel. Numerics: the PyTorch cases above.
+  const gpu = useGpu(TEST_BACKENDS.at(-1)!);
+  const kernels = async (conv: ConvPath, batch: number, size: number) => {
+    const g = gpu();
+    const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1), new ConvTranspose2d(8, 4, 4, 2, 1)]).allocate(g);
+    const plan: PlanBuilder = { gpu: g, dispatches: [], conv, matmul: 'auto' };
+    const { y, tape } = await model.forward(plan, g.tensor('x', [batch, 4, size, size]), true);
+    await model.backward(plan, tape, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
+    return plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
+  };
+  it('auto: im2col and an A B^T GEMM, no implicit weight kernel; the grid read in place when Ho Wo is a multiple of 4', async () => {
+    // 8x8 -> 4x4: Conv2d's grid (dy, 4x4) is read in place, ConvTranspose2d's (its input, 4x4) too.
+    const k = await kernels('auto', 2, 8);
+    expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(2);
+    expect(k.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(0);
+    expect(k.filter((n) => n.startsWith('conv_gemm.pack_weight'))).toHaveLength(0);
+    expect(k.filter((n) => /^matmul\.[^.]+\.NT/.test(n))).toHaveLength(2);
+  });
+  it('auto: the grid packed when Ho Wo is odd; the implicit kernel when K is not a multiple of 4', async () => {
+    // 10x10 -> 5x5 at batch 4: K = 100, the grids packed. At batch 3: K = 75, the implicit kernel.
+    const k4 = await kernels('auto', 4, 10);
+    expect(k4.filter((n) => n === 'conv.im2col')).toHaveLength(2);
+    expect(k4.filter((n) => n === 'conv_gemm.pack_weight')).toHaveLength(2);
+    const k3 = await kernels('auto', 3, 10);
+    expect(k3.filter((n) => n === 'conv.im2col')).toHaveLength(0);
+    expect(k3.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);
+  });
+  it('implicit: the implicit weight kernel', async () => {
+    const k = await kernels('implicit', 2, 8);
+    expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(0);
+    expect(k.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);
   });
 });
 

@@ -6,7 +6,8 @@
  * localStorage in a browser; see #gpu-adapter), so later runs pay nothing.
  *
  * Modes: `off` uses the fixed choice of bestMatmulVariant (no timing); `quick` times a short list
- * per adapter class once each; `full` times every variant that supports the shape, median of 3.
+ * per adapter class and the fixed choice once each; `full` times every variant that supports the
+ * shape, median of 3.
  */
 import { tuneStore } from '#gpu-adapter';
 import { adapterKey, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
@@ -89,7 +90,7 @@ export class MatmulTuner {
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
     // naive stays in every race: for degenerate shapes the vec4 forms outer_4x4 and gemv_vec4 do not read, it is the fast one.
     const quick = quickMatmulVariants(this.gpu);
-    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', ...quick];
+    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', bestMatmulVariant(shape, o, this.gpu.isSoftware), ...quick];
     // Scalar register blocks only race where no vec4 variant can read the layout.
     const vec4 = matmulSupports('vec4_8x8', shape, o);
     return [...new Set([...pool, 'scalar_4x4' as const])].filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware) && (v !== 'scalar_4x4' || !vec4));

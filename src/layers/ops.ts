@@ -5,7 +5,7 @@
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { col2imProgram, im2colProgram, permuteProgram, type ConvGeometry } from '../shaders/conv.js';
-import { convGemmFixedProgram, convGemmPackedSize, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
   MATMUL_VARIANTS,
@@ -73,6 +73,7 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
+  if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, B, out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
@@ -84,11 +85,40 @@ export async function convGemm(
   await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
+/**
+ * Whether the weight form runs as im2col + a GEMM with both operands along K (A B^T) instead of
+ * the implicit kernel: with `--conv auto` on a CPU adapter, where the col buffer fits one binding
+ * and K (the batch's pixels) is a multiple of 4, as the vec4 GEMMs need. There the gathers of the
+ * implicit kernel repeat for every block of rows, while im2col gathers each value once and the
+ * GEMM then reads both operands as vec4s: 0.67-0.74x the implicit kernel's time on llvmpipe,
+ * 0.85-0.91x on SwiftShader (docs/benchmarks.md, "Weight gradients through im2col").
+ * `--conv implicit` keeps the implicit kernel.
+ */
+function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {
+  if (op.mode !== 'weight' || (plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware) return false;
+  const { N, K } = convGemmShape(op);
+  return K % 4 === 0 && N * K * 4 <= Math.min(plan.gpu.limits.maxStorageBufferBindingSize, plan.gpu.limits.maxBufferSize);
+}
+
+/** dW[G, C k k] (+)= grid [G, (n, oh, ow)] col(image)^T: the grid read in place when Ho Wo is a multiple of 4, else packed. */
+async function weightGradientViaCol(plan: PlanBuilder, op: ConvGemmOp, grid: Tensor, image: Tensor, out: Tensor): Promise<void> {
+  const { M, N, K } = convGemmShape(op);
+  const HW = op.g.Ho * op.g.Wo;
+  const col = planTensor(plan, `${out.label} col`, [N, K]);
+  await im2col(plan, image, col, op.g);
+  let a = grid;
+  if (HW % 4 !== 0) {
+    a = planTensor(plan, `${out.label} packed grid`, [M, K]);
+    await add(plan, prepareConvPack(plan.gpu, op, grid, a, convGemmUniform(plan.gpu, op, `${out.label} conv dims`)));
+  }
+  await matmul(plan, a, col, out, { M, N, K }, { transB: true, accumulate: op.accumulate, ...(HW % 4 === 0 ? { aNchwHW: HW } : {}) });
+}
+
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {
   checkSize('im2col image', image, g.N * g.C * g.H * g.W);
   const n = g.C * g.k * g.k * g.N * g.Ho * g.Wo;
   checkSize('im2col col', col, n);
-  await add(plan, im2colProgram(g).prepare(plan.gpu, { n }, { image, col }));
+  await add(plan, im2colProgram(g).prepare(plan.gpu, g, { image, col }));
 }
 
 export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor, act?: FusedActivation): Promise<void> {

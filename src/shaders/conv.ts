@@ -55,34 +55,51 @@ const tag = (g: ConvGeometry) => `${g.N}x${g.C}x${g.H}x${g.W}<-${g.Ho}x${g.Wo}/k
 
 const pixelsGrid = ({ n }: { n: number }, max: number) => grid1d(n, CONV_WG, max);
 
-/** col[(c,kh,kw), (n,oh,ow)] = image[n, c, oh*s-p+kh, ow*s-p+kw], 0 outside. One thread per col entry (n of them). */
+/** Columns (n, oh, ow) of col per im2col invocation: a vec4 of them. */
+const IM2COL_COLS = 4;
+
+/**
+ * col[(c,kh,kw), (n,oh,ow)] = image[n, c, oh*s-p+kh, ow*s-p+kw], 0 outside. One invocation per
+ * channel and 4 consecutive columns, over every tap of the kernel: the columns' (n, oh, ow) are
+ * divided out once for k x k taps (a division per value made SwiftShader's im2col 3x slower),
+ * and each tap's 4 values are one vec4 store when the row length N Ho Wo is a multiple of 4.
+ */
 export function im2colProgram(g: ConvGeometry) {
+  const J = g.N * g.Ho * g.Wo;
+  const vec4 = J % IM2COL_COLS === 0;
+  const U = [0, 1, 2, 3];
+  const store = vec4
+    ? `col[row * J4 + j4] = vec4<f32>(${U.map((u) => `tap(b${u}, h${u} + i32(kh), w${u} + i32(kw), ok${u})`).join(', ')});`
+    : U.map((u) => `if (ok${u}) { col[row * J + j${u}] = tap(b${u}, h${u} + i32(kh), w${u} + i32(kw), true); }`).join('\n      ');
   return program({
     name: `conv.im2col ${tag(g)}`,
     workgroupSize: [CONV_WG],
-    bindings: { image: 'read', col: 'read_write' },
-    wgsl: geometry(g),
-    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, WG_X);
-  let J = N * Ho * Wo;
-  if (i >= C * k * k * J) { return; }
-  let row = i / J;            // (c, kh, kw)
-  let j = i - row * J;        // (n, oh, ow)
-  let c = row / (k * k);
-  let kh = (row / k) % k;
-  let kw = row % k;
-  let n = j / (Ho * Wo);
-  let oh = (j / Wo) % Ho;
-  let ow = j % Wo;
-  let ih = i32(oh * s + kh) - i32(p);
-  let iw = i32(ow * s + kw) - i32(p);
-  var v = 0.0;
-  if (ih >= 0 && iw >= 0 && ih < i32(H) && iw < i32(W)) {
-    v = image[((n * C + c) * H + u32(ih)) * W + u32(iw)];
-  }
-  col[i] = v;
+    bindings: { image: 'read', col: vec4 ? { access: 'read_write', type: 'array<vec4<f32>>' } : 'read_write' },
+    wgsl: `${geometry(g)}
+const J: u32 = ${J}u;
+const J4: u32 = ${Math.ceil(J / IM2COL_COLS)}u;
+fn tap(base: u32, ih: i32, iw: i32, ok: bool) -> f32 {
+  let inside = ok & (u32(ih) < H) & (u32(iw) < W);
+  return select(0.0, image[select(0u, base + u32(ih) * W + u32(iw), inside)], inside);
 }`,
-    grid: pixelsGrid,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j4 = gid.x;
+  let c = gid.y;
+  if (j4 >= J4) { return; }
+  ${U.map((u) => `let j${u} = j4 * 4u + ${u}u; let ok${u} = j${u} < J; let ohw${u} = j${u} % (Ho * Wo);
+  let b${u} = (j${u} / (Ho * Wo) * C + c) * H * W; let h${u} = i32(ohw${u} / Wo * s) - i32(p); let w${u} = i32(ohw${u} % Wo * s) - i32(p);`).join('\n  ')}
+  for (var kh = 0u; kh < k; kh++) {
+    for (var kw = 0u; kw < k; kw++) {
+      let row = (c * k + kh) * k + kw;
+      ${store}
+    }
+  }
+}`,
+    grid: (_: ConvGeometry, max: number): [number, number, number] => {
+      const x = Math.ceil(Math.ceil(J / IM2COL_COLS) / CONV_WG);
+      if (x > max || g.C > max) throw new Error(`conv.im2col ${tag(g)}: needs a grid of ${x} x ${g.C} workgroups, over the adapter's ${max} per dimension`);
+      return [x, g.C, 1];
+    },
   });
 }
 
@@ -168,6 +185,7 @@ ${FLAT_ID}`,
 const G = { N: 2, C: 3, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
 export const CONV_PROGRAMS = [
   im2colProgram(G),
+  im2colProgram({ ...G, N: 4 }), // N Ho Wo a multiple of 4: the vec4 store
   col2imProgram(G, false),
   col2imProgram(G, true, { op: 'tanh', slope: 0 }),
   permuteProgram('nchw_to_cn', { N: 2, C: 3, HW: 4 }),

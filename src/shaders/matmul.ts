@@ -261,7 +261,9 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
  * ("Matmul variants"). CPU adapters: outer_4x4 for K = 1 and gemv_vec4 for M = 1 where their
  * layouts allow (0.11-0.52x naive's time), block_32x16 for the big GEMMs unless K is short (K = 16,
- * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), vec4_8x8 for the
+ * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), block_32x32 for
+ * the big A B^T products over a long K without an epilogue (the conv weight gradients through
+ * im2col: 0.8x block_32x16's time on llvmpipe, 0.87x on SwiftShader), vec4_8x8 for the
  * rest where the layout allows, else naive (the tuner also races scalar_4x4 there). Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
  * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
@@ -272,7 +274,8 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
   if (matmulSupports('outer_4x4', shape, o)) return 'outer_4x4';
   if (matmulSupports('gemv_vec4', shape, o)) return 'gemv_vec4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
-  return outputs >= 128 * 1024 && shape.K >= 64 ? 'block_32x16' : 'vec4_8x8';
+  if (outputs < 128 * 1024 || shape.K < 64) return 'vec4_8x8';
+  return o.transB && shape.K >= 1024 && matmulSupports('block_32x32', shape, o) ? 'block_32x32' : 'block_32x16';
 }
 
 export function matmulProgram(variant: MatmulVariant, o: MatmulOptions = {}) {
