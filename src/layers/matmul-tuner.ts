@@ -6,8 +6,9 @@
  * localStorage in a browser; see #gpu-adapter), so later runs pay nothing.
  *
  * Modes: `off` uses the fixed choice of bestMatmulVariant (no timing); `quick` times a short list
- * per adapter class and the fixed choice once each; `full` times every variant that supports the
- * shape, median of 3.
+ * per adapter class and the fixed choice; `full` times every variant that supports the shape
+ * (median of 3 in the first pass). In both, the candidates close to the best are timed again in
+ * turn and keep their fastest (race).
  */
 import { tuneStore } from '#gpu-adapter';
 import { adapterKey, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
@@ -39,6 +40,10 @@ import {
 } from '../shaders/matmul.js';
 
 export const TUNE_MODES = ['off', 'quick', 'full'] as const;
+
+/** Timing passes of a race, and how close to the best a candidate must be to run again in later passes. */
+const RACE_ROUNDS = 3;
+const RACE_CLOSE = 1.3;
 export type TuneMode = (typeof TUNE_MODES)[number];
 
 
@@ -190,11 +195,16 @@ export class MatmulTuner {
 
   /**
    * The race itself: each candidate prepared (`prepare`, on the caller's scratch buffers) and
-   * timed in turn; the record lists every candidate's GFLOP/s, fastest first.
+   * timed in turn; then the candidates within RACE_CLOSE of the best are timed again, in turn,
+   * RACE_ROUNDS - 1 more times, each keeping its fastest. A CPU adapter's host can change speed
+   * by 1.5x within a race, so one pass in order misranks close candidates (block_16x16 once won
+   * D's weight gradient at 15 GFLOP/s against block_32x32's 22 in the same step). The record
+   * lists every candidate's GFLOP/s, fastest first.
    */
   private async race(what: string, flops: number, candidates: readonly string[], prepare: (name: string) => Promise<{ dispatches: Dispatch[] }>): Promise<TuneRecord> {
     const t0 = performance.now();
-    const timings: Record<string, number> = {};
+    const ms: Record<string, number> = {};
+    const raced: Array<{ name: string; d: Dispatch[] }> = [];
     let best = Infinity;
     for (const name of candidates) {
       let d: Dispatch[];
@@ -206,12 +216,19 @@ export class MatmulTuner {
         this.log(`tune     ${what}: ${name} skipped: ${err.message.split('\n')[0]}`);
         continue;
       }
-      const ms = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
-      best = Math.min(best, ms);
-      timings[name] = flops / (ms * 1e6);
+      ms[name] = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
+      best = Math.min(best, ms[name]!);
+      raced.push({ name, d });
     }
-    const sorted = Object.entries(timings).sort((a, b) => b[1] - a[1]);
-    if (sorted.length === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
+    if (raced.length === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
+    for (let round = 1; round < RACE_ROUNDS && raced.length > 1; round++) {
+      for (const { name, d } of raced) {
+        if (ms[name]! > RACE_CLOSE * best) continue;
+        ms[name] = Math.min(ms[name]!, await timeDispatches(this.gpu, d, { samples: 1, reps: repsToLast20ms(ms[name]!, 200), warmUp: false, label: 'tuning' }));
+        best = Math.min(best, ms[name]!);
+      }
+    }
+    const sorted = Object.entries(ms).map(([name, t]): [string, number] => [name, flops / (t * 1e6)]).sort((a, b) => b[1] - a[1]);
     this.log(`tune     ${what}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
   }

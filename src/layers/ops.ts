@@ -90,8 +90,8 @@ export async function convGemm(
  * the implicit kernel: with `--conv auto` on a CPU adapter, where the col buffer fits one binding
  * and K (the batch's pixels) is a multiple of 4, as the vec4 GEMMs need. There the gathers of the
  * implicit kernel repeat for every block of rows, while im2col gathers each value once and the
- * GEMM then reads both operands as vec4s: 0.67-0.74x the implicit kernel's time on llvmpipe,
- * 0.85-0.91x on SwiftShader (docs/benchmarks.md, "Weight gradients through im2col").
+ * GEMM then reads both operands as vec4s: 0.61-0.70x the implicit kernel's time on llvmpipe,
+ * 0.85-1.00x on SwiftShader (docs/benchmarks.md, "Weight gradients through im2col").
  * `--conv implicit` keeps the implicit kernel.
  */
 function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {

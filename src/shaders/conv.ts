@@ -62,7 +62,8 @@ const IM2COL_COLS = 4;
  * col[(c,kh,kw), (n,oh,ow)] = image[n, c, oh*s-p+kh, ow*s-p+kw], 0 outside. One invocation per
  * channel and 4 consecutive columns, over every tap of the kernel: the columns' (n, oh, ow) are
  * divided out once for k x k taps (a division per value made SwiftShader's im2col 3x slower),
- * and each tap's 4 values are one vec4 store when the row length N Ho Wo is a multiple of 4.
+ * and each tap's 4 values are one vec4 store when the row length N Ho Wo is a multiple of 4
+ * (0.56-0.60x the time of one value per invocation on llvmpipe, 0.25-0.33x on SwiftShader).
  */
 export function im2colProgram(g: ConvGeometry) {
   const J = g.N * g.Ho * g.Wo;

@@ -263,7 +263,7 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * layouts allow (0.11-0.52x naive's time), block_32x16 for the big GEMMs unless K is short (K = 16,
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), block_32x32 for
  * the big A B^T products over a long K without an epilogue (the conv weight gradients through
- * im2col: 0.8x block_32x16's time on llvmpipe, 0.87x on SwiftShader), vec4_8x8 for the
+ * im2col: 0.82-0.88x block_32x16's time on llvmpipe, 0.87-0.95x on SwiftShader), vec4_8x8 for the
  * rest where the layout allows, else naive (the tuner also races scalar_4x4 there). Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
  * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
