@@ -3,7 +3,8 @@
  * layer's geometry: every block is prepared, then all are timed in alternation for R rounds
  * (median of 3 runs each) and the best round is reported, so load from elsewhere hits them alike.
  * What convGemmFixedProgram's choice comes from (`--tune full` races the same programs in a
- * run). `npm run bench:conv-blocks -- --help`.
+ * run). On CPU adapters the weight form is also timed as `--conv auto` runs it there: im2col + an
+ * A B^T GEMM (src/layers/ops.ts). `npm run bench:conv-blocks -- --help`.
  */
 import { BACKENDS } from '../src/gpu/backend.js';
 import { requestGpu } from '../src/gpu/gpu.js';
@@ -12,12 +13,16 @@ import { HELP_FLAG, choice, flagHelp, int, list, parseFlags, text } from '../src
 import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
 import { timeDispatches } from '../src/gpu/timer.js';
+import { convGemm } from '../src/layers/ops.js';
+import type { PlanBuilder } from '../src/layers/layer.js';
+import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 
 const FLAGS = {
   backend: choice(BACKENDS, 'the adapter', { default: 'gles' }),
   geometry: list(int('', { min: 1 }), "N,C,H,G,Ho: batch, input channels, input size, output channels, output size (4x4 kernel, stride 2, pad 1); the default is D's Conv2d 64->128 at batch 64", { arg: 'N,C,H,G,Ho', default: [64, 64, 14, 128, 7] }),
   modes: list(choice(CONV_GEMM_MODES, ''), 'index maps to time', { default: [...CONV_GEMM_MODES] }),
   blocks: list(text(''), `register blocks TMxTN, TN a multiple of 4 (the tuner races ${CONV_GEMM_BLOCKS.join(', ')})`, { default: ['16x8', '32x16', '16x16', '8x8'] }),
+  'col-variants': list(choice(MATMUL_VARIANTS, ''), 'weight form, CPU adapters: also time it as im2col + an A B^T GEMM in these matmul variants (the --conv auto route; its grid pack included where Ho Wo is not a multiple of 4)', { arg: 'LIST', default: ['block_32x32', 'block_32x16'] }),
   rounds: int('rounds of alternation; the best round is reported', { default: 3 }),
   ...HELP_FLAG,
 };
@@ -44,10 +49,22 @@ await runMain(async () => {
       const dims = convGemmUniform(gpu, op, 'dims');
       for (const block of v.blocks) {
         const name = `conv_${block}`;
-        ds.push({ name, flops: convGemmFlops(op), d: await prepareConvGemm(gpu, name, op, { A, B, out }, dims) });
+        ds.push({ name, flops: convGemmFlops(op), d: [await prepareConvGemm(gpu, name, op, { A, B, out }, dims)] });
+      }
+      if (mode === 'weight' && gpu.isSoftware) {
+        const grid = gpu.tensor('grid', [sz.A]);
+        for (const variant of v['col-variants']) {
+          const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', matmul: variant };
+          await convGemm(plan, 'weight', g, G, grid, B, out);
+          if (!plan.dispatches.some((d) => d.kernel.startsWith('conv.im2col'))) {
+            console.log('weight: the im2col route does not apply at this geometry (K not a multiple of 4, or its buffer over a binding)');
+            break;
+          }
+          ds.push({ name: `im2col + ${variant}`, flops: convGemmFlops(op), d: plan.dispatches });
+        }
       }
       const best = new Map<string, number>();
-      for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, [x.d], { samples: 3 })));
+      for (let r = 0; r < v.rounds; r++) for (const x of ds) best.set(x.name, Math.min(best.get(x.name) ?? Infinity, await timeDispatches(gpu, x.d, { samples: 3 })));
       for (const x of ds) console.log(`${mode} ${x.name}: ${best.get(x.name)!.toFixed(1)} ms, ${(x.flops / best.get(x.name)! / 1e6).toFixed(2)} GFLOP/s`);
     }
   } finally {
