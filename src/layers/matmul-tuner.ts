@@ -70,6 +70,24 @@ const QUICK_CONV_CPU: string[] = [];
 export const QUICK_CONV_GPU = ['4x8', '8x8', '16x8'];
 
 
+/**
+ * A race's later passes: the candidates within RACE_CLOSE of the best are timed again, in turn,
+ * RACE_ROUNDS - 1 times, each keeping its fastest (`ms` is updated in place). `time` gets the
+ * candidate and its time so far.
+ */
+export async function retimeClose(ms: Record<string, number>, time: (name: string, lastMs: number) => Promise<number>): Promise<void> {
+  const names = Object.keys(ms);
+  if (names.length < 2) return;
+  let best = Math.min(...Object.values(ms));
+  for (let round = 1; round < RACE_ROUNDS; round++) {
+    for (const name of names) {
+      if (ms[name]! > RACE_CLOSE * best) continue;
+      ms[name] = Math.min(ms[name]!, await time(name, ms[name]!));
+      best = Math.min(best, ms[name]!);
+    }
+  }
+}
+
 export class MatmulTuner {
   private records: Record<string, TuneRecord> | null = null;
   private announced = false;
@@ -221,13 +239,8 @@ export class MatmulTuner {
       raced.push({ name, d });
     }
     if (raced.length === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
-    for (let round = 1; round < RACE_ROUNDS && raced.length > 1; round++) {
-      for (const { name, d } of raced) {
-        if (ms[name]! > RACE_CLOSE * best) continue;
-        ms[name] = Math.min(ms[name]!, await timeDispatches(this.gpu, d, { samples: 1, reps: repsToLast20ms(ms[name]!, 200), warmUp: false, label: 'tuning' }));
-        best = Math.min(best, ms[name]!);
-      }
-    }
+    const dispatches = new Map(raced.map((r) => [r.name, r.d]));
+    await retimeClose(ms, (name, last) => timeDispatches(this.gpu, dispatches.get(name)!, { samples: 1, reps: repsToLast20ms(last, 200), warmUp: false, label: 'tuning' }));
     const sorted = Object.entries(ms).map(([name, t]): [string, number] => [name, flops / (t * 1e6)]).sort((a, b) => b[1] - a[1]);
     this.log(`tune     ${what}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
