@@ -70,7 +70,7 @@ export class GpuDataset {
       throw new Error(`batch size: expected a positive integer, found ${batchSize}`);
     }
     const pixels = set.channels * set.height * set.width;
-    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const limit = gpu.bindingLimit;
     const shardBytes = Math.min(opts.shardBytes ?? limit, limit);
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     const order = gpu.createBuffer('epoch order', set.count * 4, usage);

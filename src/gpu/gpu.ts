@@ -149,6 +149,11 @@ export class Gpu {
     return this.adapter.backend === 'swiftshader' || this.adapter.backend === 'gles' || isCpuAdapter(this.adapter);
   }
 
+  /** Bytes of the largest buffer one storage binding holds (a buffer is bound whole). */
+  get bindingLimit(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+  }
+
   get hasTimestamps(): boolean {
     return this.features.has('timestamp-query');
   }

@@ -97,7 +97,7 @@ export async function convGemm(
 function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {
   if (op.mode !== 'weight' || (plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware) return false;
   const { N, K } = convGemmShape(op);
-  return K % 4 === 0 && N * K * 4 <= Math.min(plan.gpu.limits.maxStorageBufferBindingSize, plan.gpu.limits.maxBufferSize);
+  return K % 4 === 0 && N * K * 4 <= plan.gpu.bindingLimit;
 }
 
 /** dW[G, C k k] (+)= grid [G, (n, oh, ow)] col(image)^T: the grid read in place when Ho Wo is a multiple of 4, else packed. */

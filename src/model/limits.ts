@@ -58,7 +58,7 @@ function worst(parts: Array<[string, { floats: number; layer: string }]>): Batch
 
 /** The largest batch whose every buffer fits one binding on this adapter. */
 export function largestBatch(gpu: Gpu, need: BatchNeed): number {
-  return Math.floor(Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / need.bytesPerImage);
+  return Math.floor(gpu.bindingLimit / need.bytesPerImage);
 }
 
 /** Throws, naming the limit, the layer and the largest batch that fits, when `batch` does not fit. */
@@ -66,7 +66,7 @@ export function checkBatch(gpu: Gpu, batch: number, need: BatchNeed, what: strin
   const max = largestBatch(gpu, need);
   if (batch <= max) return;
   const binding = gpu.limits.maxStorageBufferBindingSize <= gpu.limits.maxBufferSize ? 'maxStorageBufferBindingSize' : 'maxBufferSize';
-  const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+  const limit = gpu.bindingLimit;
   throw new Error(
     `${what} ${batch} needs a ${batch * need.bytesPerImage}-byte buffer (${need.layer}), more than this adapter's ${binding} of ${limit} bytes; the largest that fits on this adapter is ${max}`,
   );
