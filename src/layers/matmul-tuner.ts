@@ -40,11 +40,11 @@ import {
 } from '../shaders/matmul.js';
 
 export const TUNE_MODES = ['off', 'quick', 'full'] as const;
+export type TuneMode = (typeof TUNE_MODES)[number];
 
 /** Timing passes of a race, and how close to the best a candidate must be to run again in later passes. */
 const RACE_ROUNDS = 3;
 const RACE_CLOSE = 1.3;
-export type TuneMode = (typeof TUNE_MODES)[number];
 
 
 /**
@@ -222,7 +222,7 @@ export class MatmulTuner {
   private async race(what: string, flops: number, candidates: readonly string[], prepare: (name: string) => Promise<{ dispatches: Dispatch[] }>): Promise<TuneRecord> {
     const t0 = performance.now();
     const ms: Record<string, number> = {};
-    const raced: Array<{ name: string; d: Dispatch[] }> = [];
+    const raced = new Map<string, Dispatch[]>();
     let best = Infinity;
     for (const name of candidates) {
       let d: Dispatch[];
@@ -236,11 +236,10 @@ export class MatmulTuner {
       }
       ms[name] = await this.timeDispatch(d, this.mode === 'full' ? 3 : 1, best);
       best = Math.min(best, ms[name]!);
-      raced.push({ name, d });
+      raced.set(name, d);
     }
-    if (raced.length === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
-    const dispatches = new Map(raced.map((r) => [r.name, r.d]));
-    await retimeClose(ms, (name, last) => timeDispatches(this.gpu, dispatches.get(name)!, { samples: 1, reps: repsToLast20ms(last, 200), warmUp: false, label: 'tuning' }));
+    if (raced.size === 0) throw new KernelError(what, 'no candidate could be built on this adapter');
+    await retimeClose(ms, (name, last) => timeDispatches(this.gpu, raced.get(name)!, { samples: 1, reps: repsToLast20ms(last, 200), warmUp: false, label: 'tuning' }));
     const sorted = Object.entries(ms).map(([name, t]): [string, number] => [name, flops / (t * 1e6)]).sort((a, b) => b[1] - a[1]);
     this.log(`tune     ${what}: ${sorted[0]![0]} ${sorted[0]![1].toFixed(1)} GFLOP/s (${sorted.length} candidates, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return { variant: sorted[0]![0], timings: Object.fromEntries(sorted), mode: this.mode };
