@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MatmulTuner } from '../src/layers/matmul-tuner.js';
-import type { TuneRecord, TuneStore } from '../src/gpu/tune-store.js';
-import { bestMatmulVariant } from '../src/shaders/matmul.js';
+import { sourcesTag, type TuneRecord, type TuneStore } from '../src/gpu/tune-store.js';
+import { MATMUL_PROGRAMS, bestMatmulVariant } from '../src/shaders/matmul.js';
 import { convGemmFixedProgram, convGemmProgram, type ConvGemmOp } from '../src/shaders/conv-gemm.js';
 import { useGpu } from './helpers/gpu.js';
 
@@ -52,6 +52,18 @@ describe('matmul tuner on gles', () => {
     expect(lines.length).toBe(2);
     // Another layout of the same shape is another key.
     expect(again.key(shape, { transB: true })).not.toBe(again.key(shape, { transA: true }));
+  });
+
+  it("keys a record by its candidates' sources: a rewritten kernel is timed again", () => {
+    const tuner = new MatmulTuner(gpu(), 'quick', memoryStore());
+    const key = tuner.key(shape, {});
+    const codes = tuner.candidates(shape, {}).map((v) => MATMUL_PROGRAMS[v].program({}).kernel.code);
+    expect(key.endsWith(`|${sourcesTag(codes)}`)).toBe(true);
+    const edited = [...codes];
+    edited[1] = edited[1]!.replace('+', '-');
+    expect(sourcesTag(edited)).not.toBe(sourcesTag(codes));
+    expect(sourcesTag([...codes].reverse())).not.toBe(sourcesTag(codes));
+    expect(sourcesTag(codes)).toMatch(/^[0-9a-f]{8}$/);
   });
 
   it('with tuning off, uses the fixed table and times nothing', async () => {

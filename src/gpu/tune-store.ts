@@ -30,3 +30,16 @@ export function adapterKey(gpu: Gpu): string {
   const a = gpu.adapter;
   return [a.backend, a.vendor, a.architecture, a.device, a.description, gpu.runtimeVersion].join('/');
 }
+
+/**
+ * A short fingerprint of the kernels a record timed (FNV-1a over their WGSL), for its key: a
+ * kernel rewritten since is timed again rather than judged by what its old source measured.
+ */
+export function sourcesTag(codes: readonly string[]): string {
+  let h = 0x811c9dc5;
+  for (const code of codes) {
+    for (let i = 0; i < code.length; i++) h = Math.imul(h ^ code.charCodeAt(i), 0x01000193) >>> 0;
+    h = Math.imul(h ^ 0x2c, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

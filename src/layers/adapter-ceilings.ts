@@ -10,9 +10,9 @@ import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import type { Ceilings } from '../gpu/profiler.js';
 import { repsToLast20ms, timeDispatches } from '../gpu/timer.js';
-import { adapterKey, type TuneStore } from '../gpu/tune-store.js';
+import { adapterKey, sourcesTag, type TuneStore } from '../gpu/tune-store.js';
 import { axpyProgram } from '../shaders/elementwise.js';
-import { matmulSupports } from '../shaders/matmul.js';
+import { MATMUL_PROGRAMS, matmulSupports, type MatmulVariant } from '../shaders/matmul.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import { quickMatmulVariants } from './matmul-tuner.js';
 
@@ -25,6 +25,12 @@ async function medianMs(gpu: Gpu, dispatches: Parameters<typeof timeDispatches>[
   return timeDispatches(gpu, dispatches, { samples: 3, reps: repsToLast20ms(once, 50), warmUp: false, label: 'ceilings' });
 }
 
+/** The GEMMs timed for the roof. dot_wg64 (a workgroup per output, for one-row products) is never a big GEMM's ceiling and takes seconds at this size on a CPU. */
+function ceilingCandidates(gpu: Gpu): MatmulVariant[] {
+  const shape = { M: CEILING_GEMM, N: CEILING_GEMM, K: CEILING_GEMM };
+  return quickMatmulVariants(gpu).filter((v) => v !== 'dot_wg64' && matmulSupports(v, shape, {}, gpu.isSoftware));
+}
+
 async function gemmCeiling(gpu: Gpu, log: (line: string) => void): Promise<Record<string, number>> {
   const n = CEILING_GEMM;
   const shape = { M: n, N: n, K: n };
@@ -32,9 +38,7 @@ async function gemmCeiling(gpu: Gpu, log: (line: string) => void): Promise<Recor
   const [A, B, C] = [gpu.tensor('ceiling A', [n, n], 'f32', fill), gpu.tensor('ceiling B', [n, n], 'f32', fill), gpu.tensor('ceiling C', [n, n])];
   const timings: Record<string, number> = {};
   try {
-    // dot_wg64 (a workgroup per output, for one-row products) is never a big GEMM's ceiling and takes seconds at this size on a CPU.
-    const candidates = quickMatmulVariants(gpu).filter((v) => v !== 'dot_wg64' && matmulSupports(v, shape, {}, gpu.isSoftware));
-    for (const variant of candidates) {
+    for (const variant of ceilingCandidates(gpu)) {
       let prepared;
       try {
         prepared = await prepareMatmul(gpu, variant, shape, {}, A, B, C);
@@ -73,7 +77,9 @@ async function streamCeiling(gpu: Gpu): Promise<number> {
 /** The adapter's ceilings: from the store, or measured now (seconds on a CPU adapter) and stored. */
 export async function adapterCeilings(gpu: Gpu, o: { store?: TuneStore | null; log?: (line: string) => void } = {}): Promise<Ceilings> {
   const { store = tuneStore(), log = () => {} } = o;
-  const key = `${adapterKey(gpu)}|ceilings ${CEILING_GEMM}^3, axpy ${STREAM_BYTES}`;
+  // The kernels' sources are part of the key: a GEMM rewritten since is measured again.
+  const sources = sourcesTag([...ceilingCandidates(gpu).map((v) => MATMUL_PROGRAMS[v].program().kernel.code), axpyProgram(0.5).kernel.code]);
+  const key = `${adapterKey(gpu)}|ceilings ${CEILING_GEMM}^3, axpy ${STREAM_BYTES}|${sources}`;
   const records = store?.load() ?? {};
   const stored = records[key];
   if (stored && stored.mode === 'ceilings' && typeof stored.copyGBs === 'number' && stored.timings[stored.variant]) {

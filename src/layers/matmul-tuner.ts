@@ -11,7 +11,7 @@
  * turn and keep their fastest (race).
  */
 import { tuneStore } from '#gpu-adapter';
-import { adapterKey, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
+import { adapterKey, sourcesTag, type TuneRecord, type TuneStore } from '../gpu/tune-store.js';
 import { KernelError } from '../gpu/errors.js';
 import type { Gpu } from '../gpu/gpu.js';
 import { repsToLast20ms, timeDispatches, timeSubmit } from '../gpu/timer.js';
@@ -30,6 +30,7 @@ import {
   type ConvGemmOp,
 } from '../shaders/conv-gemm.js';
 import {
+  MATMUL_PROGRAMS,
   MATMUL_VARIANTS,
   bestMatmulVariant,
   layoutTag,
@@ -105,9 +106,11 @@ export class MatmulTuner {
     this.adapterKey = adapterKey(gpu);
   }
 
-  /** The candidate list is part of the key: adding a variant re-times the shapes it could win. */
+  /** The candidates and their sources are part of the key: a variant added or rewritten re-times the shapes it could win. */
   key(shape: MatmulShape, o: MatmulOptions): string {
-    return `${this.adapterKey}|${shape.M}x${shape.N}x${shape.K}|${layoutTag(o)}|${this.mode}:${this.candidates(shape, o).join(',')}`;
+    const candidates = this.candidates(shape, o);
+    const sources = sourcesTag(candidates.map((v) => MATMUL_PROGRAMS[v].program(o).kernel.code));
+    return `${this.adapterKey}|${shape.M}x${shape.N}x${shape.K}|${layoutTag(o)}|${this.mode}:${candidates.join(',')}|${sources}`;
   }
 
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
@@ -144,7 +147,8 @@ export class MatmulTuner {
     if (this.mode === 'off') return fixed;
     const candidates = this.convCandidates(op);
     if (candidates.length === 1) return candidates[0]!;
-    const key = `${this.adapterKey}|conv ${convGemmName(op)}|${this.mode}:${candidates.join(',')}`;
+    const sources = sourcesTag(candidates.map((name) => convGemmProgram(name).program(op).kernel.code));
+    const key = `${this.adapterKey}|conv ${convGemmName(op)}|${this.mode}:${candidates.join(',')}|${sources}`;
     return this.cached(key, candidates) ?? this.decide(key, () => this.timeConv(op, candidates));
   }
 

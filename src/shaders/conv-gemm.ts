@@ -320,9 +320,11 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
       for (const j of J) {
         lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
       }
-      for (const i of I) for (const j4 of J4) {
-        lines.push(`acc${i}_${j4} += a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')});`);
-      }
+    }
+    // All four k terms of an accumulator in one expression, as the matmul blocks do (bit for bit
+    // the four `+=`; llvmpipe then reloads and stores each spilled accumulator once per 4 k).
+    for (const i of I) for (const j4 of J4) {
+      lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')})`).join(' + ')};`);
     }
     return lines.join('\n    ');
   };
