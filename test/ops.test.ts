@@ -280,11 +280,12 @@ describe('conv weight gradients through im2col', () => {
     expect(k.filter((n) => n.startsWith('conv_gemm.pack_weight'))).toHaveLength(0);
     expect(k.filter((n) => /^matmul\.[^.]+\.NT/.test(n))).toHaveLength(2);
   });
-  it('auto: the grid packed when Ho Wo is odd; the implicit kernel when K is not a multiple of 4', async () => {
-    // 10x10 -> 5x5 at batch 4: K = 100, the grids packed. At batch 3: K = 75, the implicit kernel.
+  it('auto: the grid permuted to [G, N Ho Wo] when Ho Wo is odd; the implicit kernel when K is not a multiple of 4', async () => {
+    // 10x10 -> 5x5 at batch 4: K = 100, the grids permuted. At batch 3: K = 75, the implicit kernel.
     const k4 = await kernels('auto', 4, 10);
     expect(k4.filter((n) => n === 'conv.im2col')).toHaveLength(2);
-    expect(k4.filter((n) => n === 'conv_gemm.pack_weight')).toHaveLength(2);
+    expect(k4.filter((n) => n === 'conv.nchw_to_cn')).toHaveLength(2);
+    expect(k4.filter((n) => n === 'conv_gemm.pack_weight')).toHaveLength(0);
     const k3 = await kernels('auto', 3, 10);
     expect(k3.filter((n) => n === 'conv.im2col')).toHaveLength(0);
     expect(k3.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);

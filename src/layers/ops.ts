@@ -4,7 +4,7 @@
  */
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { col2imProgram, im2colProgram, permuteProgram, type ConvGeometry } from '../shaders/conv.js';
+import { col2imProgram, im2colProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
 import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
@@ -100,18 +100,13 @@ function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {
   return K % 4 === 0 && N * K * 4 <= plan.gpu.bindingLimit;
 }
 
-/** dW[G, C k k] (+)= grid [G, (n, oh, ow)] col(image)^T: the grid read in place when Ho Wo is a multiple of 4, else packed. */
+/** dW[G, C k k] (+)= grid [G, (n, oh, ow)] col(image)^T: the grid read in place when Ho Wo is a multiple of 4, else permuted. */
 async function weightGradientViaCol(plan: PlanBuilder, op: ConvGemmOp, grid: Tensor, image: Tensor, out: Tensor): Promise<void> {
   const { M, N, K } = convGemmShape(op);
-  const HW = op.g.Ho * op.g.Wo;
   const col = planTensor(plan, `${out.label} col`, [N, K]);
   await im2col(plan, image, col, op.g);
-  let a = grid;
-  if (HW % 4 !== 0) {
-    a = planTensor(plan, `${out.label} packed grid`, [M, K]);
-    await add(plan, prepareConvPack(plan.gpu, op, grid, a, convGemmUniform(plan.gpu, op, `${out.label} conv dims`)));
-  }
-  await matmul(plan, a, col, out, { M, N, K }, { transB: true, accumulate: op.accumulate, ...(HW % 4 === 0 ? { aNchwHW: HW } : {}) });
+  const a = await channelsByPixels(plan, grid, op.g.N, M, op.g.Ho * op.g.Wo, `${out.label} grid2d`);
+  await matmul(plan, a.t, col, out, { M, N, K }, { transB: true, accumulate: op.accumulate, ...a.asA });
 }
 
 export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: ConvGeometry): Promise<void> {
@@ -160,24 +155,8 @@ export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, 
   checkSize(`${label} (NCHW)`, x, N * C * HW);
   if (HW % 4 === 0) return { t: x, asA: { aNchwHW: HW }, asB: { bNchwHW: HW } };
   const t = planTensor(plan, label, [C, N * HW]);
-  await permute(plan, 'nchw_to_cn', x, t, N, C, HW);
+  await add(plan, nchwToCnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
   return { t, asA: {}, asB: {} };
-}
-
-/** [N, C, HW] <-> [C, N*HW], optionally adding bias[c] on the way to NCHW. */
-export async function permute(
-  plan: PlanBuilder,
-  direction: 'nchw_to_cn' | 'cn_to_nchw',
-  src: Tensor,
-  dst: Tensor,
-  N: number,
-  C: number,
-  HW: number,
-  bias?: Tensor,
-): Promise<void> {
-  checkSize(`permute ${direction} src`, src, N * C * HW);
-  checkSize(`permute ${direction} dst`, dst, N * C * HW);
-  await add(plan, permuteProgram(direction, { N, C, HW }, !!bias).prepare(plan.gpu, { n: N * C * HW }, bias ? { src, dst, bias } : { src, dst }));
 }
 
 /** out[c] (+)= sum over n, hw of x[n, c, hw]. */

@@ -147,39 +147,38 @@ export function col2imProgram(g: ConvGeometry, bias: boolean, act?: FusedActivat
   });
 }
 
-/** [N, C, HW] <-> [C, N*HW]; `cn_to_nchw` adds bias[c] when `bias`. Sizes baked in as constants. */
-export function permuteProgram(direction: 'nchw_to_cn' | 'cn_to_nchw', sizes: { N: number; C: number; HW: number }, bias = false) {
-  const toNchw = direction === 'cn_to_nchw';
+/**
+ * [N, C, HW] -> [C, N HW], a GEMM operand (a conv's dy or grid: ops.channelsByPixels). One
+ * invocation per 4 columns of a row, on a grid of (columns / 4, C), stored as one vec4 when N HW
+ * is a multiple of 4: a flat index would cost llvmpipe a scalar division by HW and by C per value
+ * (it has no vector integer division), while the 4 columns share one row. Sizes baked in.
+ */
+export function nchwToCnProgram({ N, C, HW }: { N: number; C: number; HW: number }) {
+  const J = N * HW;
+  const vec4 = J % 4 === 0;
+  const J4 = Math.ceil(J / 4);
+  const column = (u: number) => `let j${u} = min(j4 * 4u + ${u}u, J - 1u); let v${u} = src[(j${u} / HW * C + c) * HW + j${u} % HW];`;
   return program({
-    name: `conv.${direction}${bias ? '_bias' : ''} ${sizes.N}x${sizes.C}x${sizes.HW}`,
+    name: `conv.nchw_to_cn ${N}x${C}x${HW}`,
     workgroupSize: [CONV_WG],
-    bindings: (bias ? { src: 'read', dst: 'read_write', bias: 'read' } : { src: 'read', dst: 'read_write' }) as BindingLayout,
+    bindings: { src: 'read', dst: vec4 ? { access: 'read_write', type: 'array<vec4<f32>>' } : 'read_write' },
     wgsl: `
-const N: u32 = ${sizes.N}u;
-const C: u32 = ${sizes.C}u;
-const HW: u32 = ${sizes.HW}u;
-${FLAT_ID}`,
-    main: wgsl`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg, WG_X);
-  if (i >= N * C * HW) { return; }
-  // i walks the destination; find the same element in the source.
-#if ${toNchw}
-  let hw = i % HW;
-  let c = (i / HW) % C;
-  let n = i / (HW * C);
-  var v = src[(c * N + n) * HW + hw];
-#if ${bias}
-  v += bias[c];
-#endif
-  dst[i] = v;
-#else
-  let hw = i % HW;
-  let n = (i / HW) % N;
-  let c = i / (HW * N);
-  dst[i] = src[(n * C + c) * HW + hw];
-#endif
+const C: u32 = ${C}u;
+const HW: u32 = ${HW}u;
+const J: u32 = ${J}u;
+const J4: u32 = ${J4}u;`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j4 = gid.x;
+  let c = gid.y;
+  if (j4 >= J4) { return; }
+  ${[0, 1, 2, 3].map(column).join('\n  ')}
+  ${vec4 ? 'dst[c * J4 + j4] = vec4<f32>(v0, v1, v2, v3);' : [0, 1, 2, 3].map((u) => `if (j4 * 4u + ${u}u < J) { dst[c * J + j4 * 4u + ${u}u] = v${u}; }`).join('\n  ')}
 }`,
-    grid: pixelsGrid,
+    grid: (_: Record<string, never>, max: number): [number, number, number] => {
+      const x = Math.ceil(J4 / CONV_WG);
+      if (x > max || C > max) throw new Error(`conv.nchw_to_cn ${N}x${C}x${HW}: needs a grid of ${x} x ${C} workgroups, over the adapter's ${max} per dimension`);
+      return [x, C, 1];
+    },
   });
 }
 
@@ -189,6 +188,6 @@ export const CONV_PROGRAMS = [
   im2colProgram({ ...G, N: 4 }), // N Ho Wo a multiple of 4: the vec4 store
   col2imProgram(G, false),
   col2imProgram(G, true, { op: 'tanh', slope: 0 }),
-  permuteProgram('nchw_to_cn', { N: 2, C: 3, HW: 4 }),
-  permuteProgram('cn_to_nchw', { N: 2, C: 3, HW: 4 }, true),
+  nchwToCnProgram({ N: 2, C: 3, HW: 4 }),
+  nchwToCnProgram({ N: 3, C: 2, HW: 9 }), // N HW not a multiple of 4: scalar stores
 ];
