@@ -77,13 +77,8 @@ export abstract class ConvLayer extends Layer {
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx, o.dxActivation ? { gradOf: o.dxActivation } : {});
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
-  }
-
-  /** The implicit path's dx GEMM folds the activation before the layer into its store. */
-  override foldsDxActivation(saved: Saved): boolean {
-    return (saved as ConvSaved).path === 'implicit';
   }
 
   /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */

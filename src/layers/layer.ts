@@ -10,7 +10,6 @@ import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
 import { channelStrategy, type ChannelStrategy } from '../shaders/reduce.js';
-import type { FusedActivation } from '../shaders/activation.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
@@ -74,12 +73,7 @@ export interface BackwardOptions {
   accumulate: boolean;
   /** Skip parameter gradients entirely (G's step needs D's dx, not D's dW). */
   paramGrads: boolean;
-  /** The backward of the activation before this layer, folded into its dx (only where `foldsDxActivation`). */
-  dxActivation?: DxActivation;
 }
-
-/** An activation's backward folded into the kernel that writes dx: dx *= act'(out), `out` the activation's output (this layer's input). */
-export type DxActivation = FusedActivation & { out: Tensor };
 
 export abstract class Layer {
   /** Set by Sequential: `model.3.` etc., so arena names equal PyTorch state_dict keys. */
@@ -134,11 +128,6 @@ export abstract class Layer {
 
   /** Appends the backward dispatches; returns dx when asked for. */
   abstract backward(plan: PlanBuilder, saved: Saved, dy: Tensor, opts: BackwardOptions): Promise<Tensor | null>;
-
-  /** Whether backward from `saved` applies `opts.dxActivation` in the kernel that writes dx (Sequential then skips that activation's backward). */
-  foldsDxActivation(_saved: Saved): boolean {
-    return false;
-  }
 
   protected param(name: string): Tensor {
     if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);

@@ -18,7 +18,7 @@ import {
 import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
 import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { planChannels, planTensor, type DxActivation, type PlanBuilder } from './layer.js';
+import { planChannels, planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -65,19 +65,14 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; gradOf?: DxActivation } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
   checkSize(`conv ${mode} B`, B, sizes.B);
   checkSize(`conv ${mode} out`, out, sizes.out);
-  const op: ConvGemmOp = {
-    mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate,
-    ...(o.activation ? { activation: o.activation } : {}),
-    ...(o.gradOf ? { gradActivation: { op: o.gradOf.op, slope: o.gradOf.slope } } : {}),
-  };
+  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  if (o.gradOf) checkSize(`conv ${mode} activation output`, o.gradOf.out, sizes.out);
   if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, B, out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
@@ -87,7 +82,7 @@ export async function convGemm(
     a = planTensor(plan, `${out.label} packed A`, [packed]);
     await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
-  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}), ...(o.gradOf ? { act_out: o.gradOf.out } : {}) }, uniform));
+  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
 /**

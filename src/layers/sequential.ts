@@ -67,9 +67,7 @@ export class Sequential {
    *    BN's backward loads (its backward is skipped); forward bit-identical, backward within a
    *    few ulps (tested).
    *  - After a Conv2d, ConvTranspose2d or Linear: in the GEMM's (or col2im's) epilogue, after
-   *    the bias. Its backward runs in the store of the next layer's dx GEMM where that layer
-   *    can fold it (an implicit-path convolution: backward), else on its own, from the fused
-   *    output it saved.
+   *    the bias. Its backward still runs on its own, from the fused output it saved.
    * `groups`: the batch is that many batches of equal size, each with its own BatchNorm
    * statistics (BatchNorm.forward).
    */
@@ -108,13 +106,7 @@ export class Sequential {
       // A layer's dx is needed by the layers before it only if one of them has parameters.
       const needDx = o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
       if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
-      // An activation just before this layer (not folded into a BatchNorm's backward) can run in
-      // the store of this layer's dx: dx * act'(activation output), one dispatch fewer.
-      const before = this.layers[i - 1];
-      const fold = needDx && plan.fuse !== false && before instanceof Pointwise && !tape[i - 1]!.fusedInto && this.layers[i]!.foldsDxActivation(tape[i]!);
-      const dxActivation = fold ? { op: before.op, slope: before.slope, out: tape[i - 1]!.y } : undefined;
-      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx, ...(dxActivation ? { dxActivation } : {}) });
-      if (fold) i--;
+      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx });
       if (!needDx) break;
     }
     return g;

@@ -48,12 +48,6 @@ export interface ConvGemmSpec {
   accumulate?: boolean;
   /** Apply an activation after the bias (forward, transposed: a convolution followed by one). */
   activation?: FusedActivation;
-  /**
-   * Multiply each result by this activation's derivative at `act_out` (a tensor shaped as the
-   * output, bound after it): the backward of the activation whose output is the tensor this dx
-   * is the gradient of (D's LeakyReLU before its Conv2d 64 -> 128), in the dx GEMM's store.
-   */
-  gradActivation?: FusedActivation;
   /** Register block: output rows (M) and columns (N) per thread. TN is a multiple of 4. */
   tm: number;
   tn: number;
@@ -187,12 +181,8 @@ const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x$
 
 /** An op's name without its block, e.g. `conv_gemm.weight+ 64x64x14x14<-128x7x7/k4s2p1` (tuning logs and cache keys). */
 export function convGemmName(op: ConvGemmOp): string {
-  return `conv_gemm.${op.mode}${epilogueTag(op)} ${tag(op)}`;
+  return `conv_gemm.${op.mode}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.accumulate ? '+' : ''} ${tag(op)}`;
 }
-
-/** The epilogue part of a name: bias, activation, `.d_<op>` for gradActivation, + for accumulate. */
-const epilogueTag = (op: Pick<ConvGemmSpec, 'bias' | 'activation' | 'gradActivation' | 'accumulate'>) =>
-  `${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.gradActivation ? `.d_${op.gradActivation.op}` : ''}${op.accumulate ? '+' : ''}`;
 
 export const CONV_PACK_WG = 256;
 
@@ -310,11 +300,9 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
 function convGemmKernelProgram(spec: ConvGemmSpec) {
   const { tm: TM, tn: TN, mode } = spec;
   if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
-  if (((spec.bias || spec.activation || spec.gradActivation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
-    throw new Error(`conv_gemm ${mode}: bias, activation and gradActivation go with forward/transposed, accumulate with weight`);
+  if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
+    throw new Error(`conv_gemm ${mode}: bias and activation go with forward/transposed, accumulate with weight`);
   }
-  if (spec.gradActivation && (spec.bias || spec.activation)) throw new Error(`conv_gemm ${mode}: gradActivation (a dx GEMM) has no bias or activation`);
-  const act = spec.activation ?? spec.gradActivation;
   const { K } = convGemmShape(spec);
   const maps = indexMaps(spec);
   const I = range(TM);
@@ -346,8 +334,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
     if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
     for (const j of J) {
       const valid = [`col0 + ${j}u < N`, mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
-      const acc = `acc${i}_${Math.floor(j / 4)}[${j % 4}]`;
-      const v = spec.gradActivation ? `${acc} * act_derivative(act_out[ro${i} + co${j}])` : fusedApply(spec.activation, `${acc}${spec.bias ? ` + bias${i}` : ''}`);
+      const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
       stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
@@ -375,12 +362,12 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   ${stores.join('\n  ')}
 }`;
   return program({
-    name: `conv_gemm.${mode}.${TM}x${TN}${epilogueTag(spec)} ${tag(spec)}`,
+    name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
     workgroupSize: CONV_GEMM_WG,
     uniforms: CONV_GEMM_UNIFORMS,
-    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}), ...(spec.gradActivation ? { act_out: 'read' } : {}) } as BindingLayout,
-    constants: fusedConstants(act),
-    wgsl: `${constants(spec)}${fusedFns(act)}`,
+    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
+    constants: fusedConstants(spec.activation),
+    wgsl: `${constants(spec)}${fusedFns(spec.activation)}`,
     main,
     grid: (op: ConvGemmOp) => convGemmGrid({ ...op, tm: TM, tn: TN }),
     flops: convGemmFlops,
@@ -391,6 +378,5 @@ const G = { N: 2, C: 8, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
 /** Each form with the fixed blocks and its pack, for the program test. */
 export const CONV_GEMM_PROGRAMS: AnyProgram[] = CONV_GEMM_MODES.flatMap((mode) => {
   const op = { mode, g: G, G: 8, bias: mode !== 'weight', accumulate: mode === 'weight' };
-  const dx = mode === 'weight' ? [] : [convGemmProgram('conv_16x8').program({ mode, g: G, G: 8, gradActivation: { op: 'leaky_relu', slope: 0.2 } })];
-  return [...['conv_16x8', 'conv_32x16'].map((b) => convGemmProgram(b).program(op)), ...dx, convGemmPackProgram(op)];
+  return [...['conv_16x8', 'conv_32x16'].map((b) => convGemmProgram(b).program(op)), convGemmPackProgram(op)];
 });
