@@ -66,8 +66,11 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   // in full on blocks up to 32x16 (the fixed table's); the biggest blocks differ only in unroll
   // counts and cost up to ~100 s per layout to compile on a cold llvmpipe, so they run at A B.
   const BIG_BLOCKS = new Set(['block_16x32', 'block_32x32']);
+  // The dot-product form is the same generator again: in full on blockdot_8x8, the bigger ones
+  // in the layouts whose k-vectors it builds differently (A, A^T).
+  const DOT_SIZES = new Set(['blockdot_16x16', 'blockdot_32x16']);
   for (const variant of MATMUL_VARIANTS) {
-    for (const o of BIG_BLOCKS.has(variant) ? [{}] : LAYOUTS) {
+    for (const o of BIG_BLOCKS.has(variant) ? [{}] : DOT_SIZES.has(variant) ? [{}, { transA: true }] : LAYOUTS) {
     const shapes = [...SHAPES, ...DEGENERATE.filter((s) => s.variants.includes(variant)).map(({ M, N, K }) => ({ M, N, K }))];
     for (const shape of shapes.filter((s) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       const tag = `${o.transA ? 'A^T' : 'A'}${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' accumulate' : ''}`;
@@ -156,7 +159,7 @@ describe.each(TEST_BACKENDS)('matmul NCHW operands on %s', (backend) => {
   ];
   // The register blocks are one generator: its NCHW loads are checked on block_8x8 and
   // block_16x8 (and vec4_8x8, splitk_8x8), not on every unroll size.
-  const SAME_GENERATOR = new Set(['block_8x16', 'block_16x16', 'block_32x16', 'block_16x32', 'block_32x32']);
+  const SAME_GENERATOR = new Set(['block_8x16', 'block_16x16', 'block_32x16', 'block_16x32', 'block_32x32', 'blockdot_16x16', 'blockdot_32x16']);
   for (const variant of MATMUL_VARIANTS.filter((v) => !SAME_GENERATOR.has(v))) {
     for (const [shape, o] of CASES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       it(`${variant} ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} reads the NCHW tensor as the operand`, async () => {

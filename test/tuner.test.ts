@@ -82,7 +82,7 @@ describe('matmul tuner on gles', () => {
     const lines: string[] = [];
     const tuner = new MatmulTuner(gpu(), 'full', store, (l) => lines.push(l));
     const candidates = tuner.convCandidates(conv);
-    expect(candidates).toEqual(['conv_4x8', 'conv_8x8']);
+    expect(candidates).toEqual(['conv_4x8', 'conv_4x8_dot', 'conv_8x8', 'conv_8x8_dot']); // each block in both forms
     const chosen = await tuner.chooseConv(conv);
     const [key, record] = Object.entries(store.data)[0]!;
     expect(key).toContain('conv conv_gemm.forward.bias 2x4x14x14<-8x7x7/k4s2p1');
@@ -95,8 +95,8 @@ describe('matmul tuner on gles', () => {
     // `quick` on a CPU adapter races nothing for convolutions (the fixed choice won every sweep).
     const d128: ConvGemmOp = { ...conv, G: 128 };
     expect(tuner.convCandidates(d128, 'quick')).toEqual(['conv_32x16']);
-    expect(tuner.convCandidates(d128, 'full')).toEqual(['conv_32x16', 'conv_4x8', 'conv_8x8', 'conv_16x8', 'conv_16x16', 'conv_32x32']);
+    expect(tuner.convCandidates(d128, 'full')).toEqual(['conv_32x16', ...['4x8', '8x8', '16x8', '16x16', '32x16', '32x32'].flatMap((b) => [`conv_${b}`, `conv_${b}_dot`]).filter((n) => n !== 'conv_32x16')]);
     // A name that is no program is refused by name.
-    expect(() => convGemmProgram('conv_3x3')).toThrow('conv GEMM program: expected conv_TMxTN with TN a multiple of 4');
+    expect(() => convGemmProgram('conv_3x3')).toThrow('conv GEMM program: expected conv_TMxTN or conv_TMxTN_dot with TN a multiple of 4');
   });
 });

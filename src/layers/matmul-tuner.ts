@@ -32,7 +32,8 @@ import {
 import {
   MATMUL_PROGRAMS,
   MATMUL_VARIANTS,
-  bestMatmulVariant,
+  fixedMatmulVariant,
+  prefersDotProducts,
   layoutTag,
   matmulSupports,
   type MatmulOptions,
@@ -55,7 +56,7 @@ const RACE_CLOSE = 1.3;
  * list: they race only at K = 1 or M = 1, against naive.
  */
 const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
-const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
+const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'blockdot_16x16', 'splitk_8x8'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 /** The matmul variants that won somewhere on this kind of adapter. */
 export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {
@@ -116,7 +117,7 @@ export class MatmulTuner {
   candidates(shape: MatmulShape, o: MatmulOptions, mode: TuneMode = this.mode): MatmulVariant[] {
     // naive stays in every race: for degenerate shapes the vec4 forms outer_4x4 and gemv_vec4 do not read, it is the fast one.
     const quick = quickMatmulVariants(this.gpu);
-    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', bestMatmulVariant(shape, o, this.gpu.isSoftware), ...quick];
+    const pool: readonly MatmulVariant[] = mode === 'full' ? MATMUL_VARIANTS : ['naive', fixedMatmulVariant(this.gpu, shape, o), ...quick];
     // Scalar register blocks only race where no vec4 variant can read the layout.
     const vec4 = matmulSupports('vec4_8x8', shape, o);
     return [...new Set([...pool, 'scalar_4x4' as const])].filter((v) => matmulSupports(v, shape, o, this.gpu.isSoftware) && (v !== 'scalar_4x4' || !vec4));
@@ -124,7 +125,7 @@ export class MatmulTuner {
 
   /** The variant to use for this shape: cached, timed now, or (mode off) the fixed choice. */
   async choose(shape: MatmulShape, o: MatmulOptions): Promise<MatmulVariant> {
-    const fixed = bestMatmulVariant(shape, o, this.gpu.isSoftware);
+    const fixed = fixedMatmulVariant(this.gpu, shape, o);
     if (this.mode === 'off') return fixed;
     const key = this.key(shape, o);
     const variant = this.cached(key, MATMUL_VARIANTS) ?? (await this.decide(key, () => this.time(shape, o, this.candidates(shape, o))));
@@ -135,15 +136,15 @@ export class MatmulTuner {
   convCandidates(op: ConvGemmOp, mode: TuneMode = this.mode): string[] {
     const { M } = convGemmShape(op);
     const quick = this.gpu.isSoftware ? QUICK_CONV_CPU : QUICK_CONV_GPU;
-    const pool = mode === 'full' ? CONV_GEMM_BLOCKS : quick;
+    const pool = mode === 'full' ? CONV_GEMM_BLOCKS.flatMap((b) => [b, `${b}_dot`]) : quick;
     // A block taller than the op's rows only repeats rows (clamped).
     const raced = pool.map((b) => `conv_${b}`).filter((name) => convGemmProgram(name).block.tm <= Math.max(4, M));
-    return [...new Set([convGemmFixedProgram(op), ...raced])];
+    return [...new Set([convGemmFixedProgram(op, prefersDotProducts(this.gpu)), ...raced])];
   }
 
   /** The conv GEMM program for this op: cached, timed now, or (mode off) the fixed choice. */
   async chooseConv(op: ConvGemmOp): Promise<string> {
-    const fixed = convGemmFixedProgram(op);
+    const fixed = convGemmFixedProgram(op, prefersDotProducts(this.gpu));
     if (this.mode === 'off') return fixed;
     const candidates = this.convCandidates(op);
     if (candidates.length === 1) return candidates[0]!;

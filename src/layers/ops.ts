@@ -9,8 +9,9 @@ import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes,
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
   MATMUL_VARIANTS,
-  bestMatmulVariant,
+  fixedMatmulVariant,
   matmulSupports,
+  prefersDotProducts,
   type MatmulOptions,
   type MatmulShape,
   type MatmulVariant,
@@ -34,7 +35,7 @@ async function add(plan: PlanBuilder, d: Promise<Dispatch>): Promise<void> {
 /** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
 export async function chooseMatmul(plan: PlanBuilder, shape: MatmulShape, o: MatmulOptions): Promise<MatmulVariant> {
   const wanted = plan.matmul ?? 'auto';
-  if (wanted === 'auto') return plan.tuner ? plan.tuner.choose(shape, o) : bestMatmulVariant(shape, o, plan.gpu.isSoftware);
+  if (wanted === 'auto') return plan.tuner ? plan.tuner.choose(shape, o) : fixedMatmulVariant(plan.gpu, shape, o);
   if (!(MATMUL_VARIANTS as readonly string[]).includes(wanted)) {
     throw new Error(`matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "${wanted}"`);
   }
@@ -74,7 +75,7 @@ export async function convGemm(
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
   if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, B, out);
-  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op));
+  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, prefersDotProducts(plan.gpu)));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
   let a = A;

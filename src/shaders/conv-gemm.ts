@@ -51,6 +51,8 @@ export interface ConvGemmSpec {
   /** Register block: output rows (M) and columns (N) per thread. TN is a multiple of 4. */
   tm: number;
   tn: number;
+  /** Each output's four k terms as one dot() of k-vectors (`conv_TMxTN_dot`) rather than a sum along N (`prefersDotProducts`). */
+  dot?: boolean;
 }
 
 export const CONV_GEMM_WG = [8, 8] as const;
@@ -86,7 +88,7 @@ export function convGemmSizes({ mode, g, G }: Pick<ConvGemmSpec, 'mode' | 'g' | 
 }
 
 /** A conv GEMM without its register block: what a layer asks for. */
-export type ConvGemmOp = Omit<ConvGemmSpec, 'tm' | 'tn'>;
+export type ConvGemmOp = Omit<ConvGemmSpec, 'tm' | 'tn' | 'dot'>;
 
 /**
  * A register block of the kernel as one object, like the matmul programs: its name, workgroup
@@ -96,7 +98,7 @@ export type ConvGemmOp = Omit<ConvGemmSpec, 'tm' | 'tn'>;
 export interface ConvGemmProgram {
   name: string;
   workgroupSize: typeof CONV_GEMM_WG;
-  block: { tm: number; tn: number };
+  block: { tm: number; tn: number; dot: boolean };
   /** The GPU program for an op (uniform: the batch-dependent sizes; bindings A, B, out and, with a bias, bias). */
   program(op: ConvGemmOp): Program<ConvGemmOp, typeof CONV_GEMM_UNIFORMS>;
   grid(op: ConvGemmOp): [number, number, number];
@@ -106,12 +108,12 @@ export interface ConvGemmProgram {
 export const CONV_GEMM_BLOCKS = ['4x8', '8x8', '16x8', '16x16', '32x16', '32x32'] as const;
 
 export function convGemmProgram(name: string): ConvGemmProgram {
-  const m = /^conv_(\d+)x(\d+)$/.exec(name);
+  const m = /^conv_(\d+)x(\d+)(_dot)?$/.exec(name);
   const [tm, tn] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
   if (!m || tm < 1 || tn < 4 || tn % 4 !== 0) {
-    throw new Error(`conv GEMM program: expected conv_TMxTN with TN a multiple of 4 (e.g. ${CONV_GEMM_BLOCKS.map((b) => `conv_${b}`).join(', ')}), found "${name}"`);
+    throw new Error(`conv GEMM program: expected conv_TMxTN or conv_TMxTN_dot with TN a multiple of 4 (e.g. ${CONV_GEMM_BLOCKS.map((b) => `conv_${b}`).join(', ')}), found "${name}"`);
   }
-  const block = { tm, tn };
+  const block = { tm, tn, dot: !!m[3] };
   return {
     name,
     workgroupSize: CONV_GEMM_WG,
@@ -123,15 +125,17 @@ export function convGemmProgram(name: string): ConvGemmProgram {
 
 /**
  * The fixed choice (tune off): big blocks raise the CPU adapters' ceiling (fewer loads per
- * multiply-add), small ones keep enough threads busy. 32x16 measured best for the M = 64 and
+ * multiply-add), small ones keep enough threads busy; `dot`: the dot-product form
+ * (SwiftShader: 0.77-0.87x the time of the k-sum form; llvmpipe 1.06-1.16x). 32x16 measured best for the M = 64 and
  * M = 128 products on both CPU adapters at batch 64 (npm run bench:conv-blocks; the figures are
  * in docs/benchmarks.md, "Convolution paths and fusions").
  */
-export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): string {
+export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, dot = false): string {
   const { M } = convGemmShape(op);
-  if (M >= 64) return 'conv_32x16';
-  if (M >= 16) return 'conv_16x16';
-  return `conv_${Math.min(M, 4)}x8`;
+  const form = dot ? '_dot' : '';
+  if (M >= 64) return `conv_32x16${form}`;
+  if (M >= 16) return `conv_16x16${form}`;
+  return `conv_${Math.min(M, 4)}x8${form}`;
 }
 
 /** Floats of the packed A (phases x M x K rounded up to 4), or 0 when A is bound as it is. */
@@ -321,10 +325,16 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
         lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
       }
     }
-    // All four k terms of an accumulator in one expression, as the matmul blocks do (bit for bit
-    // the four `+=`; llvmpipe then reloads and stores each spilled accumulator once per 4 k).
-    for (const i of I) for (const j4 of J4) {
-      lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')})`).join(' + ')};`);
+    if (spec.dot) {
+      // Column j's four k-values as one vec4 (renames of its gathered scalars), each output a dot().
+      for (const j of J) lines.push(`let bk${j} = vec4<f32>(${range(4).map((u) => `b${j}_${u}`).join(', ')});`);
+      for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} += vec4<f32>(${range(4).map((jj) => `dot(a${i}, bk${4 * j4 + jj})`).join(', ')});`);
+    } else {
+      // All four k terms of an accumulator in one expression, as the matmul blocks do (bit for bit
+      // the four `+=`; llvmpipe then reloads and stores each spilled accumulator once per 4 k).
+      for (const i of I) for (const j4 of J4) {
+        lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')})`).join(' + ')};`);
+      }
     }
     return lines.join('\n    ');
   };
@@ -362,7 +372,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   ${stores.join('\n  ')}
 }`;
   return program({
-    name: `conv_gemm.${mode}.${TM}x${TN}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
+    name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
     workgroupSize: CONV_GEMM_WG,
     uniforms: CONV_GEMM_UNIFORMS,
     bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
@@ -378,5 +388,5 @@ const G = { N: 2, C: 8, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
 /** Each form with the fixed blocks and its pack, for the program test. */
 export const CONV_GEMM_PROGRAMS: AnyProgram[] = CONV_GEMM_MODES.flatMap((mode) => {
   const op = { mode, g: G, G: 8, bias: mode !== 'weight', accumulate: mode === 'weight' };
-  return [...['conv_16x8', 'conv_32x16'].map((b) => convGemmProgram(b).program(op)), convGemmPackProgram(op)];
+  return [...['conv_16x8', 'conv_32x16', 'conv_16x8_dot'].map((b) => convGemmProgram(b).program(op)), convGemmPackProgram(op)];
 });

@@ -15,6 +15,10 @@
  *    A^T along M; B along N, or B^T along K, where the products become dot()s). Bigger blocks
  *    raise the CPU adapters' ceiling (fewer loads per multiply-add) but leave small GEMMs with
  *    few workgroups, so the best block depends on the shape: the autotuner picks per shape.
+ *  - `blockdot_TMxTN` (8x8, 16x16, 32x16): the same blocks with each output's four k terms taken
+ *    as one dot() of two k-vectors in every layout (row i's from A, column j's gathered from
+ *    B's vec4s), where block_ sums them along N. SwiftShader runs it faster, llvmpipe does not
+ *    (`prefersDotProducts`); the sums differ by rounding only.
  *  - `tiled_4x4`, `tiled_8x8`: the classic GPU kernel: a 16x16 workgroup computes a 64x64
  *    (128x128) tile of C, staging 16-deep slices of A and B in workgroup memory per K step,
  *    4x4 (8x8) outputs per thread in registers; any shape. What real GPUs reward (shared-memory reuse); on the CPU adapters it
@@ -43,9 +47,24 @@ export const BLOCKS = [
   [32, 32],
 ] as const;
 type BlockName = `block_${(typeof BLOCKS)[number][0]}x${(typeof BLOCKS)[number][1]}`;
+/**
+ * The blocks that also come as `blockdot_TMxTN`: the same loads, each output's four k terms a
+ * dot() of two k-vectors in every layout (block_ does that only for A B^T, where both operands
+ * run along K). SwiftShader runs that form at 0.74x the time (NN); llvmpipe does not gain.
+ */
+export const DOT_BLOCKS = [
+  [8, 8],
+  [16, 16],
+  [32, 16],
+] as const;
+type DotBlockName = `blockdot_${(typeof DOT_BLOCKS)[number][0]}x${(typeof DOT_BLOCKS)[number][1]}`;
 
-export const MATMUL_VARIANTS = ['naive', 'scalar_4x4', 'dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8', ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName)] as const;
-export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'outer_4x4' | 'gemv_vec4' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName;
+export const MATMUL_VARIANTS = [
+  'naive', 'scalar_4x4', 'dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8',
+  ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName),
+  ...DOT_BLOCKS.map(([m, n]) => `blockdot_${m}x${n}` as DotBlockName),
+] as const;
+export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'outer_4x4' | 'gemv_vec4' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName | DotBlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -231,11 +250,11 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   ['gemv_vec4', variantProgram('gemv_vec4', [64], { m: 1, n: 256 }, rowTimesMatrix, ({ M, N, K }, o = {}) => M === 1 && N % 4 === 0 && K % 4 === 0 && !o.transB && !o.aNchwHW && !o.bNchwHW)],
   // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
   // vec4s of B^T instead of taking dot()s (faster for K = 16, slower for long K).
-  ['vec4_8x8', variantProgram('vec4_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, false), vec4Layout)],
+  ['vec4_8x8', variantProgram('vec4_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, 'sum'), vec4Layout)],
   ['tiled_4x4', variantProgram('tiled_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg), any)],
   ['tiled_8x8', variantProgram('tiled_8x8', [16, 16], { m: 128, n: 128 }, (o, wg) => tiled(o, 8, 8, wg), any)],
   ['splitk_4x4', { ...variantProgram('splitk_4x4', [16, 16], { m: 64, n: 64 }, (o, wg) => tiled(o, 4, 4, wg, true), splitKWorthIt), splitK: splitKSlices }],
-  ['splitk_8x8', { ...variantProgram('splitk_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, true, true), (shape, o) => vec4Layout(shape, o) && splitKWorthIt(shape, o)), splitK: splitKSlices }],
+  ['splitk_8x8', { ...variantProgram('splitk_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, 'dotNT', true), (shape, o) => vec4Layout(shape, o) && splitKWorthIt(shape, o)), splitK: splitKSlices }],
   ...BLOCKS.map(([tm, tn]) => {
     const name = `block_${tm}x${tn}` as BlockName;
     // The biggest block has no epilogue: llvmpipe spent 52 s compiling block_32x32 with a
@@ -243,6 +262,12 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
     const huge = tm * tn > 512;
     const supports = huge ? (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !hasEpilogue(o) : vec4Layout;
     return [name, variantProgram(name, [8, 8], { m: 8 * tm, n: 8 * tn }, (o) => registerBlocked(o, tm, tn), supports, huge)];
+  }),
+  // For A B^T the dot form is block_'s own code: not a variant there.
+  ...DOT_BLOCKS.map(([tm, tn]) => {
+    const name = `blockdot_${tm}x${tn}` as DotBlockName;
+    const supports = (shape: MatmulShape, o: MatmulOptions = {}) => vec4Layout(shape, o) && !(o.transB && !o.transA);
+    return [name, variantProgram(name, [8, 8], { m: 8 * tm, n: 8 * tn }, (o) => registerBlocked(o, tm, tn, 'dot'), supports)];
   }),
 ]) as Record<MatmulVariant, MatmulProgram>;
 
@@ -264,18 +289,32 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), block_32x32 for
  * the big A B^T products over a long K without an epilogue (the conv weight gradients through
  * im2col: 0.82-0.88x block_32x16's time on llvmpipe, 0.87-0.95x on SwiftShader), vec4_8x8 for the
- * rest where the layout allows, else naive (the tuner also races scalar_4x4 there). Hardware GPUs (H200, Vulkan): dot_wg64 for few
+ * rest where the layout allows, else naive (the tuner also races scalar_4x4 there); with `dot`
+ * (SwiftShader, prefersDotProducts) blockdot_32x16 where block_32x16 would run outside A B^T. Hardware GPUs (H200, Vulkan): dot_wg64 for few
  * outputs over a long K (Linear 6272->1, the step's top kernel there with naive), split-K where C
  * has too few tiles to fill the GPU (the conv weight gradients, K = N H W), else tiled_4x4.
  */
-export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true): MatmulVariant {
+export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, software = true, dot = false): MatmulVariant {
   const outputs = shape.M * shape.N;
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
   if (matmulSupports('outer_4x4', shape, o)) return 'outer_4x4';
   if (matmulSupports('gemv_vec4', shape, o)) return 'gemv_vec4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   if (outputs < 128 * 1024 || shape.K < 64) return 'vec4_8x8';
-  return o.transB && shape.K >= 1024 && matmulSupports('block_32x32', shape, o) ? 'block_32x32' : 'block_32x16';
+  if (o.transB && shape.K >= 1024 && matmulSupports('block_32x32', shape, o)) return 'block_32x32';
+  return dot && matmulSupports('blockdot_32x16', shape, o) ? 'blockdot_32x16' : 'block_32x16';
+}
+
+/**
+ * Whether the fixed choices on this adapter take the register blocks' dot-product form
+ * (`blockdot_`, `conv_TMxTN_dot`): on SwiftShader it ran the big GEMMs at 0.74x and the implicit
+ * conv GEMMs at 0.77-0.87x the time of the k-sum form; on llvmpipe it lost (0.97-1.16).
+ */
+export const prefersDotProducts = (adapter: { backend: string }): boolean => adapter.backend === 'swiftshader';
+
+/** The fixed table's choice for this adapter (`--tune off`, and the fixed entry of every `quick` race). */
+export function fixedMatmulVariant(adapter: { backend: string; isSoftware: boolean }, shape: MatmulShape, o: MatmulOptions = {}): MatmulVariant {
+  return bestMatmulVariant(shape, o, adapter.isSoftware, prefersDotProducts(adapter));
 }
 
 export function matmulProgram(variant: MatmulVariant, o: MatmulOptions = {}) {
@@ -460,7 +499,7 @@ function rowTimesMatrix(o: MatmulOptions): MatmulCode {
  * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
  * stored).
  */
-function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = true, split = false): MatmulCode {
+function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' | 'dotNT' | 'dot' = 'dotNT', split = false): MatmulCode {
   const I = range(TM);
   const J4 = range(TN / 4);
   const KK = range(4);
@@ -495,9 +534,17 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, dotForNT = tr
   }
   const aAt = (i: number, kk: number) => (o.transA ? `a${kk}_${Math.floor(i / 4)}[${i % 4}]` : `a${i}[${kk}]`);
   const fma: string[] = [];
-  if (!o.transA && o.transB && dotForNT) {
+  if (form === 'dot' || (form === 'dotNT' && !o.transA && o.transB)) {
+    // Row i's and column j's four k-values as vec4s (loaded so, or gathered from the loads:
+    // free renames where a vec4 is four registers), each output's k terms one dot().
+    const aK = (i: number) => (o.transA ? `vec4<f32>(${KK.map((kk) => aAt(i, kk)).join(', ')})` : `a${i}`);
+    const bK = (j: number) => (o.transB ? `b${j}` : `vec4<f32>(${KK.map((kk) => `b${kk}_${Math.floor(j / 4)}[${j % 4}]`).join(', ')})`);
+    if (o.transA) for (const i of I) fma.push(`let ak${i} = ${aK(i)};`);
+    if (!o.transB) for (const j of range(TN)) fma.push(`let bk${j} = ${bK(j)};`);
+    const a = (i: number) => (o.transA ? `ak${i}` : aK(i));
+    const b = (j: number) => (o.transB ? bK(j) : `bk${j}`);
     for (const i of I) for (const j4 of J4) {
-      const d = range(4).map((jj) => `dot(a${i}, b${4 * j4 + jj})`).join(', ');
+      const d = range(4).map((jj) => `dot(${a(i)}, ${b(4 * j4 + jj)})`).join(', ');
       fma.push(`acc${i}_${j4} += vec4<f32>(${d});`);
     }
   } else {
