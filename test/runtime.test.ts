@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CPU_BACKEND, isCpuAdapter, parseBackend } from '../src/gpu/backend.js';
+import { DEFAULT_CPU_BACKEND, isCpuAdapter, isSwiftShaderAdapter, parseBackend } from '../src/gpu/backend.js';
 import { AdapterUnavailableError, DeviceLostError, KernelError } from '../src/gpu/errors.js';
 import { requestGpu } from '../src/gpu/gpu.js';
 import { hardwareVulkanIcds } from '../src/gpu/adapter-node.js';
@@ -23,6 +23,14 @@ describe('adapter choice', () => {
     expect(gpu.adapter.architecture).toMatch(/swiftshader/i);
     expect(gpu.hasTimestamps).toBe(true);
     gpu.destroy();
+  });
+
+  it('tells SwiftShader apart, opened by name or reported by a browser, from llvmpipe and GPUs', () => {
+    const info = { vendor: '', architecture: '', device: '', description: '' };
+    expect(isSwiftShaderAdapter({ ...info, backend: 'swiftshader' })).toBe(true);
+    expect(isSwiftShaderAdapter({ ...info, backend: 'browser', vendor: 'google', architecture: 'swiftshader' })).toBe(true);
+    expect(isSwiftShaderAdapter({ ...info, backend: 'gles', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(false);
+    expect(isSwiftShaderAdapter({ ...info, backend: 'gpu', vendor: 'nvidia', description: 'NVIDIA H200' })).toBe(false);
   });
 
   it('opens llvmpipe through OpenGL ES for --backend gles, with raised limits', async () => {

@@ -30,3 +30,8 @@ export function isCpuAdapter(info: { vendor: string; architecture: string; devic
   const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
   return /swiftshader|llvmpipe|lavapipe|softpipe|software/.test(text);
 }
+
+/** SwiftShader, whether opened by name in Node or chosen by a browser (headless Chromium's adapter). */
+export function isSwiftShaderAdapter(info: { backend: string; vendor: string; architecture: string; device: string; description: string }): boolean {
+  return info.backend === 'swiftshader' || /swiftshader/.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase());
+}

@@ -4,7 +4,7 @@
  * (`#gpu-adapter` resolves per platform, see package.json "imports").
  */
 import { openAdapter, runtimeVersion } from '#gpu-adapter';
-import { BACKEND_ENV, isCpuAdapter, parseBackend, type Backend } from './backend.js';
+import { BACKEND_ENV, isCpuAdapter, isSwiftShaderAdapter, parseBackend, type Backend } from './backend.js';
 import { DeviceLostError, GpuError, KernelError } from './errors.js';
 import {
   formatCompilationMessages,
@@ -147,6 +147,11 @@ export class Gpu {
   /** A CPU implementation (SwiftShader, llvmpipe): kernel choices differ from real GPUs. */
   get isSoftware(): boolean {
     return this.adapter.backend === 'swiftshader' || this.adapter.backend === 'gles' || isCpuAdapter(this.adapter);
+  }
+
+  /** SwiftShader in Node or in a browser: its kernel choices differ from llvmpipe's (prefersDotProducts, the tuner's short list). */
+  get isSwiftShader(): boolean {
+    return isSwiftShaderAdapter(this.adapter);
   }
 
   /** Bytes of the largest buffer one storage binding holds (a buffer is bound whole). */

@@ -60,7 +60,7 @@ const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8'
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 /** The matmul variants that won somewhere on this kind of adapter. */
 export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {
-  return gpu.backend === 'swiftshader' ? QUICK_SWIFTSHADER : gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
+  return gpu.isSwiftShader ? QUICK_SWIFTSHADER : gpu.isSoftware ? QUICK_CPU : QUICK_GPU;
 }
 
 /**

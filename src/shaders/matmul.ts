@@ -310,10 +310,10 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
  * (`blockdot_`, `conv_TMxTN_dot`): on SwiftShader it ran the big GEMMs at 0.74x and the implicit
  * conv GEMMs at 0.77-0.87x the time of the k-sum form; on llvmpipe it lost (0.97-1.16).
  */
-export const prefersDotProducts = (adapter: { backend: string }): boolean => adapter.backend === 'swiftshader';
+export const prefersDotProducts = (adapter: { isSwiftShader: boolean }): boolean => adapter.isSwiftShader;
 
 /** The fixed table's choice for this adapter (`--tune off`, and the fixed entry of every `quick` race). */
-export function fixedMatmulVariant(adapter: { backend: string; isSoftware: boolean }, shape: MatmulShape, o: MatmulOptions = {}): MatmulVariant {
+export function fixedMatmulVariant(adapter: { isSwiftShader: boolean; isSoftware: boolean }, shape: MatmulShape, o: MatmulOptions = {}): MatmulVariant {
   return bestMatmulVariant(shape, o, adapter.isSoftware, prefersDotProducts(adapter));
 }
 
