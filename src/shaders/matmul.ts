@@ -496,8 +496,9 @@ function rowTimesMatrix(o: MatmulOptions): MatmulCode {
  *  - A [M,K]: a{i} = row i's 4 k-values;        A^T [K,M]: a{kk}_{i4} = 4 rows at k = kk
  *  - B [K,N]: b{kk}_{j4} = 4 columns at k = kk;  B^T [N,K]: b{j} = column j's 4 k-values
  * Accumulators are vec4 along N (acc{i}_{j4}); with A [M,K] and B^T both operands run along K and
- * each output is a sum of dot()s. Rows and columns past the edge are clamped (computed, never
- * stored).
+ * each output is a sum of dot()s. `form`: `dotNT` takes dot()s there and k-sums along N in the
+ * other layouts (block_), `dot` takes dot()s of k-vectors in every layout (blockdot_), `sum`
+ * never (vec4_8x8). Rows and columns past the edge are clamped (computed, never stored).
  */
 function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' | 'dotNT' | 'dot' = 'dotNT', split = false): MatmulCode {
   const I = range(TM);
