@@ -70,7 +70,7 @@ describe('matmul tuner on gles', () => {
     const store = memoryStore();
     const tuner = new MatmulTuner(gpu(), 'off', store);
     expect(await tuner.choose(shape, {})).toBe(bestMatmulVariant(shape, {}, true));
-    expect(await tuner.chooseConv(conv)).toBe(convGemmFixedProgram(conv));
+    expect(await tuner.chooseConv(conv)).toBe(convGemmFixedProgram(conv, gpu()));
     expect(store.saves).toBe(0);
   });
 

@@ -33,7 +33,6 @@ import {
   MATMUL_PROGRAMS,
   MATMUL_VARIANTS,
   fixedMatmulVariant,
-  prefersDotProducts,
   layoutTag,
   matmulSupports,
   type MatmulOptions,
@@ -139,12 +138,12 @@ export class MatmulTuner {
     const pool = mode === 'full' ? CONV_GEMM_BLOCKS.flatMap((b) => [b, `${b}_dot`]) : quick;
     // A block taller than the op's rows only repeats rows (clamped).
     const raced = pool.map((b) => `conv_${b}`).filter((name) => convGemmProgram(name).block.tm <= Math.max(4, M));
-    return [...new Set([convGemmFixedProgram(op, prefersDotProducts(this.gpu)), ...raced])];
+    return [...new Set([convGemmFixedProgram(op, this.gpu), ...raced])];
   }
 
   /** The conv GEMM program for this op: cached, timed now, or (mode off) the fixed choice. */
   async chooseConv(op: ConvGemmOp): Promise<string> {
-    const fixed = convGemmFixedProgram(op, prefersDotProducts(this.gpu));
+    const fixed = convGemmFixedProgram(op, this.gpu);
     if (this.mode === 'off') return fixed;
     const candidates = this.convCandidates(op);
     if (candidates.length === 1) return candidates[0]!;

@@ -11,7 +11,6 @@ import {
   MATMUL_VARIANTS,
   fixedMatmulVariant,
   matmulSupports,
-  prefersDotProducts,
   type MatmulOptions,
   type MatmulShape,
   type MatmulVariant,
@@ -75,7 +74,7 @@ export async function convGemm(
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
   if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, B, out);
-  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, prefersDotProducts(plan.gpu)));
+  const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, plan.gpu));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
   let a = A;

@@ -32,6 +32,7 @@
 import { program, type AnyProgram, type BindingLayout, type Program } from '../gpu/program.js';
 import { fusedApply, fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import type { ConvGeometry } from './conv.js';
+import { prefersDotProducts } from './matmul.js';
 
 export const CONV_GEMM_MODES = ['forward', 'weight', 'transposed'] as const;
 export type ConvGemmMode = (typeof CONV_GEMM_MODES)[number];
@@ -125,13 +126,14 @@ export function convGemmProgram(name: string): ConvGemmProgram {
 
 /**
  * The fixed choice (tune off): big blocks raise the CPU adapters' ceiling (fewer loads per
- * multiply-add), small ones keep enough threads busy; `dot`: the dot-product form
+ * multiply-add), small ones keep enough threads busy; the dot-product form where the adapter prefers it
  * (SwiftShader: 0.77-0.87x the time of the k-sum form; llvmpipe 1.06-1.16x). 32x16 measured best for the M = 64 and
  * M = 128 products on both CPU adapters at batch 64 (npm run bench:conv-blocks; the figures are
  * in docs/benchmarks.md, "Convolution paths and fusions").
  */
-export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, dot = false): string {
+export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, adapter: { isSwiftShader: boolean }): string {
   const { M } = convGemmShape(op);
+  const dot = prefersDotProducts(adapter);
   const form = dot ? '_dot' : '';
   // SwiftShader's forward form at M = 128: 32x32_dot 0.84x the time of 32x16_dot (transposed: 1.00).
   if (dot && op.mode === 'forward' && M >= 128) return 'conv_32x32_dot';

@@ -538,12 +538,10 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
   if (form === 'dot' || (form === 'dotNT' && !o.transA && o.transB)) {
     // Row i's and column j's four k-values as vec4s (loaded so, or gathered from the loads:
     // free renames where a vec4 is four registers), each output's k terms one dot().
-    const aK = (i: number) => (o.transA ? `vec4<f32>(${KK.map((kk) => aAt(i, kk)).join(', ')})` : `a${i}`);
-    const bK = (j: number) => (o.transB ? `b${j}` : `vec4<f32>(${KK.map((kk) => `b${kk}_${Math.floor(j / 4)}[${j % 4}]`).join(', ')})`);
-    if (o.transA) for (const i of I) fma.push(`let ak${i} = ${aK(i)};`);
-    if (!o.transB) for (const j of range(TN)) fma.push(`let bk${j} = ${bK(j)};`);
-    const a = (i: number) => (o.transA ? `ak${i}` : aK(i));
-    const b = (j: number) => (o.transB ? bK(j) : `bk${j}`);
+    if (o.transA) for (const i of I) fma.push(`let ak${i} = vec4<f32>(${KK.map((kk) => aAt(i, kk)).join(', ')});`);
+    if (!o.transB) for (const j of range(TN)) fma.push(`let bk${j} = vec4<f32>(${KK.map((kk) => `b${kk}_${Math.floor(j / 4)}[${j % 4}]`).join(', ')});`);
+    const a = (i: number) => (o.transA ? `ak${i}` : `a${i}`);
+    const b = (j: number) => (o.transB ? `b${j}` : `bk${j}`);
     for (const i of I) for (const j4 of J4) {
       const d = range(4).map((jj) => `dot(${a(i)}, ${b(4 * j4 + jj)})`).join(', ');
       fma.push(`acc${i}_${j4} += vec4<f32>(${d});`);
