@@ -170,6 +170,25 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
     }
   }
 
+  // The fixtures' 3000 values take the vec4 form (pointwiseWidth); their first 2999 the form
+  // with a value per invocation, against the same reference values.
+  for (const c of cases.filter((c) => c.op === 'activation')) {
+    it(`${c.name}, 2999 values (a value per invocation): forward and gradient`, async () => {
+      const g = gpu();
+      const n = 2999;
+      const model = new Sequential(c.name, [layerFor(c)]).allocate(g);
+      const x = g.tensor('x', [n], 'f32', input(c, 'x').subarray(0, n));
+      const dy = g.tensor('dy', [n], 'f32', input(c, 'dy').subarray(0, n));
+      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const { y, tape } = await model.forward(plan, x, true);
+      const dx = (await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }))!;
+      expect(plan.dispatches.map((d) => d.kernel).every((k) => !k.endsWith('.vec4'))).toBe(true);
+      g.run(plan.dispatches);
+      expect(compareClose((await g.read(y)) as Float32Array, ref(c, 'y').subarray(0, n), TOL.pointwise!), `${c.name} y`).toBeNull();
+      expect(compareClose((await g.read(dx)) as Float32Array, ref(c, 'dx').subarray(0, n), TOL.pointwise!), `${c.name} dx`).toBeNull();
+    });
+  }
+
   for (const c of cases.filter((c) => c.op === 'bce' || c.op === 'bce_logits')) {
     it(`${c.name}: loss and gradient`, async () => {
       const g = gpu();

@@ -82,8 +82,9 @@ describe('programs', () => {
       for (const p of PROGRAMS) {
         const named = Object.fromEntries(Object.keys(p.bindings).map((n) => [n, scratch]));
         const values = Object.fromEntries(Object.keys(p.uniforms ?? {}).map((n) => [n, 1]));
-        // The grid of a minimal shape: every size a program's grid reads is 1.
-        const shape = { n: 1, N: 1, C: 1, HW: 1, M: 1, K: 1, MN: 1, batch: 1, pixels: 1, G: 1, rows: 1, latent: 1, classes: 1, width: 1, padded: 4, mode: 'forward', g: { N: 1, C: 1, H: 1, W: 1, Ho: 1, Wo: 1, k: 1, s: 1, p: 0 } };
+        // The grid of a minimal shape: every size a program's grid reads is 1, or 4 where a
+        // vec4 form needs a multiple of 4 (values n, pixels HW).
+        const shape = { n: 4, N: 1, C: 1, HW: 4, M: 1, K: 1, MN: 1, batch: 1, pixels: 1, G: 1, rows: 1, latent: 1, classes: 1, width: 1, padded: 4, mode: 'forward', g: { N: 1, C: 1, H: 1, W: 1, Ho: 1, Wo: 1, k: 1, s: 1, p: 0 } };
         const d = await p.prepare(g, shape, named, values);
         expect(d.kernel).toBe(p.name);
         expect(d.bytes, `${p.name}: bytes for the roofline`).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 /** ReLU, LeakyReLU, Tanh, Sigmoid: pointwise, backward from the saved output. */
 import type { Tensor } from '../gpu/tensor.js';
+import { pointwiseWidth } from '../shaders/common.js';
 import { activationBackwardProgram, activationForwardProgram, type Activation } from '../shaders/activation.js';
 import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
 
@@ -18,14 +19,14 @@ export class Pointwise extends Layer {
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
     const y = planTensor(plan, `${this.prefix}y`, x.shape);
-    plan.dispatches.push(await activationForwardProgram(this.op, this.slope).prepare(plan.gpu, { n: x.size }, { x, y }));
+    plan.dispatches.push(await activationForwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { x, y }));
     return { x, y };
   }
 
   async backward(plan: PlanBuilder, { x, y }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    plan.dispatches.push(await activationBackwardProgram(this.op, this.slope).prepare(plan.gpu, { n: x.size }, { out: y, dy, dx }));
+    plan.dispatches.push(await activationBackwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { out: y, dy, dx }));
     return dx;
   }
 }

@@ -95,13 +95,13 @@ export class BatchNorm extends Layer {
       // PyTorch raises the same: the variance of one value is undefined.
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
     }
-    const strategy = planChannels(plan, n * HW);
+    const form = planChannels(plan, n, HW);
     const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
       const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
       groupStats.push(saved);
       plan.dispatches.push(
-        await batchNormTrainProgram(strategy, act).prepare(gpu, { N: n, C, HW }, { x, gamma, beta, y, saved, running_mean: mean, running_var: variance }, uniforms(n, g * n)),
+        await batchNormTrainProgram(form, act).prepare(gpu, { N: n, C, HW }, { x, gamma, beta, y, saved, running_mean: mean, running_var: variance }, uniforms(n, g * n)),
       );
     }
     const saved: BatchNormSaved = { x, y, training: true, act, groupStats };
@@ -120,13 +120,13 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const strategy = planChannels(plan, n * HW);
+    const form = planChannels(plan, n, HW);
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their parameter gradients, as separate passes would.
       const accumulate = o.paramGrads && (o.accumulate || g > 0);
       const bindings = { x, gamma: this.param('weight'), saved: stats, dy, dx, dgamma, dbeta, ...(saved.act ? { out: saved.y } : {}) };
       const uniforms = { N: n, C, HW, eps: this.eps, momentum: this.momentum, first: g * n };
-      plan.dispatches.push(await batchNormBackwardProgram(strategy, accumulate, saved.act).prepare(gpu, { N: n, C, HW }, bindings, uniforms));
+      plan.dispatches.push(await batchNormBackwardProgram(form, accumulate, saved.act).prepare(gpu, { N: n, C, HW }, bindings, uniforms));
     }
     return o.needDx ? dx : null;
   }

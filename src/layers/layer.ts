@@ -9,7 +9,7 @@ import { numel, type Tensor } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
 import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
-import { channelStrategy, type ChannelStrategy } from '../shaders/reduce.js';
+import { channelForm, channelStrategy, type ChannelForm, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
@@ -37,9 +37,9 @@ export interface PlanBuilder {
   alloc?: TensorAllocator;
 }
 
-/** How this plan's per-channel kernels own a channel of `valuesPerChannel` values. */
-export function planChannels(plan: PlanBuilder, valuesPerChannel: number): ChannelStrategy {
-  return plan.channels ?? channelStrategy(valuesPerChannel, plan.gpu.isSoftware);
+/** The form of this plan's per-channel kernels over an [N, C, HW] tensor (see channelForm). */
+export function planChannels(plan: PlanBuilder, N: number, HW: number): ChannelForm {
+  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), HW);
 }
 
 /** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */

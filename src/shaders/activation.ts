@@ -3,38 +3,43 @@
  * output y (cheaper than keeping x: every derivative here is a function of y).
  */
 import { program } from '../gpu/program.js';
-import { FLAT_ID, grid1d } from './common.js';
+import { FLAT_ID, grid1d, quads, valuesBinding, valueType, type ValueWidth } from './common.js';
 
 export const ACTIVATIONS = ['relu', 'leaky_relu', 'tanh', 'sigmoid'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 export const ACTIVATION_WG = 256;
 
-const FORWARD: Record<Activation, string> = {
-  relu: 'max(v, 0.0)',
-  leaky_relu: 'select(slope * v, v, v > 0.0)',
+/**
+ * f(v) and f'(x) (written in terms of y = f(x)) for a value type: f32, or vec4<f32> with each
+ * constant splatted. For leaky_relu, y > 0 exactly when x > 0 (slope > 0).
+ */
+const FORWARD: Record<Activation, (k: (c: string) => string) => string> = {
+  relu: (k) => `max(v, ${k('0.0')})`,
+  leaky_relu: (k) => `select(slope * v, v, v > ${k('0.0')})`,
   // tanh(x) is exactly +-1 in float32 beyond |x| = 9.1; clamping keeps sinh/cosh-based
   // implementations from producing inf/inf = NaN.
-  tanh: 'tanh(clamp(v, -15.0, 15.0))',
-  sigmoid: '1.0 / (1.0 + exp(-v))',
+  tanh: (k) => `tanh(clamp(v, ${k('-15.0')}, ${k('15.0')}))`,
+  sigmoid: (k) => `${k('1.0')} / (${k('1.0')} + exp(-v))`,
 };
 
-/** f'(x) written in terms of y = f(x). For leaky_relu, y > 0 exactly when x > 0 (slope > 0). */
-const DERIVATIVE: Record<Activation, string> = {
-  relu: 'select(0.0, 1.0, y > 0.0)',
-  leaky_relu: 'select(slope, 1.0, y > 0.0)',
-  tanh: '1.0 - y * y',
-  sigmoid: 'y * (1.0 - y)',
+const DERIVATIVE: Record<Activation, (k: (c: string) => string) => string> = {
+  relu: (k) => `select(${k('0.0')}, ${k('1.0')}, y > ${k('0.0')})`,
+  leaky_relu: (k) => `select(${k('slope')}, ${k('1.0')}, y > ${k('0.0')})`,
+  tanh: (k) => `${k('1.0')} - y * y`,
+  sigmoid: (k) => `y * (${k('1.0')} - y)`,
 };
 
 /**
  * `act_forward(v)` and `act_derivative(y)` (from the output) in WGSL, for the activation kernels
  * and for kernels that fuse an activation (BatchNorm). A leaky_relu needs `override slope`.
  */
-export function activationFns(act: Activation): string {
+export function activationFns(act: Activation, width: ValueWidth = 1): string {
+  const T = valueType(width);
+  const k = (c: string) => (width === 1 ? c : `${T}(${c})`);
   return /* wgsl */ `
-fn act_forward(v: f32) -> f32 { return ${FORWARD[act]}; }
-fn act_derivative(y: f32) -> f32 { return ${DERIVATIVE[act]}; }`;
+fn act_forward(v: ${T}) -> ${T} { return ${FORWARD[act](k)}; }
+fn act_derivative(y: ${T}) -> ${T} { return ${DERIVATIVE[act](k)}; }`;
 }
 
 /**
@@ -51,8 +56,8 @@ export interface FusedActivation {
 export const fusedName = (act?: FusedActivation) => (act ? `+${act.op}` : '');
 /** The fusing kernel's override constants. */
 export const fusedConstants = (act?: FusedActivation): Record<string, number> => (act?.op === 'leaky_relu' ? { slope: act.slope } : {});
-/** WGSL declarations a fusing kernel needs: `act_forward`, `act_derivative` and `slope`. */
-export const fusedFns = (act?: FusedActivation) => (act ? `\noverride slope: f32 = 0.01;${activationFns(act.op)}` : '');
+/** WGSL declarations a fusing kernel needs: `act_forward`, `act_derivative` (on values of `width`) and `slope`. */
+export const fusedFns = (act?: FusedActivation, width: ValueWidth = 1) => (act ? `\noverride slope: f32 = 0.01;${activationFns(act.op, width)}` : '');
 /** `value` with the fused activation applied (or as it is). */
 export const fusedApply = (act: FusedActivation | undefined, value: string) => (act ? `act_forward(${value})` : value);
 
@@ -61,41 +66,56 @@ export interface PointwiseShape {
   n: number;
 }
 
-const pointwiseGrid = ({ n }: PointwiseShape, max: number) => grid1d(n, ACTIVATION_WG, max);
+/** Invocations over n values at `width` values each; `n` must be a multiple of the width. */
+function pointwiseGrid(name: string, width: ValueWidth) {
+  return ({ n }: PointwiseShape, max: number) => {
+    return grid1d(width === 4 ? quads(name, n) : n, ACTIVATION_WG, max);
+  };
+}
 
-export function activationForwardProgram(act: Activation, slope = 0.01) {
+const widthName = (width: ValueWidth) => (width === 4 ? '.vec4' : '');
+/** The invocations a pointwise kernel has work for. */
+const count = (width: ValueWidth) => (width === 1 ? 'params.n' : `params.n / ${width}u`);
+
+/** y = f(x), `width` values per invocation (see pointwiseWidth). */
+export function activationForwardProgram(act: Activation, slope = 0.01, width: ValueWidth = 1) {
+  const name = `activation.${act}_forward${widthName(width)}`;
   return program({
-    name: `activation.${act}_forward`,
+    name,
     workgroupSize: [ACTIVATION_WG],
     uniforms: { n: 'u32' },
-    bindings: { x: 'read', y: 'read_write' },
+    bindings: { x: valuesBinding('read', width), y: valuesBinding('read_write', width) },
     constants: act === 'leaky_relu' ? { slope } : {},
-    wgsl: `override slope: f32 = 0.01;${activationFns(act)}${FLAT_ID}`,
+    wgsl: `override slope: f32 = 0.01;${activationFns(act, width)}${FLAT_ID}`,
     main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, WG_X);
-  if (i >= params.n) { return; }
+  if (i >= ${count(width)}) { return; }
   y[i] = act_forward(x[i]);
 }`,
-    grid: pointwiseGrid,
+    grid: pointwiseGrid(name, width),
   });
 }
 
-export function activationBackwardProgram(act: Activation, slope = 0.01) {
+/** dx = dy * f'(y), `width` values per invocation. */
+export function activationBackwardProgram(act: Activation, slope = 0.01, width: ValueWidth = 1) {
+  const name = `activation.${act}_backward${widthName(width)}`;
   return program({
-    name: `activation.${act}_backward`,
+    name,
     workgroupSize: [ACTIVATION_WG],
     uniforms: { n: 'u32' },
-    bindings: { out: 'read', dy: 'read', dx: 'read_write' },
+    bindings: { out: valuesBinding('read', width), dy: valuesBinding('read', width), dx: valuesBinding('read_write', width) },
     constants: act === 'leaky_relu' ? { slope } : {},
-    wgsl: `override slope: f32 = 0.01;${activationFns(act)}${FLAT_ID}`,
+    wgsl: `override slope: f32 = 0.01;${activationFns(act, width)}${FLAT_ID}`,
     main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg, WG_X);
-  if (i >= params.n) { return; }
+  if (i >= ${count(width)}) { return; }
   dx[i] = dy[i] * act_derivative(out[i]);
 }`,
-    grid: pointwiseGrid,
+    grid: pointwiseGrid(name, width),
   });
 }
 
 /** One of each program of this file, for the program test. */
-export const ACTIVATION_PROGRAMS = ACTIVATIONS.flatMap((a) => [activationForwardProgram(a), activationBackwardProgram(a)]);
+export const ACTIVATION_PROGRAMS = ACTIVATIONS.flatMap((a) =>
+  ([1, 4] as const).flatMap((w) => [activationForwardProgram(a, 0.01, w), activationBackwardProgram(a, 0.01, w)]),
+);

@@ -7,7 +7,7 @@
 import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID, grid1d } from './common.js';
-import { channelGrid, channelHead, channelLoop, channelWorkgroupSize, sumFn, type ChannelStrategy } from './reduce.js';
+import { addIn, channelGrid, channelHead, channelLoop, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -28,26 +28,27 @@ const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32'
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
  * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
  */
-export function batchNormTrainProgram(strategy: ChannelStrategy, act?: FusedActivation) {
-  const over = (body: string) => channelLoop(strategy, body, 'params.first');
+export function batchNormTrainProgram(form: ChannelForm, act?: FusedActivation) {
+  const over = (body: string) => channelLoop(form, body, 'params.first');
   const out = act ? 'act_forward(x[i] * scale + shift)' : 'x[i] * scale + shift';
   return program({
-    name: `batchnorm.train_forward${fusedName(act)}.${strategy}`,
-    workgroupSize: [channelWorkgroupSize(strategy)],
+    name: `batchnorm.train_forward${fusedName(act)}.${form}`,
+    workgroupSize: [channelWorkgroupSize(form)],
     uniforms: BN_UNIFORMS,
-    bindings: { x: 'read', gamma: 'read', beta: 'read', y: 'read_write', saved: 'read_write', running_mean: 'read_write', running_var: 'read_write' },
+    bindings: { x: channelValues(form, 'read'), gamma: 'read', beta: 'read', y: channelValues(form, 'read_write'), saved: 'read_write', running_mean: 'read_write', running_var: 'read_write' },
     constants: fusedConstants(act),
-    wgsl: `${fusedFns(act)}
-${sumFn(strategy, 'sum_x')}
-${sumFn(strategy, 'sum_sq')}
+    wgsl: `${fusedFns(act, channelWidth(form))}
+${sumFn(form, 'sum_x')}
+${sumFn(form, 'sum_sq')}
+${addIn(form)}
 ${FLAT_ID}`,
-    main: /* wgsl */ `${channelHead(strategy)}
+    main: /* wgsl */ `${channelHead(form)}
   var s = 0.0;
-  ${over('s += x[i];')}
+  ${over('s = add_in(s, x[i]);')}
   let mean = sum_x(s, lid) * inv_count;
   // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
   var q = 0.0;
-  ${over('let d = x[i] - mean; q += d * d;')}
+  ${over('let d = x[i] - mean; q = add_in(q, d * d);')}
   let sq = sum_sq(q, lid);
   let variance = sq * inv_count;
   let invstd = 1.0 / sqrt(variance + params.eps);
@@ -62,7 +63,7 @@ ${FLAT_ID}`,
     running_var[c] = (1.0 - m) * running_var[c] + m * sq / f32(count - 1u);
   }
 }`,
-    grid: ({ C }: BatchNormShape, max: number) => channelGrid(strategy, C, max),
+    grid: (shape: BatchNormShape, max: number) => channelGrid(form, shape, max),
   });
 }
 
@@ -92,26 +93,28 @@ export function batchNormEvalProgram() {
  * (the forward fused it), dy is the gradient of act's output and `out` that output: the
  * activation's backward, dy * act'(out), happens in the loads.
  */
-export function batchNormBackwardProgram(strategy: ChannelStrategy, accumulate: boolean, act?: FusedActivation) {
+export function batchNormBackwardProgram(form: ChannelForm, accumulate: boolean, act?: FusedActivation) {
   const op = accumulate ? '+=' : '=';
-  const over = (body: string) => channelLoop(strategy, body, 'params.first');
+  const over = (body: string) => channelLoop(form, body, 'params.first');
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
-  const bindings = { x: 'read', gamma: 'read', saved: 'read', dy: 'read', dx: 'read_write', dgamma: 'read_write', dbeta: 'read_write' } as const;
+  const values = (access: 'read' | 'read_write') => channelValues(form, access);
+  const bindings = { x: values('read'), gamma: 'read', saved: 'read', dy: values('read'), dx: values('read_write'), dgamma: 'read_write', dbeta: 'read_write' } as const;
   return program({
-    name: `batchnorm.backward${fusedName(act)}.${strategy}${accumulate ? '+' : ''}`,
-    workgroupSize: [channelWorkgroupSize(strategy)],
+    name: `batchnorm.backward${fusedName(act)}.${form}${accumulate ? '+' : ''}`,
+    workgroupSize: [channelWorkgroupSize(form)],
     uniforms: BN_UNIFORMS,
-    bindings: (act ? { ...bindings, out: 'read' } : bindings) as BindingLayout,
+    bindings: (act ? { ...bindings, out: values('read') } : bindings) as BindingLayout,
     constants: fusedConstants(act),
-    wgsl: `${fusedFns(act)}
-${sumFn(strategy, 'sum2', 'vec2<f32>')}
+    wgsl: `${fusedFns(act, channelWidth(form))}
+${sumFn(form, 'sum2', 'vec2<f32>')}
+${addIn(form)}
 ${FLAT_ID}`,
-    main: /* wgsl */ `${channelHead(strategy)}
+    main: /* wgsl */ `${channelHead(form)}
   let mean = saved[c];
   let invstd = saved[params.C + c];
   var s = vec2<f32>(0.0);
   ${over(`let g = ${grad};
-      s += vec2<f32>(g, g * (x[i] - mean) * invstd);`)}
+      s = add_in2(s, g, g * (x[i] - mean) * invstd);`)}
   let sums = sum2(s, lid);
   let sum_dy = sums.x;
   let sum_dy_xhat = sums.y;
@@ -123,14 +126,14 @@ ${FLAT_ID}`,
     dbeta[c] ${op} sum_dy;
   }
 }`,
-    grid: ({ C }: BatchNormShape, max: number) => channelGrid(strategy, C, max),
+    grid: (shape: BatchNormShape, max: number) => channelGrid(form, shape, max),
   });
 }
 
 const LEAKY = { op: 'leaky_relu', slope: 0.2 } as const;
 export const BATCHNORM_PROGRAMS = [
   batchNormEvalProgram(),
-  ...(['thread', 'workgroup'] as const).flatMap((s) => [
+  ...CHANNEL_FORMS.flatMap((s) => [
     batchNormTrainProgram(s),
     batchNormTrainProgram(s, LEAKY),
     batchNormBackwardProgram(s, false),
