@@ -56,6 +56,7 @@ const SHAPES = [
 const DEGENERATE: Array<MatmulShape & { variants: readonly MatmulVariant[] }> = [
   { M: 36, N: 100, K: 1, variants: ['naive', 'scalar_4x4', 'outer_4x4'] }, // D's Linear(6272, 1) dx: several workgroups, the last ones partial
   { M: 1, N: 520, K: 128, variants: ['naive', 'scalar_4x4', 'gemv_vec4'] }, // its dW: three workgroups of 256 columns, the last partial
+  { M: 36, N: 1, K: 100, variants: ['naive', 'dot_wg64', 'rowdot_vec4'] }, // its forward (A B^T): three workgroups of 16 rows, the last partial
 ];
 
 describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {

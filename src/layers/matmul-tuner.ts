@@ -54,8 +54,8 @@ const RACE_CLOSE = 1.3;
  * degenerate-shape forms (outer_4x4, gemv_vec4; measured on the CPU adapters only) are in every
  * list: they race only at K = 1 or M = 1, against naive.
  */
-const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
-const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'blockdot_16x16', 'splitk_8x8'];
+const QUICK_CPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'rowdot_vec4', 'vec4_8x8', 'block_8x8', 'block_16x8', 'block_16x16', 'block_32x16', 'splitk_8x8'];
+const QUICK_SWIFTSHADER: MatmulVariant[] = ['outer_4x4', 'gemv_vec4', 'rowdot_vec4', 'vec4_8x8', 'block_8x8', 'block_16x16', 'block_32x16', 'blockdot_16x16', 'splitk_8x8'];
 const QUICK_GPU: MatmulVariant[] = ['dot_wg64', 'outer_4x4', 'gemv_vec4', 'splitk_4x4', 'tiled_4x4', 'tiled_8x8', 'vec4_8x8', 'block_8x8', 'block_16x8'];
 /** The matmul variants that won somewhere on this kind of adapter. */
 export function quickMatmulVariants(gpu: Gpu): readonly MatmulVariant[] {

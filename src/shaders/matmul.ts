@@ -27,6 +27,10 @@
  *    a row vector times B, four columns per thread): vec4 loads and stores where the register
  *    blocks cannot go (they step K by 4 and read A^T four rows at a time). D's Linear(6272, 1)
  *    backward is both: dx = dy W (K = 1) and dW = dy^T x (M = 1).
+ *  - `rowdot_vec4` (A B^T with few columns: its forward, N = 1): an output per thread, a dot()
+ *    of A's row and B^T's row a vec4 at a time, workgroups of 16 rows. The register blocks
+ *    leave all but one of their columns idle there, a workgroup per output (dot_wg64) pays a
+ *    tree reduction per output.
  *  - `splitk_4x4` (tiled) and `splitk_8x8` (block_8x8's registers): K cut into slices run as
  *    grid z, each slice's partial C summed by `splitk_reduce`, for a C too small to occupy the
  *    adapter over a long K (the weight gradients: D's 1-channel convolution, 64x16 outputs over
@@ -60,11 +64,11 @@ export const DOT_BLOCKS = [
 type DotBlockName = `blockdot_${(typeof DOT_BLOCKS)[number][0]}x${(typeof DOT_BLOCKS)[number][1]}`;
 
 export const MATMUL_VARIANTS = [
-  'naive', 'scalar_4x4', 'dot_wg64', 'outer_4x4', 'gemv_vec4', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8',
+  'naive', 'scalar_4x4', 'dot_wg64', 'outer_4x4', 'gemv_vec4', 'rowdot_vec4', 'vec4_8x8', 'tiled_4x4', 'tiled_8x8', 'splitk_4x4', 'splitk_8x8',
   ...BLOCKS.map(([m, n]) => `block_${m}x${n}` as BlockName),
   ...DOT_BLOCKS.map(([m, n]) => `blockdot_${m}x${n}` as DotBlockName),
 ] as const;
-export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'outer_4x4' | 'gemv_vec4' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName | DotBlockName;
+export type MatmulVariant = 'naive' | 'scalar_4x4' | 'dot_wg64' | 'outer_4x4' | 'gemv_vec4' | 'rowdot_vec4' | 'vec4_8x8' | 'tiled_4x4' | 'tiled_8x8' | 'splitk_4x4' | 'splitk_8x8' | BlockName | DotBlockName;
 
 /**
  * A matmul variant as one object: its kernel source, workgroup size and the tile of C one
@@ -248,6 +252,7 @@ export const MATMUL_PROGRAMS: Record<MatmulVariant, MatmulProgram> = Object.from
   // and M = 1 (A is one row, the same memory stored either way; B read along N).
   ['outer_4x4', variantProgram('outer_4x4', [8, 8], { m: 32, n: 32 }, outerProduct, ({ M, N, K }, o = {}) => K === 1 && M % 4 === 0 && N % 4 === 0 && !o.aNchwHW && !o.bNchwHW)],
   ['gemv_vec4', variantProgram('gemv_vec4', [64], { m: 1, n: 256 }, rowTimesMatrix, ({ M, N, K }, o = {}) => M === 1 && N % 4 === 0 && K % 4 === 0 && !o.transB && !o.aNchwHW && !o.bNchwHW)],
+  ['rowdot_vec4', variantProgram('rowdot_vec4', [16], { m: 16, n: 1 }, rowDots, ({ M, N, K }, o = {}) => !o.transA && !!o.transB && K % 4 === 0 && N <= 65535 && Math.ceil(M / 16) <= 65535 && !o.aNchwHW)],
   // The first register-blocked kernel, kept by name: block_8x8 but for A B^T, where it builds
   // vec4s of B^T instead of taking dot()s (faster for K = 16, slower for long K).
   ['vec4_8x8', variantProgram('vec4_8x8', [8, 8], { m: 64, n: 64 }, (o) => registerBlocked(o, 8, 8, 'sum'), vec4Layout)],
@@ -285,7 +290,9 @@ export function matmulSupports(variant: MatmulVariant, shape: MatmulShape, o: Ma
 /**
  * What `auto` means without tuning (--tune off), from the measurements in docs/benchmarks.md
  * ("Matmul variants"). CPU adapters: outer_4x4 for K = 1 and gemv_vec4 for M = 1 where their
- * layouts allow (0.11-0.52x naive's time), block_32x16 for the big GEMMs unless K is short (K = 16,
+ * layouts allow (0.11-0.52x naive's time), rowdot_vec4 for A B^T with fewer than 4 columns (D's
+ * Linear(6272, 1) forward: 0.28x dot_wg64's time on llvmpipe, 0.23x on SwiftShader; at 11
+ * columns it loses on SwiftShader, 1.7x scalar_4x4), block_32x16 for the big GEMMs unless K is short (K = 16,
  * the 1-channel convolutions, where few workgroups are left and vec4_8x8 wins), block_32x32 for
  * the big A B^T products over a long K without an epilogue (the conv weight gradients through
  * im2col: 0.82-0.88x block_32x16's time on llvmpipe, 0.87-0.95x on SwiftShader), vec4_8x8 for the
@@ -299,6 +306,7 @@ export function bestMatmulVariant(shape: MatmulShape, o: MatmulOptions = {}, sof
   if (!software) return outputs <= 4096 && shape.K >= 1024 ? 'dot_wg64' : shape.K >= 1024 && splitKWorthIt(shape, o) ? 'splitk_4x4' : 'tiled_4x4';
   if (matmulSupports('outer_4x4', shape, o)) return 'outer_4x4';
   if (matmulSupports('gemv_vec4', shape, o)) return 'gemv_vec4';
+  if (shape.N < 4 && matmulSupports('rowdot_vec4', shape, o)) return 'rowdot_vec4';
   if (!matmulSupports('vec4_8x8', shape, o)) return 'naive';
   if (outputs < 128 * 1024 || shape.K < 64) return 'vec4_8x8';
   if (o.transB && shape.K >= 1024 && matmulSupports('block_32x32', shape, o)) return 'block_32x32';
@@ -487,6 +495,21 @@ function rowTimesMatrix(o: MatmulOptions): MatmulCode {
     acc += a[3] * B[(k + 3u) * N4 + n4];
   }
   ${range(4).map((c) => store(o, '0u', `n4 * 4u + ${c}u`, `acc[${c}]`)).join('\n  ')}
+}` };
+}
+
+/** C[row, col] = dot of A's row and B^T's row (A [M,K], B^T [N,K]), a vec4 of each per step; a workgroup of rows per column. */
+function rowDots(o: MatmulOptions): MatmulCode {
+  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let col = wid.x;
+  let row = wid.y * WG_X + lid;
+  if (row >= params.M) { return; }
+  let K4 = params.K / 4u;
+  var acc = 0.0;
+  for (var k4 = 0u; k4 < K4; k4++) {
+    acc += dot(A[row * K4 + k4], B[col * K4 + k4]);
+  }
+  ${store(o, 'row', 'col', 'acc')}
 }` };
 }
 
