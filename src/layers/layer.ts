@@ -37,9 +37,9 @@ export interface PlanBuilder {
   alloc?: TensorAllocator;
 }
 
-/** The form of this plan's per-channel kernels over an [N, C, HW] tensor (see channelForm). */
-export function planChannels(plan: PlanBuilder, N: number, HW: number): ChannelForm {
-  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), HW);
+/** The form of this plan's per-channel kernels over N samples of [C, HW] in a tensor of `size` values (see channelForm). */
+export function planChannels(plan: PlanBuilder, N: number, HW: number, size: number): ChannelForm {
+  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), HW, size);
 }
 
 /** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */

@@ -95,9 +95,9 @@ export function batchNormEvalProgram() {
  */
 export function batchNormBackwardProgram(form: ChannelForm, accumulate: boolean, act?: FusedActivation) {
   const op = accumulate ? '+=' : '=';
-  const over = (body: string) => channelLoop(form, body, 'params.first');
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   const values = (access: 'read' | 'read_write') => channelValues(form, access);
+  const over = (body: string) => channelLoop(form, body, 'params.first', act ? ['x', 'dy', 'out'] : ['x', 'dy']);
   const bindings = { x: values('read'), gamma: 'read', saved: 'read', dy: values('read'), dx: values('read_write'), dgamma: 'read_write', dbeta: 'read_write' } as const;
   return program({
     name: `batchnorm.backward${fusedName(act)}.${form}${accumulate ? '+' : ''}`,
