@@ -85,7 +85,8 @@ describe('programs', () => {
         // The grid of a minimal shape: every size a program's grid reads is 1, or 4 where a
         // vec4 form needs a multiple of 4 (values n, pixels HW).
         const shape = { n: 4, N: 1, C: 1, HW: 4, M: 1, K: 1, MN: 1, batch: 1, pixels: 1, G: 1, rows: 1, latent: 1, classes: 1, width: 1, padded: 4, mode: 'forward', g: { N: 1, C: 1, H: 1, W: 1, Ho: 1, Wo: 1, k: 1, s: 1, p: 0 } };
-        const d = await p.prepare(g, shape, named, values);
+        // thread_channels4 takes 4 channels per invocation, over HW = 1.
+        const d = await p.prepare(g, p.name.includes('thread_channels4') ? { ...shape, C: 4, HW: 1 } : shape, named, values);
         expect(d.kernel).toBe(p.name);
         expect(d.bytes, `${p.name}: bytes for the roofline`).toBeGreaterThan(0);
       }

@@ -95,7 +95,7 @@ export class BatchNorm extends Layer {
       // PyTorch raises the same: the variance of one value is undefined.
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
     }
-    const form = planChannels(plan, n, HW, x.size);
+    const form = planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
     const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
       const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
@@ -120,7 +120,7 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const form = planChannels(plan, n, HW, x.size);
+    const form = planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their parameter gradients, as separate passes would.
       const accumulate = o.paramGrads && (o.accumulate || g > 0);

@@ -38,8 +38,8 @@ export interface PlanBuilder {
 }
 
 /** The form of this plan's per-channel kernels over N samples of [C, HW] in a tensor of `size` values (see channelForm). */
-export function planChannels(plan: PlanBuilder, N: number, HW: number, size: number): ChannelForm {
-  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), HW, size);
+export function planChannels(plan: PlanBuilder, { N, C, HW, size }: { N: number; C: number; HW: number; size: number }, kernel: 'batchnorm' | 'sum'): ChannelForm {
+  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), { C, HW, size }, kernel, plan.gpu);
 }
 
 /** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */

@@ -163,5 +163,5 @@ export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, 
 export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: number, C: number, HW: number, accumulate: boolean): Promise<void> {
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
-  await add(plan, channelSumProgram(planChannels(plan, N, HW, x.size), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
+  await add(plan, channelSumProgram(planChannels(plan, { N, C, HW, size: x.size }, 'sum'), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
 }

@@ -7,7 +7,7 @@
 import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID, grid1d } from './common.js';
-import { addIn, channelGrid, channelHead, channelLoop, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
+import { addIn, channelGrid, channelHead, channelLoop, channelParams, channelType, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -25,7 +25,8 @@ export interface BatchNormShape {
 const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32', first: 'u32' } as const;
 
 /**
- * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward. With
+ * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward (CS = C
+ * entries of the per-channel arrays: see channelHead). With
  * `act`, y = act(BN(x)): the activation layer after it then costs no dispatch.
  */
 export function batchNormTrainProgram(form: ChannelForm, act?: FusedActivation) {
@@ -35,7 +36,15 @@ export function batchNormTrainProgram(form: ChannelForm, act?: FusedActivation) 
     name: `batchnorm.train_forward${fusedName(act)}.${form}`,
     workgroupSize: [channelWorkgroupSize(form)],
     uniforms: BN_UNIFORMS,
-    bindings: { x: channelValues(form, 'read'), gamma: 'read', beta: 'read', y: channelValues(form, 'read_write'), saved: 'read_write', running_mean: 'read_write', running_var: 'read_write' },
+    bindings: {
+      x: channelValues(form, 'read'),
+      gamma: channelParams(form, 'read'),
+      beta: channelParams(form, 'read'),
+      y: channelValues(form, 'read_write'),
+      saved: channelParams(form, 'read_write'),
+      running_mean: channelParams(form, 'read_write'),
+      running_var: channelParams(form, 'read_write'),
+    },
     constants: fusedConstants(act),
     wgsl: `${fusedFns(act, channelWidth(form))}
 ${sumFn(form, 'sum_x')}
@@ -43,11 +52,11 @@ ${sumFn(form, 'sum_sq')}
 ${addIn(form)}
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(form)}
-  var s = 0.0;
+  var s = ${channelType(form)}(0.0);
   ${over('s = add_in(s, x[i]);')}
   let mean = sum_x(s, lid) * inv_count;
   // Two passes (sum of squared deviations) rather than E[x^2] - mean^2: no cancellation.
-  var q = 0.0;
+  var q = ${channelType(form)}(0.0);
   ${over('let d = x[i] - mean; q = add_in(q, d * d);')}
   let sq = sum_sq(q, lid);
   let variance = sq * inv_count;
@@ -57,7 +66,7 @@ ${FLAT_ID}`,
   ${over(`y[i] = ${out};`)}
   if (lid == 0u && count > 0u) {
     saved[c] = mean;
-    saved[params.C + c] = invstd;
+    saved[CS + c] = invstd;
     let m = params.momentum;
     running_mean[c] = (1.0 - m) * running_mean[c] + m * mean;
     running_var[c] = (1.0 - m) * running_var[c] + m * sq / f32(count - 1u);
@@ -98,7 +107,8 @@ export function batchNormBackwardProgram(form: ChannelForm, accumulate: boolean,
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   const values = (access: 'read' | 'read_write') => channelValues(form, access);
   const over = (body: string) => channelLoop(form, body, 'params.first', act ? ['x', 'dy', 'out'] : ['x', 'dy']);
-  const bindings = { x: values('read'), gamma: 'read', saved: 'read', dy: values('read'), dx: values('read_write'), dgamma: 'read_write', dbeta: 'read_write' } as const;
+  const perChannel = (access: 'read' | 'read_write') => channelParams(form, access);
+  const bindings = { x: values('read'), gamma: perChannel('read'), saved: perChannel('read'), dy: values('read'), dx: values('read_write'), dgamma: perChannel('read_write'), dbeta: perChannel('read_write') } as const;
   return program({
     name: `batchnorm.backward${fusedName(act)}.${form}${accumulate ? '+' : ''}`,
     workgroupSize: [channelWorkgroupSize(form)],
@@ -111,13 +121,13 @@ ${addIn(form)}
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(form)}
   let mean = saved[c];
-  let invstd = saved[params.C + c];
-  var s = vec2<f32>(0.0);
+  let invstd = saved[CS + c];
+  var s = ${form === 'thread_channels4' ? 'mat2x4<f32>()' : 'vec2<f32>(0.0)'};
   ${over(`let g = ${grad};
       s = add_in2(s, g, g * (x[i] - mean) * invstd);`)}
   let sums = sum2(s, lid);
-  let sum_dy = sums.x;
-  let sum_dy_xhat = sums.y;
+  let sum_dy = sums[0];
+  let sum_dy_xhat = sums[1];
   let k = gamma[c] * invstd * inv_count;
   ${over(`let xhat = (x[i] - mean) * invstd;
       dx[i] = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);`)}
