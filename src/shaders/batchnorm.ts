@@ -7,7 +7,7 @@
 import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
 import { FLAT_ID, grid1d } from './common.js';
-import { addIn, channelGrid, channelHead, channelLoop, channelParams, channelType, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
+import { addIn, channelGrid, channelHead, channelLoop, channelPairType, channelParams, channelType, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
 
@@ -122,7 +122,7 @@ ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(form)}
   let mean = saved[c];
   let invstd = saved[CS + c];
-  var s = ${form === 'thread_channels4' ? 'mat2x4<f32>()' : 'vec2<f32>(0.0)'};
+  var s = ${channelPairType(form)}();
   ${over(`let g = ${grad};
       s = add_in2(s, g, g * (x[i] - mean) * invstd);`)}
   let sums = sum2(s, lid);

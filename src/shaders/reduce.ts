@@ -128,16 +128,20 @@ export const channelParams = (form: ChannelForm, access: 'read' | 'read_write') 
 /** The WGSL type of one invocation's per-channel values and sums (thread_channels4: 4 channels). */
 export const channelType = (form: ChannelForm) => (form === 'thread_channels4' ? 'vec4<f32>' : 'f32');
 
+/** The WGSL type of a pair of per-channel sums (BatchNorm backward's): vec2<f32>, or a column of 4 channels each for thread_channels4. */
+export const channelPairType = (form: ChannelForm) => (form === 'thread_channels4' ? 'mat2x4<f32>' : 'vec2<f32>');
+
 /**
  * WGSL `add_in(s, v)` (f32) and `add_in2(s, a, b)` (vec2<f32>): a sum with the values of one
  * load added one after another, as a value per load would add them.
  */
 export function addIn(form: ChannelForm): string {
   const T = valueType(channelWidth(form));
+  const P = channelPairType(form);
   if (form === 'thread_channels4') {
     // Each component is its own channel: the vec4 sums are the per-channel sums.
     return /* wgsl */ `fn add_in(s: ${T}, v: ${T}) -> ${T} { return s + v; }
-fn add_in2(s: mat2x4<f32>, a: ${T}, b: ${T}) -> mat2x4<f32> { return mat2x4<f32>(s[0] + a, s[1] + b); }`;
+fn add_in2(s: ${P}, a: ${T}, b: ${T}) -> ${P} { return ${P}(s[0] + a, s[1] + b); }`;
   }
   if (channelWidth(form) === 1) {
     return /* wgsl */ `fn add_in(s: f32, v: f32) -> f32 { return s + v; }
@@ -152,8 +156,10 @@ fn add_in2(s: vec2<f32>, a: ${T}, b: ${T}) -> vec2<f32> {
 export function channelGrid(form: ChannelForm, { N, C, HW }: { N: number; C: number; HW: number }, maxPerDim = 65535): [number, number, number] {
   if (form === 'thread_vec4' && HW % 4 !== 0) throw new Error(`a thread_vec4 per-channel kernel needs HW a multiple of 4, found ${HW}`);
   if (form === 'thread_span4' && (N * C * HW) % 4 !== 0) throw new Error(`a thread_span4 per-channel kernel needs a multiple of 4 values, found ${N} x ${C} x ${HW}`);
-  if (form === 'thread_channels4' && (HW !== 1 || C % 4 !== 0)) throw new Error(`a thread_channels4 per-channel kernel needs HW = 1 and C a multiple of 4, found C ${C}, HW ${HW}`);
-  if (form === 'thread_channels4') return grid1d(C / 4, CHANNEL_THREAD_WG, maxPerDim);
+  if (form === 'thread_channels4') {
+    if (HW !== 1 || C % 4 !== 0) throw new Error(`a thread_channels4 per-channel kernel needs HW = 1 and C a multiple of 4, found C ${C}, HW ${HW}`);
+    return grid1d(C / 4, CHANNEL_THREAD_WG, maxPerDim);
+  }
   return form === 'workgroup' ? perChannelGrid(C, maxPerDim) : grid1d(C, CHANNEL_THREAD_WG, maxPerDim);
 }
 
@@ -264,7 +270,7 @@ export function channelLoop(form: ChannelForm, body: string, first = '0u', reads
 /** A reduction function: a tree over the workgroup, or the identity for one thread. */
 export function sumFn(form: ChannelForm, name: string, type: 'f32' | 'vec2<f32>' = 'f32'): string {
   if (form === 'workgroup') return workgroupSum(name, type);
-  const t = form !== 'thread_channels4' ? type : type === 'f32' ? 'vec4<f32>' : 'mat2x4<f32>';
+  const t = type === 'f32' ? channelType(form) : channelPairType(form);
   return `fn ${name}(v: ${t}, lid: u32) -> ${t} { return v; }`;
 }
 
