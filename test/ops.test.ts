@@ -309,6 +309,22 @@ describe('conv weight gradients through im2col', () => {
     expect(k3.filter((n) => n === 'conv.im2col')).toHaveLength(0);
     expect(k3.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);
   });
+  it("auto on llvmpipe: the col also carries Conv2d's forward and ConvTranspose2d's dx as GEMMs, one col per layer", async () => {
+    // SwiftShader keeps its implicit forward-form kernels (ops.ts, colCarriesForward).
+    const onCol = !gpu().isSwiftShader;
+    const k = await kernels('auto', 2, 8);
+    expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(2);
+    expect(k.filter((n) => n.startsWith('conv_gemm.forward'))).toHaveLength(onCol ? 0 : 2);
+    expect(k.filter((n) => /^matmul\.[^.]+\.NN\..*nchw16/.test(n))).toHaveLength(onCol ? 2 : 0);
+    // Inference makes no col: Conv2d's forward stays the implicit kernel.
+    const g = gpu();
+    const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1)]).allocate(g);
+    const plan: PlanBuilder = { gpu: g, dispatches: [], conv: 'auto', matmul: 'auto' };
+    await model.forward(plan, g.tensor('x', [2, 4, 8, 8]), false);
+    const inference = plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
+    expect(inference).toHaveLength(1);
+    expect(inference[0]).toMatch(/^conv_gemm\.forward\./);
+  });
   it('implicit: the implicit weight kernel', async () => {
     const k = await kernels('implicit', 2, 8);
     expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(0);

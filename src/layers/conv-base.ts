@@ -6,7 +6,7 @@ import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { channelSum, convGemm } from './ops.js';
+import { channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
 
 /**
  * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
@@ -60,6 +60,8 @@ export abstract class ConvLayer extends Layer {
    * The implicit path's backward, the same for both convolutions but for which tensor is the
    * geometry's grid and which its image: dW from the two (`weight` form), db from dy, and dx
    * from the weights and dy by `dxForm` (`transposed` for Conv2d, `forward` for ConvTranspose2d).
+   * `col`: the image's col, made by the forward (Conv2d on llvmpipe). ConvTranspose2d's image is
+   * dy: where its col carries the forward form (colCarriesForward) it is made here for dW and dx.
    */
   protected async implicitBackward(
     plan: PlanBuilder,
@@ -67,17 +69,20 @@ export abstract class ConvLayer extends Layer {
     x: Tensor,
     dy: Tensor,
     o: BackwardOptions,
-    { grid, image, dxForm }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode },
+    { grid, image, dxForm, col }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode; col?: Tensor },
   ): Promise<Tensor | null> {
     const G = grid.shape[1]!;
+    const dxOnCol = o.needDx && dxForm === 'forward' && colCarriesForward(plan, g, G);
+    const shared = col ?? (dxOnCol ? await imageCol(plan, image, g, `${this.prefix}dycol`) : undefined);
     if (o.paramGrads) {
-      await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate });
+      await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate, ...(shared ? { col: shared } : {}) });
       const [N, C, H, W] = dy.shape as [number, number, number, number];
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
+    if (dxOnCol) await convForwardOnCol(plan, g, G, this.param('weight'), shared!, dx);
+    else await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
   }
 

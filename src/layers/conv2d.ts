@@ -13,7 +13,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, channelsByPixels, col2im, convGemm, im2col, matmul } from './ops.js';
+import { channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -39,27 +39,27 @@ export class Conv2d extends ConvLayer {
     return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<ConvSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
-    if (this.pathFor(plan.conv) === 'implicit') {
-      const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, { bias: this.biasParam(), ...(act ? { activation: act } : {}) });
-      return { path: 'implicit', x, y };
-    }
-    const J = g.N * g.Ho * g.Wo;
-    const Kc = g.C * g.k * g.k;
-    const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
+    const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
+    const path = this.pathFor(plan.conv);
+    // In training on llvmpipe the weight gradient's col is made here and carries the forward too.
+    const viaCol = path === 'explicit' || (training && colCarriesForward(plan, g, this.outChannels));
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    await im2col(plan, x, col, g);
+    if (!viaCol) {
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, epilogue);
+      return { path, x, y };
+    }
+    const col = await imageCol(plan, x, g, `${this.prefix}col`);
     // The GEMM's epilogue adds the bias (and applies act) and stores [Cout, N Ho Wo] straight into NCHW.
-    await matmul(plan, this.param('weight'), col, y, { M: this.outChannels, N: J, K: Kc }, { ...(this.bias ? { bias: 'row' } : {}), nchwHW: g.Ho * g.Wo, ...(act ? { activation: act } : {}) }, this.biasParam());
-    return { path: 'explicit', x, y, col };
+    await convForwardOnCol(plan, g, this.outChannels, this.param('weight'), col, y, epilogue);
+    return { path, x, y, col };
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, path } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed' });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed', ...(saved.col ? { col: saved.col as Tensor } : {}) });
     const col = saved.col as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;

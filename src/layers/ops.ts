@@ -11,6 +11,7 @@ import {
   MATMUL_VARIANTS,
   fixedMatmulVariant,
   matmulSupports,
+  prefersDotProducts,
   type MatmulOptions,
   type MatmulShape,
   type MatmulVariant,
@@ -65,7 +66,7 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
@@ -73,7 +74,8 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, B, out);
+  if (o.col && !weightViaCol(plan, op)) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
+  if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, plan.gpu));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
@@ -100,11 +102,35 @@ function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {
   return K % 4 === 0 && N * K * 4 <= plan.gpu.bindingLimit;
 }
 
+/**
+ * Whether the image's col, made where the weight form runs through im2col, also carries the
+ * layer's forward-form product (Conv2d's forward, ConvTranspose2d's dx) as a plain GEMM instead
+ * of the implicit forward kernel: on llvmpipe (not on SwiftShader, whose dot-form implicit
+ * forward is faster than a GEMM on the col: 311 against 356 ms at D's batch 128). There the
+ * GEMM on the col runs at the adapter's GEMM rate (0.86x the implicit kernel's time at D's
+ * Conv2d 64->128, batch 128, 2-core Xeon) and the col is made once for both products.
+ */
+export function colCarriesForward(plan: PlanBuilder, g: ConvGeometry, G: number): boolean {
+  return !prefersDotProducts(plan.gpu) && weightViaCol(plan, { mode: 'weight', g, G, bias: false, accumulate: false });
+}
+
+/** col(image) [C k k, N Ho Wo], the products' shared operand. */
+export async function imageCol(plan: PlanBuilder, image: Tensor, g: ConvGeometry, label: string): Promise<Tensor> {
+  const col = planTensor(plan, label, [g.C * g.k * g.k, g.N * g.Ho * g.Wo]);
+  await im2col(plan, image, col, g);
+  return col;
+}
+
+/** The forward form as a GEMM on the image's col: out[G, N Ho Wo] = W[G, C k k] col, stored NCHW, bias and activation in the epilogue. */
+export async function convForwardOnCol(plan: PlanBuilder, g: ConvGeometry, G: number, weight: Tensor, col: Tensor, out: Tensor, o: { bias?: Tensor; activation?: FusedActivation } = {}): Promise<void> {
+  const shape = { M: G, N: g.N * g.Ho * g.Wo, K: g.C * g.k * g.k };
+  await matmul(plan, weight, col, out, shape, { ...(o.bias ? { bias: 'row' } : {}), nchwHW: g.Ho * g.Wo, ...(o.activation ? { activation: o.activation } : {}) }, o.bias);
+}
+
 /** dW[G, C k k] (+)= grid [G, (n, oh, ow)] col(image)^T: the grid read in place when Ho Wo is a multiple of 4, else permuted. */
-async function weightGradientViaCol(plan: PlanBuilder, op: ConvGemmOp, grid: Tensor, image: Tensor, out: Tensor): Promise<void> {
+async function weightGradientViaCol(plan: PlanBuilder, op: ConvGemmOp, grid: Tensor, col: Tensor, out: Tensor): Promise<void> {
   const { M, N, K } = convGemmShape(op);
-  const col = planTensor(plan, `${out.label} col`, [N, K]);
-  await im2col(plan, image, col, op.g);
+  checkSize('conv weight col', col, N * K);
   const a = await channelsByPixels(plan, grid, op.g.N, M, op.g.Ho * op.g.Wo, `${out.label} grid2d`);
   await matmul(plan, a.t, col, out, { M, N, K }, { transB: true, accumulate: op.accumulate, ...a.asA });
 }
