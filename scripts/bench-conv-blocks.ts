@@ -13,7 +13,7 @@ import { HELP_FLAG, choice, flagHelp, int, list, parseFlags, text } from '../src
 import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
 import { timeDispatches } from '../src/gpu/timer.js';
-import { convGemm, im2col, matmul } from '../src/layers/ops.js';
+import { convForwardOnCol, convGemm, imageCol } from '../src/layers/ops.js';
 import type { PlanBuilder } from '../src/layers/layer.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 
@@ -64,12 +64,11 @@ await runMain(async () => {
         }
       }
       if (mode === 'forward' && gpu.isSoftware) {
-        const col = gpu.tensor('col', [C * 16 * N * Ho * Ho]);
         for (const variant of v['col-variants']) {
           const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', matmul: variant };
-          await im2col(plan, B, col, g);
+          const col = await imageCol(plan, B, g, 'col');
           const withCol = plan.dispatches.length;
-          await matmul(plan, A, col, out, { M: G, N: N * Ho * Ho, K: C * 16 }, { nchwHW: Ho * Ho });
+          await convForwardOnCol(plan, g, G, A, col, out);
           ds.push({ name: `im2col + ${variant}`, flops: convGemmFlops(op), d: plan.dispatches });
           ds.push({ name: `${variant} on a kept col`, flops: convGemmFlops(op), d: plan.dispatches.slice(withCol) });
         }

@@ -14,7 +14,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, channelsByPixels, col2im, convGemm, im2col, matmul, type ChannelsByPixels } from './ops.js';
+import { channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -67,15 +67,14 @@ export class ConvTranspose2d extends ConvLayer {
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
-    const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
-    await im2col(plan, dy, dcol, g);
+    const dcol = await imageCol(plan, dy, g, `${this.prefix}dcol`);
     if (o.paramGrads) {
       await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...x2d.asA });
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await matmul(plan, this.param('weight'), dcol, dx, { M: Ci, N: J, K: Kc }, { nchwHW: g.Ho * g.Wo });
+    await convForwardOnCol(plan, g, Ci, this.param('weight'), dcol, dx);
     return dx;
   }
 }

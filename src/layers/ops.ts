@@ -74,8 +74,9 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  if (o.col && !weightViaCol(plan, op)) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
-  if (weightViaCol(plan, op)) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
+  const viaCol = weightViaCol(plan, op);
+  if (o.col && !viaCol) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
+  if (viaCol) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, plan.gpu));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
   const packed = convGemmPackedSize(op);
