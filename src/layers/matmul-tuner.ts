@@ -135,7 +135,8 @@ export class MatmulTuner {
   convCandidates(op: ConvGemmOp, mode: TuneMode = this.mode): string[] {
     const { M } = convGemmShape(op);
     const quick = this.gpu.isSoftware ? QUICK_CONV_CPU : QUICK_CONV_GPU;
-    const pool = mode === 'full' ? CONV_GEMM_BLOCKS.flatMap((b) => [b, `${b}_dot`]) : quick;
+    // The dot form reads B along K: not with a batch-innermost B.
+    const pool = mode === 'full' ? CONV_GEMM_BLOCKS.flatMap((b) => (op.batchInner ? [b] : [b, `${b}_dot`])) : quick;
     // A block taller than the op's rows only repeats rows (clamped).
     const raced = pool.map((b) => `conv_${b}`).filter((name) => convGemmProgram(name).block.tm <= Math.max(4, M));
     return [...new Set([convGemmFixedProgram(op, this.gpu), ...raced])];

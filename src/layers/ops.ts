@@ -4,7 +4,7 @@
  */
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { col2imProgram, im2colProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
+import { col2imProgram, im2colProgram, nchwToChwnProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
 import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
@@ -74,6 +74,11 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
+  if (batchInnerB(plan, op)) {
+    op.batchInner = true;
+    const [c, hw] = mode === 'forward' ? [g.C, g.H * g.W] : [G, g.Ho * g.Wo];
+    B = await batchInnermost(plan, B, g.N, c, hw, `${out.label} B chwn`);
+  }
   const viaCol = weightViaCol(plan, op);
   if (o.col && !viaCol) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
   if (viaCol) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
@@ -86,6 +91,19 @@ export async function convGemm(
     await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
   await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
+}
+
+/**
+ * Whether the forward or transposed form reads B from a batch-innermost copy (ConvGemmSpec.batchInner):
+ * with `--conv auto` on llvmpipe when the batch is a multiple of 4. Four columns are then one
+ * vec4 load instead of four scalar gathers: 0.91-0.94x the GEMM's time with the copy included at
+ * D's Conv2d 64->128, batch 128, on a 2-core Xeon (docs/benchmarks.md, "A batch-innermost B").
+ * SwiftShader's dot-form kernels read B along K and keep the NCHW tensor.
+ */
+function batchInnerB(plan: PlanBuilder, op: ConvGemmOp): boolean {
+  if (op.mode === 'weight' || (plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || prefersDotProducts(plan.gpu)) return false;
+  if (plan.convBlock?.endsWith('_dot')) return false;
+  return op.g.N % 4 === 0;
 }
 
 /**
@@ -184,6 +202,14 @@ export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, 
   const t = planTensor(plan, label, [C, N * HW]);
   await add(plan, nchwToCnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
   return { t, asA: {}, asB: {} };
+}
+
+/** x [N, C, HW] as its batch-innermost copy [C, HW, N] (N a multiple of 4). */
+async function batchInnermost(plan: PlanBuilder, x: Tensor, N: number, C: number, HW: number, label: string): Promise<Tensor> {
+  checkSize(`${label} (NCHW)`, x, N * C * HW);
+  const t = planTensor(plan, label, [C, HW, N]);
+  await add(plan, nchwToChwnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
+  return t;
 }
 
 /** out[c] (+)= sum over n, hw of x[n, c, hw]. */

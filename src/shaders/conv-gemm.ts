@@ -49,6 +49,12 @@ export interface ConvGemmSpec {
   accumulate?: boolean;
   /** Apply an activation after the bias (forward, transposed: a convolution followed by one). */
   activation?: FusedActivation;
+  /**
+   * B is bound as its batch-innermost copy [C, H, W, N] (forward: the image; transposed: the
+   * grid; convChwnProgram makes it), N a multiple of 4: the GEMM's columns then run (pixel, n)
+   * with n innermost, and four columns are one aligned vec4 load of B under one bounds mask.
+   */
+  batchInner?: boolean;
   /** Register block: output rows (M) and columns (N) per thread. TN is a multiple of 4. */
   tm: number;
   tn: number;
@@ -131,8 +137,10 @@ export function convGemmProgram(name: string): ConvGemmProgram {
  * M = 128 products on both CPU adapters at batch 64 (npm run bench:conv-blocks; the figures are
  * in docs/benchmarks.md, "Convolution paths and fusions").
  */
-export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>, adapter: { isSwiftShader: boolean }): string {
+export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G' | 'batchInner'>, adapter: { isSwiftShader: boolean }): string {
   const { M } = convGemmShape(op);
+  // A batch-innermost B (llvmpipe): 32x32 0.94-0.97x the time of 32x16 at D's Conv2d 64->128, batch 128.
+  if (op.batchInner) return M >= 64 ? 'conv_32x32' : M >= 16 ? 'conv_16x16' : `conv_${Math.min(M, 4)}x8`;
   const dot = prefersDotProducts(adapter);
   const form = dot ? '_dot' : '';
   // SwiftShader's forward form at M = 128: 32x32_dot 0.84x the time of 32x16_dot; its
@@ -190,7 +198,7 @@ const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x$
 
 /** An op's name without its block, e.g. `conv_gemm.weight+ 64x64x14x14<-128x7x7/k4s2p1` (tuning logs and cache keys). */
 export function convGemmName(op: ConvGemmOp): string {
-  return `conv_gemm.${op.mode}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.accumulate ? '+' : ''} ${tag(op)}`;
+  return `conv_gemm.${op.mode}${op.batchInner ? '.chwn' : ''}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.accumulate ? '+' : ''} ${tag(op)}`;
 }
 
 export const CONV_PACK_WG = 256;
@@ -306,14 +314,58 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
   };
 }
 
+/**
+ * B's index maps for a batch-innermost B ([C, H, W, N], `batchInner`), in vec4 units of B. Column
+ * n = (pixel, nb) with nb innermost: the four columns of group j4 are one pixel's four
+ * consecutive samples, so one mask and one aligned vec4 load serve them. Per group j4: `cb`,
+ * `ch`/`cw`; per column j: `co` and `cv` as in indexMaps; per k: `kb`, `kh`, `kw`.
+ */
+function batchInnerMaps(spec: ConvGemmSpec): IndexMaps & { group(n: string, j4: number): string } {
+  if (spec.mode === 'weight') throw new Error('conv_gemm weight: a batch-innermost B is for the forward and transposed forms');
+  const kk = spec.g.k * spec.g.k;
+  const base = indexMaps(spec);
+  if (spec.mode === 'forward') {
+    return {
+      ...base,
+      setup: 'let NB = N / (Ho * Wo); let NB4 = NB / 4u;',
+      group: (n, j4) => `let n${j4}g = ${n}; let nb${j4}g = n${j4}g % NB; let ohw${j4}g = n${j4}g / NB;
+  let ch${j4} = i32(ohw${j4}g / Wo * s) - i32(p); let cw${j4} = i32(ohw${j4}g % Wo * s) - i32(p);
+  let cb${j4} = (ch${j4} * i32(W) + cw${j4}) * i32(NB4) + i32(nb${j4}g / 4u);`,
+      column: (_n, j) => `let co${j} = (nb${Math.floor(j / 4)}g + ${j % 4}u) * G * Ho * Wo + ohw${Math.floor(j / 4)}g;`,
+      k: (k, u) => `let q${u} = ${k}; let kh${u} = i32(q${u} / KS % KS); let kw${u} = i32(q${u} % KS);
+    let kb${u} = (i32(q${u} / ${kk}u * H * W) + kh${u} * i32(W) + kw${u}) * i32(NB4);`,
+    };
+  }
+  return {
+    ...base,
+    setup: `${base.setup}
+  let NB = N / (HQ * WQ); let NB4 = NB / 4u;`,
+    group: (n, j4) => `let n${j4}g = ${n}; let nb${j4}g = n${j4}g % NB; let pq${j4}g = n${j4}g / NB;
+  let ihq${j4} = pq${j4}g / WQ; let iwq${j4} = pq${j4}g % WQ;
+  let ch${j4} = i32(ihq${j4} + offh); let cw${j4} = i32(iwq${j4} + offw);
+  let cb${j4} = (ch${j4} * i32(Wo) + cw${j4}) * i32(NB4) + i32(nb${j4}g / 4u);
+  let ih${j4} = ihq${j4} * s + rh; let iw${j4} = iwq${j4} * s + rw;`,
+    column: (_n, j) => {
+      const j4 = Math.floor(j / 4);
+      return `let cv${j} = ih${j4} < H && iw${j4} < W;
+  let co${j} = select(0u, (nb${j4}g + ${j % 4}u) * C * H * W + ih${j4} * W + iw${j4}, cv${j});`;
+    },
+    k: (k, u) => `let q${u} = ${k}; let th${u} = q${u} / T % T; let tw${u} = q${u} % T;
+    let kh${u} = -i32(th${u}); let kw${u} = -i32(tw${u});
+    let kb${u} = (i32(q${u} / (T * T) * Ho * Wo) - i32(th${u} * Wo + tw${u})) * i32(NB4);`,
+  };
+}
+
 function convGemmKernelProgram(spec: ConvGemmSpec) {
   const { tm: TM, tn: TN, mode } = spec;
   if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
   if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
     throw new Error(`conv_gemm ${mode}: bias and activation go with forward/transposed, accumulate with weight`);
   }
+  if (spec.batchInner && spec.dot) throw new Error(`conv_gemm ${mode}: the dot form reads B along K, a batch-innermost B is read along N`);
   const { K } = convGemmShape(spec);
-  const maps = indexMaps(spec);
+  const inner = spec.batchInner ? batchInnerMaps(spec) : null;
+  const maps = inner ?? indexMaps(spec);
   const I = range(TM);
   const J = range(TN);
   const J4 = range(TN / 4);
@@ -326,11 +378,19 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
     const lines = I.map((i) => `let a${i} = A[ar${i} + ${k0} / 4u];`);
     for (const u of range(4)) {
       lines.push(maps.k(tail ? `min(${k0} + ${u}u, K - 1u)` : `${k0} + ${u}u`, u));
+      if (inner) {
+        for (const j4 of J4) {
+          lines.push(`let v${j4}_${u} = (u32(ch${j4} + kh${u}) < ${LH}) & (u32(cw${j4} + kw${u}) < ${LW}); let b${j4}_${u} = select(vec4<f32>(0.0), B[select(0u, u32(cb${j4} + kb${u}), v${j4}_${u})], v${j4}_${u});`);
+        }
+        continue;
+      }
       for (const j of J) {
         lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
       }
     }
-    if (spec.dot) {
+    if (inner) {
+      for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * b${j4}_${u}`).join(' + ')};`);
+    } else if (spec.dot) {
       // Column j's four k-values as one vec4 (renames of its gathered scalars), each output a dot().
       for (const j of J) lines.push(`let bk${j} = vec4<f32>(${range(4).map((u) => `b${j}_${u}`).join(', ')});`);
       for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} += vec4<f32>(${range(4).map((jj) => `dot(a${i}, bk${4 * j4 + jj})`).join(', ')});`);
@@ -366,6 +426,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   let col0 = gid.x * ${TN}u;
   if (row0 >= M || col0 >= N) { return; }
   ${maps.setup}
+  ${inner ? J4.map((j4) => inner.group(`min(col0 + ${4 * j4}u, N - 4u)`, j4)).join('\n  ') : ''}
   ${J.map((j) => maps.column(`min(col0 + ${j}u, N - 1u)`, j)).join('\n  ')}
   ${I.map((i) => `let ar${i} = (wid.z * M + min(row0 + ${i}u, M - 1u)) * K4;`).join('\n  ')}
   ${I.map((i) => maps.row(`(row0 + ${i}u)`, i)).join('\n  ')}
@@ -377,10 +438,10 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   ${stores.join('\n  ')}
 }`;
   return program({
-    name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
+    name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${spec.batchInner ? '.chwn' : ''}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
     workgroupSize: CONV_GEMM_WG,
     uniforms: CONV_GEMM_UNIFORMS,
-    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
+    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: spec.batchInner ? { access: 'read', type: 'array<vec4<f32>>' } : 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
     constants: fusedConstants(spec.activation),
     wgsl: `${constants(spec)}${fusedFns(spec.activation)}`,
     main,

@@ -182,6 +182,37 @@ const J4: u32 = ${J4}u;`,
   });
 }
 
+/**
+ * [N, C, HW] -> [C, HW, N] (N a multiple of 4), the batch-innermost operand of the implicit conv
+ * GEMMs (ConvGemmSpec.batchInner). One invocation per vec4 of four samples at one (c, hw), on a
+ * grid of (HW N/4, C), hw fastest so that neighbouring invocations read neighbouring pixels.
+ */
+export function nchwToChwnProgram({ N, C, HW }: { N: number; C: number; HW: number }) {
+  if (N % 4 !== 0) throw new Error(`conv.nchw_to_chwn: the batch must be a multiple of 4, found ${N}`);
+  const N4 = N / 4;
+  return program({
+    name: `conv.nchw_to_chwn ${N}x${C}x${HW}`,
+    workgroupSize: [CONV_WG],
+    bindings: { src: 'read', dst: { access: 'read_write', type: 'array<vec4<f32>>' } },
+    wgsl: `
+const C: u32 = ${C}u;
+const HW: u32 = ${HW}u;
+const N4: u32 = ${N4}u;`,
+    main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.y;
+  if (gid.x >= HW * N4) { return; }
+  let hw = gid.x % HW;
+  let n = gid.x / HW * 4u;
+  dst[(c * HW + hw) * N4 + n / 4u] = vec4<f32>(${[0, 1, 2, 3].map((u) => `src[((n + ${u}u) * C + c) * HW + hw]`).join(', ')});
+}`,
+    grid: (_: Record<string, never>, max: number): [number, number, number] => {
+      const x = Math.ceil((HW * N4) / CONV_WG);
+      if (x > max || C > max) throw new Error(`conv.nchw_to_chwn ${N}x${C}x${HW}: needs a grid of ${x} x ${C} workgroups, over the adapter's ${max} per dimension`);
+      return [x, C, 1];
+    },
+  });
+}
+
 const G = { N: 2, C: 3, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
 export const CONV_PROGRAMS = [
   im2colProgram(G),
@@ -190,4 +221,5 @@ export const CONV_PROGRAMS = [
   col2imProgram(G, true, { op: 'tanh', slope: 0 }),
   nchwToCnProgram({ N: 2, C: 3, HW: 4 }),
   nchwToCnProgram({ N: 3, C: 2, HW: 9 }), // N HW not a multiple of 4: scalar stores
+  nchwToChwnProgram({ N: 4, C: 3, HW: 9 }),
 ];
