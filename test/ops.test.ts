@@ -86,9 +86,11 @@ interface Run {
   conv: ConvPath;
   channels?: ChannelStrategy;
   convBlock?: string;
+  /** The forward alone, as inference runs it (no col to share with a weight gradient). */
+  inference?: boolean;
 }
 
-async function runLayerCase(gpu: Gpu, c: Case, { matmul, conv, channels, convBlock }: Run): Promise<Map<string, Float32Array>> {
+async function runLayerCase(gpu: Gpu, c: Case, { matmul, conv, channels, convBlock, inference }: Run): Promise<Map<string, Float32Array>> {
   const layer = layerFor(c);
   const model = new Sequential(c.name, [layer]).allocate(gpu);
   for (const name of ['weight', 'bias']) {
@@ -101,7 +103,7 @@ async function runLayerCase(gpu: Gpu, c: Case, { matmul, conv, channels, convBlo
   const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
   const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
   const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv, ...(channels ? { channels } : {}), ...(convBlock ? { convBlock } : {}) };
-  const training = c.config.training !== false;
+  const training = c.config.training !== false && !inference;
   const { y, tape } = await model.forward(plan, x, training);
   const out = new Map<string, Float32Array>();
   const dx = training ? await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
@@ -146,6 +148,8 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
         { matmul: 'auto', conv: 'implicit' },
         // On the CPU adapters `auto` runs the weight gradient through im2col where K allows (ops.ts, weightViaCol).
         { matmul: 'auto', conv: 'auto' },
+        // ... and on llvmpipe, at batches that are multiples of 4, the forward and transposed forms read a batch-innermost B (ops.ts, batchInnerB).
+        ...(backend === 'gles' ? [{ matmul: 'auto', conv: 'auto', inference: true } as Run] : []),
         ...CHANNEL_STRATEGIES.map((channels): Run => ({ matmul: 'auto', conv: 'implicit', channels })),
         ...(gpuBlocks(c) ? QUICK_CONV_GPU.map((b): Run => ({ matmul: 'auto', conv: 'implicit', convBlock: `conv_${b}` })) : []),
       ];
@@ -154,10 +158,10 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
     return (c.op === 'linear' ? STRUCTURES : ['auto']).map((matmul): Run => ({ matmul, conv: 'auto' }));
   };
   const title = (c: Case, r: Run) =>
-    `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : r.conv === 'auto' ? 'conv auto' : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}`;
+    `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : r.conv === 'auto' ? 'conv auto' : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}${r.inference ? ', inference forward' : ''}`;
   for (const c of layerCases) {
     for (const r of runsFor(c)) {
-      it(`${c.name} (${title(c, r)}): forward and every gradient`, async () => {
+      it(`${c.name} (${title(c, r)}): forward${r.inference ? '' : ' and every gradient'}`, async () => {
         const got = await runLayerCase(gpu(), c, r);
         const keys = [...got.keys()];
         expect(keys.length).toBeGreaterThan(0);
@@ -165,7 +169,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
           const message = compareClose(got.get(key)!, ref(c, key), tolFor(c.op));
           expect(message, `${c.name} ${key}`).toBeNull();
         }
-        if (c.config.training !== false && c.op !== 'activation') expect(keys).toContain('weight.grad');
+        if (c.config.training !== false && !r.inference && c.op !== 'activation') expect(keys).toContain('weight.grad');
       });
     }
   }
@@ -330,6 +334,44 @@ describe('conv weight gradients through im2col', () => {
     expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(0);
     expect(k.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);
   });
+});
+
+describe('a batch-innermost B for the forward and transposed forms', () => {
+  // `auto` on llvmpipe, batch a multiple of 4: B copied to [C, H, W, N] and read as vec4s along
+  // the batch (ops.ts, batchInnerB). The same products in the same order of k as the NCHW
+  // kernels, so the results agree to float rounding (1e-6 relative: the compiler may contract
+  // differently); PyTorch's numbers: the `conv auto` cases above at batch 4.
+  const gpu = useGpu(TEST_BACKENDS.at(-1)!);
+  // 9x9 -> 5x5 (k3 s2 p1): padding on every side, and phases of ConvTranspose2d with unequal pixel counts.
+  const run = async (conv: ConvPath, batch: number, training: boolean) => {
+    const g = gpu();
+    const model = new Sequential('m', [new Conv2d(4, 8, 3, 2, 1), new ConvTranspose2d(8, 4, 3, 2, 1)]).allocate(g);
+    const n = model.params.all('param').size;
+    g.write(model.params.all('param'), Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)));
+    const xs = batch * 4 * 81;
+    const x = g.tensor('x', [batch, 4, 9, 9], 'f32', Float32Array.from({ length: xs }, (_, i) => Math.cos(i * 0.11)));
+    const plan: PlanBuilder = { gpu: g, dispatches: [], conv, matmul: 'auto' };
+    const { y, tape } = await model.forward(plan, x, training);
+    const dy = g.tensor('dy', [...y.shape], 'f32', Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.23)));
+    const dx = training ? await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
+    g.run(plan.dispatches);
+    const kernels = plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
+    return { kernels, y: (await g.read(y)) as Float32Array, dx: dx ? ((await g.read(dx)) as Float32Array) : null };
+  };
+  for (const training of [true, false]) {
+    it(`${training ? 'training' : 'inference'}: the same values as the NCHW kernels at batch 8; NCHW at batch 6`, async () => {
+      const onLlvmpipe = !gpu().isSwiftShader;
+      const [auto, nchw] = [await run('auto', 8, training), await run('implicit', 8, training)];
+      const chwn = auto.kernels.filter((k) => /^conv_gemm\.(forward|transposed)\.[^ ]*\.chwn/.test(k));
+      // Training: ConvTranspose2d's forward and Conv2d's dx (Conv2d's forward runs on its col); inference: both forwards.
+      expect(chwn).toHaveLength(onLlvmpipe ? 2 : 0);
+      expect(auto.kernels.filter((k) => k === 'conv.nchw_to_chwn')).toHaveLength(onLlvmpipe ? 2 : 0);
+      expect(compareClose(auto.y, nchw.y, { rtol: 1e-6, floor: 1e-6 }), 'y').toBeNull();
+      if (training) expect(compareClose(auto.dx!, nchw.dx!, { rtol: 1e-6, floor: 1e-6 }), 'dx').toBeNull();
+      const six = await run('auto', 6, training);
+      expect(six.kernels.filter((k) => k.includes('.chwn') || k === 'conv.nchw_to_chwn')).toHaveLength(0);
+    });
+  }
 });
 
 describe('implicit conv GEMMs across batch sizes', () => {
