@@ -4,7 +4,8 @@
  * (median of 3 runs each) and the best round is reported, so load from elsewhere hits them alike.
  * What convGemmFixedProgram's choice comes from (`--tune full` races the same programs in a
  * run). On CPU adapters the weight form is also timed as `--conv auto` runs it there: im2col + an
- * A B^T GEMM (src/layers/ops.ts). `npm run bench:conv-blocks -- --help`.
+ * A B^T GEMM (src/layers/ops.ts), and every form on batch-innermost copies of its operands, as
+ * `--conv auto` runs them on llvmpipe. `npm run bench:conv-blocks -- --help`.
  */
 import { BACKENDS } from '../src/gpu/backend.js';
 import { requestGpu } from '../src/gpu/gpu.js';
@@ -13,7 +14,7 @@ import { HELP_FLAG, choice, flagHelp, int, list, parseFlags, text } from '../src
 import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CONV_GEMM_MODES } from '../src/shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
 import { timeDispatches } from '../src/gpu/timer.js';
-import { convForwardOnCol, convGemm, imageCol } from '../src/layers/ops.js';
+import { batchInnermost, convForwardOnCol, convGemm, imageCol } from '../src/layers/ops.js';
 import type { PlanBuilder } from '../src/layers/layer.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 
@@ -23,6 +24,7 @@ const FLAGS = {
   modes: list(choice(CONV_GEMM_MODES, ''), 'index maps to time', { default: [...CONV_GEMM_MODES] }),
   blocks: list(text(''), `register blocks TMxTN, TN a multiple of 4 (the tuner races ${CONV_GEMM_BLOCKS.join(', ')})`, { default: ['16x8', '32x16', '16x16', '8x8'] }),
   'col-variants': list(choice(MATMUL_VARIANTS, ''), 'weight form, CPU adapters: also time it as im2col + an A B^T GEMM in these matmul variants (the --conv auto route; its grid pack included where Ho Wo is not a multiple of 4)', { arg: 'LIST', default: ['block_32x32', 'block_32x16'] }),
+  'chwn-blocks': list(text(''), 'CPU adapters: also time each form on batch-innermost copies of its operands in these blocks (the --conv auto route on llvmpipe; batch a multiple of 4), and the copies alone (a layer makes each once for two products)', { arg: 'LIST', default: ['32x16', '32x32'] }),
   rounds: int('rounds of alternation; the best round is reported', { default: 3 }),
   ...HELP_FLAG,
 };
@@ -71,6 +73,20 @@ await runMain(async () => {
           await convForwardOnCol(plan, g, G, A, col, out);
           ds.push({ name: `im2col + ${variant}`, flops: convGemmFlops(op), d: plan.dispatches });
           ds.push({ name: `${variant} on a kept col`, flops: convGemmFlops(op), d: plan.dispatches.slice(withCol) });
+        }
+      }
+      if (gpu.isSoftware && N % 4 === 0) {
+        // The copies: forward and transposed read one (the image, the grid), weight both.
+        const image = gpu.tensor('image', [N, C, H, H]), grid = gpu.tensor('grid', [N, G, Ho, Ho]);
+        const copies: PlanBuilder = { gpu, dispatches: [] };
+        const ic = mode === 'transposed' ? null : await batchInnermost(copies, image, 'image chwn');
+        const gc = mode === 'forward' ? null : await batchInnermost(copies, grid, 'grid chwn');
+        ds.push({ name: `chwn copies (${mode === 'weight' ? 'both' : mode === 'forward' ? 'image' : 'grid'})`, flops: convGemmFlops(op), d: copies.dispatches });
+        for (const block of v['chwn-blocks']) {
+          const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', convBlock: `conv_${block}` };
+          const [a, b] = mode === 'forward' ? [A, ic!] : mode === 'weight' ? [gc!, ic!] : [A, gc!];
+          await convGemm(plan, mode, g, G, a, b, out, { batchInner: true });
+          ds.push({ name: `chwn conv_${block}`, flops: convGemmFlops(op), d: plan.dispatches.slice(-1) });
         }
       }
       const best = new Map<string, number>();

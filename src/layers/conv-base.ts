@@ -6,7 +6,7 @@ import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
+import { batchInnermost, channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
 
 /**
  * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
@@ -18,8 +18,11 @@ export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
   return path === 'auto' && !gpu.isSoftware ? 'explicit' : path;
 }
 
-/** What a convolution's forward keeps: which path ran (chosen once, in forward) and that path's buffers. */
-export type ConvSaved = Saved & { path: 'implicit' | 'explicit' };
+/**
+ * What a convolution's forward keeps: which path ran (chosen once, in forward) and that path's
+ * buffers; `xc`, the input's batch-innermost copy, when the implicit products read those (batchInnerFor).
+ */
+export type ConvSaved = Saved & { path: 'implicit' | 'explicit'; xc?: Tensor };
 
 export abstract class ConvLayer extends Layer {
   constructor(
@@ -62,6 +65,8 @@ export abstract class ConvLayer extends Layer {
    * from the weights and dy by `dxForm` (`transposed` for Conv2d, `forward` for ConvTranspose2d).
    * `col`: the image's col, made by the forward (Conv2d on llvmpipe). ConvTranspose2d's image is
    * dy: where its col carries the forward form (colCarriesForward) it is made here for dW and dx.
+   * `xc`: the input's batch-innermost copy, made by the forward; then dy's is made here, once
+   * for dW and dx.
    */
   protected async implicitBackward(
     plan: PlanBuilder,
@@ -69,9 +74,10 @@ export abstract class ConvLayer extends Layer {
     x: Tensor,
     dy: Tensor,
     o: BackwardOptions,
-    { grid, image, dxForm, col }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode; col?: Tensor },
+    { grid, image, dxForm, col, xc }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode; col?: Tensor; xc?: Tensor },
   ): Promise<Tensor | null> {
     const G = grid.shape[1]!;
+    if (xc) return this.batchInnerBackward(plan, g, G, x, dy, xc, o, grid === dy, dxForm);
     const dxOnCol = o.needDx && dxForm === 'forward' && colCarriesForward(plan, g, G);
     const shared = col ?? (dxOnCol ? await imageCol(plan, image, g, `${this.prefix}dycol`) : undefined);
     if (o.paramGrads) {
@@ -83,6 +89,22 @@ export abstract class ConvLayer extends Layer {
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     if (dxOnCol) await convForwardOnCol(plan, g, G, this.param('weight'), shared!, dx);
     else await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
+    return dx;
+  }
+
+  /** implicitBackward on batch-innermost copies: x's (`xc`, from the forward) and dy's, made here. */
+  private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean, dxForm: ConvGemmMode): Promise<Tensor | null> {
+    if (!o.paramGrads && !o.needDx) return null;
+    const dyc = await batchInnermost(plan, dy, `${this.prefix}dy chwn`);
+    if (o.paramGrads) {
+      const [gridC, imageC] = dyIsGrid ? [dyc, xc] : [xc, dyc];
+      await convGemm(plan, 'weight', g, G, gridC, imageC, this.grad('weight'), { accumulate: o.accumulate, batchInner: true });
+      const [N, C, H, W] = dy.shape as [number, number, number, number];
+      if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+    }
+    if (!o.needDx) return null;
+    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dyc, dx, { batchInner: true });
     return dx;
   }
 

@@ -14,7 +14,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
+import { batchInnerFor, batchInnermost, channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -45,7 +45,13 @@ export class ConvTranspose2d extends ConvLayer {
     const g = this.geometry(x);
     if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, { bias: this.biasParam(), ...(act ? { activation: act } : {}) });
+      const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
+      if (batchInnerFor(plan, g)) {
+        const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
+        await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), xc, y, { ...epilogue, batchInner: true });
+        return { path: 'implicit', x, y, xc };
+      }
+      await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, epilogue);
       return { path: 'implicit', x, y };
     }
     const J = g.N * g.Ho * g.Wo;
@@ -60,9 +66,9 @@ export class ConvTranspose2d extends ConvLayer {
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, path } = saved as ConvSaved;
+    const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward' });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward', ...(xc ? { xc } : {}) });
     const x2d = saved.x2d as ChannelsByPixels;
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;

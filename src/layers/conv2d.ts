@@ -13,7 +13,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
+import { batchInnerFor, batchInnermost, channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -43,9 +43,14 @@ export class Conv2d extends ConvLayer {
     const g = this.geometry(x);
     const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
     const path = this.pathFor(plan.conv);
-    // In training on llvmpipe the weight gradient's col is made here and carries the forward too.
-    const viaCol = path === 'explicit' || (training && colCarriesForward(plan, g, this.outChannels));
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+    if (path === 'implicit' && batchInnerFor(plan, g)) {
+      const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), xc, y, { ...epilogue, batchInner: true });
+      return { path, x, y, xc };
+    }
+    // Else in training on llvmpipe the weight gradient's col is made here and carries the forward too.
+    const viaCol = path === 'explicit' || (training && colCarriesForward(plan, g, this.outChannels));
     if (!viaCol) {
       await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, epilogue);
       return { path, x, y };
@@ -57,9 +62,9 @@ export class Conv2d extends ConvLayer {
   }
 
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, path } = saved as ConvSaved;
+    const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed', ...(saved.col ? { col: saved.col as Tensor } : {}) });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed', ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
     const col = saved.col as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;

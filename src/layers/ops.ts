@@ -57,6 +57,7 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
  * One implicit-GEMM convolution product (src/shaders/conv-gemm.ts): `mode` names the form, g the
  * image/grid geometry, G the grid's channels. Bindings: forward (weight, image, grid-shaped out),
  * weight (grid, image, weight-shaped out), transposed (weight, grid, image-shaped out).
+ * `batchInner`: the image and grid given are their batch-innermost copies (batchInnermost).
  */
 export async function convGemm(
   plan: PlanBuilder,
@@ -66,7 +67,7 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor; batchInner?: boolean } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
@@ -74,12 +75,12 @@ export async function convGemm(
   checkSize(`conv ${mode} out`, out, sizes.out);
   const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
-  if (batchInnerB(plan, op)) {
+  if (o.batchInner) {
+    if (g.N % 4 !== 0) throw new Error(`conv ${mode}: a batch-innermost operand needs a batch that is a multiple of 4, found ${g.N}`);
+    if (o.col) throw new Error(`conv ${mode}: a col and batch-innermost operands are two routes, not one`);
     op.batchInner = true;
-    const [c, hw] = mode === 'forward' ? [g.C, g.H * g.W] : [G, g.Ho * g.Wo];
-    B = await batchInnermost(plan, B, g.N, c, hw, `${out.label} B chwn`);
   }
-  const viaCol = weightViaCol(plan, op);
+  const viaCol = !op.batchInner && weightViaCol(plan, op);
   if (o.col && !viaCol) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
   if (viaCol) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, plan.gpu));
@@ -94,16 +95,17 @@ export async function convGemm(
 }
 
 /**
- * Whether the forward or transposed form reads B from a batch-innermost copy (ConvGemmSpec.batchInner):
- * with `--conv auto` on llvmpipe when the batch is a multiple of 4. Four columns are then one
- * vec4 load instead of four scalar gathers: 0.91-0.94x the GEMM's time with the copy included at
- * D's Conv2d 64->128, batch 128, on a 2-core Xeon (docs/benchmarks.md, "A batch-innermost B").
- * SwiftShader's dot-form kernels read B along K and keep the NCHW tensor.
+ * Whether a convolution's implicit products read batch-innermost copies of the image and grid
+ * (ConvGemmSpec.batchInner): with `--conv auto` on llvmpipe when the batch is a multiple of 4.
+ * Four columns (forward, transposed) or four k (weight) are then one aligned vec4 load instead
+ * of four scalar gathers, and no im2col col is made: at D's Conv2d 64->128, batch 128, on a
+ * 2-core Xeon, forward 0.86x the implicit NCHW kernel's time, transposed 0.91x, weight 0.85x the
+ * im2col + A B^T route's (docs/benchmarks.md, "Batch-innermost operands"). SwiftShader's
+ * dot-form kernels read B along K and keep the NCHW tensors (and a dot-form --conv-block too).
  */
-function batchInnerB(plan: PlanBuilder, op: ConvGemmOp): boolean {
-  if (op.mode === 'weight' || (plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || prefersDotProducts(plan.gpu)) return false;
-  if (plan.convBlock?.endsWith('_dot')) return false;
-  return op.g.N % 4 === 0;
+export function batchInnerFor(plan: PlanBuilder, g: ConvGeometry): boolean {
+  if ((plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || prefersDotProducts(plan.gpu) || plan.convBlock?.endsWith('_dot')) return false;
+  return g.N % 4 === 0;
 }
 
 /**
@@ -204,10 +206,12 @@ export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, 
   return { t, asA: {}, asB: {} };
 }
 
-/** x [N, C, HW] as its batch-innermost copy [C, HW, N] (N a multiple of 4). */
-async function batchInnermost(plan: PlanBuilder, x: Tensor, N: number, C: number, HW: number, label: string): Promise<Tensor> {
-  checkSize(`${label} (NCHW)`, x, N * C * HW);
-  const t = planTensor(plan, label, [C, HW, N]);
+/** x [N, C, H, W] as its batch-innermost copy [C, H, W, N] (N a multiple of 4). */
+export async function batchInnermost(plan: PlanBuilder, x: Tensor, label: string): Promise<Tensor> {
+  if (x.shape.length !== 4) throw new Error(`${label}: expected an [N, C, H, W] tensor, found "${x.label}" [${x.shape.join(', ')}]`);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const HW = H * W;
+  const t = planTensor(plan, label, [C, H, W, N]);
   await add(plan, nchwToChwnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
   return t;
 }

@@ -139,8 +139,9 @@ export function convGemmProgram(name: string): ConvGemmProgram {
  */
 export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G' | 'batchInner'>, adapter: { isSwiftShader: boolean }): string {
   const { M } = convGemmShape(op);
-  // A batch-innermost B (llvmpipe): 32x32 0.94-0.97x the time of 32x16 at D's Conv2d 64->128, batch 128.
-  if (op.batchInner) return M >= 64 ? 'conv_32x32' : M >= 16 ? 'conv_16x16' : `conv_${Math.min(M, 4)}x8`;
+  // Batch-innermost operands (llvmpipe), D's Conv2d 64->128 at batch 128: forward and transposed
+  // 32x32 0.94-0.97x the time of 32x16; weight 32x16 0.93x the time of 32x32.
+  if (op.batchInner) return M >= 64 ? (op.mode === 'weight' ? 'conv_32x16' : 'conv_32x32') : M >= 16 ? 'conv_16x16' : `conv_${Math.min(M, 4)}x8`;
   const dot = prefersDotProducts(adapter);
   const form = dot ? '_dot' : '';
   // SwiftShader's forward form at M = 128: 32x32_dot 0.84x the time of 32x16_dot; its
@@ -152,9 +153,9 @@ export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G' |
 }
 
 /** Floats of the packed A (phases x M x K rounded up to 4), or 0 when A is bound as it is. */
-export function convGemmPackedSize(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G'>): number {
+export function convGemmPackedSize(spec: Pick<ConvGemmSpec, 'mode' | 'g' | 'G' | 'batchInner'>): number {
   const { M, K, phases } = convGemmShape(spec);
-  if (spec.mode === 'forward' && K % 4 === 0) return 0;
+  if ((spec.mode === 'forward' && K % 4 === 0) || (spec.mode === 'weight' && spec.batchInner)) return 0;
   return phases * M * Math.ceil(K / 4) * 4;
 }
 
@@ -321,7 +322,6 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
  * `ch`/`cw`; per column j: `co` and `cv` as in indexMaps; per k: `kb`, `kh`, `kw`.
  */
 function batchInnerMaps(spec: ConvGemmSpec): IndexMaps & { group(n: string, j4: number): string } {
-  if (spec.mode === 'weight') throw new Error('conv_gemm weight: a batch-innermost B is for the forward and transposed forms');
   const kk = spec.g.k * spec.g.k;
   const base = indexMaps(spec);
   if (spec.mode === 'forward') {
@@ -364,7 +364,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   }
   if (spec.batchInner && spec.dot) throw new Error(`conv_gemm ${mode}: the dot form reads B along K, a batch-innermost B is read along N`);
   const { K } = convGemmShape(spec);
-  const inner = spec.batchInner ? batchInnerMaps(spec) : null;
+  const inner = spec.batchInner && mode !== 'weight' ? batchInnerMaps(spec) : null;
   const maps = inner ?? indexMaps(spec);
   const I = range(TM);
   const J = range(TN);
@@ -420,7 +420,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   const runtimeK = mode === 'weight';
   const loopEnd = runtimeK ? 'K / 4u * 4u' : `${Kfull}u`;
   const tail = runtimeK ? `if (K % 4u != 0u) {\n    ${block('K / 4u * 4u', true)}\n  }` : K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : '';
-  const main = /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  const main = spec.batchInner && mode === 'weight' ? batchInnerWeightMain(spec, stores) : /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   ${dimsLets(mode)}
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
@@ -450,9 +450,50 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   });
 }
 
+/**
+ * The weight form over batch-innermost operands: the grid [G, Ho, Wo, N] is A as it is (row g
+ * runs along K = (oh, ow, n)), the image [C, H, W, N] gives B(k, (c, kh, kw)) as vec4s along K,
+ * so each output is a dot() of k-vectors, as in the A B^T GEMMs. K runs as pixels (a constant
+ * count, whose tap positions and masks are worked out once per pixel) times the batch's vec4s
+ * (the uniform's K / (Ho Wo) / 4): no division in the inner loop and no pack.
+ */
+function batchInnerWeightMain(spec: ConvGemmSpec, stores: readonly string[]): string {
+  const { tm: TM, tn: TN } = spec;
+  const kk = spec.g.k * spec.g.k;
+  const I = range(TM);
+  const J = range(TN);
+  const J4 = range(TN / 4);
+  return /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  ${dimsLets('weight')}
+  let NB4 = K / (Ho * Wo) / 4u;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+  ${J.map((j) => `let n${j} = min(col0 + ${j}u, N - 1u); let cc${j} = i32(n${j} / ${kk}u * H * W); let kh${j} = i32(n${j} / KS % KS) - i32(p); let kw${j} = i32(n${j} % KS) - i32(p); let co${j} = n${j};`).join('\n  ')}
+  ${I.map((i) => `let ar${i} = min(row0 + ${i}u, M - 1u) * Ho * Wo * NB4; let ro${i} = (row0 + ${i}u) * N;`).join('\n  ')}
+  ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
+  for (var pix = 0u; pix < Ho * Wo; pix++) {
+    let h0 = i32(pix / Wo * s); let w0 = i32(pix % Wo * s);
+    ${J.map((j) => `let ih${j} = h0 + kh${j}; let iw${j} = w0 + kw${j}; let v${j} = (u32(ih${j}) < H) & (u32(iw${j}) < W);
+    let bb${j} = select(0u, u32(cc${j} + ih${j} * i32(W) + iw${j}) * NB4, v${j});`).join('\n    ')}
+    let ap = pix * NB4;
+    for (var q = 0u; q < NB4; q++) {
+      ${I.map((i) => `let a${i} = A[ar${i} + ap + q];`).join('\n      ')}
+      ${J.map((j) => `let b${j} = select(vec4<f32>(0.0), B[bb${j} + q], v${j});`).join('\n      ')}
+      ${I.flatMap((i) => J4.map((j4) => `acc${i}_${j4} += vec4<f32>(${range(4).map((jj) => `dot(a${i}, b${4 * j4 + jj})`).join(', ')});`)).join('\n      ')}
+    }
+  }
+  ${stores.join('\n  ')}
+}`;
+}
+
 const G = { N: 2, C: 8, H: 6, W: 6, Ho: 3, Wo: 3, k: 4, s: 2, p: 1 };
 /** Each form with the fixed blocks and its pack, for the program test. */
 export const CONV_GEMM_PROGRAMS: AnyProgram[] = CONV_GEMM_MODES.flatMap((mode) => {
   const op = { mode, g: G, G: 8, bias: mode !== 'weight', accumulate: mode === 'weight' };
-  return [...['conv_16x8', 'conv_32x16', 'conv_16x8_dot'].map((b) => convGemmProgram(b).program(op)), convGemmPackProgram(op)];
+  return [
+    ...['conv_16x8', 'conv_32x16', 'conv_16x8_dot'].map((b) => convGemmProgram(b).program(op)),
+    convGemmPackProgram(op),
+    convGemmProgram('conv_16x8').program({ ...op, g: { ...G, N: 4 }, batchInner: true }),
+  ];
 });
