@@ -15,6 +15,7 @@ import { Conv2d } from '../src/layers/conv2d.js';
 import type { ConvPath, Layer, PlanBuilder } from '../src/layers/layer.js';
 import { Linear } from '../src/layers/linear.js';
 import { Sequential } from '../src/layers/sequential.js';
+import { batchInnermost } from '../src/layers/ops.js';
 import type { Activation } from '../src/shaders/activation.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 import { CHANNEL_STRATEGIES, type ChannelStrategy } from '../src/shaders/reduce.js';
@@ -373,7 +374,7 @@ describe('batch-innermost operands', () => {
       // Training: every product of both layers; inference: both forwards. One copy of x per layer, and of dy in training.
       expect(count(/^conv_gemm\.(forward|transposed)\.[^ ]*\.chwn/)).toBe(onLlvmpipe ? (training ? 4 : 2) : 0);
       expect(count(/^conv_gemm\.weight\.[^ ]*\.chwn/)).toBe(onLlvmpipe && training ? 2 : 0);
-      expect(count(/^conv\.nchw_to_chwn$/)).toBe(onLlvmpipe ? (training ? 4 : 2) : 0);
+      expect(count(/^conv\.nchw_to_chwn(\.vec4)?$/)).toBe(onLlvmpipe ? (training ? 4 : 2) : 0);
       if (onLlvmpipe) expect(count(/^conv\.im2col$|^conv_gemm\.pack_weight$/)).toBe(0);
       expect(compareClose(auto.y, nchw.y, { rtol: 1e-6, floor: 1e-6 }), 'y').toBeNull();
       if (training) {
@@ -381,9 +382,24 @@ describe('batch-innermost operands', () => {
         auto.grads!.forEach((dW, i) => expect(compareClose(dW, nchw.grads![i]!, { rtol: 1e-5, floor: 0.1 }), `layer ${i} weight gradient`).toBeNull());
       }
       const six = await run('auto', 6, training);
-      expect(six.kernels.filter((k) => k.includes('.chwn') || k === 'conv.nchw_to_chwn')).toHaveLength(0);
+      expect(six.kernels.filter((k) => k.includes('chwn'))).toHaveLength(0);
     });
   }
+  it('the copy [N, C, H, W] -> [C, H, W, N]: HW a multiple of 4 (vec4 loads) or not', async () => {
+    const g = gpu();
+    for (const [N, C, H, W] of [[8, 3, 4, 5], [4, 2, 3, 3]] as const) {
+      const src = Float32Array.from({ length: N * C * H * W }, (_, i) => i + 0.5);
+      const x = g.tensor('x', [N, C, H, W], 'f32', src);
+      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const t = await batchInnermost(plan, x, 'x chwn');
+      expect(plan.dispatches.map((d) => d.kernel.split(' ')[0])).toEqual([(H * W) % 4 === 0 ? 'conv.nchw_to_chwn.vec4' : 'conv.nchw_to_chwn']);
+      g.run(plan.dispatches);
+      const got = (await g.read(t)) as Float32Array;
+      const want = new Float32Array(src.length);
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) want[(c * H * W + p) * N + n] = src[(n * C + c) * H * W + p]!;
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
 });
 
 describe('implicit conv GEMMs across batch sizes', () => {

@@ -184,29 +184,39 @@ const J4: u32 = ${J4}u;`,
 
 /**
  * [N, C, HW] -> [C, HW, N] (N a multiple of 4), the batch-innermost operand of the implicit conv
- * GEMMs (ConvGemmSpec.batchInner). One invocation per vec4 of four samples at one (c, hw), on a
- * grid of (HW N/4, C), hw fastest so that neighbouring invocations read neighbouring pixels.
+ * GEMMs (ConvGemmSpec.batchInner). One invocation per 4 samples at one channel and, when HW is a
+ * multiple of 4, 4 pixels: four vec4 loads along the pixels, transposed in registers into four
+ * vec4 stores along the samples (else one pixel: four scalar loads, one vec4 store). On a grid of
+ * (pixel groups x N/4, C), pixels fastest, so that neighbouring invocations read neighbouring values.
  */
 export function nchwToChwnProgram({ N, C, HW }: { N: number; C: number; HW: number }) {
   if (N % 4 !== 0) throw new Error(`conv.nchw_to_chwn: the batch must be a multiple of 4, found ${N}`);
   const N4 = N / 4;
+  const wide = HW % 4 === 0;
+  const P = wide ? HW / 4 : HW;
+  const U = [0, 1, 2, 3];
+  const body = wide
+    ? `${U.map((u) => `let r${u} = src[((n + ${u}u) * C + c) * P + q];`).join('\n  ')}
+  ${U.map((v) => `dst[(c * HW + q * 4u + ${v}u) * N4 + n / 4u] = vec4<f32>(${U.map((u) => `r${u}[${v}]`).join(', ')});`).join('\n  ')}`
+    : `dst[(c * HW + q) * N4 + n / 4u] = vec4<f32>(${U.map((u) => `src[((n + ${u}u) * C + c) * HW + q]`).join(', ')});`;
   return program({
-    name: `conv.nchw_to_chwn ${N}x${C}x${HW}`,
+    name: `conv.nchw_to_chwn${wide ? '.vec4' : ''} ${N}x${C}x${HW}`,
     workgroupSize: [CONV_WG],
-    bindings: { src: 'read', dst: { access: 'read_write', type: 'array<vec4<f32>>' } },
+    bindings: { src: wide ? { access: 'read', type: 'array<vec4<f32>>' } : 'read', dst: { access: 'read_write', type: 'array<vec4<f32>>' } },
     wgsl: `
 const C: u32 = ${C}u;
 const HW: u32 = ${HW}u;
+const P: u32 = ${P}u;
 const N4: u32 = ${N4}u;`,
     main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.y;
-  if (gid.x >= HW * N4) { return; }
-  let hw = gid.x % HW;
-  let n = gid.x / HW * 4u;
-  dst[(c * HW + hw) * N4 + n / 4u] = vec4<f32>(${[0, 1, 2, 3].map((u) => `src[((n + ${u}u) * C + c) * HW + hw]`).join(', ')});
+  if (gid.x >= P * N4) { return; }
+  let q = gid.x % P;
+  let n = gid.x / P * 4u;
+  ${body}
 }`,
     grid: (_: Record<string, never>, max: number): [number, number, number] => {
-      const x = Math.ceil((HW * N4) / CONV_WG);
+      const x = Math.ceil((P * N4) / CONV_WG);
       if (x > max || C > max) throw new Error(`conv.nchw_to_chwn ${N}x${C}x${HW}: needs a grid of ${x} x ${C} workgroups, over the adapter's ${max} per dimension`);
       return [x, C, 1];
     },
@@ -222,4 +232,5 @@ export const CONV_PROGRAMS = [
   nchwToCnProgram({ N: 2, C: 3, HW: 4 }),
   nchwToCnProgram({ N: 3, C: 2, HW: 9 }), // N HW not a multiple of 4: scalar stores
   nchwToChwnProgram({ N: 4, C: 3, HW: 9 }),
+  nchwToChwnProgram({ N: 8, C: 3, HW: 16 }), // HW a multiple of 4: vec4 loads
 ];
