@@ -90,7 +90,7 @@ export const TRAIN_FLAGS = {
   matmul: cfg(choice(['auto', ...MATMUL_VARIANTS], 'matmul variant: auto picks the fastest that fits each shape', { default: R.matmul }), 'matmul', false),
   'steps-per-submit': int('training steps encoded in one command buffer and submitted at once (results are identical for any N)', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   tune: cfg(tuneFlag(R.tune), 'tune', false),
-  conv: cfg(choice(CONV_PATHS, 'convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d\'s forward and ConvTranspose2d\'s dx as GEMMs)', { arg: 'PATH', default: R.conv }), 'conv', false),
+  conv: cfg(choice(CONV_PATHS, 'convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d\'s forward and ConvTranspose2d\'s dx as GEMMs), except on llvmpipe at batches that are multiples of 4, where all three products read batch-innermost copies of the input and dy (vec4 loads along the batch, no col)', { arg: 'PATH', default: R.conv }), 'conv', false),
   ...HELP_FLAG,
 };
 

@@ -6,7 +6,7 @@ import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { batchInnermost, channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
+import { batchInnerForms, batchInnermost, channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
 
 /**
  * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
@@ -20,7 +20,7 @@ export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
 
 /**
  * What a convolution's forward keeps: which path ran (chosen once, in forward) and that path's
- * buffers; `xc`, the input's batch-innermost copy, when the implicit products read those (batchInnerFor).
+ * buffers; `xc`, the input's batch-innermost copy, when products read those (batchInnerForms).
  */
 export type ConvSaved = Saved & { path: 'implicit' | 'explicit'; xc?: Tensor };
 
@@ -92,19 +92,22 @@ export abstract class ConvLayer extends Layer {
     return dx;
   }
 
-  /** implicitBackward on batch-innermost copies: x's (`xc`, from the forward) and dy's, made here. */
+  /**
+   * implicitBackward on batch-innermost copies, x's (`xc`, from the forward) and dy's, made here:
+   * the weight gradient, and dx where its form reads them too (batchInnerForms).
+   */
   private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean, dxForm: ConvGemmMode): Promise<Tensor | null> {
-    if (!o.paramGrads && !o.needDx) return null;
-    const dyc = await batchInnermost(plan, dy, `${this.prefix}dy chwn`);
+    const dxInner = o.needDx && batchInnerForms(plan, g).includes(dxForm);
+    const dyc = o.paramGrads || dxInner ? await batchInnermost(plan, dy, `${this.prefix}dy chwn`) : null;
     if (o.paramGrads) {
-      const [gridC, imageC] = dyIsGrid ? [dyc, xc] : [xc, dyc];
+      const [gridC, imageC] = dyIsGrid ? [dyc!, xc] : [xc, dyc!];
       await convGemm(plan, 'weight', g, G, gridC, imageC, this.grad('weight'), { accumulate: o.accumulate, batchInner: true });
       const [N, C, H, W] = dy.shape as [number, number, number, number];
       if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dyc, dx, { batchInner: true });
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
     return dx;
   }
 

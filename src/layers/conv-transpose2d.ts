@@ -14,7 +14,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerFor, batchInnermost, channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
+import { batchInnerForms, batchInnermost, channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -41,14 +41,17 @@ export class ConvTranspose2d extends ConvLayer {
     return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<ConvSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
     if (this.pathFor(plan.conv) === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
-      if (batchInnerFor(plan, g)) {
+      // The copy of x for the products that read it batch-innermost: this forward, the weight gradient in training.
+      const forms = batchInnerForms(plan, g).filter((m) => m === 'transposed' || (training && m === 'weight'));
+      if (forms.length > 0) {
         const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
-        await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), xc, y, { ...epilogue, batchInner: true });
+        const inner = forms.includes('transposed');
+        await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), inner ? xc : x, y, { ...epilogue, batchInner: inner });
         return { path: 'implicit', x, y, xc };
       }
       await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, epilogue);

@@ -13,7 +13,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerFor, batchInnermost, channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
+import { batchInnerForms, batchInnermost, channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -44,9 +44,12 @@ export class Conv2d extends ConvLayer {
     const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
     const path = this.pathFor(plan.conv);
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    if (path === 'implicit' && batchInnerFor(plan, g)) {
+    // The copy of x for the products that read it batch-innermost: this forward, the weight gradient in training.
+    const forms = path === 'implicit' ? batchInnerForms(plan, g).filter((m) => m === 'forward' || (training && m === 'weight')) : [];
+    if (forms.length > 0) {
       const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
-      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), xc, y, { ...epilogue, batchInner: true });
+      const inner = forms.includes('forward');
+      await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), inner ? xc : x, y, { ...epilogue, batchInner: inner });
       return { path, x, y, xc };
     }
     // Else in training on llvmpipe the weight gradient's col is made here and carries the forward too.

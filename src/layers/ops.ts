@@ -5,7 +5,7 @@
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { col2imProgram, im2colProgram, nchwToChwnProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
-import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { CONV_GEMM_MODES, convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
   MATMUL_VARIANTS,
@@ -95,17 +95,19 @@ export async function convGemm(
 }
 
 /**
- * Whether a convolution's implicit products read batch-innermost copies of the image and grid
- * (ConvGemmSpec.batchInner): with `--conv auto` on llvmpipe when the batch is a multiple of 4.
- * Four columns (forward, transposed) or four k (weight) are then one aligned vec4 load instead
- * of four scalar gathers, and no im2col col is made: at D's Conv2d 64->128, batch 128, on a
- * 2-core Xeon, forward 0.86x the implicit NCHW kernel's time, transposed 0.91x, weight 0.85x the
- * im2col + A B^T route's (docs/benchmarks.md, "Batch-innermost operands"). SwiftShader's
- * dot-form kernels read B along K and keep the NCHW tensors (and a dot-form --conv-block too).
+ * The products of a convolution that read batch-innermost copies of the image and grid
+ * (ConvGemmSpec.batchInner), with `--conv auto` on a CPU adapter when the batch is a multiple
+ * of 4. Four columns (forward, transposed) or four k (weight) are then one aligned vec4 load
+ * instead of four scalar gathers, and the weight form needs no im2col col. On llvmpipe all three
+ * (D's Conv2d 64->128, batch 128, 2-core Xeon: forward 0.86x the NCHW kernel's time, transposed
+ * 0.90x, weight 0.89x the im2col + A B^T route's); on SwiftShader the weight form only (0.74x
+ * the col route's time at batch 64), as its dot-form forward and transposed kernels, which read
+ * B along K, beat the batch-innermost ones (171 against 191 ms). docs/benchmarks.md,
+ * "Batch-innermost operands". None with a dot-form --conv-block.
  */
-export function batchInnerFor(plan: PlanBuilder, g: ConvGeometry): boolean {
-  if ((plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || prefersDotProducts(plan.gpu) || plan.convBlock?.endsWith('_dot')) return false;
-  return g.N % 4 === 0;
+export function batchInnerForms(plan: PlanBuilder, g: ConvGeometry): readonly ConvGemmMode[] {
+  if ((plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || plan.convBlock?.endsWith('_dot') || g.N % 4 !== 0) return [];
+  return prefersDotProducts(plan.gpu) ? ['weight'] : CONV_GEMM_MODES;
 }
 
 /**

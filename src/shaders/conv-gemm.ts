@@ -139,9 +139,10 @@ export function convGemmProgram(name: string): ConvGemmProgram {
  */
 export function convGemmFixedProgram(op: Pick<ConvGemmSpec, 'mode' | 'g' | 'G' | 'batchInner'>, adapter: { isSwiftShader: boolean }): string {
   const { M } = convGemmShape(op);
-  // Batch-innermost operands (llvmpipe), D's Conv2d 64->128 at batch 128: forward and transposed
-  // 32x32 0.94-0.97x the time of 32x16; weight 32x16 0.93x the time of 32x32.
-  if (op.batchInner) return M >= 64 ? (op.mode === 'weight' ? 'conv_32x16' : 'conv_32x32') : M >= 16 ? 'conv_16x16' : `conv_${Math.min(M, 4)}x8`;
+  // Batch-innermost operands, D's Conv2d 64->128: on llvmpipe (batch 128) forward and transposed
+  // 32x32 0.94-0.97x the time of 32x16, weight 32x16 0.93x the time of 32x32; SwiftShader's
+  // weight form (batch 64) 32x32 0.77x the time of 32x16.
+  if (op.batchInner) return M >= 64 ? (op.mode === 'weight' && !adapter.isSwiftShader ? 'conv_32x16' : 'conv_32x32') : M >= 16 ? 'conv_16x16' : `conv_${Math.min(M, 4)}x8`;
   const dot = prefersDotProducts(adapter);
   const form = dot ? '_dot' : '';
   // SwiftShader's forward form at M = 128: 32x32_dot 0.84x the time of 32x16_dot; its
