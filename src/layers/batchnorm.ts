@@ -7,7 +7,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram } from '../shaders/batchnorm.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { normalFloat, type PhiloxStream } from '../random/philox.js';
-import { Layer, planChannels, planTensor, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, planChannels, planTensor, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
 /** What a training forward leaves for its backward: the fused activation, and each group's statistics. */
 interface BatchNormSaved extends Saved {
@@ -85,7 +85,7 @@ export class BatchNorm extends Layer {
     const beta = this.param('bias');
     const mean = this.state('running_mean');
     const variance = this.state('running_var');
-    const uniforms = (n: number, first: number) => ({ N: n, C, HW, eps: this.eps, momentum: this.momentum, first });
+    const uniforms = (n: number, first: number) => ({ N: n, C, HW, eps: this.eps, momentum: this.momentum, first, batch: N });
     if (!training) {
       plan.dispatches.push(await batchNormEvalProgram().prepare(gpu, { N, C, HW }, { x, gamma, beta, y, running_mean: mean, running_var: variance }, uniforms(N, 0)));
       return { x, y };
@@ -108,7 +108,11 @@ export class BatchNorm extends Layer {
     return saved;
   }
 
-  async backward(plan: PlanBuilder, s: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+  /**
+   * `feed`: what the layer before takes from this backward (Sequential asks it): its bias
+   * gradient from the sums of dx, and dx written batch-innermost ([C, H, W, N]) instead of NCHW.
+   */
+  async backward(plan: PlanBuilder, s: Saved, dy: Tensor, o: BackwardOptions, feed: DyFeed = {}): Promise<Tensor | null> {
     if (s.training !== true) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
     const saved = s as BatchNormSaved;
     const { x } = saved;
@@ -116,17 +120,21 @@ export class BatchNorm extends Layer {
     const { gpu } = plan;
     if (!o.needDx && !o.paramGrads) return null;
     const n = this.groupSize(N, saved.groupStats.length);
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const batchInner = o.needDx && feed.batchInner === true;
+    const dx = batchInner ? planTensor(plan, `${this.prefix}dx chwn`, [C, ...x.shape.slice(2), N]) : planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dsum = o.needDx ? feed.biasGrad : undefined;
+    if (dsum && (dsum.size !== C || !o.paramGrads)) throw new Error(`${this.prefix}${this.kind}: a bias gradient before it needs ${C} values and parameter gradients, found ${dsum.size}${o.paramGrads ? '' : ' without them'}`);
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
     const form = planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
     for (const [g, stats] of saved.groupStats.entries()) {
-      // Groups after the first add their parameter gradients, as separate passes would.
-      const accumulate = o.paramGrads && (o.accumulate || g > 0);
-      const bindings = { x, gamma: this.param('weight'), saved: stats, dy, dx, dgamma, dbeta, ...(saved.act ? { out: saved.y } : {}) };
-      const uniforms = { N: n, C, HW, eps: this.eps, momentum: this.momentum, first: g * n };
-      plan.dispatches.push(await batchNormBackwardProgram(form, accumulate, saved.act).prepare(gpu, { N: n, C, HW }, bindings, uniforms));
+      // Groups after the first add their gradients, as separate passes would.
+      const accumulate = o.accumulate || g > 0;
+      const bindings = { x, gamma: this.param('weight'), saved: stats, dy, dx, dgamma, dbeta, ...(saved.act ? { out: saved.y } : {}), ...(dsum ? { dsum } : {}) };
+      const uniforms = { N: n, C, HW, eps: this.eps, momentum: this.momentum, first: g * n, batch: N };
+      const program = batchNormBackwardProgram(form, { accumulate: o.paramGrads && accumulate, ...(saved.act ? { act: saved.act } : {}), dxSum: !!dsum, dxBatchInner: batchInner });
+      plan.dispatches.push(await program.prepare(gpu, { N: n, C, HW }, bindings, uniforms));
     }
     return o.needDx ? dx : null;
   }

@@ -5,7 +5,7 @@ import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
-import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { batchInnerForms, batchInnermost, channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
 
 /**
@@ -76,14 +76,14 @@ export abstract class ConvLayer extends Layer {
     o: BackwardOptions,
     { grid, image, dxForm, col, xc }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode; col?: Tensor; xc?: Tensor },
   ): Promise<Tensor | null> {
-    const G = grid.shape[1]!;
+    // The grid's channels; dy given batch-innermost is [C, H, W, N].
+    const G = grid === dy && o.fed?.batchInner ? dy.shape[0]! : grid.shape[1]!;
     if (xc) return this.batchInnerBackward(plan, g, G, x, dy, xc, o, grid === dy, dxForm);
     const dxOnCol = o.needDx && dxForm === 'forward' && colCarriesForward(plan, g, G);
     const shared = col ?? (dxOnCol ? await imageCol(plan, image, g, `${this.prefix}dycol`) : undefined);
     if (o.paramGrads) {
       await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate, ...(shared ? { col: shared } : {}) });
-      const [N, C, H, W] = dy.shape as [number, number, number, number];
-      if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+      await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
@@ -98,18 +98,45 @@ export abstract class ConvLayer extends Layer {
    */
   private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean, dxForm: ConvGemmMode): Promise<Tensor | null> {
     const dxInner = o.needDx && batchInnerForms(plan, g).includes(dxForm);
-    const dyc = o.paramGrads || dxInner ? await batchInnermost(plan, dy, `${this.prefix}dy chwn`) : null;
+    // dy arrives batch-innermost where the BatchNorm after wrote it so (dyFeed).
+    const given = o.fed?.batchInner === true;
+    const dyc = given ? dy : o.paramGrads || dxInner ? await batchInnermost(plan, dy, `${this.prefix}dy chwn`) : null;
     if (o.paramGrads) {
       const [gridC, imageC] = dyIsGrid ? [dyc!, xc] : [xc, dyc!];
       await convGemm(plan, 'weight', g, G, gridC, imageC, this.grad('weight'), { accumulate: o.accumulate, batchInner: true });
-      const [N, C, H, W] = dy.shape as [number, number, number, number];
-      if (this.bias) await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+      await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     await convGemm(plan, dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
     return dx;
   }
+
+  /** The bias gradient from dy (NCHW), unless there is no bias or the layer after summed it (o.fed). */
+  protected async biasGrad(plan: PlanBuilder, dy: Tensor, o: BackwardOptions): Promise<void> {
+    if (!this.bias || o.fed?.biasGrad) return;
+    const [N, C, H, W] = dy.shape as [number, number, number, number];
+    await channelSum(plan, dy, this.grad('bias'), N, C, H * W, o.accumulate);
+  }
+
+  /**
+   * The bias gradient, summed by a BatchNorm after it; and on the batch-innermost path dy
+   * batch-innermost, where every product of the backward reads it so (the weight gradient, and
+   * dx when its form does: batchInnerForms).
+   */
+  override dyFeed(plan: PlanBuilder, saved: Saved, o: BackwardOptions): DyFeed {
+    const { x, xc } = saved as ConvSaved;
+    const feed: DyFeed = o.paramGrads && this.bias ? { biasGrad: this.grad('bias') } : {};
+    const dxInner = o.needDx && batchInnerForms(plan, this.geometry(x)).includes(this.dxForm);
+    if (xc && (o.paramGrads || dxInner) && (!o.needDx || dxInner)) feed.batchInner = true;
+    return feed;
+  }
+
+  /** The form of the implicit GEMM that makes dx: `transposed` for Conv2d, `forward` for ConvTranspose2d. */
+  protected abstract readonly dxForm: ConvGemmMode;
+
+  /** The layer's geometry for an input. */
+  protected abstract geometry(x: Tensor): ConvGeometry;
 
   /** PyTorch's weight layout: [Cout, Cin, k, k] for Conv2d, [Cin, Cout, k, k] transposed. */
   protected abstract weightShape(): number[];

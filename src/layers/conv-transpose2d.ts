@@ -14,7 +14,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerForms, batchInnermost, channelSum, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
+import { batchInnerForms, batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -35,7 +35,9 @@ export class ConvTranspose2d extends ConvLayer {
   }
 
   /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */
-  private geometry(x: Tensor): ConvGeometry {
+  protected readonly dxForm = 'forward';
+
+  protected geometry(x: Tensor): ConvGeometry {
     const [N, , H, W] = x.shape as [number, number, number, number];
     const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];
     return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
@@ -71,7 +73,7 @@ export class ConvTranspose2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: 'forward', ...(xc ? { xc } : {}) });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: this.dxForm, ...(xc ? { xc } : {}) });
     const x2d = saved.x2d as ChannelsByPixels;
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
@@ -79,7 +81,7 @@ export class ConvTranspose2d extends ConvLayer {
     const dcol = await imageCol(plan, dy, g, `${this.prefix}dcol`);
     if (o.paramGrads) {
       await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...x2d.asA });
-      if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, this.outChannels, g.H * g.W, o.accumulate);
+      await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);

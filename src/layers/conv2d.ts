@@ -13,7 +13,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
 import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerForms, batchInnermost, channelSum, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
+import { batchInnerForms, batchInnermost, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -33,7 +33,9 @@ export class Conv2d extends ConvLayer {
     return Math.max(super.largestBufferFloats(input), this.inChannels * this.kernelSize ** 2 * N * Ho * Wo);
   }
 
-  private geometry(x: Tensor): ConvGeometry {
+  protected readonly dxForm = 'transposed';
+
+  protected geometry(x: Tensor): ConvGeometry {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];
     return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
@@ -67,7 +69,7 @@ export class Conv2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: 'transposed', ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: this.dxForm, ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
     const col = saved.col as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
@@ -75,7 +77,7 @@ export class Conv2d extends ConvLayer {
     const dy2d = await channelsByPixels(plan, dy, g.N, Co, g.Ho * g.Wo, `${this.prefix}dy2d`);
     if (o.paramGrads) {
       await matmul(plan, dy2d.t, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...dy2d.asA });
-      if (this.bias) await channelSum(plan, dy, this.grad('bias'), g.N, Co, g.Ho * g.Wo, o.accumulate);
+      await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
     const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);

@@ -73,6 +73,20 @@ export interface BackwardOptions {
   accumulate: boolean;
   /** Skip parameter gradients entirely (G's step needs D's dx, not D's dW). */
   paramGrads: boolean;
+  /** What the backward of the layer after did for this one (its `dyFeed`, granted): see DyFeed. */
+  fed?: DyFeed;
+}
+
+/**
+ * What a layer's backward can take ready-made from the backward of a BatchNorm after it, which
+ * visits every value of dy anyway (Sequential asks, with `plan.fuse`): `biasGrad`, where the
+ * sums of dy over samples and pixels go (this layer's bias gradient, added to with
+ * `accumulate`); `batchInner`, dy written only as [C, H, W, N], the layout every product of this
+ * layer's backward reads it in. Each is a dispatch fewer.
+ */
+export interface DyFeed {
+  biasGrad?: Tensor;
+  batchInner?: boolean;
 }
 
 export abstract class Layer {
@@ -125,6 +139,11 @@ export abstract class Layer {
   }
 
   abstract forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved>;
+
+  /** What this layer's backward would take from the layer after it (see DyFeed): by default nothing. */
+  dyFeed(_plan: PlanBuilder, _saved: Saved, _o: BackwardOptions): DyFeed {
+    return {};
+  }
 
   /** Appends the backward dispatches; returns dx when asked for. */
   abstract backward(plan: PlanBuilder, saved: Saved, dy: Tensor, opts: BackwardOptions): Promise<Tensor | null>;

@@ -7,7 +7,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
-import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, matmul, padColumns } from './ops.js';
 
 export class Linear extends Layer {
@@ -57,6 +57,11 @@ export class Linear extends Layer {
     return { x, y, padded: { x: xp, weight: wp } };
   }
 
+  /** The bias gradient, from a BatchNorm after it. */
+  override dyFeed(_plan: PlanBuilder, _saved: Saved, o: BackwardOptions): DyFeed {
+    return o.paramGrads ? { biasGrad: this.grad('bias') } : {};
+  }
+
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x } = saved;
     const padded = saved.padded as { x: Tensor; weight: Tensor } | undefined;
@@ -70,7 +75,8 @@ export class Linear extends Layer {
       } else {
         await matmul(plan, dy, x, this.grad('weight'), { M: O, N: I, K: N }, { transA: true, accumulate: o.accumulate });
       }
-      await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
+      // Summed already where a BatchNorm after it took it (dyFeed).
+      if (!o.fed?.biasGrad) await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);

@@ -11,7 +11,7 @@ import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './aren
 import { BatchNorm } from './batchnorm.js';
 import { ConvLayer } from './conv-base.js';
 import { Linear } from './linear.js';
-import type { BackwardOptions, ConvPath, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
+import type { BackwardOptions, ConvPath, DyFeed, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
 
 export class Sequential {
   params!: ParameterArena;
@@ -99,14 +99,29 @@ export class Sequential {
     return { y: h, tape };
   }
 
-  /** Backward through the tape of one forward; returns dx of the first layer when asked for. */
+  /**
+   * Backward through the tape of one forward; returns dx of the first layer when asked for. A
+   * BatchNorm's backward also does what the layer before it takes from it (DyFeed: its bias
+   * gradient, dy batch-innermost), with `plan.fuse`.
+   */
   async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    // A layer's dx is needed by the layers before it only if one of them has parameters.
+    const needDxAt = (i: number) => o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
     let g: Tensor | null = dy;
+    let fed: DyFeed | undefined;
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      // A layer's dx is needed by the layers before it only if one of them has parameters.
-      const needDx = o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
+      const needDx = needDxAt(i);
       if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
-      g = await this.layers[i]!.backward(plan, tape[i]!, g!, { ...o, needDx });
+      const layer = this.layers[i]!;
+      const before = this.layers[i - 1];
+      const opts = { ...o, needDx, ...(fed ? { fed } : {}) };
+      if (layer instanceof BatchNorm && before && needDx && plan.fuse !== false) {
+        fed = before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) });
+        g = await layer.backward(plan, tape[i]!, g!, opts, fed);
+      } else {
+        fed = undefined;
+        g = await layer.backward(plan, tape[i]!, g!, opts);
+      }
       if (!needDx) break;
     }
     return g;

@@ -6,7 +6,7 @@
  */
 import { program, type BindingLayout } from '../gpu/program.js';
 import { fusedConstants, fusedFns, fusedName, type FusedActivation } from './activation.js';
-import { FLAT_ID, grid1d } from './common.js';
+import { FLAT_ID, grid1d, valuesBinding } from './common.js';
 import { addIn, channelGrid, channelHead, channelLoop, channelPairType, channelParams, channelType, channelValues, channelWidth, channelWorkgroupSize, CHANNEL_FORMS, sumFn, type ChannelForm } from './reduce.js';
 
 export const BN_ELEMENTWISE_WG = 256;
@@ -20,9 +20,10 @@ export interface BatchNormShape {
 
 /**
  * `first`: the training kernels normalise samples first .. first + N - 1 of a larger tensor (one
- * group of a batch whose groups keep their own statistics, as D's real and fake halves).
+ * group of a batch whose groups keep their own statistics, as D's real and fake halves);
+ * `batch`: the samples of the whole tensor, for a dx written batch-innermost.
  */
-const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32', first: 'u32' } as const;
+const BN_UNIFORMS = { N: 'u32', C: 'u32', HW: 'u32', eps: 'f32', momentum: 'f32', first: 'u32', batch: 'u32' } as const;
 
 /**
  * Training forward. saved[c] = mean, saved[C + c] = 1/sqrt(var + eps), kept for backward (CS = C
@@ -95,6 +96,32 @@ export function batchNormEvalProgram() {
   });
 }
 
+/** Variants of the backward beyond its form. */
+export interface BatchNormBackwardOptions {
+  /** Add dgamma/dbeta (and with `dxSum` the sums of dx) to what is there. */
+  accumulate?: boolean;
+  /** The activation the forward fused. */
+  act?: FusedActivation;
+  /** Also write each channel's sum of dx to `dsum`: the bias gradient of the layer before, without its own pass over dx. */
+  dxSum?: boolean;
+  /**
+   * Write dx batch-innermost, [C, HW, batch] (`params.batch`: the whole tensor's samples), as
+   * the products of the convolution before read it: no copy kernel between them.
+   */
+  dxBatchInner?: boolean;
+}
+
+/**
+ * WGSL storing the value `v` of dx at channel c, sample first + n, pixel hw into dx as
+ * [C, HW, batch]: one store per value (4 for a vec4 of pixels or of channels).
+ */
+function batchInnerStore(form: ChannelForm, v: string): string {
+  const at = (channel: string, pixel: string) => `dx[(${channel} * params.HW + ${pixel}) * params.batch + params.first + n]`;
+  if (form === 'thread_vec4') return [0, 1, 2, 3].map((k) => `${at('c', `hw + ${k}u`)} = ${v}[${k}];`).join(' ');
+  if (form === 'thread_channels4') return [0, 1, 2, 3].map((k) => `${at(`4u * c + ${k}u`, 'hw')} = ${v}[${k}];`).join(' ');
+  return `${at('c', 'hw')} = ${v};`;
+}
+
 /**
  * Backward of the training forward. With xhat = (x - mean) * invstd:
  * dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * invstd / n * (n * dy - dbeta - xhat * dgamma).
@@ -102,21 +129,24 @@ export function batchNormEvalProgram() {
  * (the forward fused it), dy is the gradient of act's output and `out` that output: the
  * activation's backward, dy * act'(out), happens in the loads.
  */
-export function batchNormBackwardProgram(form: ChannelForm, accumulate: boolean, act?: FusedActivation) {
+export function batchNormBackwardProgram(form: ChannelForm, { accumulate = false, act, dxSum = false, dxBatchInner = false }: BatchNormBackwardOptions = {}) {
   const op = accumulate ? '+=' : '=';
   const grad = act ? 'dy[i] * act_derivative(out[i])' : 'dy[i]';
   const values = (access: 'read' | 'read_write') => channelValues(form, access);
   const over = (body: string) => channelLoop(form, body, 'params.first', act ? ['x', 'dy', 'out'] : ['x', 'dy']);
   const perChannel = (access: 'read' | 'read_write') => channelParams(form, access);
-  const bindings = { x: values('read'), gamma: perChannel('read'), saved: perChannel('read'), dy: values('read'), dx: values('read_write'), dgamma: perChannel('read_write'), dbeta: perChannel('read_write') } as const;
+  const dx = dxBatchInner ? valuesBinding('read_write', 1) : values('read_write');
+  const bindings = { x: values('read'), gamma: perChannel('read'), saved: perChannel('read'), dy: values('read'), dx, dgamma: perChannel('read_write'), dbeta: perChannel('read_write') } as const;
+  const variant = `${dxSum ? '.dsum' : ''}${dxBatchInner ? '.chwn' : ''}`;
   return program({
-    name: `batchnorm.backward${fusedName(act)}.${form}${accumulate ? '+' : ''}`,
+    name: `batchnorm.backward${fusedName(act)}.${form}${variant}${accumulate ? '+' : ''}`,
     workgroupSize: [channelWorkgroupSize(form)],
     uniforms: BN_UNIFORMS,
-    bindings: (act ? { ...bindings, out: values('read') } : bindings) as BindingLayout,
+    bindings: { ...bindings, ...(act ? { out: values('read') } : {}), ...(dxSum ? { dsum: perChannel('read_write') } : {}) } as BindingLayout,
     constants: fusedConstants(act),
     wgsl: `${fusedFns(act, channelWidth(form))}
 ${sumFn(form, 'sum2', 'vec2<f32>')}
+${dxSum ? sumFn(form, 'sum_dx') : ''}
 ${addIn(form)}
 ${FLAT_ID}`,
     main: /* wgsl */ `${channelHead(form)}
@@ -129,11 +159,14 @@ ${FLAT_ID}`,
   let sum_dy = sums[0];
   let sum_dy_xhat = sums[1];
   let k = gamma[c] * invstd * inv_count;
+  var t = ${channelType(form)}(0.0);
   ${over(`let xhat = (x[i] - mean) * invstd;
-      dx[i] = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);`)}
+      let v = k * (f32(count) * ${grad} - sum_dy - xhat * sum_dy_xhat);
+      ${dxBatchInner ? batchInnerStore(form, 'v') : 'dx[i] = v;'}${dxSum ? '\n      t = add_in(t, v);' : ''}`)}
+  ${dxSum ? 'let total = sum_dx(t, lid);' : ''}
   if (lid == 0u && count > 0u) {
     dgamma[c] ${op} sum_dy_xhat;
-    dbeta[c] ${op} sum_dy;
+    dbeta[c] ${op} sum_dy;${dxSum ? `\n    dsum[c] ${op} total;` : ''}
   }
 }`,
     grid: (shape: BatchNormShape, max: number) => channelGrid(form, shape, max),
@@ -141,12 +174,17 @@ ${FLAT_ID}`,
 }
 
 const LEAKY = { op: 'leaky_relu', slope: 0.2 } as const;
+const RELU = { op: 'relu', slope: 0 } as const;
 export const BATCHNORM_PROGRAMS = [
   batchNormEvalProgram(),
   ...CHANNEL_FORMS.flatMap((s) => [
     batchNormTrainProgram(s),
     batchNormTrainProgram(s, LEAKY),
-    batchNormBackwardProgram(s, false),
-    batchNormBackwardProgram(s, true, LEAKY),
+    batchNormBackwardProgram(s),
+    batchNormBackwardProgram(s, { accumulate: true, act: LEAKY }),
+    // The variants a BatchNorm after a convolution runs: dx summed for its bias, dx batch-innermost.
+    batchNormBackwardProgram(s, { act: RELU, dxSum: true, dxBatchInner: true }),
+    batchNormBackwardProgram(s, { accumulate: true, act: LEAKY, dxSum: true, dxBatchInner: true }),
+    batchNormBackwardProgram(s, { act: RELU, dxSum: true }),
   ]),
 ];

@@ -192,9 +192,11 @@ export function channelHead(form: ChannelForm): string {
 
 /**
  * A loop over channel c's values (e = lid, lid + stride, ... < count) with `i`, each value's
- * index in the [first + N, C, HW] tensor, in scope for `body`. One invocation per channel
+ * index in the [first + N, C, HW] tensor, `n`, its sample counted from `first`, and `hw`, its
+ * pixel, in scope for `body`. One invocation per channel
  * (`thread`) walks sample by sample and pixel by pixel: i just counts up within a sample, no
- * index arithmetic per value; `thread_vec4` the same with `i` indexing vec4s of 4 pixels;
+ * index arithmetic per value; `thread_vec4` the same with `i` indexing vec4s of 4 pixels (hw the
+ * first of them); `thread_channels4` sample by sample with `i` indexing a vec4 of 4 channels;
  * `thread_span4` loads the vec4s covering each row once per binding in `reads` and runs `body`
  * for each value inside the row, with `i` its index and every `name[i]` of `reads` in `body`
  * taken from the loaded vec4. A workgroup (`workgroup`) strides by its size, stepping the
@@ -204,7 +206,9 @@ export function channelHead(form: ChannelForm): string {
  */
 export function channelLoop(form: ChannelForm, body: string, first = '0u', reads: readonly string[] = ['x']): string {
   if (form === 'thread_channels4') {
-    return /* wgsl */ `for (var i = ${first} * CS + c; i < (${first} + params.N) * CS; i += CS) {
+    return /* wgsl */ `for (var n = 0u; n < params.N; n++) {
+    let i = (${first} + n) * CS + c;
+    let hw = 0u;
     ${body}
   }`;
   }
@@ -215,6 +219,7 @@ export function channelLoop(form: ChannelForm, body: string, first = '0u', reads
       return `{
         let i = q4 * 4u + ${u}u;
         if (i >= e0 && i < e1) {
+          let hw = i - e0;
           ${inner}
         }
       }`;
@@ -232,19 +237,23 @@ export function channelLoop(form: ChannelForm, body: string, first = '0u', reads
     return /* wgsl */ `for (var n = 0u; n < params.N; n++) {
     let row = ((${first} + n) * params.C + c) * (params.HW / 4u);
     for (var i = row; i < row + params.HW / 4u; i++) {
+      let hw = (i - row) * 4u;
       ${body}
     }
   }`;
   }
   if (form === 'thread') {
     return /* wgsl */ `if (params.HW == 1u) {
-    for (var i = ${first} * params.C + c; i < (${first} + params.N) * params.C; i += params.C) {
+    for (var n = 0u; n < params.N; n++) {
+      let i = (${first} + n) * params.C + c;
+      let hw = 0u;
       ${body}
     }
   } else {
     for (var n = 0u; n < params.N; n++) {
       let row = ((${first} + n) * params.C + c) * params.HW;
       for (var i = row; i < row + params.HW; i++) {
+        let hw = i - row;
         ${body}
       }
     }
