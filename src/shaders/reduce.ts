@@ -95,8 +95,9 @@ export function channelStrategy(valuesPerChannel: number, software: boolean): Ch
  * value per load for BatchNorm2d(64)'s forward on both CPU adapters). Over other HW (above 4, in
  * a tensor of a multiple of 4 values), `thread_span4`: the vec4s that cover each row are loaded
  * and the values outside the row skipped, stores one value at a time (BatchNorm2d(128) at 7x7:
- * 0.69x on llvmpipe, 0.77x on SwiftShader). Either way the sums add value after value in the
- * same order as one value per load.
+ * 0.69x on llvmpipe, 0.77x on SwiftShader). Either way the WGSL adds value after value in the
+ * same order as one value per load (SwiftShader keeps it; llvmpipe may reorder a vec4's four
+ * adds: test/batchnorm-feed.test.ts).
  */
 export const CHANNEL_FORMS = ['workgroup', 'thread', 'thread_vec4', 'thread_span4', 'thread_channels4'] as const;
 export type ChannelForm = (typeof CHANNEL_FORMS)[number];
