@@ -88,7 +88,7 @@ export abstract class ConvLayer extends Layer {
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     if (dxOnCol) await convForwardOnCol(plan, g, G, this.param('weight'), shared!, dx);
-    else await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx, o.dxTimes ? { derivative: o.dxTimes } : {});
+    else await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
   }
 
@@ -108,7 +108,7 @@ export abstract class ConvLayer extends Layer {
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner, ...(o.dxTimes ? { derivative: o.dxTimes } : {}) });
+    await convGemm(plan, dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
     return dx;
   }
 
@@ -130,14 +130,6 @@ export abstract class ConvLayer extends Layer {
     const dxInner = o.needDx && batchInnerForms(plan, this.geometry(x)).includes(this.dxForm);
     if (xc && (o.paramGrads || dxInner) && (!o.needDx || dxInner)) feed.batchInner = true;
     return feed;
-  }
-
-  /** Whether dx comes out of an implicit GEMM, whose epilogue then applies the derivative of the activation before (BackwardOptions.dxTimes). */
-  override takesActivationBackward(plan: PlanBuilder, saved: Saved, o: BackwardOptions): boolean {
-    const { x, path, xc } = saved as ConvSaved;
-    if (path !== 'implicit' || !o.needDx) return false;
-    // Else ConvTranspose2d's dx on llvmpipe may be a GEMM on dy's col (implicitBackward).
-    return !!xc || this.dxForm !== 'forward' || !colCarriesForward(plan, this.geometry(x), this.inChannels);
   }
 
   /** The form of the implicit GEMM that makes dx: `transposed` for Conv2d, `forward` for ConvTranspose2d. */

@@ -14,8 +14,6 @@ export interface ConvGemmBindings {
   B: Binding;
   out: Binding;
   bias?: Binding;
-  /** The output of the activation whose derivative the epilogue applies (op.derivative). */
-  act_out?: Binding;
 }
 
 /** The uniform of an op's batch-dependent sizes, shared by its pack and its GEMM. */
@@ -26,9 +24,8 @@ export function convGemmUniform(gpu: Gpu, op: ConvGemmOp, label: string): GPUBuf
 /** The GEMM of `op` with register block `name` (conv_TMxTN). */
 export async function prepareConvGemm(gpu: Gpu, name: string, op: ConvGemmOp, t: ConvGemmBindings, uniform: GPUBuffer): Promise<Dispatch> {
   if (!!op.bias !== !!t.bias) throw new Error(`${convGemmName(op)}: a bias epilogue needs a bias tensor, and a bias tensor needs op.bias`);
-  if (!!op.derivative !== !!t.act_out) throw new Error(`${convGemmName(op)}: an activation's derivative needs that activation's output, and an output needs op.derivative`);
-  const { A, B, out, bias, act_out } = t;
-  return convGemmProgram(name).program(op).prepare(gpu, op, { A, B, out, ...(bias ? { bias } : {}), ...(act_out ? { act_out } : {}) }, { uniform });
+  const { A, B, out, bias } = t;
+  return convGemmProgram(name).program(op).prepare(gpu, op, bias ? { A, B, out, bias } : { A, B, out }, { uniform });
 }
 
 /** The pack that turns `src` into the GEMM's packed A (`packed`, convGemmPackedSize floats). */

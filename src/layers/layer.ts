@@ -11,7 +11,6 @@ import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
 import { channelForm, channelStrategy, type ChannelForm, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
-import type { FusedActivation } from '../shaders/activation.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
 export interface PlanBuilder {
@@ -76,17 +75,6 @@ export interface BackwardOptions {
   paramGrads: boolean;
   /** What the backward of the layer after did for this one (its `dyFeed`, granted): see DyFeed. */
   fed?: DyFeed;
-  /**
-   * Multiply dx by this activation's derivative: the backward of the activation before the
-   * layer, done in the kernel that makes dx (Sequential asks `takesActivationBackward`).
-   */
-  dxTimes?: ActivationBackward;
-}
-
-/** An activation's backward run inside another kernel: the activation and the output it saved. */
-export interface ActivationBackward {
-  act: FusedActivation;
-  out: Tensor;
 }
 
 /**
@@ -155,11 +143,6 @@ export abstract class Layer {
   /** What this layer's backward would take from the layer after it (see DyFeed): by default nothing. */
   dyFeed(_plan: PlanBuilder, _saved: Saved, _o: BackwardOptions): DyFeed {
     return {};
-  }
-
-  /** Whether this backward can apply the derivative of the activation before it to dx (BackwardOptions.dxTimes): by default not. */
-  takesActivationBackward(_plan: PlanBuilder, _saved: Saved, _o: BackwardOptions): boolean {
-    return false;
   }
 
   /** Appends the backward dispatches; returns dx when asked for. */

@@ -186,13 +186,12 @@ export class MatmulTuner {
       gpu.tensor('tune conv out', [sizes.out]),
       ...(op.bias ? [gpu.tensor('tune conv bias', [op.mode === 'transposed' ? op.g.C : op.G])] : []),
     ];
-    const actOut = op.derivative ? gpu.tensor('tune conv act_out', [sizes.out]) : undefined;
     const dims = convGemmUniform(gpu, op, 'tune conv dims');
-    const bindings = { A: A!, B: B!, out: out!, ...(bias ? { bias } : {}), ...(actOut ? { act_out: actOut } : {}) };
+    const bindings = { A: A!, B: B!, out: out!, ...(bias ? { bias } : {}) };
     try {
       return await this.race(convGemmName(op), convGemmFlops(op), candidates, async (name) => ({ dispatches: [await prepareConvGemm(gpu, name, op, bindings, dims)], owned: [] }));
     } finally {
-      for (const t of [A, B, out, bias, actOut]) if (t) gpu.destroyBuffer(t.buffer);
+      for (const t of [A, B, out, bias]) if (t) gpu.destroyBuffer(t.buffer);
       gpu.destroyBuffer(dims);
     }
   }

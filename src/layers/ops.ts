@@ -19,7 +19,7 @@ import {
 import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
 import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { planChannels, planTensor, type ActivationBackward, type PlanBuilder } from './layer.js';
+import { planChannels, planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
@@ -67,14 +67,13 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor; batchInner?: boolean; derivative?: ActivationBackward } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor; batchInner?: boolean } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
   checkSize(`conv ${mode} B`, B, sizes.B);
   checkSize(`conv ${mode} out`, out, sizes.out);
-  if (o.derivative) checkSize(`conv ${mode} ${o.derivative.act.op} output`, o.derivative.out, sizes.out);
-  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}), ...(o.derivative ? { derivative: o.derivative.act } : {}) };
+  const op: ConvGemmOp = { mode, g, G, bias: !!o.bias, accumulate: !!o.accumulate, ...(o.activation ? { activation: o.activation } : {}) };
   if (o.bias) checkSize(`conv ${mode} bias`, o.bias, mode === 'transposed' ? g.C : G);
   if (o.batchInner) {
     if (g.N % 4 !== 0) throw new Error(`conv ${mode}: a batch-innermost operand needs a batch that is a multiple of 4, found ${g.N}`);
@@ -92,7 +91,7 @@ export async function convGemm(
     a = planTensor(plan, `${out.label} packed A`, [packed]);
     await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
-  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}), ...(o.derivative ? { act_out: o.derivative.out } : {}) }, uniform));
+  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
 /**

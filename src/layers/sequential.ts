@@ -100,16 +100,13 @@ export class Sequential {
   }
 
   /**
-   * Backward through the tape of one forward; returns dx of the first layer when asked for. With
-   * `plan.fuse`, a BatchNorm's backward also does what the layer before it takes from it
-   * (DyFeed: its bias gradient, dy batch-innermost), and a layer whose dx kernel can apply the
-   * derivative of the activation before it does (takesActivationBackward): that activation's
-   * backward is then skipped.
+   * Backward through the tape of one forward; returns dx of the first layer when asked for. A
+   * BatchNorm's backward also does what the layer before it takes from it (DyFeed: its bias
+   * gradient, dy batch-innermost), with `plan.fuse`.
    */
   async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     // A layer's dx is needed by the layers before it only if one of them has parameters.
     const needDxAt = (i: number) => o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
-    const fuse = plan.fuse !== false;
     let g: Tensor | null = dy;
     let fed: DyFeed | undefined;
     for (let i = this.layers.length - 1; i >= 0; i--) {
@@ -117,10 +114,8 @@ export class Sequential {
       if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
       const layer = this.layers[i]!;
       const before = this.layers[i - 1];
-      const opts: BackwardOptions = { ...o, needDx, ...(fed ? { fed } : {}) };
-      const actBefore = fuse && before instanceof Pointwise && !tape[i - 1]!.fusedInto && layer.takesActivationBackward(plan, tape[i]!, opts);
-      if (actBefore) opts.dxTimes = { act: { op: before.op, slope: before.slope }, out: tape[i - 1]!.y };
-      if (layer instanceof BatchNorm && before && needDx && fuse) {
+      const opts = { ...o, needDx, ...(fed ? { fed } : {}) };
+      if (layer instanceof BatchNorm && before && needDx && plan.fuse !== false) {
         fed = before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) });
         g = await layer.backward(plan, tape[i]!, g!, opts, fed);
       } else {
@@ -128,7 +123,6 @@ export class Sequential {
         g = await layer.backward(plan, tape[i]!, g!, opts);
       }
       if (!needDx) break;
-      if (actBefore) i--; // done in this layer's dx
     }
     return g;
   }

@@ -50,12 +50,6 @@ export interface ConvGemmSpec {
   /** Apply an activation after the bias (forward, transposed: a convolution followed by one). */
   activation?: FusedActivation;
   /**
-   * Multiply each output by the derivative of this activation at the same element of `act_out`
-   * (forward, transposed as a layer's dx: the activation before the layer, whose output is
-   * act_out), so that activation's backward costs no dispatch.
-   */
-  derivative?: FusedActivation;
-  /**
    * B is bound as its batch-innermost copy [C, H, W, N] (forward: the image; transposed: the
    * grid; convChwnProgram makes it), N a multiple of 4: the GEMM's columns then run (pixel, n)
    * with n innermost, and four columns are one aligned vec4 load of B under one bounds mask.
@@ -206,12 +200,7 @@ const tag = ({ g, G }: Pick<ConvGemmSpec, 'g' | 'G'>) => `${g.N}x${g.C}x${g.H}x$
 
 /** An op's name without its block, e.g. `conv_gemm.weight+ 64x64x14x14<-128x7x7/k4s2p1` (tuning logs and cache keys). */
 export function convGemmName(op: ConvGemmOp): string {
-  return `conv_gemm.${op.mode}${epilogueTag(op)} ${tag(op)}`;
-}
-
-/** The name's part for B's layout and the epilogue: `.chwn`, `.bias`, `+act` (forward) or `*act'` (derivative), `+` (accumulate). */
-function epilogueTag(op: Pick<ConvGemmSpec, 'batchInner' | 'bias' | 'activation' | 'derivative' | 'accumulate'>): string {
-  return `${op.batchInner ? '.chwn' : ''}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.derivative ? `*${op.derivative.op}'` : ''}${op.accumulate ? '+' : ''}`;
+  return `conv_gemm.${op.mode}${op.batchInner ? '.chwn' : ''}${op.bias ? '.bias' : ''}${fusedName(op.activation)}${op.accumulate ? '+' : ''} ${tag(op)}`;
 }
 
 export const CONV_PACK_WG = 256;
@@ -374,8 +363,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
     throw new Error(`conv_gemm ${mode}: bias and activation go with forward/transposed, accumulate with weight`);
   }
-  if (spec.derivative && (mode === 'weight' || spec.bias || spec.activation)) throw new Error(`conv_gemm ${mode}: an activation's derivative goes with a dx form without bias or activation`);
-    if (spec.batchInner && spec.dot) throw new Error(`conv_gemm ${mode}: the dot form reads B along K, a batch-innermost B is read along N`);
+  if (spec.batchInner && spec.dot) throw new Error(`conv_gemm ${mode}: the dot form reads B along K, a batch-innermost B is read along N`);
   const { K } = convGemmShape(spec);
   const inner = spec.batchInner && mode !== 'weight' ? batchInnerMaps(spec) : null;
   const maps = inner ?? indexMaps(spec);
@@ -422,8 +410,7 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
     if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
     for (const j of J) {
       const valid = [`col0 + ${j}u < N`, mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
-      const acc = `acc${i}_${Math.floor(j / 4)}[${j % 4}]`;
-      const v = spec.derivative ? `${acc} * act_derivative(act_out[ro${i} + co${j}])` : fusedApply(spec.activation, `${acc}${spec.bias ? ` + bias${i}` : ''}`);
+      const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
       stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
     }
     stores.push('}');
@@ -452,12 +439,12 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   ${stores.join('\n  ')}
 }`;
   return program({
-    name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${epilogueTag(spec)} ${tag(spec)}`,
+    name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${spec.batchInner ? '.chwn' : ''}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
     workgroupSize: CONV_GEMM_WG,
     uniforms: CONV_GEMM_UNIFORMS,
-    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: spec.batchInner ? { access: 'read', type: 'array<vec4<f32>>' } : 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}), ...(spec.derivative ? { act_out: 'read' } : {}) } as BindingLayout,
-    constants: fusedConstants(spec.activation ?? spec.derivative),
-    wgsl: `${constants(spec)}${fusedFns(spec.activation ?? spec.derivative)}`,
+    bindings: { A: { access: 'read', type: 'array<vec4<f32>>' }, B: spec.batchInner ? { access: 'read', type: 'array<vec4<f32>>' } : 'read', out: 'read_write', ...(spec.bias ? { bias: 'read' } : {}) } as BindingLayout,
+    constants: fusedConstants(spec.activation),
+    wgsl: `${constants(spec)}${fusedFns(spec.activation)}`,
     main,
     grid: (op: ConvGemmOp) => convGemmGrid({ ...op, tm: TM, tn: TN }),
     flops: convGemmFlops,
@@ -509,6 +496,5 @@ export const CONV_GEMM_PROGRAMS: AnyProgram[] = CONV_GEMM_MODES.flatMap((mode) =
     ...['conv_16x8', 'conv_32x16', 'conv_16x8_dot'].map((b) => convGemmProgram(b).program(op)),
     convGemmPackProgram(op),
     convGemmProgram('conv_16x8').program({ ...op, g: { ...G, N: 4 }, batchInner: true }),
-    ...(mode === 'weight' ? [] : [convGemmProgram('conv_16x8').program({ ...op, bias: false, g: { ...G, N: 4 }, batchInner: true, derivative: { op: 'leaky_relu', slope: 0.2 } })]),
   ];
 });
