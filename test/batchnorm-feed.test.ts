@@ -74,7 +74,7 @@ function kernelOrderSums(dx: Float32Array, [N, C, ...rest]: number[], groups: nu
         for (let p = 0; p < HW; p++) {
           const v = dx[(s * C! + c) * HW + p]!;
           t = Math.fround(t + v);
-          magnitude[c] += Math.abs(v);
+          magnitude[c] = magnitude[c]! + Math.abs(v);
         }
       }
       total = g === 0 ? t : Math.fround(total + t);

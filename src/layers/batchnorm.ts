@@ -109,6 +109,20 @@ export class BatchNorm extends Layer {
   }
 
   /**
+   * What of `want` (the layer before's dyFeed) this backward does: the bias sum always; dx
+   * batch-innermost except in the vec4-of-pixels form, whose four strided scalar stores per
+   * load cost more on llvmpipe than the separate vec4 copy (BatchNorm2d(64) at 14x14: 7.0 ms
+   * against 5.6 for the plain kernel, the copy and the sum, docs/benchmarks.md).
+   */
+  grants(plan: PlanBuilder, s: Saved, want: DyFeed): DyFeed {
+    const { x, groupStats } = s as BatchNormSaved;
+    const { N, C, HW } = this.sizes(x);
+    const form = planChannels(plan, { N: N / groupStats.length, C, HW, size: x.size }, 'batchnorm');
+    const { batchInner, ...rest } = want;
+    return batchInner && form !== 'thread_vec4' ? want : rest;
+  }
+
+  /**
    * `feed`: what the layer before takes from this backward (Sequential asks it): its bias
    * gradient from the sums of dx, and dx written batch-innermost ([C, H, W, N]) instead of NCHW.
    */

@@ -116,7 +116,7 @@ export class Sequential {
       const before = this.layers[i - 1];
       const opts = { ...o, needDx, ...(fed ? { fed } : {}) };
       if (layer instanceof BatchNorm && before && needDx && plan.fuse !== false) {
-        fed = before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) });
+        fed = layer.grants(plan, tape[i]!, before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) }));
         g = await layer.backward(plan, tape[i]!, g!, opts, fed);
       } else {
         fed = undefined;
