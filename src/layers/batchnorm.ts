@@ -6,6 +6,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram } from '../shaders/batchnorm.js';
 import type { FusedActivation } from '../shaders/activation.js';
+import type { ChannelForm } from '../shaders/reduce.js';
 import { normalFloat, type PhiloxStream } from '../random/philox.js';
 import { Layer, planChannels, planTensor, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
@@ -112,14 +113,17 @@ export class BatchNorm extends Layer {
    * What of `want` (the layer before's dyFeed) this backward does: the bias sum always; dx
    * batch-innermost except in the vec4-of-pixels form, whose four strided scalar stores per
    * load cost more on llvmpipe than the separate vec4 copy (BatchNorm2d(64) at 14x14: 7.0 ms
-   * against 5.6 for the plain kernel, the copy and the sum, docs/benchmarks.md).
+   * against 5.5 for the plain kernel, the copy and the sum, docs/benchmarks.md).
    */
   grants(plan: PlanBuilder, s: Saved, want: DyFeed): DyFeed {
-    const { x, groupStats } = s as BatchNormSaved;
-    const { N, C, HW } = this.sizes(x);
-    const form = planChannels(plan, { N: N / groupStats.length, C, HW, size: x.size }, 'batchnorm');
     const { batchInner, ...rest } = want;
-    return batchInner && form !== 'thread_vec4' ? want : rest;
+    return batchInner && this.backwardForm(plan, s as BatchNormSaved) !== 'thread_vec4' ? want : rest;
+  }
+
+  /** The per-channel form of the backward's kernels: over one statistics group's samples. */
+  private backwardForm(plan: PlanBuilder, { x, groupStats }: BatchNormSaved): ChannelForm {
+    const { N, C, HW } = this.sizes(x);
+    return planChannels(plan, { N: this.groupSize(N, groupStats.length), C, HW, size: x.size }, 'batchnorm');
   }
 
   /**
@@ -141,7 +145,7 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const form = planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
+    const form = this.backwardForm(plan, saved);
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their gradients, as separate passes would.
       const accumulate = o.accumulate || g > 0;

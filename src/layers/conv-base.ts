@@ -62,7 +62,7 @@ export abstract class ConvLayer extends Layer {
   /**
    * The implicit path's backward, the same for both convolutions but for which tensor is the
    * geometry's grid and which its image: dW from the two (`weight` form), db from dy, and dx
-   * from the weights and dy by `dxForm` (`transposed` for Conv2d, `forward` for ConvTranspose2d).
+   * from the weights and dy by the layer's `dxForm`.
    * `col`: the image's col, made by the forward (Conv2d on llvmpipe). ConvTranspose2d's image is
    * dy: where its col carries the forward form (colCarriesForward) it is made here for dW and dx.
    * `xc`: the input's batch-innermost copy, made by the forward; then dy's is made here, once
@@ -74,11 +74,12 @@ export abstract class ConvLayer extends Layer {
     x: Tensor,
     dy: Tensor,
     o: BackwardOptions,
-    { grid, image, dxForm, col, xc }: { grid: Tensor; image: Tensor; dxForm: ConvGemmMode; col?: Tensor; xc?: Tensor },
+    { grid, image, col, xc }: { grid: Tensor; image: Tensor; col?: Tensor; xc?: Tensor },
   ): Promise<Tensor | null> {
-    // The grid's channels; dy given batch-innermost is [C, H, W, N].
-    const G = grid === dy && o.fed?.batchInner ? dy.shape[0]! : grid.shape[1]!;
-    if (xc) return this.batchInnerBackward(plan, g, G, x, dy, xc, o, grid === dy, dxForm);
+    // The grid's channels (dy's are the outputs', x's the inputs'), whatever dy's layout.
+    const G = grid === dy ? this.outChannels : this.inChannels;
+    const dxForm = this.dxForm;
+    if (xc) return this.batchInnerBackward(plan, g, G, x, dy, xc, o, grid === dy);
     const dxOnCol = o.needDx && dxForm === 'forward' && colCarriesForward(plan, g, G);
     const shared = col ?? (dxOnCol ? await imageCol(plan, image, g, `${this.prefix}dycol`) : undefined);
     if (o.paramGrads) {
@@ -96,7 +97,8 @@ export abstract class ConvLayer extends Layer {
    * implicitBackward on batch-innermost copies, x's (`xc`, from the forward) and dy's, made here:
    * the weight gradient, and dx where its form reads them too (batchInnerForms).
    */
-  private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean, dxForm: ConvGemmMode): Promise<Tensor | null> {
+  private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean): Promise<Tensor | null> {
+    const dxForm = this.dxForm;
     const dxInner = o.needDx && batchInnerForms(plan, g).includes(dxForm);
     // dy arrives batch-innermost where the BatchNorm after wrote it so (dyFeed).
     const given = o.fed?.batchInner === true;
@@ -128,7 +130,7 @@ export abstract class ConvLayer extends Layer {
     const { x, xc } = saved as ConvSaved;
     const feed: DyFeed = o.paramGrads && this.bias ? { biasGrad: this.grad('bias') } : {};
     const dxInner = o.needDx && batchInnerForms(plan, this.geometry(x)).includes(this.dxForm);
-    if (xc && (o.paramGrads || dxInner) && (!o.needDx || dxInner)) feed.batchInner = true;
+    if (xc && (o.needDx ? dxInner : o.paramGrads)) feed.batchInner = true;
     return feed;
   }
 

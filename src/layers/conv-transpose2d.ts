@@ -34,9 +34,9 @@ export class ConvTranspose2d extends ConvLayer {
     return Math.max(super.largestBufferFloats(input), this.outChannels * this.kernelSize ** 2 * N * H * W);
   }
 
-  /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */
   protected readonly dxForm = 'forward';
 
+  /** Image = the output (Cout x Ho x Wo), grid = the input (H x W). */
   protected geometry(x: Tensor): ConvGeometry {
     const [N, , H, W] = x.shape as [number, number, number, number];
     const [, , Ho, Wo] = this.outputShape(x.shape) as [number, number, number, number];
@@ -73,7 +73,7 @@ export class ConvTranspose2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, dxForm: this.dxForm, ...(xc ? { xc } : {}) });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, ...(xc ? { xc } : {}) });
     const x2d = saved.x2d as ChannelsByPixels;
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;

@@ -69,7 +69,7 @@ export class Conv2d extends ConvLayer {
   async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const { x, path, xc } = saved as ConvSaved;
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, dxForm: this.dxForm, ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
+    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
     const col = saved.col as Tensor;
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
