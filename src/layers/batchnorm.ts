@@ -96,7 +96,7 @@ export class BatchNorm extends Layer {
       // PyTorch raises the same: the variance of one value is undefined.
       throw new Error(`${this.prefix}${this.kind}: expected more than 1 value per channel when training, got input size [${[n, ...x.shape.slice(1)].join(', ')}]`);
     }
-    const form = planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
+    const form = this.channelForm(plan, x, n);
     const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
       const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
@@ -116,14 +116,15 @@ export class BatchNorm extends Layer {
    * against 5.5 for the plain kernel, the copy and the sum, docs/benchmarks.md).
    */
   grants(plan: PlanBuilder, s: Saved, want: DyFeed): DyFeed {
+    const { x, groupStats } = s as BatchNormSaved;
     const { batchInner, ...rest } = want;
-    return batchInner && this.backwardForm(plan, s as BatchNormSaved) !== 'thread_vec4' ? want : rest;
+    return batchInner && this.channelForm(plan, x, this.groupSize(this.sizes(x).N, groupStats.length)) !== 'thread_vec4' ? want : rest;
   }
 
-  /** The per-channel form of the backward's kernels: over one statistics group's samples. */
-  private backwardForm(plan: PlanBuilder, { x, groupStats }: BatchNormSaved): ChannelForm {
-    const { N, C, HW } = this.sizes(x);
-    return planChannels(plan, { N: this.groupSize(N, groupStats.length), C, HW, size: x.size }, 'batchnorm');
+  /** The per-channel form of the training kernels (forward and backward alike), over one statistics group's `n` samples. */
+  private channelForm(plan: PlanBuilder, x: Tensor, n: number): ChannelForm {
+    const { C, HW } = this.sizes(x);
+    return planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
   }
 
   /**
@@ -145,7 +146,7 @@ export class BatchNorm extends Layer {
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
     const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
     const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
-    const form = this.backwardForm(plan, saved);
+    const form = this.channelForm(plan, x, n);
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their gradients, as separate passes would.
       const accumulate = o.accumulate || g > 0;
