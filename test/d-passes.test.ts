@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lossAgainst } from '../src/backprop/loss.js';
+import { BCE } from '../src/shaders/loss.js';
 import { discriminator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Tensor } from '../src/gpu/tensor.js';
@@ -33,16 +34,16 @@ async function dStep(gpu: Gpu, merged: boolean) {
     await copyInto(plan, real, both, 0);
     await copyInto(plan, fake, both, real.size);
     const d = await D.forward(plan, both, true, 2);
-    const lr = await lossAgainst(plan, 'bce', d.y, 0.9, 'real loss', { rows: { first: 0, count: B } });
-    const lf = await lossAgainst(plan, 'bce', d.y, 0, 'fake loss', { rows: { first: B, count: B }, grad: lr.grad });
+    const lr = await lossAgainst(plan, BCE, d.y, 0.9, 'real loss', { rows: { first: 0, count: B } });
+    const lf = await lossAgainst(plan, BCE, d.y, 0, 'fake loss', { rows: { first: B, count: B }, grad: lr.grad });
     await D.backward(plan, d.tape, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
     outputs = [d.y];
     stats = [lr.stats, lf.stats];
   } else {
     const dr = await D.forward(plan, real, true);
-    const lr = await lossAgainst(plan, 'bce', dr.y, 0.9, 'real loss');
+    const lr = await lossAgainst(plan, BCE, dr.y, 0.9, 'real loss');
     const df = await D.forward(plan, fake, true);
-    const lf = await lossAgainst(plan, 'bce', df.y, 0, 'fake loss');
+    const lf = await lossAgainst(plan, BCE, df.y, 0, 'fake loss');
     await D.backward(plan, dr.tape, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
     await D.backward(plan, df.tape, lf.grad, { needDx: false, accumulate: true, paramGrads: true });
     outputs = [dr.y, df.y];

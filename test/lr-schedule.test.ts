@@ -1,10 +1,10 @@
 /**
- * The learning-rate schedule of `--lr-decay-from` (src/train/trainer.ts): constant before its start,
+ * The learning-rate schedule of `--lr-decay-from` (src/train/lr-schedule.ts): constant before its start,
  * then linear to 0 at the end of the run, per step. The CLI's resume rules and the schedule's
  * effect on training are in train-cli.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { lrDecayScale } from '../src/train/trainer.js';
+import { lrDecayScale } from '../src/train/lr-schedule.js';
 
 describe('lrDecayScale', () => {
   it('is 1 before the start, falls by 1/(end - start) per step, and is 0 from the end on', () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Adam } from '../src/backprop/adam.js';
 import { lossAgainst, softmaxCrossEntropy } from '../src/backprop/loss.js';
+import { BCE, BCE_LOGITS } from '../src/shaders/loss.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { Arena, PARAM_ROLES } from '../src/layers/arena.js';
 import { Pointwise } from '../src/layers/activation.js';
@@ -201,7 +202,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       const values = input(c, key);
       const x = g.tensor(key, [values.length], 'f32', values);
       const plan: PlanBuilder = { gpu: g, dispatches: [] };
-      const { grad, stats } = await lossAgainst(plan, c.op as 'bce' | 'bce_logits', x, Number(c.config.target), c.name);
+      const { grad, stats } = await lossAgainst(plan, { bce: BCE, bce_logits: BCE_LOGITS }[c.op as 'bce' | 'bce_logits'], x, Number(c.config.target), c.name);
       g.run(plan.dispatches);
       const s = (await g.read(stats)) as Float32Array;
       expect(compareClose([s[0]!], ref(c, 'loss'), TOL.loss!), `${c.name} loss`).toBeNull();

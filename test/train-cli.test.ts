@@ -401,7 +401,7 @@ describe('train', { timeout: 300_000 }, () => {
       [{ init: 'xavier' }, /metadata "init": expected one of pytorch, dcgan, found "xavier"/],
       [{ format_version: '9' }, /metadata "format_version": expected one of 1, found "9"/],
       [{ batch_index: '-3' }, /metadata "batch_index": expected a non-negative integer, found "-3"/],
-      [{ lr: 'fast' }, /metadata "lr": expected a non-negative number, found "fast"/],
+      [{ lr: 'fast' }, /metadata "lr": expected a number > 0, found "fast"/],
     ];
     for (const [change, message] of cases) {
       writeFileSync(file, serializeSafetensors(good.tensors, { ...good.metadata, ...change }));

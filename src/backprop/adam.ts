@@ -8,9 +8,6 @@ import type { ParameterArena } from '../layers/arena.js';
 import { packUniforms } from '../gpu/program.js';
 import { ADAM_UNIFORMS, adamParams, adamProgram, type AdamHyper } from '../shaders/adam.js';
 
-/** The reference's optimiser settings. */
-export const DCGAN_ADAM: AdamHyper = { lr: 2e-4, beta1: 0.5, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
-
 export class Adam {
   /** Steps taken so far (PyTorch's state['step']). */
   step = 0;
@@ -23,7 +20,7 @@ export class Adam {
     private readonly params: GPUBuffer,
   ) {}
 
-  static async create(gpu: Gpu, arena: ParameterArena, hyper: AdamHyper = DCGAN_ADAM): Promise<Adam> {
+  static async create(gpu: Gpu, arena: ParameterArena, hyper: AdamHyper): Promise<Adam> {
     for (const [k, v] of Object.entries(hyper)) {
       if (!Number.isFinite(v) || v < 0) throw new Error(`Adam ${k}: expected a finite value >= 0, found ${v}`);
     }
@@ -36,12 +33,13 @@ export class Adam {
   }
 
   /**
-   * Advances the step counter and writes its bias corrections and learning rate (`lrScale` times
-   * the configured one: a schedule, as PyTorch's LR schedulers scale group['lr']); run `dispatch` after this.
+   * Advances the step counter and writes its bias corrections and learning rate (`lr`: the
+   * step's rate from a schedule, as PyTorch's LR schedulers set group['lr']; default the
+   * configured one); run `dispatch` after this.
    */
-  nextStep(lrScale = 1): void {
+  nextStep(lr = this.hyper.lr): void {
     this.step++;
-    const hyper = { ...this.hyper, lr: this.hyper.lr * lrScale };
+    const hyper = { ...this.hyper, lr };
     this.gpu.writeState(this.params, 0, new Uint8Array(packUniforms(ADAM_UNIFORMS, adamParams(this.arena.length, this.step, hyper), 'adam.step')));
   }
 }

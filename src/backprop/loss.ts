@@ -1,7 +1,7 @@
 /** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
 import type { Tensor } from '../gpu/tensor.js';
 import { planTensor, type PlanBuilder } from '../layers/layer.js';
-import { lossProgram, softmaxCrossEntropyProgram, type Loss } from '../shaders/loss.js';
+import { lossProgram, softmaxCrossEntropyProgram, type ElementLoss } from '../shaders/loss.js';
 import { conditionalLossProgram, type Head } from '../shaders/conditional.js';
 
 export interface LossOutput {
@@ -18,7 +18,7 @@ export interface LossOutput {
  */
 export async function lossAgainst(
   plan: PlanBuilder,
-  loss: Loss,
+  loss: ElementLoss,
   input: Tensor,
   target: number,
   label: string,
@@ -51,7 +51,7 @@ function rowsOf(plan: PlanBuilder, input: Tensor, label: string, o: { rows?: { f
 export async function conditionalLoss(
   plan: PlanBuilder,
   head: Head,
-  loss: Loss,
+  loss: ElementLoss,
   input: Tensor,
   labels: Tensor,
   target: number,

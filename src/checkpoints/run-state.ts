@@ -20,34 +20,19 @@ import {
   trackedKeys,
   type Metadata,
 } from '../model/state-dict.js';
-import { ARCHS, INIT_SCHEMES } from '../model/models.js';
 import { tensorValues } from '../io/safetensors.js';
-import { LOSSES } from '../shaders/loss.js';
-import { HEADS } from '../shaders/conditional.js';
-import type { GanTrainer, TrainConfig } from '../train/trainer.js';
+import type { GanTrainer } from '../train/trainer.js';
+import { settingsFromMetadata, settingsToMetadata, type TrainConfig } from '../train/settings.js';
 import { D_PASSES_PER_STEP, G_PASSES_PER_STEP } from '../train/step.js';
 
+/**
+ * A checkpoint's metadata: the run's settings (src/train/settings.ts, in its rows' order), the
+ * class names of a conditional run right after its class count, and where the run stands.
+ */
 export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
-  const c = t.config;
+  const settings = settingsToMetadata(t.config).flatMap((entry) => (entry[0] === 'classes' ? [entry, ['class_names', JSON.stringify(t.classNames)] as [string, string]] : [entry]));
   return {
-    latent_dim: String(c.latentDim),
-    batch_size: String(c.batchSize),
-    epochs: String(c.epochs),
-    lr: String(c.lr),
-    lr_d: c.lrD === null ? 'same' : String(c.lrD),
-    beta1: String(c.beta1),
-    beta2: String(c.beta2),
-    seed: String(c.seed),
-    init: c.init,
-    loss: c.loss,
-    real_label: String(c.realLabel),
-    ema: String(c.ema),
-    lr_decay_from: c.lrDecayFrom === null ? 'none' : String(c.lrDecayFrom),
-    // Only conditional runs say so: an unconditional checkpoint keeps the reference's bytes.
-    ...(c.conditional === 'none' ? {} : { conditional: c.conditional, classes: String(c.classes), class_names: JSON.stringify(t.classNames) }),
-    // Likewise the model's family and image shape, only where they are not the reference's 1x28x28.
-    ...(c.arch === 'reference' && c.channels === 1 && c.imageSize === 28 ? {} : { arch: c.arch, channels: String(c.channels), image_size: String(c.imageSize) }),
-    ...(c.arch === 'dcgan64' ? { ngf: String(c.ngf), ndf: String(c.ndf) } : {}),
+    ...Object.fromEntries(settings),
     epoch: String(t.epoch),
     batch_index: String(t.batchIndex),
     step: String(t.globalStep),
@@ -75,48 +60,20 @@ export async function runStateFiles(t: GanTrainer, extra: Metadata = {}): Promis
   ];
 }
 
-/** The run configuration in a checkpoint's metadata (`file` names it in errors), validated like user input. */
+/**
+ * The run configuration in a checkpoint's metadata (`file` names it in errors), validated like
+ * user input; keys older checkpoints lack take their settings' defaults.
+ */
 export function runConfigFromMetadata(meta: Metadata, file: string): Partial<TrainConfig> {
   const field = (k: string, want: string) => `${file}: metadata "${k}": expected ${want}, found ${meta[k] === undefined ? 'nothing' : JSON.stringify(meta[k])}`;
-  const text = (k: string, allowed: readonly string[]) => {
-    if (!allowed.includes(meta[k]!)) throw new Error(field(k, `one of ${allowed.join(', ')}`));
-    return meta[k]!;
-  };
-  const num = (k: string, integer = false) => {
+  for (const [k, allowed] of [['format', CHECKPOINT_FORMAT], ['format_version', CHECKPOINT_VERSION]] as const) {
+    if (meta[k] !== allowed) throw new Error(field(k, `one of ${allowed}`));
+  }
+  for (const k of ['step', 'epoch', 'batch_index', 'adam_step_generator', 'adam_step_discriminator']) {
     const v = Number(meta[k]);
-    if (meta[k] === undefined || meta[k] === '' || !Number.isFinite(v) || v < 0 || (integer && !Number.isSafeInteger(v))) {
-      throw new Error(field(k, integer ? 'a non-negative integer' : 'a non-negative number'));
-    }
-    return v;
-  };
-  text('format', [CHECKPOINT_FORMAT]);
-  text('format_version', [CHECKPOINT_VERSION]);
-  for (const k of ['step', 'epoch', 'batch_index', 'adam_step_generator', 'adam_step_discriminator']) num(k, true);
-  return {
-    latentDim: num('latent_dim', true),
-    batchSize: num('batch_size', true),
-    epochs: num('epochs', true),
-    lr: num('lr'),
-    lrD: meta.lr_d === undefined || meta.lr_d === 'same' ? null : num('lr_d'),
-    beta1: num('beta1'),
-    beta2: num('beta2'),
-    seed: num('seed', true),
-    init: text('init', INIT_SCHEMES) as TrainConfig['init'],
-    loss: text('loss', LOSSES) as TrainConfig['loss'],
-    // Checkpoints from before label smoothing existed trained with the reference's 1.
-    realLabel: meta.real_label === undefined ? 1 : num('real_label'),
-    ema: meta.ema === undefined ? 0 : num('ema'),
-    lrDecayFrom: meta.lr_decay_from === undefined || meta.lr_decay_from === 'none' ? null : num('lr_decay_from'),
-    // Checkpoints from before conditioning existed are unconditional.
-    conditional: meta.conditional === undefined ? 'none' : (text('conditional', ['none', ...HEADS]) as TrainConfig['conditional']),
-    ...(meta.conditional !== undefined && meta.conditional !== 'none' ? { classes: num('classes', true) } : {}),
-    // Checkpoints without them are the reference's 1x28x28 pair.
-    arch: meta.arch === undefined ? 'reference' : (text('arch', ARCHS) as TrainConfig['arch']),
-    channels: meta.channels === undefined ? 1 : num('channels', true),
-    imageSize: meta.image_size === undefined ? 28 : num('image_size', true),
-    ...(meta.ngf !== undefined ? { ngf: num('ngf', true) } : {}),
-    ...(meta.ndf !== undefined ? { ndf: num('ndf', true) } : {}),
-  };
+    if (meta[k] === undefined || meta[k] === '' || !Number.isSafeInteger(v) || v < 0) throw new Error(field(k, 'a non-negative integer'));
+  }
+  return settingsFromMetadata(meta, (k) => `${file}: metadata "${k}"`);
 }
 
 /**

@@ -13,8 +13,9 @@ import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
-import { HELP_FLAG, bool, choice, custom, flagHelp, int, list, parseFlags, text } from './flags.js';
-import { TRAIN_FLAGS } from './train.js';
+import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { settingFlag, settingListFlag } from './setting-flags.js';
+import { SETTINGS } from '../train/settings.js';
 import { archDefaults } from '../model/models.js';
 import { DIGITS } from '../data/classes.js';
 import { modelSpecOf } from '../train/trainer.js';
@@ -26,28 +27,24 @@ function randomImages(channels: number, size: number, count: number): ImageSet {
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 2654435761) >>> 24;
   return { count, channels, height: size, width: size, pixels, labels: new Uint8Array(count), source: `${count} random ${channels}x${size}x${size} images`, classNames: [...DIGITS] };
 }
-import { HEADS } from '../shaders/conditional.js';
-import { TUNE_MODES } from '../layers/matmul-tuner.js';
-import { CONV_PATHS } from '../layers/layer.js';
-import { D_PASSES } from '../model/limits.js';
 
 export const BENCH_FLAGS = {
   backend: list(choice(BACKENDS, ''), 'adapters, comma-separated', { default: ['gles', 'swiftshader'] }),
   'batch-size': int('batch size', { default: 64 }),
-  arch: TRAIN_FLAGS.arch,
-  'image-size': TRAIN_FLAGS['image-size'],
-  channels: { ...TRAIN_FLAGS.channels, help: 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', shownDefault: '1, or 3 for dcgan64' },
-  nz: TRAIN_FLAGS.nz,
-  ngf: TRAIN_FLAGS.ngf,
-  ndf: TRAIN_FLAGS.ndf,
+  arch: settingFlag('arch'),
+  'image-size': settingFlag('imageSize'),
+  channels: settingFlag('channels', { help: 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', shownDefault: '1, or 3 for dcgan64' }),
+  nz: settingFlag('latentDim', { help: SETTINGS.latentDim.alias!.help }),
+  ngf: settingFlag('ngf'),
+  ndf: settingFlag('ndf'),
   steps: int('timed steps per adapter', { default: 10 }),
   'torch-device': list(choice(['cpu', 'cuda'], ''), 'PyTorch devices, comma-separated', { default: ['cpu'] }),
   python: text('the Python that has torch', { shownDefault: '/usr/bin/python3, else python3 on PATH' }),
-  tune: list(choice(TUNE_MODES, ''), 'comma-separated: matmul variant choice as train --tune, each a row', { default: [REFERENCE_CONFIG.tune] }),
-  conv: list(choice(CONV_PATHS, ''), 'comma-separated: convolution path as train --conv, each a row', { default: [REFERENCE_CONFIG.conv] }),
-  'd-passes': list(choice(['auto', ...D_PASSES] as const, ''), "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row", { default: [REFERENCE_CONFIG.dPasses] }),
-  conditional: list(choice(['none', ...HEADS] as const, ''), 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row', { default: ['none'] }),
-  'shard-mib': list(custom('X', '', (value, source) => (value === 'all' ? null : TRAIN_FLAGS['shard-mib'].parse(value, source))), 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)', { default: [null] as Array<number | null>, shownDefault: 'all' }), // shard sizes in bytes
+  tune: settingListFlag('tune', 'comma-separated: matmul variant choice as train --tune, each a row'),
+  conv: settingListFlag('conv', 'comma-separated: convolution path as train --conv, each a row'),
+  'd-passes': settingListFlag('dPasses', "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row"),
+  conditional: settingListFlag('conditional', 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row'),
+  'shard-mib': settingListFlag('shardBytes', 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)'),
   'steps-per-submit': list(int(''), 'comma-separated: steps per command buffer, each a row', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),

@@ -7,7 +7,7 @@ import { requestGpu } from '../gpu/gpu.js';
 import { GpuDataset } from '../data/dataset.js';
 import { loadTrainingData } from '../data/files.js';
 import { folderSummary } from './folder-report.js';
-import { TRAIN_FLAGS } from './train.js';
+import { settingFlag } from './setting-flags.js';
 import { NormalNoise } from '../random/noise.js';
 import { runMain } from './args.js';
 import { backendFlag, dataFlag, seedFlag } from './common-flags.js';
@@ -17,7 +17,7 @@ export const CHECK_DATA_FLAGS = {
   backend: backendFlag(),
   data: dataFlag(),
   'image-size': int('the side images are resized to, as train --image-size', { arg: 'PX', default: 28 }),
-  channels: TRAIN_FLAGS.channels,
+  channels: settingFlag('channels'),
   'strict-data': bool('refuse an image folder at its first unreadable image'),
   'batch-size': int('images per batch', { default: 64 }),
   batches: int('batches to gather for the timing', { default: 100 }),

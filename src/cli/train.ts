@@ -3,7 +3,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ARCHS, INIT_SCHEMES, archDefaults } from '../model/models.js';
+import { archDefaults } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
@@ -11,28 +11,20 @@ import { lossCurve } from '../image/images.js';
 import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
 import { conditionalJson } from './eval.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
-import { CONFIG_RANGES as C, GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../train/trainer.js';
+import { GanTrainer } from '../train/trainer.js';
+import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
+import { sectionFlags } from './setting-flags.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet, loadTrainingData } from '../data/files.js';
 import { folderWarnings } from './folder-report.js';
-import { LOSSES } from '../shaders/loss.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
-import { MATMUL_VARIANTS } from '../shaders/matmul.js';
-import { CONV_PATHS } from '../layers/layer.js';
 import { Progress } from './progress.js';
 import { UsageError, runMain } from './args.js';
-import { backendFlag, dataFlag, tuneFlag } from './common-flags.js';
-import { HELP_FLAG, bool, choice, custom, flagHelp, int, num, parseFlags, text, type Flag, type FlagValues } from './flags.js';
+import { backendFlag, dataFlag } from './common-flags.js';
+import { HELP_FLAG, bool, choice, custom, flagHelp, int, parseFlags, text, type Flag, type FlagValues } from './flags.js';
 import { StopSignals } from './stop-signals.js';
-import { checkChoice, checkInt, checkNumber, numberFromText } from '../config/checks.js';
 import { Profiler } from './profile.js';
-
-const R = REFERENCE_CONFIG;
-
-/** A training flag that sets a TrainConfig field; `resume: false` when a resumed run may change it. */
-type ConfigFlag = { key: keyof TrainConfig; resume?: boolean };
-const cfg = <F extends Flag<unknown>>(f: F, key: keyof TrainConfig, resume = true): F & ConfigFlag => Object.assign(f, { key, resume });
 
 /** `--checkpoint-every`: N steps, or Nm / Ns / Nh of training time. */
 export function parseCheckpointEvery(value: string, source = '--checkpoint-every'): CheckpointEvery {
@@ -44,35 +36,17 @@ export function parseCheckpointEvery(value: string, source = '--checkpoint-every
   return m[2] ? { seconds: n * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] } : { steps: n };
 }
 
-/** `--lr-decay-from`: an epoch (integer >= 0) or none. */
-const lrDecayFlag = custom('E', 'from epoch E on, both learning rates fall linearly per step to 0 at the end of --epochs (pix2pix\'s schedule); none: constant, as the reference. A resumed run may add or move it while its step is still before the decay\'s start', (value, source): number | null => (value === 'none' ? null : checkInt(numberFromText(value), source, C.lrDecayFrom.min, undefined, value)), { shownDefault: 'none' });
-
-/** Every flag of `train`, in --help's order. Flags with a `key` set that TrainConfig field. */
+/**
+ * Every flag of `train`, in --help's order: the settings' flags come from src/train/settings.ts
+ * (sectionFlags); the rest say how to run, not what to train.
+ */
 export const TRAIN_FLAGS = {
-  arch: cfg(choice(ARCHS, "the model: reference, the notebook's pair (28x28, or 32x32 with --image-size 32); dcgan64, pytorch/examples' dcgan for 64x64 images (five transposed convolutions; widths --ngf, --ndf; its weights_init, i.e. --init dcgan)", { section: 'Model and optimiser', shownDefault: R.arch }), 'arch'),
-  'image-size': cfg(int("the models' image side; the data is resized to it (reference: 28 or 32; dcgan64: 64)", { ...C.imageSize, arg: 'PX', shownDefault: "the --arch's first size" }), 'imageSize'),
-  channels: cfg(custom('1|3', 'image channels: 1 grey, 3 RGB (colour images are made grey with Pillow\'s luma; alpha is composited over black)', (value, source) => checkChoice(value, source, ['1', '3']) === '1' ? 1 : 3, { shownDefault: "3 if any image of --data has colour, else 1" }), 'channels'),
-  'latent-dim': cfg(int('latent size (pytorch/examples\' --nz)', { ...C.latentDim, shownDefault: String(R.latentDim) }), 'latentDim'),
-  nz: cfg(int('the same as --latent-dim, under pytorch/examples\' name', { ...C.latentDim, shownDefault: String(R.latentDim) }), 'latentDim'),
-  ngf: cfg(int("dcgan64: G's base width (its layers have 8, 4, 2 and 1 times it)", { ...C.ngf, shownDefault: String(R.ngf) }), 'ngf'),
-  ndf: cfg(int("dcgan64: D's base width (1, 2, 4, 8 times it)", { ...C.ndf, shownDefault: String(R.ndf) }), 'ndf'),
-  'batch-size': cfg(int('images per batch (the last batch of an epoch is kept, shorter)', { ...C.batchSize, shownDefault: String(R.batchSize) }), 'batchSize'),
-  epochs: cfg(int('epochs', { ...C.epochs, shownDefault: String(R.epochs) }), 'epochs', false),
-  lr: cfg(num("Adam learning rate, G's and D's unless --lr-d", { ...C.lr, shownDefault: String(R.lr) }), 'lr'),
-  'lr-d': cfg(num("D's learning rate, when it should differ from G's (two time scales)", { ...C.lrD, shownDefault: '--lr' }), 'lrD'),
-  beta1: cfg(num('Adam beta1', { ...C.beta1, shownDefault: String(R.beta1) }), 'beta1'),
-  beta2: cfg(num('Adam beta2', { ...C.beta2, shownDefault: String(R.beta2) }), 'beta2'),
-  init: cfg(choice(INIT_SCHEMES, "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", { shownDefault: `${R.init}; dcgan with --arch dcgan64` }), 'init'),
-  loss: cfg(choice(LOSSES, 'BCELoss after Sigmoid as the reference, or fused BCE-with-logits', { shownDefault: R.loss }), 'loss'),
-  'real-label': cfg(num("D's target for real images (0.9 is one-sided label smoothing)", { ...C.realLabel, shownDefault: String(R.realLabel) }), 'realLabel'),
-  recipe: choice(RECIPE_NAMES, 'a set of defaults: reference, the notebook bit for bit; improved: --init dcgan --real-label 0.9 --lr 0.0004 --lr-d 0.0001, which lowers FD (docs/quality.md). Flags win, so with it --lr sets G\'s rate alone', { default: 'reference' }),
-  ema: cfg(num("also keep an exponential moving average of G's weights (e.g. 0.999), saved as generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)", { ...C.ema, arg: 'DECAY', shownDefault: 'none' }), 'ema'),
-  'lr-decay-from': cfg(lrDecayFlag, 'lrDecayFrom', false),
+  ...sectionFlags('Model and optimiser'),
+  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, which lowers FD (docs/quality.md). Flags win, so with it --lr sets G's rate alone`, { default: 'reference' }),
   conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
-  seed: cfg(int('seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch\'s random numbers', { ...C.seed, shownDefault: String(R.seed) }), 'seed'),
   data: dataFlag('Data'),
-  'shard-mib': cfg(custom('X', 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once', (value, source) => Math.max(1, Math.round(checkNumber(numberFromText(value), source, { gt: 0 }, value) * 2 ** 20)), { shownDefault: 'all on the GPU where they fit one buffer binding, else the largest shards that do' }), 'shardBytes', false),
+  ...sectionFlags('Data', false),
   'strict-data': bool('refuse an image folder at its first unreadable image (default: name it, skip it, and count it)'),
   'max-steps': int('stop after N steps in all (a checkpoint and grid are written when it stops)', { section: 'Run length' }),
   'limit-batches': int('use only the first N batches of each epoch'),
@@ -87,10 +61,8 @@ export const TRAIN_FLAGS = {
   profile: bool('after the run, one more step with every kernel timed against the adapter\'s roofline (GEMM and stream roofs, measured once): a table and a Chrome trace, profile.json'),
   quiet: bool('print nothing but errors (no banner, progress bar or log lines); metrics.jsonl is written as usual', { short: 'q' }),
   backend: backendFlag('GPU'),
-  matmul: cfg(choice(['auto', ...MATMUL_VARIANTS], 'matmul variant: auto picks the fastest that fits each shape', { default: R.matmul }), 'matmul', false),
+  ...sectionFlags('GPU', false),
   'steps-per-submit': int('training steps encoded in one command buffer and submitted at once (results are identical for any N)', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
-  tune: cfg(tuneFlag(R.tune), 'tune', false),
-  conv: cfg(choice(CONV_PATHS, 'convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d\'s forward and ConvTranspose2d\'s dx as GEMMs), except at batches that are multiples of 4, where the weight gradients (and on llvmpipe all three products) read batch-innermost copies of the input and dy instead (vec4 loads along the batch, no col)', { arg: 'PATH', default: R.conv }), 'conv', false),
   ...HELP_FLAG,
 };
 
@@ -129,9 +101,39 @@ function metricsUpTo(file: string, step: number): string {
   return rows.map((r) => `${r}\n`).join('');
 }
 
-/** A flag's value as the checkpoint stores it, for the resume-contradiction check. */
-function savedValue(key: keyof TrainConfig, config: Partial<TrainConfig>): unknown {
-  return key === 'lrD' ? (config.lrD ?? config.lr) : config[key];
+/** TRAIN_FLAGS as rows: the settings' flags carry the setting they set. */
+const FLAG_ROWS = Object.entries(TRAIN_FLAGS as Record<string, Flag<unknown> & { setting?: SettingKey }>);
+
+/**
+ * The settings the command line gives (aliases folded in), by setting key; with `env`, also
+ * those an environment variable gives when their flag is absent (--tune's $WEBGPU_DCGAN_TUNE).
+ */
+function givenSettings(v: TrainValues, given: Set<string>, env = false): Map<SettingKey, { flag: string; value: unknown }> {
+  const out = new Map<SettingKey, { flag: string; value: unknown }>();
+  const values = v as Record<string, unknown>;
+  for (const [flag, f] of FLAG_ROWS) {
+    if (!f.setting || !(given.has(flag) || (env && f.env && values[flag] !== undefined))) continue;
+    const value = values[flag];
+    const other = out.get(f.setting);
+    if (other && given.has(other.flag) && other.value !== value) throw new UsageError(`--${flag} ${formatSetting(f.setting, value as never)} contradicts --${other.flag} ${formatSetting(f.setting, other.value as never)}: they are one setting`);
+    out.set(f.setting, { flag, value });
+  }
+  return out;
+}
+
+/** A resumed run's saved configuration and data, refusing given settings that contradict it. */
+function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: Map<SettingKey, { flag: string; value: unknown }>, base: TrainConfig): { base: TrainConfig; data: string } {
+  if (!existsSync(dir)) throw new UsageError(`--resume: ${dir} not found`);
+  const { config, meta } = readRunConfig(dir);
+  const saved = { ...base, ...config };
+  const savedData = meta.data ?? 'mnist';
+  if (given.has('data') && v.data !== savedData) throw new UsageError(`--data ${v.data} contradicts the checkpoint in ${dir}, which has ${savedData}`);
+  const at = { epoch: Number(meta.epoch), batchIndex: Number(meta.batch_index) };
+  for (const [key, { flag, value }] of settings) {
+    const why = resumeConflict(key, saved, value, at);
+    if (why !== null) throw new UsageError(`--${flag} ${formatSetting(key, value as never)} contradicts the checkpoint in ${dir}${why}`);
+  }
+  return { base: saved, data: savedData };
 }
 
 /**
@@ -140,35 +142,15 @@ function savedValue(key: keyof TrainConfig, config: Partial<TrainConfig>): unkno
  */
 export function trainConfig(v: TrainValues, given: Set<string>): { config: TrainConfig; data: string } {
   if (v.resume && given.has('recipe')) throw new UsageError('--recipe: a resumed run keeps the configuration saved in its checkpoint');
-  let base: TrainConfig = { ...R, ...RECIPES[v.recipe] };
-  let data = v.data;
-  if (v.resume) {
-    if (!existsSync(v.resume)) throw new UsageError(`--resume: ${v.resume} not found`);
-    const { config, meta } = readRunConfig(v.resume);
-    base = { ...base, ...config };
-    const savedData = meta.data ?? 'mnist';
-    if (given.has('data') && v.data !== savedData) throw new UsageError(`--data ${v.data} contradicts the checkpoint in ${v.resume}, which has ${savedData}`);
-    data = savedData;
-    for (const [name, f] of Object.entries(TRAIN_FLAGS)) {
-      if (!('key' in f) || !f.resume || !given.has(name) || !(f.key in config)) continue;
-      const saved = savedValue(f.key, config);
-      if (v[name as keyof TrainValues] !== saved) throw new UsageError(`--${name} ${v[name as keyof TrainValues]} contradicts the checkpoint in ${v.resume}, which has ${saved}`);
-    }
-    if (given.has('lr-decay-from') && v['lr-decay-from'] !== base.lrDecayFrom) {
-      // Exact only while no step so far ran under either schedule's decay.
-      const before = (e: number | null) => e === null || Number(meta.epoch) < e || (Number(meta.epoch) === e && Number(meta.batch_index) === 0);
-      if (!before(base.lrDecayFrom) || !before(v['lr-decay-from']!)) {
-        throw new UsageError(`--lr-decay-from ${v['lr-decay-from'] ?? 'none'} contradicts the checkpoint in ${v.resume} (${base.lrDecayFrom ?? 'none'}), which is at epoch ${meta.epoch} batch ${meta.batch_index}: past the decay's start`);
-      }
-    }
-  }
+  const settings = givenSettings(v, given);
+  const resumed = v.resume ? resumedBase(v.resume, v, given, settings, { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] }) : null;
+  const base = resumed?.base ?? { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] };
   const config = { ...base };
-  if (given.has('nz') && given.has('latent-dim') && v.nz !== v['latent-dim']) throw new UsageError(`--nz ${v.nz} contradicts --latent-dim ${v['latent-dim']}: they are one setting`);
-  const arch = v.arch ?? base.arch;
+  const arch = (settings.get('arch')?.value as TrainConfig['arch'] | undefined) ?? base.arch;
   for (const flag of ['ngf', 'ndf'] as const) {
     if (given.has(flag) && arch !== 'dcgan64') throw new UsageError(`--${flag}: only the dcgan64 model has that width; add --arch dcgan64 (the reference's widths are fixed)`);
   }
-  if (!v.resume && given.has('arch') && arch !== R.arch) {
+  if (!v.resume && given.has('arch') && arch !== REFERENCE_CONFIG.arch) {
     // A family's own defaults (a recipe keeps its init).
     const d = archDefaults(arch);
     if (!given.has('image-size')) config.imageSize = d.size;
@@ -182,13 +164,8 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
     }
     config.conditional = wanted;
   }
-  for (const [name, f] of Object.entries(TRAIN_FLAGS)) {
-    // Flags with a default (matmul, tune, conv) always set their field; the others only when given.
-    if ('key' in f && (given.has(name) || f.default !== undefined)) {
-      (config as Record<string, unknown>)[f.key] = v[name as keyof TrainValues];
-    }
-  }
-  return { config, data };
+  for (const [key, { value }] of givenSettings(v, given, true)) (config as Record<string, unknown>)[key] = value;
+  return { config, data: resumed?.data ?? v.data };
 }
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
@@ -204,7 +181,7 @@ export function main(args: string[]): Promise<void> {
       claimRunDir(outDir, v);
       removeTemporaries(outDir);
       mkdirSync(join(outDir, 'images'), { recursive: true });
-      await train(v, config, data, outDir);
+      await train(v, given, config, data, outDir);
     } finally {
       unlock();
     }
@@ -230,10 +207,10 @@ function claimRunDir(outDir: string, v: TrainValues): void {
   if (!v.quiet) console.log(`overwrite moved the previous run's files to ${aside} (nothing deleted; remove it when no longer needed)`);
 }
 /** The run itself, in a locked output directory. */
-async function train(v: TrainValues, config: TrainConfig, data: string, outDir: string): Promise<void> {
+async function train(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, outDir: string): Promise<void> {
   // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
   const say = v.quiet ? () => {} : (line: string) => console.log(line);
-  const channels = v.channels ?? (v.resume ? config.channels : undefined);
+  const channels = given.has('channels') || v.resume ? config.channels : undefined;
   const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
   config.channels = set.channels;
   if (config.conditional !== 'none') {

@@ -102,7 +102,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
       data.setBatch(b);
       for (let i = 0; i < o.batchSize; i++) batchLabels[i] = train.labels[order[b * o.batchSize + i]!]!;
       gpu.writeState(labels.buffer, labels.offset, batchLabels);
-      adam.nextStep(lrScale);
+      adam.nextStep(o.lr * lrScale);
       gpu.run(plan.dispatches, 'classifier step');
       // Losses are read every 50 steps only: a readback per step would serialise the GPU.
       if (b % 50 === 49 || b === batches - 1) {

@@ -12,7 +12,7 @@
 import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
-import { CLAMPED_LOG, LOSS_TERMS, MEAN_STATS, softmaxCrossEntropyRow, type Loss } from './loss.js';
+import { BCE, BCE_LOGITS, CLAMPED_LOG, MEAN_STATS, softmaxCrossEntropyRow, type ElementLoss } from './loss.js';
 
 export const HEADS = ['projection', 'acgan'] as const;
 export type Head = (typeof HEADS)[number];
@@ -46,14 +46,14 @@ export function concatOneHotProgram() {
 }
 
 /**
- * The adversarial term on the head's logit `x` against target t, and dL/dx into `g`: each loss's
- * own statements (LOSS_TERMS) on what it reads: `bce` as PyTorch's Sigmoid + BCELoss (so the
- * sigmoid first, and Sigmoid's backward after BCELoss's), `bce_logits` on the logit itself.
+ * The adversarial term on the head's logit `x` against target t, and dL/dx into `g`: the loss's
+ * own statements on what it reads: a loss on probabilities as PyTorch's Sigmoid + that loss (so
+ * the sigmoid first, and Sigmoid's backward after the loss's), a loss on logits on x itself.
  */
-function adversarial(loss: Loss): string {
-  const [v, chain] = loss === 'bce' ? ['1.0 / (1.0 + exp(-x))', ' * ((1.0 - v) * v)'] : ['x', ''];
+function adversarial(loss: ElementLoss): string {
+  const [v, chain] = loss.input === 'probability' ? ['1.0 / (1.0 + exp(-x))', ' * ((1.0 - v) * v)'] : ['x', ''];
   return `let v = ${v};
-    ${LOSS_TERMS[loss].trim()}
+    ${loss.wgsl.trim()}
     let g = params.grad_scale * dl * inv_n${chain};`;
 }
 
@@ -80,9 +80,9 @@ const HEAD_BODY: Record<Head, (adv: string) => string> = {
  * column). stats[0] = loss (acgan: adversarial + class term), stats[1] = mean D probability of
  * "real". One workgroup.
  */
-export function conditionalLossProgram(head: Head, loss: Loss, classes: number) {
+export function conditionalLossProgram(head: Head, loss: ElementLoss, classes: number) {
   return program({
-    name: `conditional.loss_${head}.${loss}.${classes}`,
+    name: `conditional.loss_${head}.${loss.name}.${classes}`,
     workgroupSize: [REDUCE_WG],
     uniforms: { count: 'u32', first: 'u32', label: 'f32', grad_scale: 'f32' },
     bindings: { input: 'read', labels: 'read', grad: 'read_write', stats: 'read_write' },
@@ -106,5 +106,5 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
 
 export const CONDITIONAL_PROGRAMS = [
   concatOneHotProgram(),
-  ...HEADS.flatMap((h) => (['bce', 'bce_logits'] as const).map((l) => conditionalLossProgram(h, l, 10))),
+  ...HEADS.flatMap((h) => [BCE, BCE_LOGITS].map((l) => conditionalLossProgram(h, l, 10))),
 ];

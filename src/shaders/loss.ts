@@ -3,6 +3,8 @@
  * reduction, in one single-workgroup dispatch that writes both the loss and the gradient.
  * stats[0] = loss, stats[1] = mean prediction (D(x) or D(G(z)) for logging).
  *
+ * A loss is an ElementLoss: its WGSL statements on one element, so a new loss is one object
+ * (src/train/gan-loss.ts puts them together into a GAN's terms):
  *  - `bce`: BCELoss on probabilities p, each log clamped at -100 like PyTorch;
  *    dL/dp = (p - t) / max(p (1 - p), 1e-12) / n, PyTorch's own backward formula.
  *  - `bce_logits`: BCEWithLogitsLoss on logits x (the fused, numerically stable option):
@@ -11,21 +13,32 @@
 import { program } from '../gpu/program.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
 
-export const LOSSES = ['bce', 'bce_logits'] as const;
-export type Loss = (typeof LOSSES)[number];
-
 /**
- * Each loss on one element `v` (a probability for `bce`, a logit for `bce_logits`) against the
- * target `t`: `term` (its loss), `pred` (D's probability of "real") and `dl` (dL/dv, before the
- * gradient scale and the 1/n of the mean). The conditional heads use the same statements on their
- * logit (src/shaders/conditional.ts).
+ * A loss on one element `v` against the target `t`: WGSL statements defining `term` (its loss),
+ * `pred` (D's probability of "real", for logging) and `dl` (dL/dv, before the gradient scale and
+ * the 1/n of the mean). `input` says what v is: D's probability (after its Sigmoid) or its logit.
+ * The conditional heads run the same statements on their logit (src/shaders/conditional.ts).
  */
-export const LOSS_TERMS: Record<Loss, string> = {
-  bce: /* wgsl */ `
+export interface ElementLoss {
+  /** Names its kernels: `loss.NAME`. */
+  readonly name: string;
+  readonly input: 'probability' | 'logit';
+  readonly wgsl: string;
+}
+
+export const BCE: ElementLoss = {
+  name: 'bce',
+  input: 'probability',
+  wgsl: /* wgsl */ `
   let term = -(t * clamped_log(v) + (1.0 - t) * clamped_log(1.0 - v));
   let pred = v;
   let dl = (v - t) / max((1.0 - v) * v, 1e-12);`,
-  bce_logits: /* wgsl */ `
+};
+
+export const BCE_LOGITS: ElementLoss = {
+  name: 'bce_logits',
+  input: 'logit',
+  wgsl: /* wgsl */ `
   let term = select(max(v, 0.0) - v * t + log(1.0 + exp(-abs(v))), v, is_nan(v));
   let pred = 1.0 / (1.0 + exp(-v));
   // sigmoid(v) - t, written so that nothing cancels: sigmoid(v) + sigmoid(-v) = 1.
@@ -58,9 +71,9 @@ fn clamped_log(v: f32) -> f32 {
  * The loss over input[first .. first + n - 1] against the constant `label`; writes only that part
  * of grad (scaled by grad_scale). One workgroup.
  */
-export function lossProgram(loss: Loss) {
+export function lossProgram(loss: ElementLoss) {
   return program({
-    name: `loss.${loss}`,
+    name: `loss.${loss.name}`,
     workgroupSize: [REDUCE_WG],
     uniforms: { n: 'u32', label: 'f32', grad_scale: 'f32', first: 'u32' },
     bindings: { input: 'read', grad: 'read_write', stats: 'read_write' },
@@ -72,7 +85,7 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   var s = vec2<f32>(0.0);
   for (var i = lid; i < params.n; i += WG_X) {
     let v = input[params.first + i];
-    ${LOSS_TERMS[loss].trim()}
+    ${loss.wgsl.trim()}
     grad[params.first + i] = params.grad_scale * dl * inv_n;
     s += vec2<f32>(term, pred);
   }
@@ -134,4 +147,4 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   });
 }
 
-export const LOSS_PROGRAMS = [...LOSSES.map(lossProgram), softmaxCrossEntropyProgram(10)];
+export const LOSS_PROGRAMS = [lossProgram(BCE), lossProgram(BCE_LOGITS), softmaxCrossEntropyProgram(10)];

@@ -1,5 +1,6 @@
 /**
- * Training recipes: named sets of defaults for `train --recipe` (explicit flags still win).
+ * Training recipes for `train --recipe`: named sets of defaults (explicit flags still win). Each
+ * setting's row in src/train/settings.ts holds the recipes' values; this file says why.
  * `reference` is the notebook, bit for bit. `improved` changes three things, chosen from the
  * literature and measured here with `npm run eval` (docs/quality.md):
  *  - the DCGAN paper's initialisation, N(0, 0.02) weights and N(1, 0.02) BN scales
@@ -12,12 +13,9 @@
  *    (a faster D); here a faster D measured worse and a slower one better, and G's doubled
  *    rate is what moved the one-epoch score.
  */
-import type { TrainConfig } from './trainer.js';
+import { RECIPE_NAMES, recipeValues, type Recipe } from './settings.js';
 
-export const RECIPES = {
-  reference: {},
-  improved: { init: 'dcgan', realLabel: 0.9, lr: 4e-4, lrD: 1e-4 },
-} as const satisfies Record<string, Partial<TrainConfig>>;
+export { RECIPE_NAMES, type Recipe };
 
-export type Recipe = keyof typeof RECIPES;
-export const RECIPE_NAMES = Object.keys(RECIPES) as Recipe[];
+/** Each recipe's values, from the settings table. */
+export const RECIPES = Object.fromEntries(RECIPE_NAMES.map((r) => [r, recipeValues(r)])) as Record<Recipe, ReturnType<typeof recipeValues>>;

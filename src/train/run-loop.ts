@@ -171,8 +171,8 @@ export class TrainingRun {
         const s = await readStats();
         this.curve.push({ step, d: s.dLoss, g: s.gLoss });
         const time = (performance.now() - this.start) / 1000;
-        const scale = t.lrScale(step - 1);
-        await h.onMetrics?.({ epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, lr_g: t.optG.hyper.lr * scale, lr_d: t.optD.hyper.lr * scale, steps_per_s: stepsPerSecond, time }, s);
+        const lr = t.schedule.rates(step - 1);
+        await h.onMetrics?.({ epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, lr_g: lr.g, lr_d: lr.d, steps_per_s: stepsPerSecond, time }, s);
       }
       if (t.batchIndex === 0) {
         await this.grid(`epoch_${String(epoch + 1).padStart(3, '0')}.png`);

@@ -21,14 +21,28 @@ import { planTensor, type ConvPath, type PlanBuilder } from '../layers/layer.js'
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
-import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
-import { concatOneHotProgram, type Head } from '../shaders/conditional.js';
+import type { LossOutput } from '../backprop/loss.js';
+import { concatOneHotProgram } from '../shaders/conditional.js';
 import { copyInto } from '../layers/ops.js';
 import type { GpuDataset } from '../data/dataset.js';
 import { NormalNoise } from '../random/noise.js';
 import { finiteCheckProgram } from '../shaders/finite.js';
 import type { DPasses } from '../model/limits.js';
-import type { Loss } from '../shaders/loss.js';
+import type { Conditioning, GanLoss, TermInput } from './gan-loss.js';
+
+export type { Conditioning } from './gan-loss.js';
+
+/**
+ * How a step's passes share batch statistics, as data: D's real and fake passes as one pass over
+ * both halves (`merged`, each half its own statistics) or as two (`separate`, as the reference
+ * writes it); then G's pass through the updated D.
+ */
+export interface StepSchedule {
+  dPasses: DPasses;
+}
+
+/** The reference's step: one D update (merged passes), then one G update. */
+export const REFERENCE_SCHEDULE: StepSchedule = { dPasses: 'merged' };
 
 /**
  * Training-mode forward passes per step, as the BN counters (`num_batches_tracked`) count them:
@@ -43,12 +57,6 @@ export const D_PASSES_PER_STEP = 3;
 const FINITE = finiteCheckProgram(3);
 const CONCAT = concatOneHotProgram();
 
-/** A conditional model pair: D's head and the number of classes. */
-export interface Conditioning {
-  head: Head;
-  classes: number;
-}
-
 export interface StepModels {
   gpu: Gpu;
   G: Sequential;
@@ -62,22 +70,21 @@ export interface StepModels {
   flag: GPUBuffer;
   latentDim: number;
   seed: number;
-  loss: Loss;
-  /** D's target for real images (1, or below for one-sided label smoothing); G's target stays 1. */
-  realLabel: number;
+  /** D's and G's terms (src/train/gan-loss.ts), made for `conditional` when that is given. */
+  loss: GanLoss;
   matmul?: string;
   tuner?: MatmulTuner;
   conv?: ConvPath;
-  /**
-   * D's step on the real and the fake batch: `merged` (default) as one pass over both halves,
-   * `separate` as the reference writes it, two passes (the comparison variant).
-   */
-  dPasses?: DPasses;
+  /** The order of the step's updates; default REFERENCE_SCHEDULE. */
+  schedule?: StepSchedule;
   /** Where the plan's activations and gradients live (shared by the plans of every batch size); absent: a buffer each. */
   activations?: ActivationArena;
   /** Class-conditional G and D; absent: the reference's unconditional pair. */
   conditional?: Conditioning;
 }
+
+/** A loss term's input on D's output `out` (named `name`, some rows of it). */
+type TermOf = (out: Tensor, name: string, o?: Pick<TermInput, 'rows' | 'grad'>) => TermInput;
 
 export class StepPlan {
   /** Gather + noise: what makes this step's inputs (a streamed data set's gather reads the current shard's buffer). */
@@ -127,41 +134,18 @@ export class StepPlan {
     const inputs = () => (dataset ? [dataset.gather, ...(cond ? [dataset.labels!.gather] : []), noise.dispatch] : [noise.dispatch]);
 
     const label = (s: string) => `${s} (batch ${batch})`;
-    type Rows = Parameters<typeof lossAgainst>[5];
-    const lossOf = (input: Tensor, target: number, name: string, o?: Rows) =>
-      cond ? conditionalLoss(plan, cond.head, m.loss, input, labels!, target, name, o) : lossAgainst(plan, m.loss, input, target, name, o);
+    const term: TermOf = (out, name, o = {}) => ({ plan, out, labels, label: label(name), ...o });
     let gInput = z;
     if (cond) {
       gInput = planTensor(plan, label('G input (z, onehot(y))'), [batch, m.latentDim + cond.classes]);
       plan.dispatches.push(await CONCAT.prepare(gpu, { rows: batch, latent: m.latentDim, classes: cond.classes }, { z, labels: labels!, out: gInput }));
     }
-    // Discriminator step.
     const g = await G.forward(plan, gInput, true);
-    let lossReal: LossOutput;
-    let lossFake: LossOutput;
-    if (m.dPasses === 'separate') {
-      const dReal = await D.forward(plan, real, true);
-      lossReal = await lossOf(dReal.y, m.realLabel, label('D real loss'));
-      const dFake = await D.forward(plan, g.y, true);
-      lossFake = await lossOf(dFake.y, 0, label('D fake loss'));
-      await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
-      await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
-    } else {
-      // One pass over [real; fake]: BatchNorm keeps each half's statistics (and updates the
-      // running ones real first, then fake), so only the sums over the batch in D's weight
-      // gradients change order: each GEMM sums both halves, where two passes accumulated.
-      const both = planTensor(plan, label('D input (real; fake)'), [2 * batch, ...real.shape.slice(1)]);
-      await copyInto(plan, real, both, 0);
-      await copyInto(plan, g.y, both, real.size);
-      const d = await D.forward(plan, both, true, 2);
-      lossReal = await lossOf(d.y, m.realLabel, label('D real loss'), { rows: { first: 0, count: batch } });
-      lossFake = await lossOf(d.y, 0, label('D fake loss'), { rows: { first: batch, count: batch }, grad: lossReal.grad });
-      await D.backward(plan, d.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
-    }
+    const { real: lossReal, fake: lossFake } = await StepPlan.dUpdate(plan, m, (m.schedule ?? REFERENCE_SCHEDULE).dPasses, real, g.y, term);
     plan.dispatches.push(m.adamD);
     // Generator step, on the same fake batch, through the updated D.
     const dG = await D.forward(plan, g.y, true);
-    const lossG = await lossOf(dG.y, 1, label('G loss'));
+    const lossG = await m.loss.g(term(dG.y, 'G loss'));
     const dFakeInput = await D.backward(plan, dG.tape, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
     await G.backward(plan, g.tape, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
     plan.dispatches.push(m.adamG);
@@ -170,6 +154,35 @@ export class StepPlan {
     const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
     plan.dispatches.push(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
     return new StepPlan(m, batch, real, z, labels, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
+  }
+
+  /**
+   * One D update's forward passes, losses and backward (its Adam dispatch is the caller's): D on
+   * the real batch and on the fake batch, d_loss = real + fake accumulated in D's gradients.
+   */
+  private static async dUpdate(plan: PlanBuilder, m: StepModels, passes: DPasses, real: Tensor, fake: Tensor, term: TermOf): Promise<{ real: LossOutput; fake: LossOutput }> {
+    const { D } = m;
+    const batch = real.shape[0]!;
+    if (passes === 'separate') {
+      const dReal = await D.forward(plan, real, true);
+      const lossReal = await m.loss.dReal(term(dReal.y, 'D real loss'));
+      const dFake = await D.forward(plan, fake, true);
+      const lossFake = await m.loss.dFake(term(dFake.y, 'D fake loss'));
+      await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+      await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
+      return { real: lossReal, fake: lossFake };
+    }
+    // One pass over [real; fake]: BatchNorm keeps each half's statistics (and updates the
+    // running ones real first, then fake), so only the sums over the batch in D's weight
+    // gradients change order: each GEMM sums both halves, where two passes accumulated.
+    const both = planTensor(plan, `D input (real; fake) (batch ${batch})`, [2 * batch, ...real.shape.slice(1)]);
+    await copyInto(plan, real, both, 0);
+    await copyInto(plan, fake, both, real.size);
+    const d = await D.forward(plan, both, true, 2);
+    const lossReal = await m.loss.dReal(term(d.y, 'D real loss', { rows: { first: 0, count: batch } }));
+    const lossFake = await m.loss.dFake(term(d.y, 'D fake loss', { rows: { first: batch, count: batch }, grad: lossReal.grad }));
+    await D.backward(plan, d.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+    return { real: lossReal, fake: lossFake };
   }
 
   /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */

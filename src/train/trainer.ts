@@ -11,15 +11,14 @@ import { GpuDataset } from '../data/dataset.js';
 import type { ImageSet } from '../data/idx.js';
 import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from '../image/images.js';
-import { LOSSES, type Loss } from '../shaders/loss.js';
-import { ARCHS, INIT_SCHEMES, INIT_STREAMS, discriminator, generator, imageShape, initialValues, loadValues, modelSpec, type Arch, type InitScheme, type ModelSpec } from '../model/models.js';
+import { INIT_STREAMS, discriminator, generator, imageShape, initialValues, loadValues, modelSpec, type ModelSpec } from '../model/models.js';
 import { StepPlan, type Conditioning } from './step.js';
-import { HEADS, type Head } from '../shaders/conditional.js';
-import { D_PASSES, checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
+import { checkBatch, dPassesFor, trainingNeed } from '../model/limits.js';
 import { convPathFor } from '../layers/conv-base.js';
-import { CONV_PATHS, type ConvPath } from '../layers/layer.js';
-import { MatmulTuner, TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
-import { checkChoice, checkInt, checkNumber, type NumberRange } from '../config/checks.js';
+import { MatmulTuner } from '../layers/matmul-tuner.js';
+import { checkSettings, type TrainConfig } from './settings.js';
+import { LrSchedule, baseRates } from './lr-schedule.js';
+import { ganLoss, type GanLoss } from './gan-loss.js';
 import { ActivationArena } from '../layers/activation-arena.js';
 import { DIGITS } from '../data/classes.js';
 import { Sampler, classRows } from '../model/sample.js';
@@ -27,131 +26,11 @@ import { Sampler, classRows } from '../model/sample.js';
 /** Images per class in a conditional run's grid (a row each). */
 export const GRID_PER_CLASS = 10;
 
-export interface TrainConfig {
-  latentDim: number;
-  batchSize: number;
-  epochs: number;
-  lr: number;
-  /** D's learning rate when it differs from G's (two time-scale training); null: `lr` for both. */
-  lrD: number | null;
-  beta1: number;
-  beta2: number;
-  seed: number;
-  init: InitScheme;
-  loss: Loss;
-  /** D's target for real images: 1 as the reference; below 1 is one-sided label smoothing. */
-  realLabel: number;
-  /** Decay of an exponential moving average of G's weights kept beside G; 0: none. */
-  ema: number;
-  /**
-   * The epoch from which both learning rates fall linearly to 0 at the end of `epochs`
-   * (pix2pix's schedule, per step); null: constant, as the reference.
-   */
-  lrDecayFrom: number | null;
-  /** Matmul variant name or `auto`. */
-  matmul: string;
-  /** How `auto` picks matmul variants: fixed table (off) or timed per shape (src/layers/matmul-tuner.ts). */
-  tune: TuneMode;
-  /** Convolutions as implicit GEMMs over NCHW, explicit im2col/col2im + matmul, or auto (src/layers/conv-base.ts). */
-  conv: ConvPath;
-  /**
-   * D's real and fake passes as one pass over both (merged), as two (separate), or `auto`:
-   * merged unless only separate passes fit the adapter's binding limit (src/model/limits.ts).
-   */
-  dPasses: DPasses | 'auto';
-  /**
-   * Class-conditional G and D with this head for D (src/shaders/conditional.ts), or `none`: the
-   * reference's unconditional pair.
-   */
-  conditional: 'none' | Head;
-  /** Classes of a conditional model (the data's labels are 0 .. classes - 1). */
-  classes: number;
-  /** The model family (src/model/models.ts): the reference pair, or pytorch/examples' 64x64 dcgan. */
-  arch: Arch;
-  /** Image channels: 1 grey, 3 RGB. */
-  channels: number;
-  /** Image side the models are built for (the data is resized to it when loaded). */
-  imageSize: number;
-  /** dcgan64's G and D base widths (pytorch/examples' --ngf, --ndf). */
-  ngf: number;
-  ndf: number;
-  /**
-   * Stream the images to the GPU in shards of at most this many bytes, two resident at a time
-   * (src/data/dataset.ts); null: all on the GPU where they fit one buffer binding, else shards of
-   * the largest size that does. Results are the same either way.
-   */
-  shardBytes: number | null;
-}
-
-export const REFERENCE_CONFIG: TrainConfig = {
-  latentDim: 100,
-  batchSize: 64,
-  epochs: 20,
-  lr: 2e-4,
-  lrD: null,
-  beta1: 0.5,
-  beta2: 0.999,
-  seed: 0,
-  init: 'pytorch',
-  loss: 'bce',
-  realLabel: 1,
-  ema: 0,
-  lrDecayFrom: null,
-  matmul: 'auto',
-  // The CLI's default too: timed once per adapter and shape, cached (the fixed table is `off`).
-  tune: 'quick',
-  conv: 'auto',
-  dPasses: 'auto',
-  conditional: 'none',
-  classes: 10,
-  arch: 'reference',
-  channels: 1,
-  imageSize: 28,
-  ngf: 64,
-  ndf: 64,
-  shardBytes: null,
-};
-
-/**
- * The valid range of each numeric field: GanTrainer.create checks a config against it and the
- * CLI's flags are built from it, so both reject a bad value with the same message.
- */
-export const CONFIG_RANGES = {
-  latentDim: { int: true, min: 1 },
-  batchSize: { int: true, min: 1 },
-  epochs: { int: true, min: 1 },
-  seed: { int: true, min: 0 },
-  lrDecayFrom: { int: true, min: 0 },
-  classes: { int: true, min: 2 },
-  channels: { int: true, min: 1 },
-  imageSize: { int: true, min: 1 },
-  ngf: { int: true, min: 1 },
-  ndf: { int: true, min: 1 },
-  shardBytes: { int: true, min: 1 },
-  lr: { gt: 0 },
-  lrD: { gt: 0 },
-  beta1: { gt: 0, lt: 1 },
-  beta2: { gt: 0, lt: 1 },
-  realLabel: { gt: 0, le: 1 },
-  ema: { gt: 0, lt: 1 },
-} as const satisfies Partial<Record<keyof TrainConfig, { int: true; min: number } | NumberRange>>;
+export { REFERENCE_CONFIG, type TrainConfig } from './settings.js';
 
 /** Rejects a config with a field out of its range (NaN and Infinity included), naming the field. */
 export function checkTrainConfig(c: TrainConfig): void {
-  for (const [key, r] of Object.entries(CONFIG_RANGES) as Array<[keyof typeof CONFIG_RANGES, (typeof CONFIG_RANGES)[keyof typeof CONFIG_RANGES]]>) {
-    const value = c[key];
-    // null: the field's "none" (lrD: lr's rate; lrDecayFrom: constant); ema 0: no average.
-    if (value === null || (key === 'ema' && value === 0)) continue;
-    if ('int' in r) checkInt(value, key, r.min);
-    else checkNumber(value, key, r);
-  }
-  checkChoice(c.init, 'init', INIT_SCHEMES);
-  checkChoice(c.loss, 'loss', LOSSES);
-  checkChoice(c.tune, 'tune', TUNE_MODES);
-  checkChoice(c.conv, 'conv', CONV_PATHS);
-  checkChoice(c.dPasses, 'dPasses', ['auto', ...D_PASSES]);
-  checkChoice(c.conditional, 'conditional', ['none', ...HEADS]);
-  checkChoice(c.arch, 'arch', ARCHS);
+  checkSettings(c);
   modelSpecOf(c);
 }
 
@@ -160,18 +39,15 @@ export function modelSpecOf(c: Pick<TrainConfig, 'arch' | 'channels' | 'imageSiz
   return modelSpec({ arch: c.arch, channels: c.channels, size: c.imageSize, latentDim: c.latentDim, ngf: c.ngf, ndf: c.ndf, classes: c.conditional === 'none' ? 0 : c.classes });
 }
 
+/** The GAN loss a config trains with (src/train/gan-loss.ts). */
+export function lossOf(c: Pick<TrainConfig, 'loss' | 'realLabel' | 'conditional' | 'classes'>): GanLoss {
+  const conditional = conditioningOf(c);
+  return ganLoss(c.loss, { realLabel: c.realLabel, ...(conditional ? { conditional } : {}) });
+}
+
 /** The conditioning a config asks for; undefined: unconditional. */
 export function conditioningOf(c: Pick<TrainConfig, 'conditional' | 'classes'>): Conditioning | undefined {
   return c.conditional === 'none' ? undefined : { head: c.conditional, classes: c.classes };
-}
-
-/**
- * Linear decay: 1 for the steps before `start`, then falling by 1/(end - start) per step, so the
- * last step before `end` runs at 1/(end - start) of the rate and any step from `end` on at 0.
- */
-export function lrDecayScale(done: number, start: number, end: number): number {
-  if (done < start) return 1;
-  return end > start ? Math.max(0, (end - done) / (end - start)) : 0;
 }
 
 export interface StepStats {
@@ -204,6 +80,8 @@ export class GanTrainer {
   readonly classNames: readonly string[];
   /** A conditional run's grid sampler, built on the first grid. */
   private gridSampler: Promise<Sampler> | null = null;
+  /** Both learning rates per step: Adam's writes and the metrics read it. */
+  readonly schedule: LrSchedule;
   /** Completion of submitted steps: at most MAX_IN_FLIGHT run ahead of the CPU. */
   private readonly inflight: Promise<unknown>[] = [];
 
@@ -220,6 +98,7 @@ export class GanTrainer {
     readonly emaG: Ema | null,
   ) {
     this.tuner = new MatmulTuner(gpu, config.tune, undefined, GanTrainer.tuneLog);
+    this.schedule = new LrSchedule(config, () => this.batchesPerEpoch);
     this.activations = new ActivationArena(gpu, 'activations');
     this.classNames = dataset?.set.classNames ?? DIGITS;
     if (config.conditional !== 'none' && this.classNames.length !== config.classes) {
@@ -240,14 +119,15 @@ export class GanTrainer {
     checkBatch(gpu, config.batchSize, trainingNeed(spec, convPathFor(gpu, config.conv), least), 'batch size');
     const cond = conditioningOf(config);
     const G = generator(spec).allocate(gpu);
-    // BCE-with-logits takes D's logits: the same model without its final Sigmoid (no parameters).
-    const D = discriminator(spec, config.loss === 'bce').allocate(gpu);
+    // A loss on D's probability keeps its final Sigmoid; on logits, the same model without it (no parameters).
+    const D = discriminator(spec, lossOf(config).dOutput === 'probability').allocate(gpu);
     const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
-    const hyper = { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
-    const optG = await Adam.create(gpu, G.params, hyper);
-    const optD = await Adam.create(gpu, D.params, { ...hyper, lr: config.lrD ?? config.lr });
+    const hyper = { beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: 0 };
+    const lr = baseRates(config);
+    const optG = await Adam.create(gpu, G.params, { ...hyper, lr: lr.g });
+    const optD = await Adam.create(gpu, D.params, { ...hyper, lr: lr.d });
     const dataset = set ? await GpuDataset.create(gpu, set, { batchSize: config.batchSize, seed: config.seed, shardBytes: config.shardBytes, ...(cond ? { classes: cond.classes } : {}) }) : null;
     const flag = gpu.tensor('non-finite flag', [4], 'u32', new Uint32Array([FLAG_CLEAR, 0, 0, 0])).buffer;
     const emaG = config.ema > 0 ? await Ema.create(gpu, G, config.ema) : null;
@@ -279,11 +159,10 @@ export class GanTrainer {
           flag: this.flag,
           latentDim: this.config.latentDim,
           seed: this.config.seed,
-          loss: this.config.loss,
-          realLabel: this.config.realLabel,
+          loss: lossOf(this.config),
           matmul: this.config.matmul,
           conv,
-          dPasses: dPassesFor(this.gpu, batch, modelSpecOf(this.config), conv, this.config.dPasses),
+          schedule: { dPasses: dPassesFor(this.gpu, batch, modelSpecOf(this.config), conv, this.config.dPasses) },
           tuner: this.tuner,
           activations: this.activations,
           conditional: conditioningOf(this.config),
@@ -373,17 +252,10 @@ export class GanTrainer {
   /** What every step advances, whatever its inputs: the noise stream and step counter, Adam's steps. */
   private nextStepState(plan: StepPlan): void {
     plan.setStep(this.globalStep);
-    const scale = this.lrScale(this.globalStep);
-    this.optD.nextStep(scale);
-    this.optG.nextStep(scale);
+    const lr = this.schedule.rates(this.globalStep);
+    this.optD.nextStep(lr.d);
+    this.optG.nextStep(lr.g);
     this.globalStep++;
-  }
-
-  /** The learning rates' factor for the step after `done` steps (config.lrDecayFrom). */
-  lrScale(done: number): number {
-    const from = this.config.lrDecayFrom;
-    if (from === null) return 1;
-    return lrDecayScale(done, from * this.batchesPerEpoch, this.config.epochs * this.batchesPerEpoch);
   }
 
   private nextBatch(): void {

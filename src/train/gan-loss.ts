@@ -1,0 +1,77 @@
+/**
+ * The GAN's loss as one object: D's term on real images, D's term on G's images, G's term, what
+ * D's last layer gives (a probability after a Sigmoid, or a logit), and how a conditional D's
+ * head (src/shaders/conditional.ts) reads its output. The step (src/train/step.ts) asks it for
+ * the three terms and knows nothing of targets or heads. A new loss is one entry of GAN_LOSSES.
+ */
+import type { Tensor } from '../gpu/tensor.js';
+import type { PlanBuilder } from '../layers/layer.js';
+import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
+import { BCE, BCE_LOGITS, type ElementLoss } from '../shaders/loss.js';
+import type { Head } from '../shaders/conditional.js';
+
+/** A conditional model pair: D's head and the number of classes. */
+export interface Conditioning {
+  head: Head;
+  classes: number;
+}
+
+/** What a term reads: D's output (some of its rows), and the classes of those rows for a conditional D. */
+export interface TermInput {
+  plan: PlanBuilder;
+  /** D's output: [rows, 1] (or [rows] after a Sigmoid), [rows, 1 + classes] for a conditional D. */
+  out: Tensor;
+  /** The rows' classes (conditional only). */
+  labels: Tensor | null;
+  /** Names the term's tensors and errors. */
+  label: string;
+  /** Only rows [first, first + count) of `out` (a group of a merged pass); default all. */
+  rows?: { first: number; count: number };
+  /** Write the gradient into this tensor (one for all groups of a merged pass). */
+  grad?: Tensor;
+}
+
+export interface GanLoss {
+  /** What D's last layer gives the unconditional loss; a conditional D's head always reads logits. */
+  readonly dOutput: 'probability' | 'logit';
+  /** Each appends its dispatches: the gradient of the term with respect to `out`, and [loss, mean D probability]. */
+  dReal(t: TermInput): Promise<LossOutput>;
+  dFake(t: TermInput): Promise<LossOutput>;
+  g(t: TermInput): Promise<LossOutput>;
+}
+
+/** Settings a loss is made from (src/train/settings.ts). */
+export interface LossSettings {
+  /** D's target for real images (1, or below for one-sided label smoothing); G's target stays 1. */
+  realLabel: number;
+  conditional?: Conditioning;
+}
+
+/**
+ * A loss of D's output against a constant target per term, as the reference's BCELoss:
+ * D real against `realLabel`, D fake against 0, G against 1 (the non-saturating generator loss).
+ */
+export function targetLoss(element: ElementLoss) {
+  return ({ realLabel, conditional }: LossSettings): GanLoss => {
+    const term = (target: number) => async (t: TermInput) => {
+      if (!conditional) return lossAgainst(t.plan, element, t.out, target, t.label, t);
+      if (!t.labels) throw new Error(`${t.label}: a conditional loss needs the rows' labels`);
+      return conditionalLoss(t.plan, conditional.head, element, t.out, t.labels, target, t.label, t);
+    };
+    return { dOutput: element.input, dReal: term(realLabel), dFake: term(0), g: term(1) };
+  };
+}
+
+/** Every loss `train --loss` offers, by name. */
+export const GAN_LOSSES = {
+  bce: targetLoss(BCE),
+  bce_logits: targetLoss(BCE_LOGITS),
+} satisfies Record<string, (s: LossSettings) => GanLoss>;
+
+export type LossName = keyof typeof GAN_LOSSES;
+export const LOSS_NAMES = Object.keys(GAN_LOSSES) as LossName[];
+
+/** The loss a run trains with. */
+export function ganLoss(name: LossName, s: LossSettings): GanLoss {
+  return GAN_LOSSES[name](s);
+}
