@@ -1,13 +1,14 @@
 /**
  * The GAN loss as an object (src/train/gan-loss.ts): each term reads D's output and writes its
  * gradient and [loss, mean D probability]. The shipped losses' terms take the reference's targets
- * (D real: realLabel, D fake: 0, G: 1), and a new loss is one ElementLoss handed to targetLoss:
- * least squares (LSGAN, Mao et al. 2017) is written here in a few lines and checked against a
- * float64 reference, on both adapters. Tolerance: 1e-6 relative to each value's scale (one
+ * (D real: realLabel, D fake: 0, G: 1), and a new loss is one object: least squares (LSGAN,
+ * Mao et al. 2017) as one ElementLoss handed to targetLoss, hinge as a termsLoss with statements
+ * of its own per term, each written here in a few lines and checked against a float64
+ * reference, on both adapters. Tolerance: 1e-6 relative to each value's scale (one
  * float32 rounding of terms below 1 in a mean of 16).
  */
 import { describe, expect, it } from 'vitest';
-import { GAN_LOSSES, targetLoss, type GanLoss } from '../src/train/gan-loss.js';
+import { GAN_LOSSES, targetLoss, termsLoss, type GanLoss } from '../src/train/gan-loss.js';
 import type { ElementLoss } from '../src/shaders/loss.js';
 import type { PlanBuilder } from '../src/layers/layer.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
@@ -20,6 +21,20 @@ const LEAST_SQUARES: ElementLoss = {
   let pred = 1.0 / (1.0 + exp(-v));
   let dl = v - t;`,
 };
+
+/** Hinge (Lim & Ye 2017, SNGAN's): D's terms relu(1 - t v) with t = 1 real, -1 fake; G's -v, no target. */
+const HINGE_D: ElementLoss = {
+  name: 'hinge_d',
+  input: 'logit',
+  wgsl: /* wgsl */ `
+  let term = max(0.0, 1.0 - t * v);
+  let pred = 1.0 / (1.0 + exp(-v));
+  let dl = select(0.0, -t, t * v < 1.0);`,
+};
+const HINGE_G: ElementLoss = { name: 'hinge_g', input: 'logit', wgsl: /* wgsl */ `
+  let term = -v;
+  let pred = 1.0 / (1.0 + exp(-v));
+  let dl = -1.0;` };
 
 /** D's outputs for 16 rows: logits in (-2, 2), or their sigmoids for a loss on probabilities. */
 const LOGITS = Float32Array.from({ length: 16 }, (_, i) => Math.fround(Math.sin(i * 1.7) * 2));
@@ -51,6 +66,20 @@ describe.each(TEST_BACKENDS)('GAN losses on %s', (backend) => {
       expectClose(got[term].stats, [x.reduce((a, v) => a + 0.5 * (v - target) ** 2, 0) / n, x.reduce((a, v) => a + sigmoid(v), 0) / n], `${term} stats`);
       expectClose(got[term].grad, x.map((v) => (v - target) / n), `${term} grad`);
     }
+  });
+
+  it('a loss with its own statements per term (hinge) is one termsLoss', async () => {
+    const hinge = termsLoss({ dReal: { loss: HINGE_D, target: 1 }, dFake: { loss: HINGE_D, target: -1 }, g: { loss: HINGE_G, target: 0 } });
+    const got = await runTerms(gpu(), hinge, LOGITS);
+    const x = [...LOGITS];
+    const n = x.length;
+    expectClose(got.dReal.stats.slice(0, 1), [x.reduce((a, v) => a + Math.max(0, 1 - v), 0) / n], 'dReal loss');
+    expectClose(got.dReal.grad, x.map((v) => (v < 1 ? -1 / n : 0)), 'dReal grad');
+    expectClose(got.dFake.stats.slice(0, 1), [x.reduce((a, v) => a + Math.max(0, 1 + v), 0) / n], 'dFake loss');
+    expectClose(got.dFake.grad, x.map((v) => (v > -1 ? 1 / n : 0)), 'dFake grad');
+    expectClose(got.g.stats.slice(0, 1), [x.reduce((a, v) => a - v, 0) / n], 'G loss');
+    expectClose(got.g.grad, x.map(() => -1 / n), 'G grad');
+    expect(() => termsLoss({ dReal: { loss: HINGE_D, target: 1 }, dFake: { loss: HINGE_D, target: -1 }, g: { loss: { ...HINGE_G, input: 'probability' }, target: 0 } })).toThrow('GAN loss: its terms read logit and probability; D has one output');
   });
 
   it('bce reads probabilities with the reference targets: real realLabel, fake 0, G 1', async () => {

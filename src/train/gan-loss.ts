@@ -47,19 +47,33 @@ export interface LossSettings {
   conditional?: Conditioning;
 }
 
+/** One term: an element loss (its WGSL statements) against a constant target. */
+export interface Term {
+  loss: ElementLoss;
+  target: number;
+}
+
 /**
- * A loss of D's output against a constant target per term, as the reference's BCELoss:
- * D real against `realLabel`, D fake against 0, G against 1 (the non-saturating generator loss).
+ * A GanLoss from its three terms, each run by the loss kernel (or, for a conditional D, by its
+ * head's kernel on the head's logit). `dOutput` follows the terms' input (all three must agree).
  */
-export function targetLoss(element: ElementLoss) {
-  return ({ realLabel, conditional }: LossSettings): GanLoss => {
-    const term = (target: number) => async (t: TermInput) => {
-      if (!conditional) return lossAgainst(t.plan, element, t.out, target, t.label, t);
-      if (!t.labels) throw new Error(`${t.label}: a conditional loss needs the rows' labels`);
-      return conditionalLoss(t.plan, conditional.head, element, t.out, t.labels, target, t.label, t);
-    };
-    return { dOutput: element.input, dReal: term(realLabel), dFake: term(0), g: term(1) };
+export function termsLoss(terms: { dReal: Term; dFake: Term; g: Term }, conditional?: Conditioning): GanLoss {
+  const inputs = new Set([terms.dReal, terms.dFake, terms.g].map((t) => t.loss.input));
+  if (inputs.size !== 1) throw new Error(`GAN loss: its terms read ${[...inputs].join(' and ')}; D has one output`);
+  const run = ({ loss, target }: Term) => async (t: TermInput) => {
+    if (!conditional) return lossAgainst(t.plan, loss, t.out, target, t.label, t);
+    if (!t.labels) throw new Error(`${t.label}: a conditional loss needs the rows' labels`);
+    return conditionalLoss(t.plan, conditional.head, loss, t.out, t.labels, target, t.label, t);
   };
+  return { dOutput: terms.dReal.loss.input, dReal: run(terms.dReal), dFake: run(terms.dFake), g: run(terms.g) };
+}
+
+/**
+ * One element loss against the reference's targets, as its BCELoss: D real against `realLabel`,
+ * D fake against 0, G against 1 (the non-saturating generator loss).
+ */
+export function targetLoss(loss: ElementLoss) {
+  return ({ realLabel, conditional }: LossSettings): GanLoss => termsLoss({ dReal: { loss, target: realLabel }, dFake: { loss, target: 0 }, g: { loss, target: 1 } }, conditional);
 }
 
 /** Every loss `train --loss` offers, by name. */
