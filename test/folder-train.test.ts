@@ -1,11 +1,11 @@
 /**
- * Training on an image folder as a user does (subprocesses, as test/train-cli.test.ts): a
+ * Training on an image folder as a user does (the CLI's commands, run in this worker on its
+ * shared devices: test/helpers/cli.ts): a
  * generated folder of coloured shapes in class subfolders (scripts/make-shapes.ts), mixed sizes
  * and modes; the reference pair at 32x32 in colour trains, checkpoints, resumes exactly and
  * samples in colour on both CPU adapters; dcgan64 and a conditional run on the folder's classes;
  * and the refusals that keep a run from starting on the wrong data.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,9 @@ import { decodePng } from '../src/image/png.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { makeShapesFolder, SHAPES } from '../scripts/make-shapes.js';
 import { TEST_BACKENDS } from './helpers/gpu.js';
+import { cliInProcess } from './helpers/cli.js';
 
-function run(script: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', script, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = cliInProcess;
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-folder-run-'));
 const folder = tmp();
@@ -35,17 +33,17 @@ const coloured = (png: string) => {
 describe.each(TEST_BACKENDS)('training on an image folder on %s', (backend) => {
   const common = ['--data', folder, '--image-size', '32', '--batch-size', '8', '--backend', backend, '--log-every', '1'];
 
-  it('trains the reference pair at 32x32 in colour, resumes exactly, and samples in colour', () => {
+  it('trains the reference pair at 32x32 in colour, resumes exactly, and samples in colour', async () => {
     const straight = tmp();
-    const a = run('train', ...common, '--max-steps', '3', '--out', straight);
+    const a = await run('train', ...common, '--max-steps', '3', '--out', straight);
     expect(a.code, a.err).toBe(0);
     expect(a.out).toContain(`data     24 images RGB 32x32 from ${folder} (3 classes)`);
     expect(a.out).toMatch(/warning  \d+ images are smaller than 32 px on the shorter side and upscaled/);
     expect(a.out).toContain('skipped  1 file that is not .png, .jpg or .jpeg');
     expect(meta(straight)).toMatchObject({ arch: 'reference', channels: '3', image_size: '32' });
     const split = tmp();
-    expect(run('train', ...common, '--max-steps', '2', '--out', split).code).toBe(0);
-    const b = run('train', '--backend', backend, '--resume', split, '--max-steps', '3', '--log-every', '1');
+    expect((await run('train', ...common, '--max-steps', '2', '--out', split)).code).toBe(0);
+    const b = await run('train', '--backend', backend, '--resume', split, '--max-steps', '3', '--log-every', '1');
     expect(b.code, b.err).toBe(0);
     for (const f of ['generator', 'discriminator', 'optimizer']) {
       expect(readFileSync(latest(split, f)).equals(readFileSync(latest(straight, f))), `${f} after resume`).toBe(true);
@@ -53,44 +51,43 @@ describe.each(TEST_BACKENDS)('training on an image folder on %s', (backend) => {
     // 3 batches of 8: step 3 ends epoch 1.
     expect(coloured(join(straight, 'images', 'epoch_001.png'))).toBe(true);
     const png = join(straight, 'samples.png');
-    const s = run('sample', '--checkpoint', straight, '--out', png, '--n', '4', '--backend', backend, '--individual', join(straight, 'one'));
+    const s = await run('sample', '--checkpoint', straight, '--out', png, '--n', '4', '--backend', backend, '--individual', join(straight, 'one'));
     expect(s.code, s.err).toBe(0);
     expect(decodePng(new Uint8Array(readFileSync(png))).width).toBe(4 * (32 + 2) + 2);
     expect(coloured(png)).toBe(true);
     const one = decodePng(new Uint8Array(readFileSync(join(straight, 'one', 'sample_000.png'))));
     expect([one.width, one.height]).toEqual([32, 32]);
-    // Four subprocesses, each compiling its kernels: on SwiftShader with cold caches on 2 busy cores, minutes.
   }, 600_000);
 });
 
 describe('image folders on gles', () => {
   const common = ['--data', folder, '--batch-size', '4', '--backend', 'gles'];
 
-  it('trains pytorch/examples\' dcgan64 on it (nz, ngf, ndf recorded) and samples 64x64 colour images', () => {
+  it('trains pytorch/examples\' dcgan64 on it (nz, ngf, ndf recorded) and samples 64x64 colour images', async () => {
     const out = tmp();
-    const r = run('train', ...common, '--arch', 'dcgan64', '--ngf', '8', '--ndf', '8', '--nz', '16', '--max-steps', '2', '--out', out);
+    const r = await run('train', ...common, '--arch', 'dcgan64', '--ngf', '8', '--ndf', '8', '--nz', '16', '--max-steps', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('model    dcgan64: nz 16, ngf 8, ndf 8, 3 channels');
     expect(meta(out)).toMatchObject({ arch: 'dcgan64', channels: '3', image_size: '64', ngf: '8', ndf: '8', latent_dim: '16', init: 'dcgan' });
     expect([...parseSafetensors(new Uint8Array(readFileSync(latest(out, 'generator'))), 'g').tensors.keys()]).toContain('main.12.weight');
     const png = join(out, 's.png');
-    expect(run('sample', '--checkpoint', out, '--out', png, '--n', '2', '--backend', 'gles').code).toBe(0);
+    expect((await run('sample', '--checkpoint', out, '--out', png, '--n', '2', '--backend', 'gles')).code).toBe(0);
     expect(decodePng(new Uint8Array(readFileSync(png))).height).toBe(64 + 4);
   });
 
-  it('trains a conditional pair on the class folders and samples one class by its folder name', () => {
+  it('trains a conditional pair on the class folders and samples one class by its folder name', async () => {
     const out = tmp();
-    const r = run('train', ...common, '--image-size', '28', '--channels', '1', '--conditional', '--max-steps', '1', '--out', out);
+    const r = await run('train', ...common, '--image-size', '28', '--channels', '1', '--conditional', '--max-steps', '1', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`model    conditional on 3 classes (projection head): ${SHAPES.join(', ')}`);
     expect(JSON.parse(meta(out).class_names!)).toEqual([...SHAPES]);
     expect(meta(out).channels).toBeUndefined(); // grey 28x28: the reference's shape, whose metadata says nothing
-    const s = run('sample', '--checkpoint', out, '--class', 'triangle', '--n', '3', '--out', join(out, 't.png'), '--backend', 'gles');
+    const s = await run('sample', '--checkpoint', out, '--class', 'triangle', '--n', '3', '--out', join(out, 't.png'), '--backend', 'gles');
     expect(s.code, s.err).toBe(0);
     expect(s.out).toContain('class 2 (triangle)');
   });
 
-  it('refuses contradictions and data the evaluator cannot score, before training anything', () => {
+  it('refuses contradictions and data the evaluator cannot score, before training anything', async () => {
     const out = tmp();
     const bad = [
       [['--ngf', '8'], '--ngf: only the dcgan64 model has that width; add --arch dcgan64'],
@@ -101,31 +98,31 @@ describe('image folders on gles', () => {
       [['--nz', '10', '--latent-dim', '20'], '--nz 10 contradicts --latent-dim 20: they are one setting'],
     ] as const;
     for (const [flags, message] of bad) {
-      const r = run('train', ...common, ...flags, '--out', out);
+      const r = await run('train', ...common, ...flags, '--out', out);
       expect(r.code, flags.join(' ')).not.toBe(0);
       expect(r.err, flags.join(' ')).toContain(message);
     }
     expect(existsSync(join(out, 'checkpoints'))).toBe(false);
   });
 
-  it('names a corrupt image and trains without it, or with --strict-data refuses the folder and saves nothing', () => {
+  it('names a corrupt image and trains without it, or with --strict-data refuses the folder and saves nothing', async () => {
     const dir = tmp();
     makeShapesFolder(dir, { perClass: 2 });
     writeFileSync(join(dir, 'square', 'cut.png'), readFileSync(join(dir, 'square', 'square_000.rgba.png')).subarray(0, 60));
     const out = tmp();
-    const r = run('train', '--data', dir, '--batch-size', '2', '--backend', 'gles', '--max-steps', '1', '--out', out);
+    const r = await run('train', '--data', dir, '--batch-size', '2', '--backend', 'gles', '--max-steps', '1', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('warning  1 image skipped (--strict-data refuses them instead):');
     expect(r.out).toContain(`${join(dir, 'square', 'cut.png')}: corrupt PNG:`);
     const strict = tmp();
-    const s = run('train', '--data', dir, '--strict-data', '--batch-size', '2', '--backend', 'gles', '--out', strict);
+    const s = await run('train', '--data', dir, '--strict-data', '--batch-size', '2', '--backend', 'gles', '--out', strict);
     expect(s.code).toBe(1);
     expect(s.err).toContain(`${join(dir, 'square', 'cut.png')}: corrupt PNG:`);
     expect(existsSync(join(strict, 'checkpoints'))).toBe(false);
   });
 
-  it('check-data reports classes, sizes, modes and what was skipped', () => {
-    const r = run('check-data', '--data', folder, '--image-size', '32', '--batch-size', '8', '--batches', '2', '--backend', 'gles');
+  it('check-data reports classes, sizes, modes and what was skipped', async () => {
+    const r = await run('check-data', '--data', folder, '--image-size', '32', '--batch-size', '8', '--batches', '2', '--backend', 'gles');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('data     24 images 3x32x32');
     expect(r.out).toContain('classes  3: circle 8, square 8, triangle 8');
@@ -134,10 +131,10 @@ describe('image folders on gles', () => {
     expect(r.out).toContain('channels 3 (colour found); resized to 32x32');
   });
 
-  it('eval refuses a colour generator with the reason', () => {
+  it('eval refuses a colour generator with the reason', async () => {
     const out = tmp();
-    expect(run('train', '--data', folder, '--batch-size', '8', '--backend', 'gles', '--max-steps', '1', '--out', out).code).toBe(0);
-    const r = run('eval', '--checkpoint', out, '--backend', 'gles', '--n', '100');
+    expect((await run('train', '--data', folder, '--batch-size', '8', '--backend', 'gles', '--max-steps', '1', '--out', out)).code).toBe(0);
+    const r = await run('eval', '--checkpoint', out, '--backend', 'gles', '--n', '100');
     expect(r.code).toBe(1);
     expect(r.err).toContain("a generator of 3x28x28 images (channels x height x width); the evaluator's MNIST classifier scores grey 28x28 digits only");
   });

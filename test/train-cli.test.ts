@@ -1,9 +1,10 @@
 /**
  * The train and sample commands as a user runs them: exact resume, checkpoints PyTorch can load
  * (keys, shapes, dtypes), and one clear error with a non-zero exit for each kind of bad input.
- * Small runs (batch 8, a few steps) on the GLES adapter; each command is a real subprocess.
+ * Small runs (batch 8, a few steps) on the GLES adapter; each command runs in this worker on its
+ * shared device (test/helpers/cli.ts), except where the process is under test (signals, locks).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,15 +14,12 @@ import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/
 import { INIT_STREAMS, generator, initialValues } from '../src/model/models.js';
 import { loadImageSet } from '../src/data/files.js';
 import { loadFixture } from './helpers/fixtures.js';
+import { cliInProcess } from './helpers/cli.js';
 
 const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
 
-function run(script: 'train' | 'sample', ...args: string[]) {
-  // Matmul variants from the fixed table: bit-for-bit comparisons between runs must not depend
-  // on timing races (the tuner has its own tests), and tuning would slow every run.
-  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', script, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+/** A command in this worker (test/helpers/cli.ts); the tests of signals and locks spawn the bin. */
+const run = (script: 'train' | 'sample', ...args: string[]) => cliInProcess(script, ...args);
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-'));
 /** An IDX file of unsigned bytes. */
@@ -33,9 +31,9 @@ const idx = (dims: number[], bytes: Uint8Array) => {
   return Buffer.concat([header, bytes]);
 };
 /** A run directory with one checkpoint (1 step), trained without --ema. */
-function tmpRunWithoutEma(): string {
+async function tmpRunWithoutEma(): Promise<string> {
   const out = tmp();
-  expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+  expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
   return out;
 }
 
@@ -62,13 +60,13 @@ const metricsRows = (dir: string): Array<Record<string, number>> =>
 // Each test runs several training subprocesses (each allowed 300 s): the first one took 44 s on an
 // idle 2-core host and 129 s with three training runs beside it, past vitest's default 120 s.
 describe('train', { timeout: 300_000 }, () => {
-  it('resumes exactly: 3 steps + resume + 2 steps equals 5 steps, bit for bit', () => {
+  it('resumes exactly: 3 steps + resume + 2 steps equals 5 steps, bit for bit', async () => {
     const straight = tmp();
     const split = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '5', '--out', straight).code).toBe(0);
-    const first = run('train', ...SMALL, '--max-steps', '3', '--out', split);
+    expect((await run('train', ...SMALL, '--max-steps', '5', '--out', straight)).code).toBe(0);
+    const first = await run('train', ...SMALL, '--max-steps', '3', '--out', split);
     expect(first.code, first.err).toBe(0);
-    const second = run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5', '--log-every', '1');
+    const second = await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '5', '--log-every', '1');
     expect(second.code, second.err).toBe(0);
     expect(second.out).toContain('resumed');
     sameCheckpoints(straight, split);
@@ -77,16 +75,16 @@ describe('train', { timeout: 300_000 }, () => {
     expect(steps).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('adds --lr-decay-from on resume before the decay starts, exactly as if given from the start; refuses it once past', () => {
+  it('adds --lr-decay-from on resume before the decay starts, exactly as if given from the start; refuses it once past', async () => {
     // 2 batches per epoch, 3 epochs: the decay from epoch 1 runs steps 3-6 at 1, 3/4, 2/4, 1/4 of the rate.
     const short = [...SMALL, '--limit-batches', '2', '--epochs', '3'];
     const straight = tmp();
     const split = tmp();
     const constant = tmp();
-    expect(run('train', ...short, '--lr-decay-from', '1', '--max-steps', '5', '--out', straight).code).toBe(0);
-    expect(run('train', ...short, '--max-steps', '5', '--out', constant).code).toBe(0);
-    expect(run('train', ...short, '--max-steps', '2', '--out', split).code).toBe(0);
-    const resumed = run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5', '--log-every', '1');
+    expect((await run('train', ...short, '--lr-decay-from', '1', '--max-steps', '5', '--out', straight)).code).toBe(0);
+    expect((await run('train', ...short, '--max-steps', '5', '--out', constant)).code).toBe(0);
+    expect((await run('train', ...short, '--max-steps', '2', '--out', split)).code).toBe(0);
+    const resumed = await run('train', '--backend', 'gles', '--resume', split, '--limit-batches', '2', '--lr-decay-from', '1', '--max-steps', '5', '--log-every', '1');
     expect(resumed.code, resumed.err).toBe(0);
     sameCheckpoints(straight, split);
     expect(read(split, 'optimizer.safetensors').metadata.lr_decay_from).toBe('1');
@@ -97,18 +95,18 @@ describe('train', { timeout: 300_000 }, () => {
     const g = (dir: string) => tensorValues(read(dir, 'generator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
     expect(g(straight)).not.toEqual(g(constant));
 
-    const late = run('train', '--backend', 'gles', '--resume', straight, '--limit-batches', '2', '--lr-decay-from', '2');
+    const late = await run('train', '--backend', 'gles', '--resume', straight, '--limit-batches', '2', '--lr-decay-from', '2');
     expect(late.code).toBe(2);
     expect(late.err).toContain(`--lr-decay-from 2 contradicts the checkpoint in ${straight} (1), which is at epoch 2 batch 1: past the decay's start`);
   });
 
-  it('--lr-d trains D at its own rate, saved in the checkpoint; equal to --lr it is the default run bit for bit', () => {
+  it('--lr-d trains D at its own rate, saved in the checkpoint; equal to --lr it is the default run bit for bit', async () => {
     const plain = tmp();
     const same = tmp();
     const slow = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '2', '--out', plain).code).toBe(0);
-    expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0002', '--out', same).code).toBe(0);
-    expect(run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0001', '--out', slow).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '2', '--out', plain)).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0002', '--out', same)).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '2', '--lr-d', '0.0001', '--out', slow)).code).toBe(0);
     sameCheckpoints(plain, same);
     const d = (dir: string) => tensorValues(read(dir, 'discriminator.safetensors').tensors.get('model.0.weight')!) as Float32Array;
     expect(d(slow)).not.toEqual(d(plain));
@@ -116,20 +114,20 @@ describe('train', { timeout: 300_000 }, () => {
     expect(read(plain, 'optimizer.safetensors').metadata.lr_d).toBe('same');
     const row = metricsRows(slow)[0]!;
     expect([row.lr_g, row.lr_d]).toEqual([2e-4, 1e-4]);
-    const r = run('train', '--backend', 'gles', '--resume', slow, '--lr-d', '0.0002');
+    const r = await run('train', '--backend', 'gles', '--resume', slow, '--lr-d', '0.0002');
     expect(r.code).toBe(2);
     expect(r.err).toContain(`--lr-d 0.0002 contradicts the checkpoint in ${slow}, which has 0.0001`);
   });
 
-  it('--recipe improved sets its flags, which explicit flags override; --recipe reference is the default run bit for bit', () => {
+  it('--recipe improved sets its flags, which explicit flags override; --recipe reference is the default run bit for bit', async () => {
     const plain = tmp();
     const reference = tmp();
     const improved = tmp();
     const overridden = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', plain).code).toBe(0);
-    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'reference', '--out', reference).code).toBe(0);
-    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--out', improved).code).toBe(0);
-    expect(run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--real-label', '1', '--lr-d', '0.0003', '--out', overridden).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', plain)).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--recipe', 'reference', '--out', reference)).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--out', improved)).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--recipe', 'improved', '--real-label', '1', '--lr-d', '0.0003', '--out', overridden)).code).toBe(0);
     sameCheckpoints(plain, reference);
     const meta = (dir: string) => {
       const m = read(dir, 'optimizer.safetensors').metadata;
@@ -138,14 +136,14 @@ describe('train', { timeout: 300_000 }, () => {
     expect(meta(plain)).toEqual({ init: 'pytorch', real_label: '1', lr: '0.0002', lr_d: 'same' });
     expect(meta(improved)).toEqual({ init: 'dcgan', real_label: '0.9', lr: '0.0004', lr_d: '0.0001' });
     expect(meta(overridden)).toEqual({ init: 'dcgan', real_label: '1', lr: '0.0004', lr_d: '0.0003' });
-    const r = run('train', '--backend', 'gles', '--resume', improved, '--recipe', 'improved');
+    const r = await run('train', '--backend', 'gles', '--resume', improved, '--recipe', 'improved');
     expect(r.code).toBe(2);
     expect(r.err).toContain('--recipe: a resumed run keeps the configuration saved in its checkpoint');
   });
 
-  it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", () => {
+  it("writes checkpoints with the reference's state_dict keys, shapes and dtypes, a grid and the reference log line", async () => {
     const out = tmp();
-    const r = run('train', ...SMALL, '--max-steps', '2', '--out', out);
+    const r = await run('train', ...SMALL, '--max-steps', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^Epoch \[0\/20\] Batch 0\/7500 Loss D: \d+\.\d+(e-\d+)?, Loss G: \d+\.\d+(e-\d+)?$/m);
     const ref = loadFixture('step');
@@ -169,14 +167,14 @@ describe('train', { timeout: 300_000 }, () => {
     expect(existsSync(join(out, 'loss_curve.png'))).toBe(true);
   });
 
-  it('trains epochs over a directory of IDX files, with the short last batch, writing a grid and checkpoint per epoch', () => {
+  it('trains epochs over a directory of IDX files, with the short last batch, writing a grid and checkpoint per epoch', async () => {
     // 20 MNIST images at batch 8: batches of 8, 8 and a short 4, then the next epoch.
     const data = tmp();
     const set = loadImageSet('mnist', 'train');
     writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([20, 28, 28], set.pixels.subarray(0, 20 * 784)));
     writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([20], set.labels.subarray(0, 20)));
     const out = tmp();
-    const r = run('train', ...SMALL, '--data', data, '--epochs', '2', '--out', out);
+    const r = await run('train', ...SMALL, '--data', data, '--epochs', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('Epoch [1/2] Batch 0/3 Loss D: ');
     const rows = metricsRows(out);
@@ -187,11 +185,11 @@ describe('train', { timeout: 300_000 }, () => {
     expect(read(out, 'generator.safetensors').metadata.step).toBe('6');
   });
 
-  it('encodes several steps per submit with the same result, bit for bit, and the same metrics', () => {
+  it('encodes several steps per submit with the same result, bit for bit, and the same metrics', async () => {
     const one = tmp();
     const four = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--out', one).code).toBe(0);
-    const r = run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--steps-per-submit', '4', '--out', four);
+    expect((await run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--out', one)).code).toBe(0);
+    const r = await run('train', ...SMALL, '--max-steps', '7', '--log-every', '3', '--steps-per-submit', '4', '--out', four);
     expect(r.code, r.err).toBe(0);
     sameCheckpoints(one, four);
     const rows = (dir: string) => metricsRows(dir).map(({ steps_per_s: _, time: __, ...rest }) => rest);
@@ -234,7 +232,7 @@ describe('train', { timeout: 300_000 }, () => {
       expect(existsSync(join(out, 'images', `step_${String(step).padStart(6, '0')}.png`))).toBe(true);
       expect(read(out, 'optimizer.safetensors').metadata.step).toBe(String(step));
       // The run is whole: it resumes.
-      const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', String(step + 1));
+      const r = await run('train', '--backend', 'gles', '--resume', out, '--max-steps', String(step + 1));
       expect(r.code, r.err).toBe(0);
     });
   }
@@ -252,16 +250,16 @@ describe('train', { timeout: 300_000 }, () => {
     expect(after).toBe(`step-${steps[0]!.padStart(8, '0')}`);
   });
 
-  it('refuses to train into a directory holding another run, naming --resume and --overwrite; --overwrite moves the old run aside', () => {
+  it('refuses to train into a directory holding another run, naming --resume and --overwrite; --overwrite moves the old run aside', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '2', '--out', out).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '2', '--out', out)).code).toBe(0);
     const first = readFileSync(join(latest(out), 'generator.safetensors'));
-    const refused = run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9');
+    const refused = await run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9');
     expect(refused.code).toBe(2);
     expect(refused.err).toContain(`error: --out: ${out} already holds a training run (${out}/checkpoints); continue it with --resume ${out}, train into a fresh --out, or pass --overwrite to move the old run aside`);
     expect(readFileSync(join(latest(out), 'generator.safetensors')).equals(first)).toBe(true);
 
-    const replaced = run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9', '--overwrite');
+    const replaced = await run('train', ...SMALL, '--max-steps', '2', '--out', out, '--seed', '9', '--overwrite');
     expect(replaced.code, replaced.err).toBe(0);
     const aside = readdirSync(out).filter((n) => n.startsWith('replaced-'));
     expect(aside).toHaveLength(1);
@@ -270,7 +268,7 @@ describe('train', { timeout: 300_000 }, () => {
     expect(existsSync(join(out, aside[0]!, 'metrics.jsonl'))).toBe(true);
     expect(read(out, 'generator.safetensors').metadata.seed).toBe('9');
     expect(readFileSync(join(latest(out), 'generator.safetensors')).equals(first)).toBe(false);
-    expect(run('train', '--backend', 'gles', '--resume', out, '--overwrite').err).toContain(`--overwrite: ${out} is the run being resumed`);
+    expect((await run('train', '--backend', 'gles', '--resume', out, '--overwrite')).err).toContain(`--overwrite: ${out} is the run being resumed`);
   });
 
   const bad: Array<[string, string[], RegExp]> = [
@@ -290,8 +288,8 @@ describe('train', { timeout: 300_000 }, () => {
     ['a missing checkpoint', ['--resume', '/nonexistent'], /--resume: \/nonexistent not found/],
   ];
   for (const [what, args, message] of bad) {
-    it(`rejects ${what} with one line and a non-zero exit`, () => {
-      const r = run('train', ...args);
+    it(`rejects ${what} with one line and a non-zero exit`, async () => {
+      const r = await run('train', ...args);
       expect(r.code).not.toBe(0);
       expect(r.err).toMatch(message);
       expect(r.err.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
@@ -303,7 +301,7 @@ describe('train', { timeout: 300_000 }, () => {
     const first = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: 'ignore', env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
     const deadline = Date.now() + 120_000;
     while (!existsSync(join(out, 'metrics.jsonl')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    const second = run('train', ...SMALL, '--max-steps', '1', '--out', out);
+    const second = await run('train', ...SMALL, '--max-steps', '1', '--out', out);
     expect(second.code).toBe(1);
     expect(second.err).toMatch(new RegExp(`^error: ${out} is in use by training process \\d+ \\(${out}/\\.lock\\): two runs must not write one directory`, 'm'));
     first.kill('SIGKILL'); // the bin dies; its worker follows (the IPC lifeline), leaving a stale lock
@@ -321,62 +319,62 @@ describe('train', { timeout: 300_000 }, () => {
     while (alive() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     expect(alive(), 'the worker outlived its bin').toBe(false);
     expect(existsSync(join(out, '.lock'))).toBe(true);
-    const third = run('train', ...SMALL, '--max-steps', '1', '--out', out);
+    const third = await run('train', ...SMALL, '--max-steps', '1', '--out', out);
     expect(third.code, third.err).toBe(0);
     expect(existsSync(join(out, '.lock'))).toBe(false);
   });
 
-  it('refuses an output directory that is a file', () => {
+  it('refuses an output directory that is a file', async () => {
     const file = join(tmp(), 'taken');
     writeFileSync(file, 'x');
-    const r = run('train', ...SMALL, '--max-steps', '1', '--out', file);
+    const r = await run('train', ...SMALL, '--max-steps', '1', '--out', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`--out: "${file}" exists and is not a directory`);
   });
 
-  it('refuses resume flags that contradict the checkpoint, naming both values', () => {
+  it('refuses resume flags that contradict the checkpoint, naming both values', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
-    const r = run('train', '--backend', 'gles', '--resume', out, '--batch-size', '16');
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
+    const r = await run('train', '--backend', 'gles', '--resume', out, '--batch-size', '16');
     expect(r.code).toBe(2);
     expect(r.err).toContain(`--batch-size 16 contradicts the checkpoint in ${out}, which has 8`);
   });
 
-  it('refuses a corrupt checkpoint, naming the file and the first problem, and keeps it', () => {
+  it('refuses a corrupt checkpoint, naming the file and the first problem, and keeps it', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
     const file = join(latest(out), 'generator.safetensors');
     const bytes = readFileSync(file);
     writeFileSync(file, bytes.subarray(0, bytes.length - 100));
-    const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+    const r = await run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/generator\.safetensors: tensor "model\.\d\.\w+": shape .* needs \d+ bytes/);
     expect(readFileSync(file).length).toBe(bytes.length - 100);
   });
 
-  it('refuses a batch over the adapter\'s binding limit before allocating, naming the largest that fits', () => {
-    const r = run('train', '--backend', 'gles', '--batch-size', '5000', '--out', tmp());
+  it('refuses a batch over the adapter\'s binding limit before allocating, naming the largest that fits', async () => {
+    const r = await run('train', '--backend', 'gles', '--batch-size', '5000', '--out', tmp());
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^error: batch size 5000 needs a 250880000-byte buffer \(generator model\.4 \(ConvTranspose2d\)\), more than this adapter's maxStorageBufferBindingSize of \d+ bytes; the largest that fits on this adapter is \d+$/m);
     expect(r.err.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
   });
 
-  it('resizes IDX images of another size to the model\'s, as image folders are, and trains --image-size 32 on 32x32 ones as they are', () => {
+  it('resizes IDX images of another size to the model\'s, as image folders are, and trains --image-size 32 on 32x32 ones as they are', async () => {
     const data = tmp();
     writeFileSync(join(data, 'train-images-idx3-ubyte'), idx([4, 32, 32], Uint8Array.from({ length: 4 * 32 * 32 }, (_, i) => i % 251)));
     writeFileSync(join(data, 'train-labels-idx1-ubyte'), idx([4], new Uint8Array(4)));
     for (const [flags, side] of [[[], 28], [['--image-size', '32'], 32]] as const) {
       const out = tmp();
-      const r = run('train', '--backend', 'gles', '--batch-size', '2', '--max-steps', '1', '--data', data, ...flags, '--out', out);
+      const r = await run('train', '--backend', 'gles', '--batch-size', '2', '--max-steps', '1', '--data', data, ...flags, '--out', out);
       expect(r.code, r.err).toBe(0);
       expect(r.out).toContain(`data     4 images ${side}x${side} from ${join(data, 'train-images-idx3-ubyte')}`);
       expect(read(out, 'generator.safetensors').tensors.get('model.0.weight')!.shape).toEqual([128 * (side / 4) ** 2, 100]);
     }
   });
 
-  it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep', () => {
+  it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep', async () => {
     const out = tmp();
-    const r = run('train', ...SMALL, '--max-steps', '7', '--checkpoint-every', '2', '--keep', '2', '--out', out);
+    const r = await run('train', ...SMALL, '--max-steps', '7', '--checkpoint-every', '2', '--keep', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     // Saved at 2, 4, 6 and at the end (7); the newest two remain, `latest` names the last.
     expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['latest', 'step-00000006', 'step-00000007']);
@@ -384,16 +382,16 @@ describe('train', { timeout: 300_000 }, () => {
     const six = parseSafetensors(new Uint8Array(readFileSync(join(out, 'checkpoints', 'step-00000006', 'generator.safetensors'))), 'g');
     expect(six.metadata.step).toBe('6');
     // Resuming from an older step directory continues the same run directory.
-    const again = run('train', '--backend', 'gles', '--resume', join(out, 'checkpoints', 'step-00000006'), '--max-steps', '8', '--log-every', '1');
+    const again = await run('train', '--backend', 'gles', '--resume', join(out, 'checkpoints', 'step-00000006'), '--max-steps', '8', '--log-every', '1');
     expect(again.code, again.err).toBe(0);
     expect(read(out, 'optimizer.safetensors').metadata.step).toBe('8');
     const steps = metricsRows(out).map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it('validates checkpoint metadata like user input, naming the file and the field', () => {
+  it('validates checkpoint metadata like user input, naming the file and the field', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
     const file = join(out, 'checkpoints', 'step-00000001', 'optimizer.safetensors');
     const good = read(out, 'optimizer.safetensors');
     const cases: Array<[Record<string, string>, RegExp]> = [
@@ -405,29 +403,29 @@ describe('train', { timeout: 300_000 }, () => {
     ];
     for (const [change, message] of cases) {
       writeFileSync(file, serializeSafetensors(good.tensors, { ...good.metadata, ...change }));
-      const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+      const r = await run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
       expect(r.code, JSON.stringify(change)).toBe(1);
       expect(r.err).toContain(file);
       expect(r.err).toMatch(message);
     }
   });
 
-  it("checks D's batch-norm counters on resume too", () => {
+  it("checks D's batch-norm counters on resume too", async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
     const file = join(out, 'checkpoints', 'step-00000001', 'discriminator.safetensors');
     const d = read(out, 'discriminator.safetensors');
     const tensors = new Map(d.tensors);
     tensors.set('model.3.num_batches_tracked', { dtype: 'I64', shape: [], bytes: new Uint8Array(new BigInt64Array([1n]).buffer) });
     writeFileSync(file, serializeSafetensors(tensors, d.metadata));
-    const r = run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
+    const r = await run('train', '--backend', 'gles', '--resume', out, '--max-steps', '2');
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${file}: model.3.num_batches_tracked is 1, expected 3 (3 per step at step 1)`);
   });
 
-  it('keeps an exponential moving average of G (--ema), equal to the average of the saved weights', () => {
+  it('keeps an exponential moving average of G (--ema), equal to the average of the saved weights', async () => {
     const out = tmp();
-    const r = run('train', ...SMALL, '--max-steps', '3', '--ema', '0.75', '--checkpoint-every', '1', '--keep', '5', '--init', 'dcgan', '--out', out);
+    const r = await run('train', ...SMALL, '--max-steps', '3', '--ema', '0.75', '--checkpoint-every', '1', '--keep', '5', '--init', 'dcgan', '--out', out);
     expect(r.code, r.err).toBe(0);
     const G = generator();
     const init = initialValues(G, 0, 'dcgan', INIT_STREAMS.generator);
@@ -448,15 +446,15 @@ describe('train', { timeout: 300_000 }, () => {
     // BN running statistics are G's own; sample and eval pick the file with --ema.
     const ema = weights(3, 'generator_ema.safetensors');
     expect(Buffer.from(ema.get('model.1.running_mean')!.bytes).equals(Buffer.from(weights(3).get('model.1.running_mean')!.bytes))).toBe(true);
-    expect(run('sample', '--backend', 'gles', '--checkpoint', out, '--ema', '--n', '4', '--out', join(out, 'ema.png')).code).toBe(0);
-    const missing = run('sample', '--backend', 'gles', '--checkpoint', tmpRunWithoutEma(), '--ema');
+    expect((await run('sample', '--backend', 'gles', '--checkpoint', out, '--ema', '--n', '4', '--out', join(out, 'ema.png'))).code).toBe(0);
+    const missing = await run('sample', '--backend', 'gles', '--checkpoint', (await tmpRunWithoutEma()), '--ema');
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/--ema: .*generator_ema\.safetensors not found \(train with --ema DECAY/);
   });
 
-  it('stops on a non-finite loss with the step number and saves nothing', () => {
+  it('stops on a non-finite loss with the step number and saves nothing', async () => {
     const out = tmp();
-    const r = run('train', ...SMALL, '--max-steps', '6', '--lr', '1e30', '--out', out);
+    const r = await run('train', ...SMALL, '--max-steps', '6', '--lr', '1e30', '--out', out);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/a loss became NaN or infinite at step \d+; stopping without saving/);
     expect(existsSync(join(out, 'checkpoints'))).toBe(false);
@@ -464,28 +462,28 @@ describe('train', { timeout: 300_000 }, () => {
 });
 
 describe('sample', () => {
-  it('draws a grid and individual images from a checkpoint, the same for the same seed', () => {
+  it('draws a grid and individual images from a checkpoint, the same for the same seed', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
     const a = join(out, 'a.png');
     const b = join(out, 'b.png');
-    const r = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '9', '--nrow', '3', '--seed', '4', '--out', a, '--individual', join(out, 'each'));
+    const r = await run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '9', '--nrow', '3', '--seed', '4', '--out', a, '--individual', join(out, 'each'));
     expect(r.code, r.err).toBe(0);
-    expect(run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b).code).toBe(0);
+    expect((await run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'generator.safetensors'), '--n', '9', '--nrow', '3', '--seed', '4', '--out', b)).code).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     expect(existsSync(join(out, 'each', 'sample_008.png'))).toBe(true);
   });
 
-  it('draws more images than one dispatch holds on this adapter, in batches', () => {
+  it('draws more images than one dispatch holds on this adapter, in batches', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
-    const r = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '700', '--nrow', '35', '--out', join(out, 'many.png'));
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
+    const r = await run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '700', '--nrow', '35', '--out', join(out, 'many.png'));
     expect(r.code, r.err).toBe(0);
     const png = decodePng(readFileSync(join(out, 'many.png')));
     expect([png.width, png.height]).toEqual([2 + 35 * 30, 2 + 20 * 30]);
   });
 
-  it('rejects hostile checkpoint files with one error line naming the file and the problem', () => {
+  it('rejects hostile checkpoint files with one error line naming the file and the problem', async () => {
     const dir = tmp();
     const cases: Array<[string, Uint8Array, RegExp]> = [
       ['null.safetensors', Uint8Array.from([4, 0, 0, 0, 0, 0, 0, 0, 110, 117, 108, 108]), /null\.safetensors: header must be a JSON object, found null/],
@@ -493,15 +491,15 @@ describe('sample', () => {
     ];
     for (const [name, bytes, message] of cases) {
       writeFileSync(join(dir, name), bytes);
-      const r = run('sample', '--backend', 'gles', '--checkpoint', join(dir, name), '--out', join(dir, 'x.png'));
+      const r = await run('sample', '--backend', 'gles', '--checkpoint', join(dir, name), '--out', join(dir, 'x.png'));
       expect(r.code).toBe(1);
       expect(r.err).toMatch(message);
       expect(r.err.trim().split('\n')).toHaveLength(1);
     }
   });
 
-  it('rejects an --out that is a directory and bad counts before opening the GPU', () => {
-    const out = tmpRunWithoutEma();
+  it('rejects an --out that is a directory and bad counts before opening the GPU', async () => {
+    const out = (await tmpRunWithoutEma());
     const dir = join(out, 'grids');
     mkdirSync(dir);
     const cases: Array<[string[], string]> = [
@@ -510,16 +508,16 @@ describe('sample', () => {
       [['--seed', 'NaN'], 'error: --seed: expected an integer >= 0, found "NaN"'],
     ];
     for (const [args, message] of cases) {
-      const r = run('sample', '--backend', 'gles', '--checkpoint', out, ...args);
+      const r = await run('sample', '--backend', 'gles', '--checkpoint', out, ...args);
       expect(r.code).toBe(2);
       expect(r.err.split('\n')[0]).toBe(message);
     }
   });
 
-  it('rejects a discriminator given as a generator', () => {
+  it('rejects a discriminator given as a generator', async () => {
     const out = tmp();
-    expect(run('train', ...SMALL, '--max-steps', '1', '--out', out).code).toBe(0);
-    const r = run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'discriminator.safetensors'));
+    expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
+    const r = await run('sample', '--backend', 'gles', '--checkpoint', join(latest(out), 'discriminator.safetensors'));
     expect(r.code).toBe(1);
     expect(r.err).toContain('missing tensor "model.0.weight" [128 x (size/4)^2, latent_dim] or "model.7.weight" [64, channels, 4, 4]: not a generator checkpoint');
   });

@@ -73,7 +73,12 @@ export function runConfigFromMetadata(meta: Metadata, file: string): Partial<Tra
     const v = Number(meta[k]);
     if (meta[k] === undefined || meta[k] === '' || !Number.isSafeInteger(v) || v < 0) throw new Error(field(k, 'a non-negative integer'));
   }
-  return settingsFromMetadata(meta, (k) => `${file}: metadata "${k}"`);
+  try {
+    return settingsFromMetadata(meta, (k) => `${file}: metadata "${k}"`);
+  } catch (err) {
+    // The same message as a bad flag's, but a bad file is not a usage error (exit 1, not 2).
+    throw new Error((err as Error).message);
+  }
 }
 
 /**

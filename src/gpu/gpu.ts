@@ -32,6 +32,8 @@ export interface EncodedStep {
 export interface GpuOptions {
   /** Which adapter; default: $WEBGPU_DCGAN_BACKEND in Node, else `auto`. */
   backend?: Backend;
+  /** False: open a device of its own even while lendGpus lends them (the lender's own devices). */
+  borrow?: boolean;
 }
 
 /** Limits the kernels depend on; the device is created with the adapter's real values. */
@@ -65,7 +67,21 @@ function defaultBackend(): Backend {
   return env ? parseBackend(env, BACKEND_ENV) : 'auto';
 }
 
+/**
+ * Where requestGpu gets a device before opening one: tests that run a command in-process lend it
+ * their worker's device for an adapter (Gpu.lease), so its kernels compile once per worker, not
+ * once per command. null (the default): every call opens its own device.
+ */
+let lender: ((backend: Backend) => Promise<Gpu> | null) | null = null;
+
+/** Sets (or, with null, clears) the device lender requestGpu asks first. */
+export function lendGpus(source: typeof lender): void {
+  lender = source;
+}
+
 export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  const lent = options.borrow === false ? null : lender?.(options.backend ?? defaultBackend());
+  if (lent) return lent;
   const opened = await openAdapter(options.backend ?? defaultBackend());
   const { adapter } = opened;
   const requiredLimits: Record<string, number> = {};
@@ -92,6 +108,9 @@ export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
   );
 }
 
+/** Each device's compiled pipelines, keyed by their WGSL and layout: one compile per device. */
+const PIPELINES = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
 export class Gpu {
   readonly limits: GpuLimits;
   readonly features: ReadonlySet<string>;
@@ -100,7 +119,8 @@ export class Gpu {
   /** Bytes currently allocated through this runtime (buffers not yet destroyed). */
   allocatedBytes = 0;
 
-  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** Pipelines by WGSL and layout: the device's, shared by every Gpu on it (PIPELINES). */
+  private readonly pipelines: Map<string, Promise<GPUComputePipeline>>;
   /** Pipelines compiled so far (each distinct kernel once). */
   compiledKernels = 0;
   /**
@@ -116,6 +136,7 @@ export class Gpu {
   /** Lists that Gpu.tracking fills with the buffers created while it runs. */
   private readonly trackers = new Set<GPUBuffer[]>();
   private readonly uncaptured: string[] = [];
+  private readonly onUncaptured = (ev: Event) => void this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
   private lostError: DeviceLostError | null = null;
   private readonly lostPromise: Promise<never>;
 
@@ -123,7 +144,11 @@ export class Gpu {
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
     private readonly releaseAdapter: () => void,
+    /** False for a lease (Gpu.lease): destroy() then frees only the lease's own buffers. */
+    private readonly ownsDevice = true,
   ) {
+    this.pipelines = PIPELINES.get(device) ?? new Map();
+    PIPELINES.set(device, this.pipelines);
     const limits: Record<string, number> = {};
     for (const name of REQUESTED_LIMITS) limits[name] = device.limits[name];
     this.limits = limits as GpuLimits;
@@ -135,9 +160,7 @@ export class Gpu {
       throw this.lostError;
     });
     this.lostPromise.catch(() => {}); // observed through race(), never an unhandled rejection
-    device.addEventListener('uncapturederror', (ev) => {
-      this.uncaptured.push((ev as GPUUncapturedErrorEvent).error.message);
-    });
+    device.addEventListener('uncapturederror', this.onUncaptured);
   }
 
   get backend(): AdapterDescription['backend'] {
@@ -407,12 +430,22 @@ export class Gpu {
     this.throwUncaptured(what);
   }
 
-  /** Releases every buffer and the device, and lets the process exit. Idempotent. */
+  /**
+   * A second Gpu on this device, with buffers of its own: its destroy() frees them and leaves
+   * the device and its compiled pipelines to their owner (a command run in-process by a test).
+   */
+  lease(): Gpu {
+    this.assertAlive();
+    return new Gpu(this.device, this.adapter, () => {}, false);
+  }
+
+  /** Releases every buffer and the device (a lease: its own buffers), and lets the process exit. Idempotent. */
   destroy(): void {
     this.lostError ??= new DeviceLostError('GPU device lost (reason: destroyed): Gpu.destroy() was called');
     for (const b of this.buffers) b.destroy();
     this.buffers.clear();
     this.allocatedBytes = 0;
+    if (!this.ownsDevice) return this.device.removeEventListener('uncapturederror', this.onUncaptured);
     this.pipelines.clear();
     this.device.destroy();
     this.releaseAdapter();

@@ -20,13 +20,18 @@ export const TEST_BACKENDS: Backend[] = (process.env.WEBGPU_DCGAN_TEST_BACKENDS 
  */
 const shared = new Map<Backend, Promise<Gpu>>();
 
+/** The worker's shared device on `backend`, opened on first use. */
+export function sharedGpu(backend: Backend): Promise<Gpu> {
+  let opened = shared.get(backend);
+  if (!opened) shared.set(backend, (opened = requestGpu({ backend, borrow: false })));
+  return opened;
+}
+
 /** The shared device on `backend`, opened on first use. */
 export function useGpu(backend: Backend): () => Gpu {
   let gpu: Gpu | undefined;
   beforeAll(async () => {
-    let opened = shared.get(backend);
-    if (!opened) shared.set(backend, (opened = requestGpu({ backend })));
-    gpu = await opened;
+    gpu = await sharedGpu(backend);
     if (gpu.isLost) throw new Error(`the shared ${backend} device was lost by an earlier test`);
   });
   return () => {

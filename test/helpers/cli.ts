@@ -1,0 +1,78 @@
+/**
+ * A command of the CLI run as a user runs it, as a subprocess through the bin (`cli`), or
+ * in this test worker (`cliInProcess`): the same `main(args)` the bin's child runs, on a lease
+ * of the worker's shared device for the adapter it names, so its kernels compile once per worker
+ * instead of once per command (SwiftShader takes about a minute of CPU for a training step's).
+ * Use the subprocess where the process is what is under test: signals, kill -9, locks held by
+ * another process, the bin's console filtering, exit codes of a crash.
+ */
+import { spawnSync } from 'node:child_process';
+import { lendGpus } from '../../src/gpu/gpu.js';
+import type { Backend } from '../../src/gpu/backend.js';
+import { sharedGpu } from './gpu.js';
+
+export interface CliResult {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+/** Matmul variants from the fixed table: bit-for-bit comparisons between runs must not depend on timing races. */
+const ENV = { WEBGPU_DCGAN_TUNE: 'off' };
+
+/** `webgpu-dcgan COMMAND ARGS` as a subprocess through the bin. */
+export function cli(command: string, ...args: string[]): CliResult {
+  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', command, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...ENV } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
+  train: () => import('../../src/cli/train.js'),
+  sample: () => import('../../src/cli/sample.js'),
+  eval: () => import('../../src/cli/eval.js'),
+  'check-data': () => import('../../src/cli/check-data.js'),
+};
+
+/** One in-process command at a time: the console and process.exitCode are the process's. */
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * `webgpu-dcgan COMMAND ARGS` in this process: stdout and stderr captured (console and direct
+ * writes), the exit code read from process.exitCode and reset, the environment as `cli` sets it,
+ * and named adapters lent from the worker's shared devices (`auto` opens its own).
+ */
+export function cliInProcess(command: string, ...args: string[]): Promise<CliResult> {
+  const run = running.then(() => runInProcess(command, args));
+  running = run.catch(() => {});
+  return run;
+}
+
+async function runInProcess(command: string, args: string[]): Promise<CliResult> {
+  const load = COMMANDS[command];
+  if (!load) throw new Error(`cliInProcess: no in-process entry for "${command}"`);
+  const { main } = await load();
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { log: console.log, error: console.error, warn: console.warn, stdout: process.stdout.write, stderr: process.stderr.write, env: { ...process.env } };
+  const line = (to: string[]) => (...a: unknown[]) => void to.push(`${a.map(String).join(' ')}\n`);
+  console.log = line(out);
+  console.error = line(err);
+  console.warn = line(err);
+  process.stdout.write = ((chunk: string | Uint8Array) => out.push(String(chunk)) > 0) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => err.push(String(chunk)) > 0) as typeof process.stderr.write;
+  Object.assign(process.env, ENV);
+  lendGpus((backend: Backend) => (backend === 'auto' ? null : sharedGpu(backend).then((g) => g.lease())));
+  process.exitCode = undefined;
+  try {
+    await main(args);
+    return { code: Number(process.exitCode ?? 0), out: out.join(''), err: err.join('') };
+  } finally {
+    lendGpus(null);
+    process.exitCode = undefined;
+    for (const k of Object.keys(ENV)) if (!(k in saved.env)) delete process.env[k];
+    Object.assign(process.env, saved.env);
+    Object.assign(console, { log: saved.log, error: saved.error, warn: saved.warn });
+    process.stdout.write = saved.stdout;
+    process.stderr.write = saved.stderr;
+  }
+}
