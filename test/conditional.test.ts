@@ -3,7 +3,6 @@
  * the labels a batch is gathered with, sampling by class through the Sampler and the embed API,
  * what checkpoints say and refuse, and the CLI (train --conditional, sample --class, resume).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,14 +19,13 @@ import { FASHION } from '../src/data/classes.js';
 import { epochOrder } from '../src/data/shuffle.js';
 import { TEST_CONFIG } from './helpers/config.js';
 import { useGpu } from './helpers/gpu.js';
+import { cliInProcess } from './helpers/cli.js';
 
 const set = loadImageSet('mnist', 'train');
 const CONFIG = { ...TEST_CONFIG, batchSize: 8, conditional: 'projection' as const };
 
-function run(script: 'train' | 'sample', ...args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', script, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+/** A command in this worker, on its shared device (test/helpers/cli.ts). */
+const run = (script: 'train' | 'sample', ...args: string[]) => cliInProcess(script, ...args);
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-cond-'));
 const filesOf = (named: Array<[string, Uint8Array]>) => new Map(named.map(([name, bytes]) => [name, { file: name, bytes }]));
 
@@ -133,34 +131,34 @@ describe('conditional generation on gles', () => {
   });
 });
 
-describe('train --conditional and sample --class', () => {
-  it('trains, writes class-per-row grids, samples one class or all, and refuses contradictions and unconditional checkpoints', () => {
+describe('train --conditional and sample --class', { timeout: 300_000 }, () => {
+  it('trains, writes class-per-row grids, samples one class or all, and refuses contradictions and unconditional checkpoints', async () => {
     const out = tmp();
     const small = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
-    const r = run('train', ...small, '--conditional', '--head', 'acgan', '--max-steps', '2', '--out', out);
+    const r = await run('train', ...small, '--conditional', '--head', 'acgan', '--max-steps', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('model    conditional on 10 classes (acgan head): 0, 1, 2, 3, 4, 5, 6, 7, 8, 9');
     const grid = decodePng(readFileSync(join(out, 'images', 'step_000002.png')));
     expect([grid.width, grid.height]).toEqual([10 * 30 + 2, 10 * 30 + 2]);
 
-    const all = run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '3', '--out', join(out, 'all.png'));
+    const all = await run('sample', '--backend', 'gles', '--checkpoint', out, '--n', '3', '--out', join(out, 'all.png'));
     expect(all.code, all.err).toBe(0);
     expect(all.out).toContain('30 samples, one row per class: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9');
     expect(decodePng(readFileSync(join(out, 'all.png'))).width).toBe(3 * 30 + 2);
-    const seven = run('sample', '--backend', 'gles', '--checkpoint', out, '--class', '7', '--n', '4', '--out', join(out, 'seven.png'));
+    const seven = await run('sample', '--backend', 'gles', '--checkpoint', out, '--class', '7', '--n', '4', '--out', join(out, 'seven.png'));
     expect(seven.code, seven.err).toBe(0);
     expect(seven.out).toContain('4 samples, class 7 (7)');
-    const bad = run('sample', '--checkpoint', out, '--class', 'eleven');
+    const bad = await run('sample', '--checkpoint', out, '--class', 'eleven');
     expect([bad.code, bad.err.trim().split('\n')[0]]).toEqual([2, 'error: --class: expected all, a label 0..9 or a class name (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), found "eleven"']);
 
-    const other = run('train', ...small, '--resume', out, '--head', 'projection', '--max-steps', '3');
+    const other = await run('train', ...small, '--resume', out, '--head', 'projection', '--max-steps', '3');
     expect([other.code, other.err.trim().split('\n')[0]]).toEqual([2, `error: --conditional --head projection contradicts the checkpoint in ${out}, which is conditional with the acgan head`]);
-    const resumed = run('train', ...small, '--resume', out, '--max-steps', '3');
+    const resumed = await run('train', ...small, '--resume', out, '--max-steps', '3');
     expect(resumed.code, resumed.err).toBe(0);
     expect(resumed.out).toContain('(acgan head)');
 
     const scored = tmp();
-    const e = run('train', ...small, '--conditional', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '20', '--out', scored);
+    const e = await run('train', ...small, '--conditional', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '20', '--out', scored);
     expect(e.code, e.err).toBe(0);
     const quality = readFileSync(join(scored, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.kind === 'quality');
     expect(quality).toHaveLength(1);
@@ -174,11 +172,11 @@ describe('train --conditional and sample --class', () => {
     expect(e.out).toMatch(/conditional accuracy \d+\.\d%/);
 
     const plain = tmp();
-    expect(run('train', ...small, '--max-steps', '1', '--out', plain).code).toBe(0);
-    const asked = run('sample', '--checkpoint', plain, '--class', '3');
+    expect((await run('train', ...small, '--max-steps', '1', '--out', plain)).code).toBe(0);
+    const asked = await run('sample', '--checkpoint', plain, '--class', '3');
     expect(asked.code).toBe(2);
     expect(asked.err).toContain('is an unconditional generator, which cannot be asked for a class (train --conditional makes one that can)');
-    const head = run('train', '--head', 'acgan', '--out', tmp());
+    const head = await run('train', '--head', 'acgan', '--out', tmp());
     expect([head.code, head.err.trim().split('\n')[0]]).toEqual([2, 'error: --head: only a conditional model has a head; add --conditional']);
   });
 });

@@ -3,7 +3,6 @@
  * MNIST test set at >= 99% with our kernels and its stored reference statistics are the ones it
  * computes; training learns; `eval` scores a checkpoint; `train --eval-every` writes quality rows.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +12,15 @@ import { CLASSES, FEATURES, accuracy, classifyImageSet, trainClassifier } from '
 import { featureStats, frechetDistance } from '../src/eval/frechet.js';
 import { loadImageSet } from '../src/data/files.js';
 import { useGpu } from './helpers/gpu.js';
+import { cliInProcess } from './helpers/cli.js';
 
 const test = loadImageSet('mnist', 'test');
 const train = loadImageSet('mnist', 'train');
-const env = { ...process.env, WEBGPU_DCGAN_TUNE: 'off' };
-const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/webgpu-dcgan.js', ...args], { encoding: 'utf8', env, timeout: 300_000 });
+/** A command in this worker, on its shared device (test/helpers/cli.ts), read as spawnSync's result. */
+const cli = async (command: string, ...args: string[]) => {
+  const r = await cliInProcess(command, ...args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
+};
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-eval-'));
 
 describe('evaluator (gles)', () => {
@@ -53,11 +56,11 @@ describe('evaluator (gles)', () => {
   });
 });
 
-describe('eval and train --eval-every', () => {
-  it('scores a checkpoint: FD above the real-data floor, a histogram of n samples, --json', () => {
+describe('eval and train --eval-every', { timeout: 300_000 }, () => {
+  it('scores a checkpoint: FD above the real-data floor, a histogram of n samples, --json', async () => {
     const out = tmp();
-    expect(cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '2', '--out', out).status).toBe(0);
-    const r = cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300', '--json');
+    expect((await cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '2', '--out', out)).status).toBe(0);
+    const r = await cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300', '--json');
     expect(r.status, r.stderr).toBe(0);
     const q = JSON.parse(r.stdout);
     expect(q.histogram.reduce((a: number, b: number) => a + b, 0)).toBe(300);
@@ -67,14 +70,14 @@ describe('eval and train --eval-every', () => {
     // null in JSON when a class is missing (an infinite ratio), as after 2 steps it may be.
     if (q.histogram.includes(0)) expect(q.max_min_ratio).toBeNull();
     else expect(q.max_min_ratio).toBeGreaterThanOrEqual(1);
-    const table = cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300');
+    const table = await cli('eval', '--backend', 'gles', '--checkpoint', out, '--n', '300');
     expect(table.stdout).toMatch(/^FD +\d+\.\d+ +\(real training images: \d+\.\d+; lower is better\)$/m);
     expect(table.stdout).toMatch(/^classes +0:\d+\.\d% 1:/m);
   });
 
-  it('writes quality rows and a quality curve during training', () => {
+  it('writes quality rows and a quality curve during training', async () => {
     const out = tmp();
-    const r = cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--eval-every', '2', '--eval-samples', '200', '--out', out);
+    const r = await cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--eval-every', '2', '--eval-samples', '200', '--out', out);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), confidence/m);
     const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === 'quality');
@@ -83,7 +86,7 @@ describe('eval and train --eval-every', () => {
     expect(existsSync(join(out, 'quality_curve.png'))).toBe(true);
     // Scoring reads G in eval mode only: the run itself is bit for bit the run without it.
     const plain = tmp();
-    expect(cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--out', plain).status).toBe(0);
+    expect((await cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--out', plain)).status).toBe(0);
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) {
       expect(readFileSync(join(out, 'checkpoints', 'latest', f)).equals(readFileSync(join(plain, 'checkpoints', 'latest', f))), f).toBe(true);
     }

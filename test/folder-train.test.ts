@@ -60,7 +60,7 @@ describe.each(TEST_BACKENDS)('training on an image folder on %s', (backend) => {
   }, 600_000);
 });
 
-describe('image folders on gles', () => {
+describe('image folders on gles', { timeout: 300_000 }, () => {
   const common = ['--data', folder, '--batch-size', '4', '--backend', 'gles'];
 
   it('trains pytorch/examples\' dcgan64 on it (nz, ngf, ndf recorded) and samples 64x64 colour images', async () => {
