@@ -26,7 +26,7 @@ describe('batch limits (gles)', () => {
         await trainer.plan(12);
         const need = trainingNeed({}, conv, dPasses);
         // With `auto` on a CPU adapter at a batch that is a multiple of 4 the weight gradients
-        // read batch-innermost copies (src/layers/ops.ts, batchInnerForms), each the size of the
+        // read batch-innermost copies (src/layers/conv-route.ts, batchInnerForms), each the size of the
         // tensor it copies, so the largest buffer is the predicted one. (At other batches they go
         // through an im2col buffer where one fits a binding, weightViaCol, outside the batch limit.)
         expect(largestNew(before, gpu().bufferSizes())).toBe(12 * need.bytesPerImage);

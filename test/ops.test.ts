@@ -148,7 +148,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       return [
         ...STRUCTURES.map((matmul): Run => ({ matmul, conv: 'explicit' })),
         { matmul: 'auto', conv: 'implicit' },
-        // On the CPU adapters `auto` runs the weight gradient through im2col where K allows (ops.ts, weightViaCol).
+        // On the CPU adapters `auto` runs the weight gradient through im2col where K allows (conv-route.ts, weightViaCol).
         { matmul: 'auto', conv: 'auto' },
         // ... and on llvmpipe, at batches that are multiples of 4, the forward and transposed forms read a batch-innermost B (ops.ts, batchInnerB).
         ...(backend === 'gles' ? [{ matmul: 'auto', conv: 'auto', inference: true } as Run] : []),
@@ -317,7 +317,7 @@ describe('conv weight gradients through im2col', () => {
     expect(k3.filter((n) => n.startsWith('conv_gemm.weight'))).toHaveLength(2);
   });
   it("auto on llvmpipe: the col also carries Conv2d's forward and ConvTranspose2d's dx as GEMMs, one col per layer", async () => {
-    // SwiftShader keeps its implicit forward-form kernels (ops.ts, colCarriesForward).
+    // SwiftShader keeps its implicit forward-form kernels (conv-route.ts, colCarriesForward).
     const onCol = !gpu().isSwiftShader;
     const k = await kernels('auto', 2, 8);
     expect(k.filter((n) => n === 'conv.im2col')).toHaveLength(2);
@@ -341,7 +341,7 @@ describe('conv weight gradients through im2col', () => {
 
 describe.each(TEST_BACKENDS)('batch-innermost operands on %s', (backend) => {
   // `auto` on llvmpipe, batch a multiple of 4: a convolution's image and grid copied to
-  // [C, H, W, N] and read as vec4s along the batch (ops.ts, batchInnerForms). The forward and
+  // [C, H, W, N] and read as vec4s along the batch (conv-route.ts, batchInnerForms). The forward and
   // transposed forms add the same products in the same order of k as the NCHW kernels, so they
   // agree to float rounding (1e-6 relative: the compiler may contract differently); the weight
   // form sums K in another order (pixel-major, not batch-major), whose rounding differs by about

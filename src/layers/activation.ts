@@ -1,7 +1,7 @@
 /** ReLU, LeakyReLU, Tanh, Sigmoid: pointwise, backward from the saved output. */
 import type { Tensor } from '../gpu/tensor.js';
 import { pointwiseWidth } from '../shaders/common.js';
-import { activationBackwardProgram, activationForwardProgram, type Activation } from '../shaders/activation.js';
+import { activationBackwardProgram, activationForwardProgram, type Activation, type FusedActivation } from '../shaders/activation.js';
 import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
 
 export class Pointwise extends Layer {
@@ -11,6 +11,11 @@ export class Pointwise extends Layer {
     readonly slope = 0.01,
   ) {
     super();
+  }
+
+  /** A pointwise activation runs in the kernel of a layer before it that fuses one (Sequential). */
+  override get asActivation(): FusedActivation {
+    return { op: this.op, slope: this.slope };
   }
 
   outputShape(input: readonly number[]): number[] {

@@ -8,18 +8,23 @@ import { batchNormBackwardProgram, batchNormEvalProgram, batchNormTrainProgram }
 import type { FusedActivation } from '../shaders/activation.js';
 import type { ChannelForm } from '../shaders/reduce.js';
 import { normalFloat, type PhiloxStream } from '../random/philox.js';
+import { batchNormWritesBatchInner } from './conv-route.js';
 import { Layer, planChannels, planTensor, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 
-/** What a training forward leaves for its backward: the fused activation, and each group's statistics. */
+/** What a forward leaves for its backward: whether it trained, the fused activation, and each group's statistics. */
 interface BatchNormSaved extends Saved {
-  training: true;
+  training: boolean;
   act?: FusedActivation;
-  /** Per statistics group: mean and 1/std per channel ([2, C]). */
+  /** Per statistics group: mean and 1/std per channel ([2, C]); none in eval mode. */
   groupStats: Tensor[];
 }
 
-export class BatchNorm extends Layer {
+export class BatchNorm extends Layer<BatchNormSaved> {
   readonly kind: string;
+  /** In training the activation after it runs in its kernels, forward and backward. */
+  override readonly fusesActivation = 'training';
+  /** Its backward sums the layer before's bias gradient and writes dy in the layout it reads (grants). */
+  override readonly feedsLayerBefore = true;
   constructor(
     readonly numFeatures: number,
     /** 1: input [N, C]; 2: input [N, C, H, W]. */
@@ -78,7 +83,7 @@ export class BatchNorm extends Layer {
    * training statistics per group of N / groups consecutive samples, each updating the running
    * statistics in turn, exactly as that many separate passes would (D's real and fake halves).
    */
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups = 1): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups = 1): Promise<BatchNormSaved> {
     const { N, C, HW } = this.sizes(x);
     const { gpu } = plan;
     const y = planTensor(plan, `${this.prefix}y`, x.shape);
@@ -89,7 +94,7 @@ export class BatchNorm extends Layer {
     const uniforms = (n: number, first: number) => ({ N: n, C, HW, eps: this.eps, momentum: this.momentum, first, batch: N });
     if (!training) {
       plan.dispatches.push(await batchNormEvalProgram().prepare(gpu, { N, C, HW }, { x, gamma, beta, y, running_mean: mean, running_var: variance }, uniforms(N, 0)));
-      return { x, y };
+      return { x, y, training: false, groupStats: [] };
     }
     const n = this.groupSize(N, groups);
     if (n * HW <= 1) {
@@ -105,20 +110,16 @@ export class BatchNorm extends Layer {
         await batchNormTrainProgram(form, act).prepare(gpu, { N: n, C, HW }, { x, gamma, beta, y, saved, running_mean: mean, running_var: variance }, uniforms(n, g * n)),
       );
     }
-    const saved: BatchNormSaved = { x, y, training: true, act, groupStats };
-    return saved;
+    return { x, y, training: true, act, groupStats };
   }
 
   /**
    * What of `want` (the layer before's dyFeed) this backward does: the bias sum always; dx
-   * batch-innermost except in the vec4-of-pixels form, whose four strided scalar stores per
-   * load cost more on llvmpipe than the separate vec4 copy (BatchNorm2d(64) at 14x14: 7.0 ms
-   * against 5.5 for the plain kernel, the copy and the sum, docs/benchmarks.md).
+   * batch-innermost where the route module says this form writes it so (batchNormWritesBatchInner).
    */
-  grants(plan: PlanBuilder, s: Saved, want: DyFeed): DyFeed {
-    const { x, groupStats } = s as BatchNormSaved;
+  override grants(plan: PlanBuilder, { x, groupStats }: BatchNormSaved, want: DyFeed): DyFeed {
     const { batchInner, ...rest } = want;
-    return batchInner && this.channelForm(plan, x, this.groupSize(this.sizes(x).N, groupStats.length)) !== 'thread_vec4' ? want : rest;
+    return batchInner && batchNormWritesBatchInner(this.channelForm(plan, x, this.groupSize(this.sizes(x).N, groupStats.length))) ? want : rest;
   }
 
   /** The per-channel form of the training kernels (forward and backward alike), over one statistics group's `n` samples. */
@@ -131,9 +132,8 @@ export class BatchNorm extends Layer {
    * `feed`: what the layer before takes from this backward (Sequential asks it): its bias
    * gradient from the sums of dx, and dx written batch-innermost ([C, H, W, N]) instead of NCHW.
    */
-  async backward(plan: PlanBuilder, s: Saved, dy: Tensor, o: BackwardOptions, feed: DyFeed = {}): Promise<Tensor | null> {
-    if (s.training !== true) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
-    const saved = s as BatchNormSaved;
+  async backward(plan: PlanBuilder, saved: BatchNormSaved, dy: Tensor, o: BackwardOptions, feed: DyFeed = {}): Promise<Tensor | null> {
+    if (!saved.training) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
     const { x } = saved;
     const { N, C, HW } = this.sizes(x);
     const { gpu } = plan;

@@ -1,30 +1,33 @@
 /** What Conv2d and ConvTranspose2d share: hyperparameters, parameter specs, output shapes. */
-import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
-import { batchInnerForms, batchInnermost, channelSum, colCarriesForward, convForwardOnCol, convGemm, imageCol } from './ops.js';
+import { batchInnermost, channelSum, convForwardOnCol, convGemm, imageCol, type ChannelsByPixels } from './ops.js';
+import { convRoute, layerPath, type ConvRoute, type ConvRouteLayer } from './conv-route.js';
+
+/** Re-exported for the callers that import it from here (the trainer, the sampler, the evaluator). */
+export { convPathFor } from './conv-route.js';
 
 /**
- * The convolution path a plan on `gpu` uses for the user's choice. `auto` on a hardware GPU is
- * the explicit path: it is the one measured there (H200, docs/benchmarks.md), while the implicit kernels'
- * register blocks (up to 32x16 outputs per thread) are sized for the CPU adapters and untimed on
- * a GPU (`--conv implicit` tries them). On CPU adapters `auto` is the per-layer rule below.
+ * What a convolution's forward keeps: its route (convRoute, worked out once in the forward; the
+ * backward follows it) and that route's buffers: `xc`, the input's batch-innermost copy
+ * (route.keeps.xInner); `col`, the input's im2col col (route.keeps.col, or the explicit path's).
  */
-export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
-  return path === 'auto' && !gpu.isSoftware ? 'explicit' : path;
+export interface ConvSaved extends Saved {
+  route: ConvRoute;
+  xc?: Tensor;
+  col?: Tensor;
+  /** The explicit ConvTranspose2d's x as the GEMMs' [Cin, N H W] operand. */
+  x2d?: ChannelsByPixels;
 }
 
-/**
- * What a convolution's forward keeps: which path ran (chosen once, in forward) and that path's
- * buffers; `xc`, the input's batch-innermost copy, when products read those (batchInnerForms).
- */
-export type ConvSaved = Saved & { path: 'implicit' | 'explicit'; xc?: Tensor };
+export abstract class ConvLayer extends Layer<ConvSaved> {
+  /** The activation after it runs in the product's (or col2im's) epilogue. */
+  override readonly fusesActivation = 'epilogue';
 
-export abstract class ConvLayer extends Layer {
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
@@ -41,32 +44,31 @@ export abstract class ConvLayer extends Layer {
   }
 
   /** The forward; `act`: the activation after the layer, applied in the product's epilogue (Sequential). */
-  abstract override forward(plan: PlanBuilder, x: Tensor, training?: boolean, act?: FusedActivation): Promise<Saved>;
+  abstract override forward(plan: PlanBuilder, x: Tensor, training?: boolean, act?: FusedActivation): Promise<ConvSaved>;
 
-  /**
-   * Whether `path` runs this layer as implicit GEMMs. `auto` keeps im2col/col2im for layers with
-   * a side of fewer than 4 channels (the 1-channel image layers): their col buffer is smaller
-   * than their activations, so it costs no memory, and with one output row per pixel an
-   * implicit GEMM has nothing to reuse: the explicit path measured faster for the Cout = 1
-   * products (docs/benchmarks.md, "Convolution paths and fusions").
-   */
-  implicit(path: ConvPath = 'auto'): boolean {
-    return path === 'implicit' || (path === 'auto' && Math.min(this.inChannels, this.outChannels) >= 4);
+  /** What this layer is to its route (conv-route.ts): its channels and its products' GEMM forms. */
+  protected get routeLayer(): ConvRouteLayer {
+    const forwardForm = this.dxForm === 'transposed' ? 'forward' : 'transposed';
+    return { inChannels: this.inChannels, outChannels: this.outChannels, gridChannels: forwardForm === 'forward' ? this.outChannels : this.inChannels, forwardForm, dxForm: this.dxForm };
   }
 
-  /** The path this layer runs for a plan's choice; forward records it in what it saves, backward follows it. */
-  pathFor(conv: ConvPath = 'auto'): ConvSaved['path'] {
-    return this.implicit(conv) ? 'implicit' : 'explicit';
+  /** The layer's route for a forward over `x` in `plan` (once per forward; kept in ConvSaved). */
+  protected route(plan: PlanBuilder, x: Tensor, training: boolean): ConvRoute {
+    return convRoute(plan, this.routeLayer, this.geometry(x), training);
+  }
+
+  /** Whether the layer runs on the implicit path for a plan's choice (the batch limit's buffer sizes). */
+  protected implicit(conv: ConvPath = 'auto'): boolean {
+    return layerPath(conv, this.inChannels, this.outChannels) === 'implicit';
   }
 
   /**
    * The implicit path's backward, the same for both convolutions but for which tensor is the
    * geometry's grid and which its image: dW from the two (`weight` form), db from dy, and dx
-   * from the weights and dy by the layer's `dxForm`.
-   * `col`: the image's col, made by the forward (Conv2d on llvmpipe). ConvTranspose2d's image is
-   * dy: where its col carries the forward form (colCarriesForward) it is made here for dW and dx.
-   * `xc`: the input's batch-innermost copy, made by the forward; then dy's is made here, once
-   * for dW and dx.
+   * from the weights and dy by the layer's `dxForm`, each in the form its route names.
+   * `col`: the image's col, made by the forward (route.keeps.col: Conv2d on llvmpipe).
+   * ConvTranspose2d's image is dy: where its dx runs on the col, the col is made here, once for
+   * dW and dx. `xc`: the input's batch-innermost copy (route.keeps.xInner); then dy's is made here.
    */
   protected async implicitBackward(
     plan: PlanBuilder,
@@ -74,32 +76,32 @@ export abstract class ConvLayer extends Layer {
     x: Tensor,
     dy: Tensor,
     o: BackwardOptions,
-    { grid, image, col, xc }: { grid: Tensor; image: Tensor; col?: Tensor; xc?: Tensor },
+    { route, grid, image, col, xc }: { route: ConvRoute; grid: Tensor; image: Tensor; col?: Tensor; xc?: Tensor },
   ): Promise<Tensor | null> {
     // The grid's channels (dy's are the outputs', x's the inputs'), whatever dy's layout.
     const G = grid === dy ? this.outChannels : this.inChannels;
-    const dxForm = this.dxForm;
-    if (xc) return this.batchInnerBackward(plan, g, G, x, dy, xc, o, grid === dy);
-    const dxOnCol = o.needDx && dxForm === 'forward' && colCarriesForward(plan, g, G);
+    if (route.keeps.xInner) return this.batchInnerBackward(plan, g, G, x, dy, xc!, route, o, grid === dy);
+    const dxOnCol = o.needDx && route.dx === 'col';
     const shared = col ?? (dxOnCol ? await imageCol(plan, image, g, `${this.prefix}dycol`) : undefined);
     if (o.paramGrads) {
-      await convGemm(plan, 'weight', g, G, grid, image, this.grad('weight'), { accumulate: o.accumulate, ...(shared ? { col: shared } : {}) });
+      const dW = this.grad('weight');
+      const wCol = route.weight !== 'col' ? null : (shared ?? (await imageCol(plan, image, g, `${dW.label} col`)));
+      await convGemm(plan, 'weight', g, G, grid, image, dW, { accumulate: o.accumulate, col: wCol });
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
     if (dxOnCol) await convForwardOnCol(plan, g, G, this.param('weight'), shared!, dx);
-    else await convGemm(plan, dxForm, g, G, this.param('weight'), dy, dx);
+    else await convGemm(plan, this.dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
   }
 
   /**
    * implicitBackward on batch-innermost copies, x's (`xc`, from the forward) and dy's, made here:
-   * the weight gradient, and dx where its form reads them too (batchInnerForms).
+   * the weight gradient, and dx where its route reads them too.
    */
-  private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, o: BackwardOptions, dyIsGrid: boolean): Promise<Tensor | null> {
-    const dxForm = this.dxForm;
-    const dxInner = o.needDx && batchInnerForms(plan, g).includes(dxForm);
+  private async batchInnerBackward(plan: PlanBuilder, g: ConvGeometry, G: number, x: Tensor, dy: Tensor, xc: Tensor, route: ConvRoute, o: BackwardOptions, dyIsGrid: boolean): Promise<Tensor | null> {
+    const dxInner = o.needDx && route.dx === 'batchInner';
     // dy arrives batch-innermost where the BatchNorm after wrote it so (dyFeed).
     const given = o.fed?.batchInner === true;
     const dyc = given ? dy : o.paramGrads || dxInner ? await batchInnermost(plan, dy, `${this.prefix}dy chwn`) : null;
@@ -110,7 +112,7 @@ export abstract class ConvLayer extends Layer {
     }
     if (!o.needDx) return null;
     const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    await convGemm(plan, dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
+    await convGemm(plan, this.dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
     return dx;
   }
 
@@ -124,13 +126,11 @@ export abstract class ConvLayer extends Layer {
   /**
    * The bias gradient, summed by a BatchNorm after it; and on the batch-innermost path dy
    * batch-innermost, where every product of the backward reads it so (the weight gradient, and
-   * dx when its form does: batchInnerForms).
+   * dx when its route reads the copies too).
    */
-  override dyFeed(plan: PlanBuilder, saved: Saved, o: BackwardOptions): DyFeed {
-    const { x, xc } = saved as ConvSaved;
+  override dyFeed(_plan: PlanBuilder, { route }: ConvSaved, o: BackwardOptions): DyFeed {
     const feed: DyFeed = o.paramGrads && this.bias ? { biasGrad: this.grad('bias') } : {};
-    const dxInner = o.needDx && batchInnerForms(plan, this.geometry(x)).includes(this.dxForm);
-    if (xc && (o.needDx ? dxInner : o.paramGrads)) feed.batchInner = true;
+    if (route.keeps.xInner && (o.needDx ? route.dx === 'batchInner' : o.paramGrads)) feed.batchInner = true;
     return feed;
   }
 

@@ -13,8 +13,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
-import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerForms, batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul, type ChannelsByPixels } from './ops.js';
+import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder } from './layer.js';
+import { batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
   readonly kind = 'ConvTranspose2d';
@@ -45,19 +45,18 @@ export class ConvTranspose2d extends ConvLayer {
 
   async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
-    if (this.pathFor(plan.conv) === 'implicit') {
+    const route = this.route(plan, x, training);
+    if (route.path === 'implicit') {
       const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
       const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
-      // The copy of x for the products that read it batch-innermost: this forward, the weight gradient in training.
-      const forms = batchInnerForms(plan, g).filter((m) => m === 'transposed' || (training && m === 'weight'));
-      if (forms.length > 0) {
+      if (route.keeps.xInner) {
         const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
-        const inner = forms.includes('transposed');
+        const inner = route.forward === 'batchInner';
         await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), inner ? xc : x, y, { ...epilogue, batchInner: inner });
-        return { path: 'implicit', x, y, xc };
+        return { route, x, y, xc };
       }
       await convGemm(plan, 'transposed', g, this.inChannels, this.param('weight'), x, y, epilogue);
-      return { path: 'implicit', x, y };
+      return { route, x, y };
     }
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
@@ -67,20 +66,18 @@ export class ConvTranspose2d extends ConvLayer {
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
     await matmul(plan, this.param('weight'), x2d.t, col, { M: Kc, N: J, K: Ci }, { transA: true, ...x2d.asB });
     await col2im(plan, col, y, g, this.biasParam(), act);
-    return { path: 'explicit', x, y, x2d };
+    return { route, x, y, x2d };
   }
 
-  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, path, xc } = saved as ConvSaved;
+  async backward(plan: PlanBuilder, { x, route, xc, x2d }: ConvSaved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: x, image: dy, ...(xc ? { xc } : {}) });
-    const x2d = saved.x2d as ChannelsByPixels;
+    if (route.path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { route, grid: x, image: dy, ...(xc ? { xc } : {}) });
     const J = g.N * g.Ho * g.Wo;
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
     const dcol = await imageCol(plan, dy, g, `${this.prefix}dcol`);
     if (o.paramGrads) {
-      await matmul(plan, x2d.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...x2d.asA });
+      await matmul(plan, x2d!.t, dcol, this.grad('weight'), { M: Ci, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...x2d!.asA });
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;

@@ -12,8 +12,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
-import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder, type Saved } from './layer.js';
-import { batchInnerForms, batchInnermost, channelsByPixels, col2im, colCarriesForward, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
+import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder } from './layer.js';
+import { batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
   readonly kind = 'Conv2d';
@@ -44,39 +44,34 @@ export class Conv2d extends ConvLayer {
   async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
     const g = this.geometry(x);
     const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
-    const path = this.pathFor(plan.conv);
+    const route = this.route(plan, x, training);
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
-    // The copy of x for the products that read it batch-innermost: this forward, the weight gradient in training.
-    const forms = path === 'implicit' ? batchInnerForms(plan, g).filter((m) => m === 'forward' || (training && m === 'weight')) : [];
-    if (forms.length > 0) {
+    if (route.keeps.xInner) {
       const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
-      const inner = forms.includes('forward');
+      const inner = route.forward === 'batchInner';
       await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), inner ? xc : x, y, { ...epilogue, batchInner: inner });
-      return { path, x, y, xc };
+      return { route, x, y, xc };
     }
-    // Else in training on llvmpipe the weight gradient's col is made here and carries the forward too.
-    const viaCol = path === 'explicit' || (training && colCarriesForward(plan, g, this.outChannels));
-    if (!viaCol) {
+    if (route.forward === 'implicit') {
       await convGemm(plan, 'forward', g, this.outChannels, this.param('weight'), x, y, epilogue);
-      return { path, x, y };
+      return { route, x, y };
     }
+    // The explicit path, or the col route (its col kept for the weight gradient).
     const col = await imageCol(plan, x, g, `${this.prefix}col`);
     // The GEMM's epilogue adds the bias (and applies act) and stores [Cout, N Ho Wo] straight into NCHW.
     await convForwardOnCol(plan, g, this.outChannels, this.param('weight'), col, y, epilogue);
-    return { path, x, y, col };
+    return { route, x, y, col };
   }
 
-  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x, path, xc } = saved as ConvSaved;
+  async backward(plan: PlanBuilder, { x, route, xc, col }: ConvSaved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const g = this.geometry(x);
-    if (path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { grid: dy, image: x, ...(saved.col ? { col: saved.col as Tensor } : {}), ...(xc ? { xc } : {}) });
-    const col = saved.col as Tensor;
+    if (route.path === 'implicit') return this.implicitBackward(plan, g, x, dy, o, { route, grid: dy, image: x, ...(col ? { col } : {}), ...(xc ? { xc } : {}) });
     const J = g.N * g.Ho * g.Wo;
     const Kc = g.C * g.k * g.k;
     const Co = this.outChannels;
     const dy2d = await channelsByPixels(plan, dy, g.N, Co, g.Ho * g.Wo, `${this.prefix}dy2d`);
     if (o.paramGrads) {
-      await matmul(plan, dy2d.t, col, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...dy2d.asA });
+      await matmul(plan, dy2d.t, col!, this.grad('weight'), { M: Co, N: Kc, K: J }, { transB: true, accumulate: o.accumulate, ...dy2d.asA });
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;

@@ -11,6 +11,7 @@ import type { MatmulTuner } from './matmul-tuner.js';
 import type { TensorAllocator } from './activation-arena.js';
 import { channelForm, channelStrategy, type ChannelForm, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
+import type { FusedActivation } from '../shaders/activation.js';
 
 /** Where a layer's dispatches go, in order, and the choices that shape them. */
 export interface PlanBuilder {
@@ -24,7 +25,7 @@ export interface PlanBuilder {
    * How convolutions run: `implicit` GEMMs that read and write NCHW tensors directly
    * (src/shaders/conv-gemm.ts), `explicit` im2col/col2im + matmul (src/shaders/conv.ts), or
    * `auto` (default): implicit except for layers with fewer than 4 channels on a side (see
-   * ConvLayer.implicit).
+   * conv-route.ts, layerPath).
    */
   conv?: ConvPath;
   /** The implicit conv GEMMs' register block (`conv_16x8`); by default the tuner's or the fixed choice. */
@@ -57,14 +58,22 @@ export interface TensorSpec {
 }
 
 /**
- * What a layer's forward keeps for its backward: its input and output, and whatever else that
- * layer's backward needs (its own fields: a BatchNorm's statistics, a conv's col buffer).
+ * What a layer's forward keeps for its backward: its input and output. A layer whose backward
+ * needs more extends it with its own typed fields (ConvSaved, BatchNormSaved, LinearSaved).
  */
 export interface Saved {
   x: Tensor;
   y: Tensor;
-  [key: string]: unknown;
+  /** Set by Sequential on an activation whose backward runs in the layer before it (fusesActivation `training`). */
+  fusedInto?: Tensor;
 }
+
+/**
+ * Where a layer runs an activation that follows it (Sequential fuses by this): `epilogue`, in
+ * its kernel's epilogue, forward only (the activation's backward still runs on its own, from the
+ * fused output); `training`, in its training kernels forward and backward (BatchNorm); `none`.
+ */
+export type ActivationFusion = 'none' | 'epilogue' | 'training';
 
 export interface BackwardOptions {
   /** Whether the input gradient is needed (false for a model's first layer). */
@@ -89,7 +98,7 @@ export interface DyFeed {
   batchInner?: boolean;
 }
 
-export abstract class Layer {
+export abstract class Layer<S extends Saved = Saved> {
   /** Set by Sequential: `model.3.` etc., so arena names equal PyTorch state_dict keys. */
   prefix = '';
   /** Whether Sequential gives it an index (false: a view outside the PyTorch module's Sequential). */
@@ -98,6 +107,17 @@ export abstract class Layer {
   protected stateArena?: StateArena;
 
   abstract readonly kind: string;
+
+  /** Where this layer runs an activation after it (see ActivationFusion): none by default. */
+  readonly fusesActivation: ActivationFusion = 'none';
+
+  /** Whether its backward also does what the layer before takes from it (DyFeed, grants): none by default. */
+  readonly feedsLayerBefore: boolean = false;
+
+  /** This layer as an activation a layer before it can run in its kernel: none but the pointwise ones. */
+  get asActivation(): FusedActivation | undefined {
+    return undefined;
+  }
 
   /** Trainable tensors, e.g. weight and bias. */
   paramSpecs(): TensorSpec[] {
@@ -138,15 +158,25 @@ export abstract class Layer {
     return Math.max(numel(input), numel(this.outputShape(input)));
   }
 
-  abstract forward(plan: PlanBuilder, x: Tensor, training: boolean): Promise<Saved>;
+  /**
+   * Appends the forward dispatches. `act`: the activation after it, run in its kernels (only where
+   * fusesActivation says so); `groups`: the batch as that many batches of equal size, for layers
+   * with batch statistics (BatchNorm); other layers ignore both.
+   */
+  abstract forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups?: number): Promise<S>;
 
   /** What this layer's backward would take from the layer after it (see DyFeed): by default nothing. */
-  dyFeed(_plan: PlanBuilder, _saved: Saved, _o: BackwardOptions): DyFeed {
+  dyFeed(_plan: PlanBuilder, _saved: S, _o: BackwardOptions): DyFeed {
     return {};
   }
 
-  /** Appends the backward dispatches; returns dx when asked for. */
-  abstract backward(plan: PlanBuilder, saved: Saved, dy: Tensor, opts: BackwardOptions): Promise<Tensor | null>;
+  /** What of `want` (the layer before's dyFeed) this backward does, where feedsLayerBefore: by default nothing. */
+  grants(_plan: PlanBuilder, _saved: S, _want: DyFeed): DyFeed {
+    return {};
+  }
+
+  /** Appends the backward dispatches; returns dx when asked for. `feed`: what it does for the layer before (grants). */
+  abstract backward(plan: PlanBuilder, saved: S, dy: Tensor, opts: BackwardOptions, feed?: DyFeed): Promise<Tensor | null>;
 
   protected param(name: string): Tensor {
     if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);

@@ -10,8 +10,15 @@ import type { PhiloxStream } from '../random/philox.js';
 import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
 import { channelSum, matmul, padColumns } from './ops.js';
 
-export class Linear extends Layer {
+/** What Linear's forward keeps: x and W padded, where `in` is not a multiple of 4. */
+interface LinearSaved extends Saved {
+  padded?: { x: Tensor; weight: Tensor };
+}
+
+export class Linear extends Layer<LinearSaved> {
   readonly kind = 'Linear';
+  /** The activation after it runs in the GEMM's epilogue. */
+  override readonly fusesActivation = 'epilogue';
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -40,7 +47,7 @@ export class Linear extends Layer {
     return Math.ceil(this.inFeatures / 4) * 4;
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<Saved> {
+  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<LinearSaved> {
     const [N] = x.shape as [number];
     const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
     const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
@@ -58,13 +65,11 @@ export class Linear extends Layer {
   }
 
   /** The bias gradient, from a BatchNorm after it. */
-  override dyFeed(_plan: PlanBuilder, _saved: Saved, o: BackwardOptions): DyFeed {
+  override dyFeed(_plan: PlanBuilder, _saved: LinearSaved, o: BackwardOptions): DyFeed {
     return o.paramGrads ? { biasGrad: this.grad('bias') } : {};
   }
 
-  async backward(plan: PlanBuilder, saved: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
-    const { x } = saved;
-    const padded = saved.padded as { x: Tensor; weight: Tensor } | undefined;
+  async backward(plan: PlanBuilder, { x, padded }: LinearSaved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     const N = x.shape[0]!;
     const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
     if (o.paramGrads) {

@@ -5,13 +5,12 @@
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { col2imProgram, im2colProgram, nchwToChwnProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
-import { CONV_GEMM_MODES, convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
+import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
 import { convGemmUniform, prepareConvGemm, prepareConvPack } from './conv-gemm-prepare.js';
 import {
   MATMUL_VARIANTS,
   fixedMatmulVariant,
   matmulSupports,
-  prefersDotProducts,
   type MatmulOptions,
   type MatmulShape,
   type MatmulVariant,
@@ -21,6 +20,7 @@ import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { planChannels, planTensor, type PlanBuilder } from './layer.js';
 import { prepareMatmul } from './matmul-prepare.js';
+import { weightViaCol } from './conv-route.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
   if (t.size !== expected) {
@@ -58,6 +58,9 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
  * image/grid geometry, G the grid's channels. Bindings: forward (weight, image, grid-shaped out),
  * weight (grid, image, weight-shaped out), transposed (weight, grid, image-shaped out).
  * `batchInner`: the image and grid given are their batch-innermost copies (batchInnermost).
+ * `col`: the weight form as im2col + an A B^T GEMM on this col of the image (a layer's route,
+ * ConvRoute.weight `col`); null: the implicit kernel, as the route says; absent: the route
+ * module's rule (weightViaCol), for callers without a layer's route (the benchmarks).
  */
 export async function convGemm(
   plan: PlanBuilder,
@@ -67,7 +70,7 @@ export async function convGemm(
   A: Tensor,
   B: Tensor,
   out: Tensor,
-  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor; batchInner?: boolean } = {},
+  o: { bias?: Tensor; accumulate?: boolean; activation?: FusedActivation; col?: Tensor | null; batchInner?: boolean } = {},
 ): Promise<void> {
   const sizes = convGemmSizes({ mode, g, G });
   checkSize(`conv ${mode} A`, A, sizes.A);
@@ -80,8 +83,8 @@ export async function convGemm(
     if (o.col) throw new Error(`conv ${mode}: a col and batch-innermost operands are two routes, not one`);
     op.batchInner = true;
   }
-  const viaCol = !op.batchInner && weightViaCol(plan, op);
-  if (o.col && !viaCol) throw new Error(`conv ${mode}: a col of the image was given where the weight form does not run through im2col`);
+  if (o.col && mode !== 'weight') throw new Error(`conv ${mode}: a col of the image carries the weight form only here`);
+  const viaCol = !!o.col || (o.col === undefined && !op.batchInner && weightViaCol(plan, op));
   if (viaCol) return weightGradientViaCol(plan, op, A, o.col ?? (await imageCol(plan, B, g, `${out.label} col`)), out);
   const name = plan.convBlock ?? (plan.tuner ? await plan.tuner.chooseConv(op) : convGemmFixedProgram(op, plan.gpu));
   const uniform = convGemmUniform(plan.gpu, op, `${out.label} conv dims`);
@@ -92,49 +95,6 @@ export async function convGemm(
     await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
   }
   await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
-}
-
-/**
- * The products of a convolution that read batch-innermost copies of the image and grid
- * (ConvGemmSpec.batchInner), with `--conv auto` on a CPU adapter when the batch is a multiple
- * of 4. Four columns (forward, transposed) or four k (weight) are then one aligned vec4 load
- * instead of four scalar gathers, and the weight form needs no im2col col. On llvmpipe all three
- * (D's Conv2d 64->128, batch 128, 2-core Xeon: forward 0.86x the NCHW kernel's time, transposed
- * 0.90x, weight 0.89x the im2col + A B^T route's); on SwiftShader the weight form only (0.74x
- * the col route's time at batch 64), as its dot-form forward and transposed kernels, which read
- * B along K, beat the batch-innermost ones (171 against 191 ms). docs/benchmarks.md,
- * "Batch-innermost operands". None with a dot-form --conv-block.
- */
-export function batchInnerForms(plan: PlanBuilder, g: ConvGeometry): readonly ConvGemmMode[] {
-  if ((plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware || plan.convBlock?.endsWith('_dot') || g.N % 4 !== 0) return [];
-  return prefersDotProducts(plan.gpu) ? ['weight'] : CONV_GEMM_MODES;
-}
-
-/**
- * Whether the weight form runs as im2col + a GEMM with both operands along K (A B^T) instead of
- * the implicit kernel: with `--conv auto` on a CPU adapter, where the col buffer fits one binding
- * and K (the batch's pixels) is a multiple of 4, as the vec4 GEMMs need. There the gathers of the
- * implicit kernel repeat for every block of rows, while im2col gathers each value once and the
- * GEMM then reads both operands as vec4s: 0.61-0.70x the implicit kernel's time on llvmpipe,
- * 0.85-1.00x on SwiftShader (docs/benchmarks.md, "Weight gradients through im2col").
- * `--conv implicit` keeps the implicit kernel.
- */
-function weightViaCol(plan: PlanBuilder, op: ConvGemmOp): boolean {
-  if (op.mode !== 'weight' || (plan.conv ?? 'auto') !== 'auto' || !plan.gpu.isSoftware) return false;
-  const { N, K } = convGemmShape(op);
-  return K % 4 === 0 && N * K * 4 <= plan.gpu.bindingLimit;
-}
-
-/**
- * Whether the image's col, made where the weight form runs through im2col, also carries the
- * layer's forward-form product (Conv2d's forward, ConvTranspose2d's dx) as a plain GEMM instead
- * of the implicit forward kernel: on llvmpipe (not on SwiftShader, whose dot-form implicit
- * forward is faster than a GEMM on the col: 311 against 356 ms at D's batch 128). There the
- * GEMM on the col runs at the adapter's GEMM rate (0.86x the implicit kernel's time at D's
- * Conv2d 64->128, batch 128, 2-core Xeon) and the col is made once for both products.
- */
-export function colCarriesForward(plan: PlanBuilder, g: ConvGeometry, G: number): boolean {
-  return !prefersDotProducts(plan.gpu) && weightViaCol(plan, { mode: 'weight', g, G, bias: false, accumulate: false });
 }
 
 /** col(image) [C k k, N Ho Wo], the products' shared operand. */

@@ -6,11 +6,7 @@
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { Pointwise } from './activation.js';
 import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './arena.js';
-import { BatchNorm } from './batchnorm.js';
-import { ConvLayer } from './conv-base.js';
-import { Linear } from './linear.js';
 import type { BackwardOptions, ConvPath, DyFeed, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
 
 export class Sequential {
@@ -61,12 +57,13 @@ export class Sequential {
   }
 
   /**
-   * An activation runs inside the kernel before it, which saves its forward dispatch and its
-   * input buffer: two dispatches fewer per pair and pass. `plan.fuse === false` turns this off.
-   *  - In training, after a BatchNorm: the activation in BN's output loop and its backward in
-   *    BN's backward loads (its backward is skipped); forward bit-identical, backward within a
-   *    few ulps (tested).
-   *  - After a Conv2d, ConvTranspose2d or Linear: in the GEMM's (or col2im's) epilogue, after
+   * An activation (a layer with asActivation) runs inside the kernel before it, which saves its
+   * forward dispatch and its input buffer: two dispatches fewer per pair and pass, where the
+   * layer before declares it (fusesActivation). `plan.fuse === false` turns this off.
+   *  - `training` (BatchNorm): the activation in BN's output loop and its backward in BN's
+   *    backward loads (its backward is skipped); forward bit-identical, backward within a few
+   *    ulps (tested).
+   *  - `epilogue` (Conv2d, ConvTranspose2d, Linear): in the GEMM's (or col2im's) epilogue, after
    *    the bias. Its backward still runs on its own, from the fused output it saved.
    * `groups`: the batch is that many batches of equal size, each with its own BatchNorm
    * statistics (BatchNorm.forward).
@@ -76,33 +73,23 @@ export class Sequential {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
-      const next = this.layers[i + 1];
-      const act = plan.fuse !== false && next instanceof Pointwise ? { op: next.op, slope: next.slope } : undefined;
-      if (act && training && l instanceof BatchNorm) {
-        const s = await l.forward(plan, h, training, act, groups);
-        tape.push(s, { x: s.y, y: s.y, fusedInto: s.y });
-        h = s.y;
-        i++;
-        continue;
-      }
-      if (act && (l instanceof ConvLayer || l instanceof Linear)) {
-        const s = await l.forward(plan, h, training, act);
-        tape.push(s, { x: s.y, y: s.y });
-        h = s.y;
-        i++;
-        continue;
-      }
-      const s = l instanceof BatchNorm ? await l.forward(plan, h, training, undefined, groups) : await l.forward(plan, h, training);
+      const next = plan.fuse !== false ? this.layers[i + 1]?.asActivation : undefined;
+      const act = next && (l.fusesActivation === 'epilogue' || (l.fusesActivation === 'training' && training)) ? next : undefined;
+      const s = await l.forward(plan, h, training, act, groups);
       tape.push(s);
       h = s.y;
+      if (!act) continue;
+      // The activation's own entry: skipped by backward where its backward ran in this layer's.
+      tape.push(l.fusesActivation === 'training' ? { x: s.y, y: s.y, fusedInto: s.y } : { x: s.y, y: s.y });
+      i++;
     }
     return { y: h, tape };
   }
 
   /**
    * Backward through the tape of one forward; returns dx of the first layer when asked for. A
-   * BatchNorm's backward also does what the layer before it takes from it (DyFeed: its bias
-   * gradient, dy batch-innermost), with `plan.fuse`.
+   * layer that feedsLayerBefore (BatchNorm) also does in its backward what the layer before it
+   * takes from it (DyFeed: its bias gradient, dy batch-innermost), with `plan.fuse`.
    */
   async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     // A layer's dx is needed by the layers before it only if one of them has parameters.
@@ -111,17 +98,12 @@ export class Sequential {
     let fed: DyFeed | undefined;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const needDx = needDxAt(i);
-      if (tape[i]!.fusedInto) continue; // its backward happens in the BatchNorm before it
+      if (tape[i]!.fusedInto) continue; // its backward happens in the layer before it
       const layer = this.layers[i]!;
       const before = this.layers[i - 1];
       const opts = { ...o, needDx, ...(fed ? { fed } : {}) };
-      if (layer instanceof BatchNorm && before && needDx && plan.fuse !== false) {
-        fed = layer.grants(plan, tape[i]!, before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) }));
-        g = await layer.backward(plan, tape[i]!, g!, opts, fed);
-      } else {
-        fed = undefined;
-        g = await layer.backward(plan, tape[i]!, g!, opts);
-      }
+      fed = layer.feedsLayerBefore && before && needDx && plan.fuse !== false ? layer.grants(plan, tape[i]!, before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) })) : undefined;
+      g = await layer.backward(plan, tape[i]!, g!, opts, fed);
       if (!needDx) break;
     }
     return g;
