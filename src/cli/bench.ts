@@ -13,10 +13,10 @@ import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
-import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text } from './flags.js';
+import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text, type FlagValues } from './flags.js';
 import { settingFlag, settingListFlag } from './setting-flags.js';
 import { SETTINGS } from '../train/settings.js';
-import { archDefaults } from '../model/models.js';
+import { archDefaults, type ModelSpec } from '../model/models.js';
 import { DIGITS } from '../data/classes.js';
 import { modelSpecOf } from '../train/trainer.js';
 import type { ImageSet } from '../data/idx.js';
@@ -145,33 +145,44 @@ export function main(args: string[]): Promise<void> {
         gpu.destroy();
       }
     }
-    const torch: TorchRow[] = [];
-    const python = v['no-torch'] ? null : findPython(v.python);
-    if (v['no-torch']) {
-      say('PyTorch: skipped (--no-torch)');
-    } else if (!python) {
-      say(`PyTorch: skipped (${v.python ?? '/usr/bin/python3 and python3'} cannot import torch; apt-get install python3-torch)`);
-    } else {
-      const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
-      for (const device of v['torch-device']) {
-        const shape = ['--arch', spec.arch, '--channels', String(spec.channels), '--image-size', String(spec.size), '--nz', String(spec.latentDim), '--ngf', String(spec.ngf), '--ndf', String(spec.ndf)];
-        const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device, ...shape], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`PyTorch reference on ${device} failed: ${r.stderr.trim().split('\n').pop()}`);
-        const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow & { name?: string };
-        const row = { device: res.name ? `${device} (${res.name})` : device, ms_per_step: res.ms_per_step, threads: res.threads, torch: res.torch };
-        torch.push(row);
-        say(`PyTorch ${row.torch} ${row.device} (${row.threads} CPU threads): ${row.ms_per_step.toFixed(1)} ms/step, ${((batch * 1000) / row.ms_per_step).toFixed(1)} images/s`);
-      }
-    }
+    const torch = torchRows(v, spec, batch, steps, say);
     if (v.json) {
       console.log(JSON.stringify({ cpu, batch, steps, model: spec, adapters: rows, torch }));
       return;
     }
-    const base = torch[0];
-    console.log(`\n${cpu}, ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}, batch ${batch}:\n`);
-    console.log(`| adapter | ms/step | vs PyTorch ${base?.device ?? ''} |`);
-    console.log('|---|---|---|');
-    for (const r of rows) console.log(`| ${r.adapter} | ${r.ms_per_step.toFixed(1)} | ${base ? `${(r.ms_per_step / base.ms_per_step).toFixed(2)}x the time` : '-'} |`);
-    for (const t of torch) console.log(`| PyTorch ${t.device} | ${t.ms_per_step.toFixed(1)} | ${(t.ms_per_step / base!.ms_per_step).toFixed(2)}x |`);
+    printTable(`${cpu}, ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}, batch ${batch}`, rows, torch);
   });
+}
+
+/** PyTorch's step on each --torch-device, in the same command (none with --no-torch or without torch). */
+function torchRows(v: FlagValues<typeof BENCH_FLAGS>, spec: ModelSpec, batch: number, steps: number, say: (line: string) => void): TorchRow[] {
+  const torch: TorchRow[] = [];
+  const python = v['no-torch'] ? null : findPython(v.python);
+  if (v['no-torch']) {
+    say('PyTorch: skipped (--no-torch)');
+  } else if (!python) {
+    say(`PyTorch: skipped (${v.python ?? '/usr/bin/python3 and python3'} cannot import torch; apt-get install python3-torch)`);
+  } else {
+    const script = fileURLToPath(new URL('../../scripts/bench_torch.py', import.meta.url));
+    for (const device of v['torch-device']) {
+      const shape = ['--arch', spec.arch, '--channels', String(spec.channels), '--image-size', String(spec.size), '--nz', String(spec.latentDim), '--ngf', String(spec.ngf), '--ndf', String(spec.ndf)];
+      const r = spawnSync(python, [script, '--batch', String(batch), '--steps', String(steps), '--device', device, ...shape], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`PyTorch reference on ${device} failed: ${r.stderr.trim().split('\n').pop()}`);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow & { name?: string };
+      const row = { device: res.name ? `${device} (${res.name})` : device, ms_per_step: res.ms_per_step, threads: res.threads, torch: res.torch };
+      torch.push(row);
+      say(`PyTorch ${row.torch} ${row.device} (${row.threads} CPU threads): ${row.ms_per_step.toFixed(1)} ms/step, ${((batch * 1000) / row.ms_per_step).toFixed(1)} images/s`);
+    }
+  }
+  return torch;
+}
+
+/** The figures as a markdown table, each beside PyTorch's first device. */
+function printTable(title: string, rows: Row[], torch: TorchRow[]): void {
+  const base = torch[0];
+  console.log(`\n${title}:\n`);
+  console.log(`| adapter | ms/step | vs PyTorch ${base?.device ?? ''} |`);
+  console.log('|---|---|---|');
+  for (const r of rows) console.log(`| ${r.adapter} | ${r.ms_per_step.toFixed(1)} | ${base ? `${(r.ms_per_step / base.ms_per_step).toFixed(2)}x the time` : '-'} |`);
+  for (const t of torch) console.log(`| PyTorch ${t.device} | ${t.ms_per_step.toFixed(1)} | ${(t.ms_per_step / base!.ms_per_step).toFixed(2)}x |`);
 }

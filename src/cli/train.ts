@@ -7,9 +7,8 @@ import { archDefaults } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
-import { lossCurve } from '../image/images.js';
 import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
-import { conditionalJson } from './eval.js';
+import { qualityScorer } from './quality-report.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { GanTrainer } from '../train/trainer.js';
 import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
@@ -206,10 +205,8 @@ function claimRunDir(outDir: string, v: TrainValues): void {
   const aside = moveRunAside(outDir);
   if (!v.quiet) console.log(`overwrite moved the previous run's files to ${aside} (nothing deleted; remove it when no longer needed)`);
 }
-/** The run itself, in a locked output directory. */
-async function train(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, outDir: string): Promise<void> {
-  // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
-  const say = v.quiet ? () => {} : (line: string) => console.log(line);
+/** The run's images (their channels and classes written into `config`), checked against what the run asks of them. */
+async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, say: (line: string) => void) {
   const channels = given.has('channels') || v.resume ? config.channels : undefined;
   const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
   config.channels = set.channels;
@@ -222,6 +219,14 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
   if (v['eval-every'] !== undefined && (report || set.channels !== 1 || config.imageSize !== 28)) {
     throw new UsageError(`--eval-every: the evaluator scores grey 28x28 digits against MNIST's test set with an MNIST classifier; this run trains on ${report ? 'an image folder' : data} at ${set.channels}x${config.imageSize}x${config.imageSize}`);
   }
+  return { set, report };
+}
+
+/** The run itself, in a locked output directory. */
+async function train(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, outDir: string): Promise<void> {
+  // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
+  const say = v.quiet ? () => {} : (line: string) => console.log(line);
+  const { set, report } = await runData(v, given, config, data, say);
   const signals = new StopSignals();
   const gpu = await requestGpu({ backend: v.backend });
   try {
@@ -245,7 +250,6 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     const classifier = evalEvery ? loadEvaluator(gpu) : null;
     const perClass = classifier && config.conditional !== 'none' ? await classTestStats(gpu, classifier.model, loadImageSet('mnist', 'test')) : null;
     const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
-    const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
@@ -261,21 +265,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
         onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
         onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
         save: async () => void (await saveRun(outDir, trainer, { data }, v.keep, { replaceLater: v.resume !== undefined })),
-        evaluate: async (step, epoch) => {
-          const q = await evaluator!.evaluate(0);
-          const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator!.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
-          appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
-          quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
-          if (quality.length > 1) {
-            const series = [{ values: quality.map((p) => p.fd), color: [44, 160, 44] as [number, number, number], label: 'FD' }];
-            // A conditional run's accuracy in percent, on the same axis (FD runs from a few hundred down).
-            if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
-            const chart = lossCurve(quality.map((p) => p.step), series);
-            writeFileAtomic(join(outDir, 'quality_curve.png'), encodePng(chart));
-          }
-          progress!.print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator!.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
-          if (q.rareClasses.length) progress!.print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
-        },
+        evaluate: evaluator ? qualityScorer(evaluator, metricsFile, join(outDir, 'quality_curve.png'), (line) => progress!.print(line)) : undefined,
       },
     );
     const { keep } = v;

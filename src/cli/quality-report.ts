@@ -1,0 +1,31 @@
+/**
+ * `train --eval-every`: each in-run score as a metrics.jsonl row, the quality curve as a PNG, and
+ * a console line (with a warning when classes are dropped).
+ */
+import { appendFileSync } from 'node:fs';
+import type { GeneratorEvaluator } from '../eval/evaluate.js';
+import { lossCurve } from '../image/images.js';
+import { encodePng } from '../image/png.js';
+import { writeFileAtomic } from '../checkpoints/run-files.js';
+import { conditionalJson } from './eval.js';
+
+type Rgb = [number, number, number];
+
+/** The run loop's `evaluate` hook: scores G, appends the row, redraws the curve, prints the line. */
+export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string, curveFile: string, print: (line: string) => void) {
+  const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
+  return async (step: number, epoch: number): Promise<void> => {
+    const q = await evaluator.evaluate(0);
+    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
+    appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
+    quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
+    if (quality.length > 1) {
+      const series = [{ values: quality.map((p) => p.fd), color: [44, 160, 44] as Rgb, label: 'FD' }];
+      // A conditional run's accuracy in percent, on the same axis (FD runs from a few hundred down).
+      if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
+      writeFileAtomic(curveFile, encodePng(lossCurve(quality.map((p) => p.step), series)));
+    }
+    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
+    if (q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
+  };
+}
