@@ -78,6 +78,6 @@ describe('the settings table', () => {
   it('parses the URL parameters the page offers with the same checks', () => {
     const params = new URLSearchParams('lr=0.0004&loss=bce_logits&tune=off&ema=0.999');
     expect(settingsFromParams(params, ['lr', 'loss', 'tune', 'ema', 'seed'])).toEqual({ lr: 4e-4, loss: 'bce_logits', tune: 'off', ema: 0.999 });
-    expect(() => settingsFromParams(new URLSearchParams('lr=fast'), ['lr'])).toThrow('URL parameter lr: expected a number > 0, found "fast"');
+    expect(() => settingsFromParams(new URLSearchParams('lr=fast'), ['lr'])).toThrow('lr: expected a number > 0, found "fast"');
   });
 });

@@ -316,13 +316,16 @@ function indexMaps(spec: ConvGemmSpec): IndexMaps {
   };
 }
 
+/** indexMaps' terms, and per group of four columns (j4) the group's own: `cb`, `ch`/`cw`. */
+type BatchInnerMaps = IndexMaps & { group(n: string, j4: number): string };
+
 /**
  * B's index maps for a batch-innermost B ([C, H, W, N], `batchInner`), in vec4 units of B. Column
  * n = (pixel, nb) with nb innermost: the four columns of group j4 are one pixel's four
  * consecutive samples, so one mask and one aligned vec4 load serve them. Per group j4: `cb`,
  * `ch`/`cw`; per column j: `co` and `cv` as in indexMaps; per k: `kb`, `kh`, `kw`.
  */
-function batchInnerMaps(spec: ConvGemmSpec): IndexMaps & { group(n: string, j4: number): string } {
+function batchInnerMaps(spec: ConvGemmSpec): BatchInnerMaps {
   const kk = spec.g.k * spec.g.k;
   const base = indexMaps(spec);
   if (spec.mode === 'forward') {
@@ -357,71 +360,90 @@ function batchInnerMaps(spec: ConvGemmSpec): IndexMaps & { group(n: string, j4: 
   };
 }
 
-function convGemmKernelProgram(spec: ConvGemmSpec) {
+/** Refuses, with the reason, a block or a combination of options no kernel is made for. */
+function checkKernelSpec(spec: ConvGemmSpec): void {
   const { tm: TM, tn: TN, mode } = spec;
   if (TN % 4 !== 0 || TM < 1 || !Number.isInteger(TM)) throw new Error(`conv_gemm: block ${TM}x${TN}: TN must be a multiple of 4 and TM a positive integer`);
   if (((spec.bias || spec.activation) && mode === 'weight') || (spec.accumulate && mode !== 'weight')) {
     throw new Error(`conv_gemm ${mode}: bias and activation go with forward/transposed, accumulate with weight`);
   }
   if (spec.batchInner && spec.dot) throw new Error(`conv_gemm ${mode}: the dot form reads B along K, a batch-innermost B is read along N`);
+}
+
+/**
+ * One block of 4 k at `k0`: TM vec4 loads of A, then per k its terms, TN masked loads of B and
+ * TM x TN multiply-adds. Masks combine with `&`, not `&&`: a short-circuit `&&` becomes a
+ * branch per load, and SwiftShader took minutes to compile the resulting control flow. In the
+ * last block of a K that is not a multiple of 4 (`tail`), k past K reads a valid tap (k clamped)
+ * that the zero-padded A cancels.
+ */
+function kBlock(spec: ConvGemmSpec, maps: IndexMaps, inner: BatchInnerMaps | null, k0: string, tail: boolean): string {
+  const I = range(spec.tm);
+  const J = range(spec.tn);
+  const J4 = range(spec.tn / 4);
+  const [LH, LW] = maps.bounds;
+  const lines = I.map((i) => `let a${i} = A[ar${i} + ${k0} / 4u];`);
+  for (const u of range(4)) {
+    lines.push(maps.k(tail ? `min(${k0} + ${u}u, K - 1u)` : `${k0} + ${u}u`, u));
+    if (inner) {
+      for (const j4 of J4) {
+        lines.push(`let v${j4}_${u} = (u32(ch${j4} + kh${u}) < ${LH}) & (u32(cw${j4} + kw${u}) < ${LW}); let b${j4}_${u} = select(vec4<f32>(0.0), B[select(0u, u32(cb${j4} + kb${u}), v${j4}_${u})], v${j4}_${u});`);
+      }
+      continue;
+    }
+    for (const j of J) {
+      lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
+    }
+  }
+  if (inner) {
+    for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * b${j4}_${u}`).join(' + ')};`);
+  } else if (spec.dot) {
+    // Column j's four k-values as one vec4 (renames of its gathered scalars), each output a dot().
+    for (const j of J) lines.push(`let bk${j} = vec4<f32>(${range(4).map((u) => `b${j}_${u}`).join(', ')});`);
+    for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} += vec4<f32>(${range(4).map((jj) => `dot(a${i}, bk${4 * j4 + jj})`).join(', ')});`);
+  } else {
+    // All four k terms of an accumulator in one expression, as the matmul blocks do (bit for bit
+    // the four `+=`; llvmpipe then reloads and stores each spilled accumulator once per 4 k).
+    for (const i of I) for (const j4 of J4) {
+      lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')})`).join(' + ')};`);
+    }
+  }
+  return lines.join('\n    ');
+}
+
+/** The block's stores: rows and columns past the edge skipped, bias and activation applied. */
+function blockStores(spec: ConvGemmSpec): string[] {
+  const stores: string[] = [];
+  for (const i of range(spec.tm)) {
+    stores.push(`if (row0 + ${i}u < M) {`);
+    if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
+    for (const j of range(spec.tn)) {
+      const valid = [`col0 + ${j}u < N`, spec.mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
+      const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
+      stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
+    }
+    stores.push('}');
+  }
+  return stores;
+}
+
+/** The entry point of every form but the batch-innermost weight form (batchInnerWeightMain). */
+function gatherMain(spec: ConvGemmSpec, stores: readonly string[]): string {
+  const { tm: TM, tn: TN, mode } = spec;
   const { K } = convGemmShape(spec);
   const inner = spec.batchInner && mode !== 'weight' ? batchInnerMaps(spec) : null;
   const maps = inner ?? indexMaps(spec);
   const I = range(TM);
   const J = range(TN);
   const J4 = range(TN / 4);
-  const [LH, LW] = maps.bounds;
-  // One block of 4 k: TM vec4 loads of A, then per k its terms, TN masked loads of B and
-  // TM x TN multiply-adds. Masks combine with `&`, not `&&`: a short-circuit `&&` becomes a
-  // branch per load, and SwiftShader took minutes to compile the resulting control flow. In the last block of a K that is not a multiple of 4, k past K reads
-  // a valid tap (k clamped) that the zero-padded A cancels.
-  const block = (k0: string, tail: boolean): string => {
-    const lines = I.map((i) => `let a${i} = A[ar${i} + ${k0} / 4u];`);
-    for (const u of range(4)) {
-      lines.push(maps.k(tail ? `min(${k0} + ${u}u, K - 1u)` : `${k0} + ${u}u`, u));
-      if (inner) {
-        for (const j4 of J4) {
-          lines.push(`let v${j4}_${u} = (u32(ch${j4} + kh${u}) < ${LH}) & (u32(cw${j4} + kw${u}) < ${LW}); let b${j4}_${u} = select(vec4<f32>(0.0), B[select(0u, u32(cb${j4} + kb${u}), v${j4}_${u})], v${j4}_${u});`);
-        }
-        continue;
-      }
-      for (const j of J) {
-        lines.push(`let v${j}_${u} = (u32(ch${j} + kh${u}) < ${LH}) & (u32(cw${j} + kw${u}) < ${LW}); let b${j}_${u} = select(0.0, B[select(0u, u32(cb${j} + kb${u}), v${j}_${u})], v${j}_${u});`);
-      }
-    }
-    if (inner) {
-      for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * b${j4}_${u}`).join(' + ')};`);
-    } else if (spec.dot) {
-      // Column j's four k-values as one vec4 (renames of its gathered scalars), each output a dot().
-      for (const j of J) lines.push(`let bk${j} = vec4<f32>(${range(4).map((u) => `b${j}_${u}`).join(', ')});`);
-      for (const i of I) for (const j4 of J4) lines.push(`acc${i}_${j4} += vec4<f32>(${range(4).map((jj) => `dot(a${i}, bk${4 * j4 + jj})`).join(', ')});`);
-    } else {
-      // All four k terms of an accumulator in one expression, as the matmul blocks do (bit for bit
-      // the four `+=`; llvmpipe then reloads and stores each spilled accumulator once per 4 k).
-      for (const i of I) for (const j4 of J4) {
-        lines.push(`acc${i}_${j4} = acc${i}_${j4} + ${range(4).map((u) => `a${i}[${u}] * vec4<f32>(${range(4).map((jj) => `b${4 * j4 + jj}_${u}`).join(', ')})`).join(' + ')};`);
-      }
-    }
-    return lines.join('\n    ');
-  };
-  const stores: string[] = [];
-  for (const i of I) {
-    stores.push(`if (row0 + ${i}u < M) {`);
-    if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
-    for (const j of J) {
-      const valid = [`col0 + ${j}u < N`, mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
-      const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
-      stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
-    }
-    stores.push('}');
-  }
+  const block = (k0: string, tail: boolean) => kBlock(spec, maps, inner, k0, tail);
   // K is known here except for the weight form, whose K (the batch's pixels) comes from dims:
   // then the whole-block loop bound and the tail are decided at run time.
   const Kfull = Math.floor(K / 4) * 4;
   const runtimeK = mode === 'weight';
   const loopEnd = runtimeK ? 'K / 4u * 4u' : `${Kfull}u`;
   const tail = runtimeK ? `if (K % 4u != 0u) {\n    ${block('K / 4u * 4u', true)}\n  }` : K > Kfull ? `{\n    ${block(`${Kfull}u`, true)}\n  }` : '';
-  const main = spec.batchInner && mode === 'weight' ? batchInnerWeightMain(spec, stores) : /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  return /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   ${dimsLets(mode)}
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
@@ -438,6 +460,13 @@ function convGemmKernelProgram(spec: ConvGemmSpec) {
   ${tail}
   ${stores.join('\n  ')}
 }`;
+}
+
+function convGemmKernelProgram(spec: ConvGemmSpec) {
+  checkKernelSpec(spec);
+  const { tm: TM, tn: TN, mode } = spec;
+  const stores = blockStores(spec);
+  const main = spec.batchInner && mode === 'weight' ? batchInnerWeightMain(spec, stores) : gatherMain(spec, stores);
   return program({
     name: `conv_gemm.${mode}.${TM}x${TN}${spec.dot ? '_dot' : ''}${spec.batchInner ? '.chwn' : ''}${spec.bias ? '.bias' : ''}${fusedName(spec.activation)}${spec.accumulate ? '+' : ''} ${tag(spec)}`,
     workgroupSize: CONV_GEMM_WG,

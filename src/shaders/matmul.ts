@@ -526,13 +526,43 @@ function rowDots(o: MatmulOptions): MatmulCode {
 function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' | 'dotNT' | 'dot' = 'dotNT', split = false): MatmulCode {
   const I = range(TM);
   const J4 = range(TN / 4);
-  const KK = range(4);
+  const a = blockOperandA(o, TM);
+  const b = blockOperandB(o, TN);
+  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = params.M;
+  let N = params.N;
+  let K4 = params.K / 4u;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+  ${[...a.setup, ...b.setup].join('\n  ')}
+  ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
+  ${split ? `let k4Begin = gid.z * (params.Ks / 4u);
+  let k4End = min(K4, k4Begin + params.Ks / 4u);
+  let zoff = gid.z * M * N;
+  for (var k4 = k4Begin; k4 < k4End; k4++) {` : 'for (var k4 = 0u; k4 < K4; k4++) {'}
+    ${[...a.loads, ...b.loads].join('\n    ')}
+    ${blockMultiplyAdds(o, TM, TN, form).join('\n    ')}
+  }
+  ${blockStores(o, TM, TN, split).join('\n  ')}
+}` };
+}
+
+/** A register block's reads of one operand: `setup` before the K loop, `loads` per k-step. */
+interface BlockReads {
+  setup: string[];
+  loads: string[];
+}
+
+/** op(A)'s reads for a block of TM rows, named as registerBlocked says. */
+function blockOperandA(o: MatmulOptions, TM: number): BlockReads {
+  const I = range(TM);
   const setup: string[] = [];
   const loads: string[] = [];
   if (o.transA) {
     setup.push('let M4 = M / 4u;');
     for (const i4 of range(TM / 4)) setup.push(`let ra${i4} = min(row0 / 4u + ${i4}u, M4 - 1u);`);
-    for (const kk of KK) for (const i4 of range(TM / 4)) loads.push(`let a${kk}_${i4} = A[(k4 * 4u + ${kk}u) * M4 + ra${i4}];`);
+    for (const kk of range(4)) for (const i4 of range(TM / 4)) loads.push(`let a${kk}_${i4} = A[(k4 * 4u + ${kk}u) * M4 + ra${i4}];`);
   } else if (o.aNchwHW) {
     // Row m's four k-values at k4 are sample k4 / HW4's pixels (k4 % HW4) * 4 ..: one vec4.
     setup.push('let A_HW4 = A_HW / 4u;');
@@ -543,6 +573,14 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
     for (const i of I) setup.push(`let r${i} = min(row0 + ${i}u, M - 1u) * K4;`);
     for (const i of I) loads.push(`let a${i} = A[r${i} + k4];`);
   }
+  return { setup, loads };
+}
+
+/** op(B)'s reads for a block of TN columns, named as registerBlocked says. */
+function blockOperandB(o: MatmulOptions, TN: number): BlockReads {
+  const J4 = range(TN / 4);
+  const setup: string[] = [];
+  const loads: string[] = [];
   if (o.transB) {
     for (const j of range(TN)) setup.push(`let c${j} = min(col0 + ${j}u, N - 1u) * K4;`);
     for (const j of range(TN)) loads.push(`let b${j} = B[c${j} + k4];`);
@@ -550,12 +588,20 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
     // Columns 4 c .. 4 c + 3 are sample c / HW4's pixels (c % HW4) * 4 ..: one vec4 per k.
     setup.push('let N4 = N / 4u;', 'let B_HW4 = B_HW / 4u;');
     for (const j4 of J4) setup.push(`let q${j4} = min(col0 / 4u + ${j4}u, N4 - 1u); let c${j4} = q${j4} / B_HW4 * params.K * B_HW4 + q${j4} % B_HW4;`);
-    for (const kk of KK) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * B_HW4 + c${j4}];`);
+    for (const kk of range(4)) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * B_HW4 + c${j4}];`);
   } else {
     setup.push('let N4 = N / 4u;');
     for (const j4 of J4) setup.push(`let c${j4} = min(col0 / 4u + ${j4}u, N4 - 1u);`);
-    for (const kk of KK) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * N4 + c${j4}];`);
+    for (const kk of range(4)) for (const j4 of J4) loads.push(`let b${kk}_${j4} = B[(k4 * 4u + ${kk}u) * N4 + c${j4}];`);
   }
+  return { setup, loads };
+}
+
+/** One k-step's multiply-adds into the block's accumulators, in `form` (see registerBlocked). */
+function blockMultiplyAdds(o: MatmulOptions, TM: number, TN: number, form: 'sum' | 'dotNT' | 'dot'): string[] {
+  const I = range(TM);
+  const J4 = range(TN / 4);
+  const KK = range(4);
   const aAt = (i: number, kk: number) => (o.transA ? `a${kk}_${Math.floor(i / 4)}[${i % 4}]` : `a${i}[${kk}]`);
   const fma: string[] = [];
   if (form === 'dot' || (form === 'dotNT' && !o.transA && o.transB)) {
@@ -578,8 +624,14 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
     // four-statement form on llvmpipe, unchanged on SwiftShader (docs/benchmarks.md).
     for (const i of I) for (const j4 of J4) fma.push(`acc${i}_${j4} = acc${i}_${j4} + ${KK.map((kk) => `${aAt(i, kk)} * ${bAt(kk, j4)}`).join(' + ')};`);
   }
-  // The epilogue's index and bias terms are hoisted: one per row and one per column of the
-  // block, not one per output (per-output NCHW divisions made llvmpipe's compile take minutes).
+  return fma;
+}
+
+/**
+ * The block's epilogue. Its index and bias terms are hoisted: one per row and one per column of
+ * the block, not one per output (per-output NCHW divisions made llvmpipe's compile take minutes).
+ */
+function blockStores(o: MatmulOptions, TM: number, TN: number, split: boolean): string[] {
   const stores: string[] = [];
   const J = range(TN);
   if (o.nchwHW) {
@@ -588,10 +640,10 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
     for (const j of J) stores.push(`let cix${j} = col0 + ${j}u;`);
   }
   if (o.bias === 'col') for (const j of J) stores.push(`let bc${j} = bias[min(col0 + ${j}u, N - 1u)];`);
-  for (const i of I) {
+  for (const i of range(TM)) {
     stores.push(`if (row0 + ${i}u < M) {`, `  let rix = (row0 + ${i}u) * ${o.nchwHW ? 'NCHW_HW' : 'N'};`);
     if (o.bias === 'row') stores.push(`  let br = bias[row0 + ${i}u];`);
-    for (const j4 of J4) for (const jj of range(4)) {
+    for (const j4 of range(TN / 4)) for (const jj of range(4)) {
       const j = 4 * j4 + jj;
       const v = fusedApply(o.activation, `acc${i}_${j4}[${jj}]${o.bias === 'row' ? ' + br' : o.bias === 'col' ? ` + bc${j}` : ''}`);
       // Split-K: slice z's partial C at z M N, summed (and accumulated) by splitk_reduce.
@@ -599,24 +651,7 @@ function registerBlocked(o: MatmulOptions, TM: number, TN: number, form: 'sum' |
     }
     stores.push('}');
   }
-  return { vec4: true, wgsl: '', main: /* wgsl */ `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let M = params.M;
-  let N = params.N;
-  let K4 = params.K / 4u;
-  let row0 = gid.y * ${TM}u;
-  let col0 = gid.x * ${TN}u;
-  if (row0 >= M || col0 >= N) { return; }
-  ${setup.join('\n  ')}
-  ${I.flatMap((i) => J4.map((j4) => `var acc${i}_${j4} = vec4<f32>(0.0);`)).join('\n  ')}
-  ${split ? `let k4Begin = gid.z * (params.Ks / 4u);
-  let k4End = min(K4, k4Begin + params.Ks / 4u);
-  let zoff = gid.z * M * N;
-  for (var k4 = k4Begin; k4 < k4End; k4++) {` : 'for (var k4 = 0u; k4 < K4; k4++) {'}
-    ${loads.join('\n    ')}
-    ${fma.join('\n    ')}
-  }
-  ${stores.join('\n  ')}
-}` };
+  return stores;
 }
 
 /**

@@ -15,7 +15,7 @@ export function lrDecayScale(done: number, start: number, end: number): number {
 }
 
 /** G's and D's configured rates: the one place "D uses G's rate" (lrD null) is resolved. */
-export function baseRates(c: Pick<TrainConfig, 'lr' | 'lrD'>): { g: number; d: number } {
+export function baseRates(c: { lr: number; lrD: number | null }): { g: number; d: number } {
   return { g: c.lr, d: c.lrD ?? c.lr };
 }
 

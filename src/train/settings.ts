@@ -17,6 +17,7 @@ import { HEADS } from '../shaders/conditional.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { CONV_PATHS } from '../layers/layer.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
+import { baseRates } from './lr-schedule.js';
 
 /** The recipes' names (`train --recipe`); `reference` is the table's defaults, the notebook bit for bit. */
 export const RECIPE_NAMES = ['reference', 'improved'] as const;
@@ -84,7 +85,10 @@ export const SETTINGS = {
     help: "D's learning rate, when it should differ from G's (two time scales); same: G's",
     meta: { key: 'lr_d' },
     // A rate equal to G's is the same run as "same".
-    resume: (saved, wanted) => ((wanted ?? saved.lr) === (saved.lrD ?? saved.lr) ? null : `, which has ${String(saved.lrD ?? saved.lr)}`),
+    resume: (saved, wanted): string | null => {
+      const was = baseRates(saved as { lr: number; lrD: number | null }).d;
+      return baseRates({ lr: saved.lr as number, lrD: wanted }).d === was ? null : `, which has ${was}`;
+    },
     recipes: { improved: 1e-4 },
   }),
   beta1: setting({ codec: numCodec({ gt: 0, lt: 1 }), default: 0.5, flag: 'beta1', section: 'Model and optimiser', help: 'Adam beta1', meta: { key: 'beta1' }, resume: 'kept' }),
@@ -198,7 +202,7 @@ export function settingsFromParams(params: { get(name: string): string | null },
   for (const k of keys) {
     const s = SETTINGS[k] as Setting<unknown>;
     const text = params.get(s.flag ?? k);
-    if (text !== null) out[k] = s.codec.parse(text, `URL parameter ${s.flag ?? k}`);
+    if (text !== null) out[k] = s.codec.parse(text, s.flag ?? k);
   }
   return out as Partial<TrainConfig>;
 }
