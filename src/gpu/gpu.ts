@@ -460,8 +460,10 @@ export class Gpu {
     } catch (err) {
       if (this.lostError) throw this.lostError;
       // A lost device fails pending work (Chromium aborts mapAsync: "Buffer was unmapped before
-      // mapping was resolved") before `lost` resolves: wait a moment for the real cause.
-      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 100));
+      // mapping was resolved") before `lost` resolves: wait for the real cause. On a loaded
+      // 2-core machine `lost` came more than 100 ms later (the page then named the abort), so
+      // the wait is generous; it is paid only on this error path.
+      const timeout = new Promise<null>((r) => setTimeout(() => r(null), 2000));
       throw (await Promise.race([this.lostPromise.catch((e: unknown) => e), timeout])) ?? err;
     }
   }
