@@ -5,9 +5,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /**
  * The longest files first, whatever vitest's own duration cache says (a clean clone has none and
  * would start them by file size): two workers then finish together instead of one waiting on a
- * long file started last. Measured on the 2-core CI machine with a cold shader cache.
+ * long file started last. Measured on a 2-core machine with a cold shader cache (docs/benchmarks.md, CI).
  */
-const LONGEST_FIRST = ['matmul', 'ops', 'web', 'train-cli', 'folder-train', 'crash', 'package', 'dcgan64-step', 'fusion', 'eval', 'step'].map((n) => `test/${n}.test.ts`);
+const LONGEST_FIRST = ['web', 'ops', 'matmul', 'folder-train', 'train-cli', 'crash', 'package', 'dcgan64-step', 'eval', 'd-passes', 'step', 'fusion'].map((n) => `test/${n}.test.ts`);
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
