@@ -142,8 +142,9 @@ function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: 
 export function trainConfig(v: TrainValues, given: Set<string>): { config: TrainConfig; data: string } {
   if (v.resume && given.has('recipe')) throw new UsageError('--recipe: a resumed run keeps the configuration saved in its checkpoint');
   const settings = givenSettings(v, given);
-  const resumed = v.resume ? resumedBase(v.resume, v, given, settings, { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] }) : null;
-  const base = resumed?.base ?? { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] };
+  const recipe = { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] };
+  const resumed = v.resume ? resumedBase(v.resume, v, given, settings, recipe) : null;
+  const base = resumed?.base ?? recipe;
   const config = { ...base };
   const arch = (settings.get('arch')?.value as TrainConfig['arch'] | undefined) ?? base.arch;
   for (const flag of ['ngf', 'ndf'] as const) {

@@ -1,12 +1,10 @@
 /**
- * A command of the CLI run as a user runs it, as a subprocess through the bin (`cli`), or
- * in this test worker (`cliInProcess`): the same `main(args)` the bin's child runs, on a lease
- * of the worker's shared device for the adapter it names, so its kernels compile once per worker
- * instead of once per command (SwiftShader takes about a minute of CPU for a training step's).
+ * A command of the CLI run in this test worker (`cliInProcess`), as a user runs it: the same
+ * `main(args)` the bin's child runs, on a lease of the worker's shared device for the adapter
+ * it names, so its kernels compile once per worker instead of once per command (SwiftShader takes about a minute of CPU for a training step's).
  * Use the subprocess where the process is what is under test: signals, kill -9, locks held by
  * another process, the bin's console filtering, exit codes of a crash.
  */
-import { spawnSync } from 'node:child_process';
 import { lendGpus } from '../../src/gpu/gpu.js';
 import type { Backend } from '../../src/gpu/backend.js';
 import { sharedGpu } from './gpu.js';
@@ -17,14 +15,8 @@ export interface CliResult {
   err: string;
 }
 
-/** Matmul variants from the fixed table: bit-for-bit comparisons between runs must not depend on timing races. */
+/** Matmul variants from the fixed table, as the tests' subprocesses run: bit-for-bit comparisons between runs must not depend on timing races. */
 const ENV = { WEBGPU_DCGAN_TUNE: 'off' };
-
-/** `webgpu-dcgan COMMAND ARGS` as a subprocess through the bin. */
-export function cli(command: string, ...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['bin/webgpu-dcgan.js', command, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...ENV } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   train: () => import('../../src/cli/train.js'),
@@ -38,7 +30,7 @@ let running: Promise<unknown> = Promise.resolve();
 
 /**
  * `webgpu-dcgan COMMAND ARGS` in this process: stdout and stderr captured (console and direct
- * writes), the exit code read from process.exitCode and reset, the environment as `cli` sets it,
+ * writes), the exit code read from process.exitCode and reset, the environment as ENV sets it,
  * and named adapters lent from the worker's shared devices (`auto` opens its own).
  */
 export function cliInProcess(command: string, ...args: string[]): Promise<CliResult> {
