@@ -15,7 +15,7 @@ import { convGemmFlops, convGemmPackedSize, convGemmSizes, CONV_GEMM_BLOCKS, CON
 import { convGemmUniform, prepareConvGemm } from '../src/layers/conv-gemm-prepare.js';
 import { timeDispatches } from '../src/gpu/timer.js';
 import { batchInnermost, convForwardOnCol, convGemm, imageCol } from '../src/layers/ops.js';
-import type { PlanBuilder } from '../src/layers/layer.js';
+import { PlanBuilder } from '../src/layers/plan.js';
 import { MATMUL_VARIANTS } from '../src/shaders/matmul.js';
 
 const FLAGS = {
@@ -56,7 +56,7 @@ await runMain(async () => {
       if (mode === 'weight' && gpu.isSoftware) {
         const grid = gpu.tensor('grid', [sz.A]);
         for (const variant of v['col-variants']) {
-          const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', matmul: variant };
+          const plan = new PlanBuilder(gpu, { conv: 'auto', matmul: variant });
           await convGemm(plan, 'weight', g, G, grid, B, out);
           if (!plan.dispatches.some((d) => d.kernel.startsWith('conv.im2col'))) {
             console.log('weight: the im2col route does not apply at this geometry (K not a multiple of 4, or its buffer over a binding)');
@@ -67,7 +67,7 @@ await runMain(async () => {
       }
       if (mode === 'forward' && gpu.isSoftware) {
         for (const variant of v['col-variants']) {
-          const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', matmul: variant };
+          const plan = new PlanBuilder(gpu, { conv: 'auto', matmul: variant });
           const col = await imageCol(plan, B, g, 'col');
           const withCol = plan.dispatches.length;
           await convForwardOnCol(plan, g, G, A, col, out);
@@ -78,12 +78,12 @@ await runMain(async () => {
       if (gpu.isSoftware && N % 4 === 0) {
         // The copies: forward and transposed read one (the image, the grid), weight both.
         const image = gpu.tensor('image', [N, C, H, H]), grid = gpu.tensor('grid', [N, G, Ho, Ho]);
-        const copies: PlanBuilder = { gpu, dispatches: [] };
+        const copies = new PlanBuilder(gpu);
         const ic = mode === 'transposed' ? null : await batchInnermost(copies, image, 'image chwn');
         const gc = mode === 'forward' ? null : await batchInnermost(copies, grid, 'grid chwn');
         ds.push({ name: `chwn copies (${mode === 'weight' ? 'both' : mode === 'forward' ? 'image' : 'grid'})`, flops: convGemmFlops(op), d: copies.dispatches });
         for (const block of v['chwn-blocks']) {
-          const plan: PlanBuilder = { gpu, dispatches: [], conv: 'auto', convBlock: `conv_${block}` };
+          const plan = new PlanBuilder(gpu, { conv: 'auto', convBlock: `conv_${block}` });
           const [a, b] = mode === 'forward' ? [A, ic!] : mode === 'weight' ? [gc!, ic!] : [A, gc!];
           await convGemm(plan, mode, g, G, a, b, out, { batchInner: true });
           ds.push({ name: `chwn conv_${block}`, flops: convGemmFlops(op), d: plan.dispatches.slice(-1) });

@@ -11,7 +11,8 @@ import { BatchNorm1d, BatchNorm2d } from '../src/layers/batchnorm.js';
 import { LeakyReLU } from '../src/layers/activation.js';
 import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
-import type { ConvPath, Layer, PlanBuilder } from '../src/layers/layer.js';
+import type { Layer } from '../src/layers/layer.js';
+import { type ConvPath, PlanBuilder } from '../src/layers/plan.js';
 import { Linear } from '../src/layers/linear.js';
 import { matmul } from '../src/layers/ops.js';
 import { Sequential } from '../src/layers/sequential.js';
@@ -85,7 +86,7 @@ async function bestMatmul(gpu: Gpu, shape: { M: number; N: number; K: number }, 
   let best = { gflops: 0, variant: '', dispatches: [] as Dispatch[] };
   for (const variant of MATMUL_VARIANTS) {
     if (!matmulSupports(variant, shape)) continue;
-    const plan: PlanBuilder = { gpu, dispatches: [], matmul: variant };
+    const plan = new PlanBuilder(gpu, { matmul: variant });
     await matmul(plan, A, B, C, shape);
     const ms = await timeDispatches(gpu, plan.dispatches, { samples: repeat });
     const gflops = (2 * M * N * K) / (ms * 1e6);
@@ -116,14 +117,14 @@ async function benchBackend(backend: Backend, B: number, variants: string[], con
         fill(gpu, model.state.all('state'), 4);
         const x = gpu.tensor('x', c.input);
         fill(gpu, x, 5);
-        const fwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv, ...channels };
-        const { y, tape } = await model.forward(fwd, x, true);
+        const fwd = new PlanBuilder(gpu, { matmul: variant, conv, ...channels });
+        const { y, tape } = await model.forward(fwd, x, { training: true });
         const dy = gpu.tensor('dy', y.shape);
         fill(gpu, dy, 6);
         for (const part of c.parts) {
           let dispatches = fwd.dispatches;
           if (part !== 'forward') {
-            const bwd: PlanBuilder = { gpu, dispatches: [], matmul: variant, conv, ...channels };
+            const bwd = new PlanBuilder(gpu, { matmul: variant, conv, ...channels });
             await layer.backward(bwd, tape[0]!, dy, { needDx: part === 'dx', paramGrads: part === 'dw', accumulate: false });
             dispatches = bwd.dispatches;
           }

@@ -9,7 +9,7 @@ import { discriminator, generator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { ActivationArena, type TensorAllocator } from '../src/layers/activation-arena.js';
-import type { PlanBuilder } from '../src/layers/layer.js';
+import { PlanBuilder } from '../src/layers/plan.js';
 import type { Sequential } from '../src/layers/sequential.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor } from './helpers/hashdata.js';
@@ -23,9 +23,10 @@ async function run(gpu: Gpu, model: Sequential, input: number[], output: number[
   // seconds with a cold shader cache. The trainer's arena with implicit convolutions is what
   // the step, run-loop and CLI tests run.
   const build = async (alloc?: TensorAllocator) => {
-    const plan: PlanBuilder = { gpu, dispatches: [], alloc, conv: 'explicit' };
-    const { y, tape } = await model.forward(plan, x, true);
-    const dx = (await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true })) as Tensor;
+    const plan = new PlanBuilder(gpu, { alloc, conv: 'explicit' });
+    const saved = await model.forward(plan, x, { training: true });
+    const { y } = saved;
+    const dx = (await model.backward(plan, saved, dy, { needDx: true, accumulate: false, paramGrads: true })) as Tensor;
     return { dispatches: plan.dispatches, y, dx };
   };
   const before = gpu.allocatedBytes;

@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { BatchNorm } from '../src/layers/batchnorm.js';
-import type { PlanBuilder } from '../src/layers/layer.js';
+import { PlanBuilder } from '../src/layers/plan.js';
 import { Sequential } from '../src/layers/sequential.js';
 import type { FusedActivation } from '../src/shaders/activation.js';
 import { CHANNEL_STRATEGIES, type ChannelStrategy } from '../src/shaders/reduce.js';
@@ -44,10 +44,10 @@ async function backward(gpu: Gpu, c: Case, channels: ChannelStrategy, feed: bool
   const x = gpu.tensor('x', c.shape, 'f32', hashTensor({ shape: c.shape, salt: 1, scale: 2, offset: 0.3 }));
   const dy = gpu.tensor('dy', c.shape, 'f32', hashTensor({ shape: c.shape, salt: 2, scale: 1, offset: 0.1 }));
   const biasGrad = gpu.tensor('bias grad', [C], 'f32', new Float32Array(C).fill(Number.NaN));
-  const plan: PlanBuilder = { gpu, dispatches: [], channels };
-  const saved = await layer.forward(plan, x, true, c.act, c.groups);
+  const plan = new PlanBuilder(gpu, { channels });
+  const saved = await layer.forward(plan, x, { training: true, ...(c.act ? { act: c.act } : {}), groups: c.groups });
   const o = { needDx: true, accumulate: false, paramGrads: true };
-  const dx = (await layer.backward(plan, saved, dy, o, feed ? { biasGrad, batchInner: true } : {}))!;
+  const dx = (await layer.backward(plan, saved, dy, { ...o, feedsBefore: feed ? { biasGrad, batchInner: true } : {} }))!;
   gpu.run(plan.dispatches);
   const out = {
     dx: (await gpu.read(dx)) as Float32Array,

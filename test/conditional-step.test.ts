@@ -45,8 +45,8 @@ describe.each(TEST_BACKENDS)('conditional training step parity with PyTorch on %
     const g = gpu();
     const ref = (key: string) => fixture.values(`${head}.${key}`) as Float32Array;
     const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses, conditional: head, classes: meta.classes });
-    expect(trainer.G.paramSpecs()[0]!.shape).toEqual([128 * 7 * 7, 100 + meta.classes]);
-    expect(trainer.D.paramSpecs().at(-1)!.shape).toEqual([1 + meta.classes]);
+    expect(trainer.G.namedParamSpecs()[0]!.shape).toEqual([128 * 7 * 7, 100 + meta.classes]);
+    expect(trainer.D.namedParamSpecs().at(-1)!.shape).toEqual([1 + meta.classes]);
     for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
       for (const [name, spec] of Object.entries(meta.init[head][prefix])) g.write(model.params.view('param', name), hashTensor(spec));
     }

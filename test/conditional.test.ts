@@ -96,7 +96,7 @@ describe('conditional generation on gles', () => {
     expect([meta.conditional, meta.classes, JSON.parse(meta.class_names!)]).toEqual(['projection', '10', ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']]);
     const { G, classNames } = generatorFromCheckpoint(gpu(), gBytes, 'g.safetensors');
     expect(classNames).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-    expect(G.paramSpecs()[0]!.shape).toEqual([6272, 110]);
+    expect(G.namedParamSpecs()[0]!.shape).toEqual([6272, 110]);
 
     const plain = await GanTrainer.create(gpu(), null, { ...CONFIG, conditional: 'none' });
     expect(() => loadRunState(filesOf(files), plain, 'ckpt')).toThrow(`${FILES.G}: tensor "model.0.weight": expected shape [6272, 100], found [6272, 110]`);

@@ -12,7 +12,7 @@ import { BCE } from '../src/shaders/loss.js';
 import { discriminator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import type { Tensor } from '../src/gpu/tensor.js';
-import type { PlanBuilder } from '../src/layers/layer.js';
+import { PlanBuilder } from '../src/layers/plan.js';
 import { copyInto } from '../src/layers/ops.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor } from './helpers/hashdata.js';
@@ -26,26 +26,26 @@ async function dStep(gpu: Gpu, merged: boolean) {
   gpu.write(D.state.all('state'), hashTensor({ shape: [D.state.all('state').size], salt: 4, scale: 0.5, offset: 0 }).map(Math.abs));
   const real = gpu.tensor('real', [B, ...IMAGE], 'f32', hashTensor({ shape: [B, ...IMAGE], salt: 1, scale: 1, offset: 0 }));
   const fake = gpu.tensor('fake', [B, ...IMAGE], 'f32', hashTensor({ shape: [B, ...IMAGE], salt: 2, scale: 1, offset: 0 }));
-  const plan: PlanBuilder = { gpu, dispatches: [] };
+  const plan = new PlanBuilder(gpu);
   let outputs: Tensor[];
   let stats: Tensor[];
   if (merged) {
     const both = gpu.tensor('both', [2 * B, ...IMAGE]);
     await copyInto(plan, real, both, 0);
     await copyInto(plan, fake, both, real.size);
-    const d = await D.forward(plan, both, true, 2);
+    const d = await D.forward(plan, both, { training: true, groups: 2 });
     const lr = await lossAgainst(plan, BCE, d.y, 0.9, 'real loss', { rows: { first: 0, count: B } });
     const lf = await lossAgainst(plan, BCE, d.y, 0, 'fake loss', { rows: { first: B, count: B }, grad: lr.grad });
-    await D.backward(plan, d.tape, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
+    await D.backward(plan, d, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
     outputs = [d.y];
     stats = [lr.stats, lf.stats];
   } else {
-    const dr = await D.forward(plan, real, true);
+    const dr = await D.forward(plan, real, { training: true });
     const lr = await lossAgainst(plan, BCE, dr.y, 0.9, 'real loss');
-    const df = await D.forward(plan, fake, true);
+    const df = await D.forward(plan, fake, { training: true });
     const lf = await lossAgainst(plan, BCE, df.y, 0, 'fake loss');
-    await D.backward(plan, dr.tape, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
-    await D.backward(plan, df.tape, lf.grad, { needDx: false, accumulate: true, paramGrads: true });
+    await D.backward(plan, dr, lr.grad, { needDx: false, accumulate: false, paramGrads: true });
+    await D.backward(plan, df, lf.grad, { needDx: false, accumulate: true, paramGrads: true });
     outputs = [dr.y, df.y];
     stats = [lr.stats, lf.stats];
   }

@@ -41,14 +41,14 @@ describe.each(['gles'] as const)('dcgan64 training step parity with PyTorch on %
     const config = { ...TEST_CONFIG, arch: 'dcgan64' as const, imageSize: 64, channels: meta.nc, latentDim: meta.nz, ngf: meta.ngf, ndf: meta.ndf, init: 'dcgan' as const, batchSize: B, dPasses };
     const trainer = await GanTrainer.create(g, null, config);
     // pytorch/examples' names and shapes, strictly: convolutions without biases, z seen as [N, nz, 1, 1].
-    expect(trainer.G.paramSpecs().slice(0, 3)).toEqual([
+    expect(trainer.G.namedParamSpecs().slice(0, 3)).toEqual([
       { name: 'main.0.weight', shape: [meta.nz, 8 * meta.ngf, 4, 4] },
       { name: 'main.1.weight', shape: [8 * meta.ngf] },
       { name: 'main.1.bias', shape: [8 * meta.ngf] },
     ]);
-    expect(trainer.D.paramSpecs().at(-1)).toEqual({ name: 'main.11.weight', shape: [1, 8 * meta.ndf, 4, 4] });
+    expect(trainer.D.namedParamSpecs().at(-1)).toEqual({ name: 'main.11.weight', shape: [1, 8 * meta.ndf, 4, 4] });
     for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
-      for (const spec of model.paramSpecs()) expect(ref(`${prefix}.${spec.name}`).length, spec.name).toBe(spec.shape.reduce((a, b) => a * b, 1));
+      for (const spec of model.namedParamSpecs()) expect(ref(`${prefix}.${spec.name}`).length, spec.name).toBe(spec.shape.reduce((a, b) => a * b, 1));
       for (const [name, spec] of Object.entries(meta.init[prefix])) g.write(model.params.view('param', name), hashTensor(spec));
     }
     for (let step = 0; step < meta.steps; step++) {

@@ -11,17 +11,18 @@
 import { describe, expect, it } from 'vitest';
 import { discriminator, generator } from '../src/model/models.js';
 import type { Gpu } from '../src/gpu/gpu.js';
-import type { ConvPath, PlanBuilder } from '../src/layers/layer.js';
+import { type ConvPath, PlanBuilder } from '../src/layers/plan.js';
 import type { Sequential } from '../src/layers/sequential.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor } from './helpers/hashdata.js';
 
 async function run(gpu: Gpu, model: Sequential, input: number[], fuse: boolean, conv: ConvPath) {
-  const plan: PlanBuilder = { gpu, dispatches: [], fuse, conv };
+  const plan = new PlanBuilder(gpu, { fuse, conv });
   const x = gpu.tensor('x', input, 'f32', hashTensor({ shape: input, salt: 1, scale: 1, offset: 0 }));
-  const { y, tape } = await model.forward(plan, x, true);
+  const saved = await model.forward(plan, x, { training: true });
+  const { y } = saved;
   const dy = gpu.tensor('dy', [...y.shape], 'f32', hashTensor({ shape: [...y.shape], salt: 2, scale: 1, offset: 0 }));
-  const dx = await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true });
+  const dx = await model.backward(plan, saved, dy, { needDx: true, accumulate: false, paramGrads: true });
   gpu.run(plan.dispatches);
   return {
     dispatches: plan.dispatches.length,

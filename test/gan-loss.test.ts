@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { GAN_LOSSES, targetLoss, termsLoss, type GanLoss } from '../src/train/gan-loss.js';
 import type { ElementLoss } from '../src/shaders/loss.js';
-import type { PlanBuilder } from '../src/layers/layer.js';
+import { PlanBuilder } from '../src/layers/plan.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
 const LEAST_SQUARES: ElementLoss = {
@@ -42,7 +42,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** Each term's [loss, mean prediction] and gradient, read back. */
 async function runTerms(gpu: ReturnType<ReturnType<typeof useGpu>>, loss: GanLoss, out: Float32Array) {
-  const plan: PlanBuilder = { gpu, dispatches: [] };
+  const plan = new PlanBuilder(gpu);
   const t = gpu.tensor('D output', [out.length, 1], 'f32', out);
   const terms = { dReal: await loss.dReal({ plan, out: t, labels: null, label: 'real' }), dFake: await loss.dFake({ plan, out: t, labels: null, label: 'fake' }), g: await loss.g({ plan, out: t, labels: null, label: 'G' }) };
   gpu.run(plan.dispatches);
@@ -98,7 +98,7 @@ describe.each(TEST_BACKENDS)('GAN losses on %s', (backend) => {
 
   it('refuses a conditional term without the rows labels', async () => {
     const loss = GAN_LOSSES.bce_logits({ realLabel: 1, conditional: { head: 'projection', classes: 3 } });
-    const plan: PlanBuilder = { gpu: gpu(), dispatches: [] };
+    const plan = new PlanBuilder(gpu());
     await expect(loss.g({ plan, out: gpu().tensor('D output', [4, 4]), labels: null, label: 'G loss' })).rejects.toThrow("G loss: a conditional loss needs the rows' labels");
   });
 });

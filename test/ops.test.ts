@@ -13,7 +13,8 @@ import { Pointwise } from '../src/layers/activation.js';
 import { BatchNorm } from '../src/layers/batchnorm.js';
 import { ConvTranspose2d } from '../src/layers/conv-transpose2d.js';
 import { Conv2d } from '../src/layers/conv2d.js';
-import type { ConvPath, Layer, PlanBuilder } from '../src/layers/layer.js';
+import type { Layer } from '../src/layers/layer.js';
+import { type ConvPath, PlanBuilder } from '../src/layers/plan.js';
 import { Linear } from '../src/layers/linear.js';
 import { Sequential } from '../src/layers/sequential.js';
 import { batchInnermost } from '../src/layers/ops.js';
@@ -104,11 +105,12 @@ async function runLayerCase(gpu: Gpu, c: Case, { matmul, conv, channels, convBlo
   const xSpec = c.inputs.x as HashSpec;
   const x = gpu.tensor('x', xSpec.shape, 'f32', input(c, 'x'));
   const dy = gpu.tensor('dy', (c.inputs.dy as HashSpec).shape, 'f32', input(c, 'dy'));
-  const plan: PlanBuilder = { gpu, dispatches: [], matmul, conv, ...(channels ? { channels } : {}), ...(convBlock ? { convBlock } : {}) };
+  const plan = new PlanBuilder(gpu, { matmul, conv, ...(channels ? { channels } : {}), ...(convBlock ? { convBlock } : {}) });
   const training = c.config.training !== false && !inference;
-  const { y, tape } = await model.forward(plan, x, training);
+  const saved = await model.forward(plan, x, { training });
+  const { y } = saved;
   const out = new Map<string, Float32Array>();
-  const dx = training ? await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
+  const dx = training ? await model.backward(plan, saved, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
   gpu.run(plan.dispatches);
   out.set('y', (await gpu.read(y)) as Float32Array);
   if (dx) out.set('dx', (await gpu.read(dx)) as Float32Array);
@@ -185,9 +187,10 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       const model = new Sequential(c.name, [layerFor(c)]).allocate(g);
       const x = g.tensor('x', [n], 'f32', input(c, 'x').subarray(0, n));
       const dy = g.tensor('dy', [n], 'f32', input(c, 'dy').subarray(0, n));
-      const plan: PlanBuilder = { gpu: g, dispatches: [] };
-      const { y, tape } = await model.forward(plan, x, true);
-      const dx = (await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }))!;
+      const plan = new PlanBuilder(g);
+      const saved = await model.forward(plan, x, { training: true });
+      const { y } = saved;
+      const dx = (await model.backward(plan, saved, dy, { needDx: true, accumulate: false, paramGrads: true }))!;
       expect(plan.dispatches.map((d) => d.kernel).every((k) => !k.endsWith('.vec4'))).toBe(true);
       g.run(plan.dispatches);
       expect(compareClose((await g.read(y)) as Float32Array, ref(c, 'y').subarray(0, n), TOL.pointwise!), `${c.name} y`).toBeNull();
@@ -201,7 +204,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       const key = c.op === 'bce' ? 'p' : 'x';
       const values = input(c, key);
       const x = g.tensor(key, [values.length], 'f32', values);
-      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const plan = new PlanBuilder(g);
       const { grad, stats } = await lossAgainst(plan, { bce: BCE, bce_logits: BCE_LOGITS }[c.op as 'bce' | 'bce_logits'], x, Number(c.config.target), c.name);
       g.run(plan.dispatches);
       const s = (await g.read(stats)) as Float32Array;
@@ -221,7 +224,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       const x = input(c, 'x');
       const logits = g.tensor('logits', [Number(c.config.n), Number(c.config.classes)], 'f32', x);
       const labels = g.tensor('labels', [Number(c.config.n)], 'f32', input(c, 'labels'));
-      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const plan = new PlanBuilder(g);
       const { grad, stats } = await softmaxCrossEntropy(plan, logits, labels, c.name);
       g.run(plan.dispatches);
       const s = (await g.read(stats)) as Float32Array;
@@ -261,25 +264,25 @@ describe('ops: clear errors', () => {
   it('BatchNorm in training mode with one value per channel fails like PyTorch', async () => {
     const model = new Sequential('bn', [new BatchNorm(3, 1)]).allocate(gpu());
     const x = gpu().tensor('x', [1, 3]);
-    await expect(model.forward({ gpu: gpu(), dispatches: [] }, x, true)).rejects.toThrow(
+    await expect(model.forward(new PlanBuilder(gpu()), x, { training: true })).rejects.toThrow(
       'model.0.BatchNorm1d: expected more than 1 value per channel when training, got input size [1, 3]',
     );
     // Eval mode is fine with a batch of one.
-    const evalPass = await model.forward({ gpu: gpu(), dispatches: [] }, x, false);
+    const evalPass = await model.forward(new PlanBuilder(gpu()), x, { training: false });
     expect(evalPass.y.shape).toEqual([1, 3]);
     expect(evalPass.tape).toHaveLength(1);
   });
 
   it('a layer given the wrong input shape names the layer and both shapes', async () => {
     const model = new Sequential('m', [new Linear(4, 2)]).allocate(gpu());
-    await expect(model.forward({ gpu: gpu(), dispatches: [] }, gpu().tensor('x', [3, 5]), true)).rejects.toThrow(
+    await expect(model.forward(new PlanBuilder(gpu()), gpu().tensor('x', [3, 5]), { training: true })).rejects.toThrow(
       'model.0.Linear input: expected shape [3, 4], found [3, 5]',
     );
   });
 
   it('an unknown matmul variant is an error listing the variants', async () => {
     const model = new Sequential('m', [new Linear(4, 4)]).allocate(gpu());
-    await expect(model.forward({ gpu: gpu(), dispatches: [], matmul: 'fast' }, gpu().tensor('x', [4, 4]), true)).rejects.toThrow(
+    await expect(model.forward(new PlanBuilder(gpu(), { matmul: 'fast' }), gpu().tensor('x', [4, 4]), { training: true })).rejects.toThrow(
       `matmul variant: expected auto or one of ${MATMUL_VARIANTS.join(', ')}, found "fast"`,
     );
   });
@@ -293,9 +296,10 @@ describe('conv weight gradients through im2col', () => {
   const kernels = async (conv: ConvPath, batch: number, size: number, width = size) => {
     const g = gpu();
     const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1), new ConvTranspose2d(8, 4, 4, 2, 1)]).allocate(g);
-    const plan: PlanBuilder = { gpu: g, dispatches: [], conv, matmul: 'auto' };
-    const { y, tape } = await model.forward(plan, g.tensor('x', [batch, 4, size, width]), true);
-    await model.backward(plan, tape, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
+    const plan = new PlanBuilder(g, { conv, matmul: 'auto' });
+    const saved = await model.forward(plan, g.tensor('x', [batch, 4, size, width]), { training: true });
+    const { y } = saved;
+    await model.backward(plan, saved, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
     return plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
   };
   it('auto: im2col and an A B^T GEMM, no implicit weight kernel; the grid read in place when Ho Wo is a multiple of 4', async () => {
@@ -326,8 +330,8 @@ describe('conv weight gradients through im2col', () => {
     // Inference makes no col: Conv2d's forward stays the implicit kernel.
     const g = gpu();
     const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1)]).allocate(g);
-    const plan: PlanBuilder = { gpu: g, dispatches: [], conv: 'auto', matmul: 'auto' };
-    await model.forward(plan, g.tensor('x', [2, 4, 8, 8]), false);
+    const plan = new PlanBuilder(g, { conv: 'auto', matmul: 'auto' });
+    await model.forward(plan, g.tensor('x', [2, 4, 8, 8]), { training: false });
     const inference = plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
     expect(inference).toHaveLength(1);
     expect(inference[0]).toMatch(/^conv_gemm\.forward\./);
@@ -358,10 +362,11 @@ describe.each(TEST_BACKENDS)('batch-innermost operands on %s', (backend) => {
     g.write(model.params.all('param'), Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)));
     const xs = batch * 4 * 81;
     const x = g.tensor('x', [batch, 4, 9, 9], 'f32', Float32Array.from({ length: xs }, (_, i) => Math.cos(i * 0.11)));
-    const plan: PlanBuilder = { gpu: g, dispatches: [], conv, matmul: 'auto' };
-    const { y, tape } = await model.forward(plan, x, training);
+    const plan = new PlanBuilder(g, { conv, matmul: 'auto' });
+    const saved = await model.forward(plan, x, { training });
+    const { y } = saved;
     const dy = g.tensor('dy', [...y.shape], 'f32', Float32Array.from({ length: y.size }, (_, i) => Math.sin(i * 0.23)));
-    const dx = training ? await model.backward(plan, tape, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
+    const dx = training ? await model.backward(plan, saved, dy, { needDx: true, accumulate: false, paramGrads: true }) : null;
     g.run(plan.dispatches);
     const kernels = plan.dispatches.map((d) => d.kernel.split(' ')[0]!);
     const grads = training ? await Promise.all(['model.0.weight', 'model.1.weight'].map(async (w) => (await g.read(model.params.view('grad', w))) as Float32Array)) : null;
@@ -393,7 +398,7 @@ describe.each(TEST_BACKENDS)('batch-innermost operands on %s', (backend) => {
     for (const [N, C, H, W] of [[8, 3, 4, 5], [4, 2, 3, 3]] as const) {
       const src = Float32Array.from({ length: N * C * H * W }, (_, i) => i + 0.5);
       const x = g.tensor('x', [N, C, H, W], 'f32', src);
-      const plan: PlanBuilder = { gpu: g, dispatches: [] };
+      const plan = new PlanBuilder(g);
       const t = await batchInnermost(plan, x, 'x chwn');
       expect(plan.dispatches.map((d) => d.kernel.split(' ')[0])).toEqual([(H * W) % 4 === 0 ? 'conv.nchw_to_chwn.vec4' : 'conv.nchw_to_chwn']);
       g.run(plan.dispatches);
@@ -415,9 +420,10 @@ describe('implicit conv GEMMs across batch sizes', () => {
     const g = gpu();
     const model = new Sequential('m', [new Conv2d(4, 8, 4, 2, 1), new ConvTranspose2d(8, 4, 4, 2, 1)]).allocate(g);
     const pipelines = async (batch: number) => {
-      const plan: PlanBuilder = { gpu: g, dispatches: [], conv: 'implicit' };
-      const { y, tape } = await model.forward(plan, g.tensor('x', [batch, 4, 10, 10]), true);
-      await model.backward(plan, tape, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
+      const plan = new PlanBuilder(g, { conv: 'implicit' });
+      const saved = await model.forward(plan, g.tensor('x', [batch, 4, 10, 10]), { training: true });
+      const { y } = saved;
+      await model.backward(plan, saved, g.tensor('dy', [...y.shape]), { needDx: true, accumulate: false, paramGrads: true });
       return plan.dispatches.filter((d) => d.kernel.startsWith('conv_gemm')).map((d) => d.pipeline);
     };
     const [three, five] = [await pipelines(3), await pipelines(5)];

@@ -19,7 +19,7 @@ export class Ema {
   /** The average's arena, uninitialised: load() its starting values (the model's initial parameters, or a checkpoint's). */
   static async create(gpu: Gpu, model: Sequential, decay: number): Promise<Ema> {
     if (!(decay > 0 && decay < 1)) throw new Error(`EMA decay: expected a number in (0, 1), found ${decay}`);
-    const arena = new Arena(gpu, `${model.label}.ema`, model.paramSpecs(), ['ema'] as const);
+    const arena = new Arena(gpu, `${model.label}.ema`, model.namedParamSpecs(), ['ema'] as const);
     const n = arena.length;
     const dispatch = await emaProgram().prepare(gpu, { n }, { param: model.params.all('param'), ema: arena.all('ema') }, { n, decay, one_minus_decay: 1 - decay });
     return new Ema(gpu, arena, decay, dispatch);

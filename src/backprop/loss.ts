@@ -1,6 +1,6 @@
 /** Loss dispatch: forward and gradient in one kernel (src/shaders/loss.ts). */
 import type { Tensor } from '../gpu/tensor.js';
-import { planTensor, type PlanBuilder } from '../layers/layer.js';
+import type { PlanBuilder } from '../layers/plan.js';
 import { lossProgram, softmaxCrossEntropyProgram, type ElementLoss } from '../shaders/loss.js';
 import { conditionalLossProgram, type Head } from '../shaders/conditional.js';
 
@@ -27,7 +27,7 @@ export async function lossAgainst(
   const { gpu } = plan;
   const { first, count, perRow, grad } = rowsOf(plan, input, label, o);
   const stats = gpu.tensor(`${label} stats`, [2]);
-  plan.dispatches.push(await lossProgram(loss).prepare(gpu, {}, { input, grad, stats }, { n: count * perRow, label: target, grad_scale: 1, first: first * perRow }));
+  plan.add(await lossProgram(loss).prepare(gpu, {}, { input, grad, stats }, { n: count * perRow, label: target, grad_scale: 1, first: first * perRow }));
   return { grad, stats };
 }
 
@@ -39,7 +39,7 @@ function rowsOf(plan: PlanBuilder, input: Tensor, label: string, o: { rows?: { f
   if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 || first + count > rows) {
     throw new Error(`${label}: rows ${first}..${first + count - 1} outside the input's ${rows} rows`);
   }
-  const grad = o.grad ?? planTensor(plan, `${label} grad`, input.shape);
+  const grad = o.grad ?? plan.tensor(`${label} grad`, input.shape);
   if (grad.size !== input.size) throw new Error(`${label}: gradient tensor of ${grad.size} values for an input of ${input.size}`);
   return { first, count, perRow, grad };
 }
@@ -64,7 +64,7 @@ export async function conditionalLoss(
   if (labels.size < count) throw new Error(`${label}: ${labels.size} labels for ${count} rows`);
   const stats = gpu.tensor(`${label} stats`, [2]);
   const p = conditionalLossProgram(head, loss, perRow - 1);
-  plan.dispatches.push(await p.prepare(gpu, {}, { input, labels, grad, stats }, { count, first, label: target, grad_scale: 1 }));
+  plan.add(await p.prepare(gpu, {}, { input, labels, grad, stats }, { count, first, label: target, grad_scale: 1 }));
   return { grad, stats };
 }
 
@@ -75,8 +75,8 @@ export async function softmaxCrossEntropy(plan: PlanBuilder, logits: Tensor, lab
   if (logits.shape.length !== 2 || labels.size !== n) {
     throw new Error(`${label}: expected logits [n, classes] and n labels, found [${logits.shape.join(', ')}] and ${labels.size}`);
   }
-  const grad = planTensor(plan, `${label} grad`, logits.shape);
+  const grad = plan.tensor(`${label} grad`, logits.shape);
   const stats = gpu.tensor(`${label} stats`, [2]);
-  plan.dispatches.push(await softmaxCrossEntropyProgram(classes).prepare(gpu, {}, { logits, labels, grad, stats }, { n, grad_scale: 1 }));
+  plan.add(await softmaxCrossEntropyProgram(classes).prepare(gpu, {}, { logits, labels, grad, stats }, { n, grad_scale: 1 }));
   return { grad, stats };
 }

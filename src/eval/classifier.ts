@@ -17,7 +17,7 @@ import { LeakyReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { Conv2d } from '../layers/conv2d.js';
-import type { PlanBuilder } from '../layers/layer.js';
+import { PlanBuilder } from '../layers/plan.js';
 import { Linear } from '../layers/linear.js';
 import { Flatten } from '../layers/reshape.js';
 import { Sequential } from '../layers/sequential.js';
@@ -57,9 +57,10 @@ export class ClassifierPass {
   ) {}
 
   static async create(gpu: Gpu, model: Sequential, input: Tensor): Promise<ClassifierPass> {
-    const plan: PlanBuilder = { gpu, dispatches: [], conv: convPathFor(gpu) };
-    const { y, tape } = await model.forward(plan, input, false);
-    return new ClassifierPass(plan.dispatches, tape[FEATURE_LAYER]!.y, y);
+    const plan = new PlanBuilder(gpu, { conv: convPathFor(gpu) });
+    const saved = await model.forward(plan, input, { training: false });
+    const { y } = saved;
+    return new ClassifierPass(plan.dispatches, saved.tape[FEATURE_LAYER]!.y, y);
   }
 }
 
@@ -84,11 +85,13 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   const adam = await Adam.create(gpu, model.params, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const data = await GpuDataset.create(gpu, train, { batchSize: o.batchSize, seed: o.seed });
   const labels = gpu.tensor('classifier labels', [o.batchSize]);
-  const plan: PlanBuilder = { gpu, dispatches: [data.gather], conv: convPathFor(gpu) };
-  const { y, tape } = await model.forward(plan, data.batch, true);
+  const plan = new PlanBuilder(gpu, { conv: convPathFor(gpu) });
+  plan.add(data.gather);
+  const saved = await model.forward(plan, data.batch, { training: true });
+  const { y } = saved;
   const loss = await softmaxCrossEntropy(plan, y, labels, 'classifier loss');
-  await model.backward(plan, tape, loss.grad, { needDx: false, accumulate: false, paramGrads: true });
-  plan.dispatches.push(adam.dispatch);
+  await model.backward(plan, saved, loss.grad, { needDx: false, accumulate: false, paramGrads: true });
+  plan.add(adam.dispatch);
 
   const batches = Math.floor(train.count / o.batchSize);
   const batchLabels = new Float32Array(o.batchSize);

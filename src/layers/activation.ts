@@ -2,7 +2,8 @@
 import type { Tensor } from '../gpu/tensor.js';
 import { pointwiseWidth } from '../shaders/common.js';
 import { activationBackwardProgram, activationForwardProgram, type Activation, type FusedActivation } from '../shaders/activation.js';
-import { Layer, planTensor, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
+import { Layer, type BackwardOptions, type Saved } from './layer.js';
+import type { PlanBuilder } from './plan.js';
 
 export class Pointwise extends Layer {
   constructor(
@@ -23,15 +24,15 @@ export class Pointwise extends Layer {
   }
 
   async forward(plan: PlanBuilder, x: Tensor): Promise<Saved> {
-    const y = planTensor(plan, `${this.prefix}y`, x.shape);
-    plan.dispatches.push(await activationForwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { x, y }));
+    const y = plan.tensor(`${this.prefix}y`, x.shape);
+    plan.add(await activationForwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { x, y }));
     return { x, y };
   }
 
   async backward(plan: PlanBuilder, { x, y }: Saved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     if (!o.needDx) return null;
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
-    plan.dispatches.push(await activationBackwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { out: y, dy, dx }));
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
+    plan.add(await activationBackwardProgram(this.op, this.slope, pointwiseWidth(x.size)).prepare(plan.gpu, { n: x.size }, { out: y, dy, dx }));
     return dx;
   }
 }

@@ -9,7 +9,8 @@ import type { FusedActivation } from '../shaders/activation.js';
 import type { ChannelForm } from '../shaders/reduce.js';
 import { normalFloat, type PhiloxStream } from '../random/philox.js';
 import { batchNormWritesBatchInner } from './conv-route.js';
-import { Layer, planChannels, planTensor, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, type BackwardOptions, type DyFeed, type ForwardOptions, type InitScheme, type Saved, type TensorSpec } from './layer.js';
+import type { PlanBuilder } from './plan.js';
 
 /** What a forward leaves for its backward: whether it trained, the fused activation, and each group's statistics. */
 interface BatchNormSaved extends Saved {
@@ -83,17 +84,17 @@ export class BatchNorm extends Layer<BatchNormSaved> {
    * training statistics per group of N / groups consecutive samples, each updating the running
    * statistics in turn, exactly as that many separate passes would (D's real and fake halves).
    */
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups = 1): Promise<BatchNormSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, { training, act, groups = 1 }: ForwardOptions): Promise<BatchNormSaved> {
     const { N, C, HW } = this.sizes(x);
     const { gpu } = plan;
-    const y = planTensor(plan, `${this.prefix}y`, x.shape);
+    const y = plan.tensor(`${this.prefix}y`, x.shape);
     const gamma = this.param('weight');
     const beta = this.param('bias');
-    const mean = this.state('running_mean');
-    const variance = this.state('running_var');
+    const mean = this.buffer('running_mean');
+    const variance = this.buffer('running_var');
     const uniforms = (n: number, first: number) => ({ N: n, C, HW, eps: this.eps, momentum: this.momentum, first, batch: N });
     if (!training) {
-      plan.dispatches.push(await batchNormEvalProgram().prepare(gpu, { N, C, HW }, { x, gamma, beta, y, running_mean: mean, running_var: variance }, uniforms(N, 0)));
+      plan.add(await batchNormEvalProgram().prepare(gpu, { N, C, HW }, { x, gamma, beta, y, running_mean: mean, running_var: variance }, uniforms(N, 0)));
       return { x, y, training: false, groupStats: [] };
     }
     const n = this.groupSize(N, groups);
@@ -104,9 +105,9 @@ export class BatchNorm extends Layer<BatchNormSaved> {
     const form = this.channelForm(plan, x, n);
     const groupStats: Tensor[] = [];
     for (let g = 0; g < groups; g++) {
-      const saved = planTensor(plan, `${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
+      const saved = plan.tensor(`${this.prefix}batch stats${groups > 1 ? ` ${g}` : ''}`, [2, C]);
       groupStats.push(saved);
-      plan.dispatches.push(
+      plan.add(
         await batchNormTrainProgram(form, act).prepare(gpu, { N: n, C, HW }, { x, gamma, beta, y, saved, running_mean: mean, running_var: variance }, uniforms(n, g * n)),
       );
     }
@@ -125,14 +126,15 @@ export class BatchNorm extends Layer<BatchNormSaved> {
   /** The per-channel form of the training kernels (forward and backward alike), over one statistics group's `n` samples. */
   private channelForm(plan: PlanBuilder, x: Tensor, n: number): ChannelForm {
     const { C, HW } = this.sizes(x);
-    return planChannels(plan, { N: n, C, HW, size: x.size }, 'batchnorm');
+    return plan.channelForm({ N: n, C, HW, size: x.size }, 'batchnorm');
   }
 
   /**
-   * `feed`: what the layer before takes from this backward (Sequential asks it): its bias
+   * `o.feedsBefore`: what the layer before takes from this backward (Sequential asks it): its bias
    * gradient from the sums of dx, and dx written batch-innermost ([C, H, W, N]) instead of NCHW.
    */
-  async backward(plan: PlanBuilder, saved: BatchNormSaved, dy: Tensor, o: BackwardOptions, feed: DyFeed = {}): Promise<Tensor | null> {
+  async backward(plan: PlanBuilder, saved: BatchNormSaved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+    const feed = o.feedsBefore ?? {};
     if (!saved.training) throw new Error(`${this.prefix}${this.kind}: backward needs a training-mode forward`);
     const { x } = saved;
     const { N, C, HW } = this.sizes(x);
@@ -140,12 +142,12 @@ export class BatchNorm extends Layer<BatchNormSaved> {
     if (!o.needDx && !o.paramGrads) return null;
     const n = this.groupSize(N, saved.groupStats.length);
     const batchInner = o.needDx && feed.batchInner === true;
-    const dx = batchInner ? planTensor(plan, `${this.prefix}dx chwn`, [C, ...x.shape.slice(2), N]) : planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dx = batchInner ? plan.tensor(`${this.prefix}dx chwn`, [C, ...x.shape.slice(2), N]) : plan.tensor(`${this.prefix}dx`, x.shape);
     const dsum = o.needDx ? feed.biasGrad : undefined;
     if (dsum && (dsum.size !== C || !o.paramGrads)) throw new Error(`${this.prefix}${this.kind}: a bias gradient before it needs ${C} values and parameter gradients, found ${dsum.size}${o.paramGrads ? '' : ' without them'}`);
     // The kernel always writes dgamma/dbeta; without parameter gradients they go to scratch.
-    const dgamma = o.paramGrads ? this.grad('weight') : planTensor(plan, `${this.prefix}scratch dgamma`, [C]);
-    const dbeta = o.paramGrads ? this.grad('bias') : planTensor(plan, `${this.prefix}scratch dbeta`, [C]);
+    const dgamma = o.paramGrads ? this.grad('weight') : plan.tensor(`${this.prefix}scratch dgamma`, [C]);
+    const dbeta = o.paramGrads ? this.grad('bias') : plan.tensor(`${this.prefix}scratch dbeta`, [C]);
     const form = this.channelForm(plan, x, n);
     for (const [g, stats] of saved.groupStats.entries()) {
       // Groups after the first add their gradients, as separate passes would.
@@ -153,7 +155,7 @@ export class BatchNorm extends Layer<BatchNormSaved> {
       const bindings = { x, gamma: this.param('weight'), saved: stats, dy, dx, dgamma, dbeta, ...(saved.act ? { out: saved.y } : {}), ...(dsum ? { dsum } : {}) };
       const uniforms = { N: n, C, HW, eps: this.eps, momentum: this.momentum, first: g * n, batch: N };
       const program = batchNormBackwardProgram(form, { accumulate: o.paramGrads && accumulate, ...(saved.act ? { act: saved.act } : {}), dxSum: !!dsum, dxBatchInner: batchInner });
-      plan.dispatches.push(await program.prepare(gpu, { N: n, C, HW }, bindings, uniforms));
+      plan.add(await program.prepare(gpu, { N: n, C, HW }, bindings, uniforms));
     }
     return o.needDx ? dx : null;
   }

@@ -2,9 +2,9 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { ConvGemmMode } from '../shaders/conv-gemm.js';
 import type { ConvGeometry } from '../shaders/conv.js';
-import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
-import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type ConvPath, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, affineInit, expectShape, type BackwardOptions, type DyFeed, type InitScheme, type Saved, type TensorSpec } from './layer.js';
+import type { ConvPath, PlanBuilder } from './plan.js';
 import { batchInnermost, channelSum, convForwardOnCol, convGemm, imageCol, type ChannelsByPixels } from './ops.js';
 import { convRoute, layerPath, type ConvRoute, type ConvRouteLayer } from './conv-route.js';
 
@@ -42,9 +42,6 @@ export abstract class ConvLayer extends Layer<ConvSaved> {
       if (!Number.isInteger(v) || v < min) throw new Error(`${this.constructor.name}: ${name} must be an integer >= ${min}, found ${v}`);
     }
   }
-
-  /** The forward; `act`: the activation after the layer, applied in the product's epilogue (Sequential). */
-  abstract override forward(plan: PlanBuilder, x: Tensor, training?: boolean, act?: FusedActivation): Promise<ConvSaved>;
 
   /** What this layer is to its route (conv-route.ts): its channels and its products' GEMM forms. */
   protected get routeLayer(): ConvRouteLayer {
@@ -90,7 +87,7 @@ export abstract class ConvLayer extends Layer<ConvSaved> {
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
     if (dxOnCol) await convForwardOnCol(plan, g, G, this.param('weight'), shared!, dx);
     else await convGemm(plan, this.dxForm, g, G, this.param('weight'), dy, dx);
     return dx;
@@ -111,7 +108,7 @@ export abstract class ConvLayer extends Layer<ConvSaved> {
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
     await convGemm(plan, this.dxForm, g, G, this.param('weight'), dxInner ? dyc! : dy, dx, { batchInner: dxInner });
     return dx;
   }

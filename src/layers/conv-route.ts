@@ -12,7 +12,7 @@ import { convGemmShape, type ConvGemmMode, type ConvGemmOp } from '../shaders/co
 import type { ConvGeometry } from '../shaders/conv.js';
 import { prefersDotProducts } from '../shaders/matmul.js';
 import type { ChannelForm } from '../shaders/reduce.js';
-import type { ConvPath, PlanBuilder } from './layer.js';
+import type { ConvPath, PlanBuilder } from './plan.js';
 
 /**
  * How one product of a convolution runs:

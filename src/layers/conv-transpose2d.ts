@@ -13,7 +13,8 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { FusedActivation } from '../shaders/activation.js';
 import { convTransposeOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
-import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder } from './layer.js';
+import type { BackwardOptions, ForwardOptions } from './layer.js';
+import type { ConvPath, PlanBuilder } from './plan.js';
 import { batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class ConvTranspose2d extends ConvLayer {
@@ -43,11 +44,11 @@ export class ConvTranspose2d extends ConvLayer {
     return { N, C: this.outChannels, H: Ho, W: Wo, Ho: H, Wo: W, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, { training, act }: ForwardOptions): Promise<ConvSaved> {
     const g = this.geometry(x);
     const route = this.route(plan, x, training);
     if (route.path === 'implicit') {
-      const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+      const y = plan.tensor(`${this.prefix}y`, this.outputShape(x.shape));
       const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
       if (route.keeps.xInner) {
         const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
@@ -62,8 +63,8 @@ export class ConvTranspose2d extends ConvLayer {
     const Kc = this.outChannels * g.k * g.k;
     const Ci = this.inChannels;
     const x2d = await channelsByPixels(plan, x, g.N, Ci, g.Ho * g.Wo, `${this.prefix}x2d`);
-    const col = planTensor(plan, `${this.prefix}col`, [Kc, J]);
-    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+    const col = plan.tensor(`${this.prefix}col`, [Kc, J]);
+    const y = plan.tensor(`${this.prefix}y`, this.outputShape(x.shape));
     await matmul(plan, this.param('weight'), x2d.t, col, { M: Kc, N: J, K: Ci }, { transA: true, ...x2d.asB });
     await col2im(plan, col, y, g, this.biasParam(), act);
     return { route, x, y, x2d };
@@ -81,7 +82,7 @@ export class ConvTranspose2d extends ConvLayer {
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
     await convForwardOnCol(plan, g, Ci, this.param('weight'), dcol, dx);
     return dx;
   }

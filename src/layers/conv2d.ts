@@ -9,10 +9,10 @@
  * transposed (dx), with no col buffer and no permute.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import type { FusedActivation } from '../shaders/activation.js';
 import { convOut, type ConvGeometry } from '../shaders/conv.js';
 import { ConvLayer, type ConvSaved } from './conv-base.js';
-import { planTensor, type BackwardOptions, type ConvPath, type PlanBuilder } from './layer.js';
+import type { BackwardOptions, ForwardOptions } from './layer.js';
+import type { ConvPath, PlanBuilder } from './plan.js';
 import { batchInnermost, channelsByPixels, col2im, convForwardOnCol, convGemm, imageCol, matmul } from './ops.js';
 
 export class Conv2d extends ConvLayer {
@@ -41,11 +41,11 @@ export class Conv2d extends ConvLayer {
     return { N, C, H, W, Ho, Wo, k: this.kernelSize, s: this.stride, p: this.padding };
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, training = false, act?: FusedActivation): Promise<ConvSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, { training, act }: ForwardOptions): Promise<ConvSaved> {
     const g = this.geometry(x);
     const epilogue = { bias: this.biasParam(), ...(act ? { activation: act } : {}) };
     const route = this.route(plan, x, training);
-    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+    const y = plan.tensor(`${this.prefix}y`, this.outputShape(x.shape));
     if (route.keeps.xInner) {
       const xc = await batchInnermost(plan, x, `${this.prefix}x chwn`);
       const inner = route.forward === 'batchInner';
@@ -75,8 +75,8 @@ export class Conv2d extends ConvLayer {
       await this.biasGrad(plan, dy, o);
     }
     if (!o.needDx) return null;
-    const dcol = planTensor(plan, `${this.prefix}dcol`, [Kc, J]);
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dcol = plan.tensor(`${this.prefix}dcol`, [Kc, J]);
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
     await matmul(plan, this.param('weight'), dy2d.t, dcol, { M: Kc, N: J, K: Co }, { transA: true, ...dy2d.asB });
     await col2im(plan, dcol, dx, g);
     return dx;

@@ -3,53 +3,12 @@
  * build time: they allocate their outputs, compile kernels and append dispatches to the plan.
  * Replaying the plan is then only encoding. No math happens on the CPU.
  */
-import type { Gpu } from '../gpu/gpu.js';
-import type { Dispatch } from '../gpu/kernel.js';
-import { numel, type Tensor } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { numel } from '../gpu/tensor.js';
 import type { ParameterArena, StateArena } from './arena.js';
-import type { MatmulTuner } from './matmul-tuner.js';
-import type { TensorAllocator } from './activation-arena.js';
-import { channelForm, channelStrategy, type ChannelForm, type ChannelStrategy } from '../shaders/reduce.js';
 import { normalFloat, unitFloat, type PhiloxStream } from '../random/philox.js';
 import type { FusedActivation } from '../shaders/activation.js';
-
-/** Where a layer's dispatches go, in order, and the choices that shape them. */
-export interface PlanBuilder {
-  gpu: Gpu;
-  dispatches: Dispatch[];
-  /** Matmul variant for heavy ops: a name, or `auto` for the fastest that supports the shape. */
-  matmul?: string;
-  /** Picks `auto` variants per shape (timed, cached); without one, the fixed table. */
-  tuner?: MatmulTuner;
-  /**
-   * How convolutions run: `implicit` GEMMs that read and write NCHW tensors directly
-   * (src/shaders/conv-gemm.ts), `explicit` im2col/col2im + matmul (src/shaders/conv.ts), or
-   * `auto` (default): implicit except for layers with fewer than 4 channels on a side (see
-   * conv-route.ts, layerPath).
-   */
-  conv?: ConvPath;
-  /** The implicit conv GEMMs' register block (`conv_16x8`); by default the tuner's or the fixed choice. */
-  convBlock?: string;
-  /** How per-channel kernels (BatchNorm, bias sums) own a channel; by default the adapter's rule (channelStrategy). */
-  channels?: ChannelStrategy;
-  /** Fuse each BatchNorm with the activation after it in training (default true; src/layers/sequential.ts). */
-  fuse?: boolean;
-  /** Where the plan's own tensors go (an ActivationArena's slots); without one, a buffer each. */
-  alloc?: TensorAllocator;
-}
-
-/** The form of this plan's per-channel kernels over N samples of [C, HW] in a tensor of `size` values (see channelForm). */
-export function planChannels(plan: PlanBuilder, { N, C, HW, size }: { N: number; C: number; HW: number; size: number }, kernel: 'batchnorm' | 'sum'): ChannelForm {
-  return channelForm(plan.channels ?? channelStrategy(N * HW, plan.gpu.isSoftware), { C, HW, size }, kernel, plan.gpu);
-}
-
-/** A tensor the plan owns (activation, gradient, scratch): from plan.alloc, else a buffer of its own. */
-export function planTensor(plan: PlanBuilder, label: string, shape: readonly number[]): Tensor {
-  return plan.alloc ? plan.alloc(label, shape) : plan.gpu.tensor(label, shape);
-}
-
-export const CONV_PATHS = ['auto', 'implicit', 'explicit'] as const;
-export type ConvPath = (typeof CONV_PATHS)[number];
+import type { ConvPath, PlanBuilder } from './plan.js';
 
 /** A tensor a layer owns: its name in the PyTorch state_dict (after the layer's prefix). */
 export interface TensorSpec {
@@ -84,6 +43,32 @@ export interface BackwardOptions {
   paramGrads: boolean;
   /** What the backward of the layer after did for this one (its `dyFeed`, granted): see DyFeed. */
   fed?: DyFeed;
+  /** What this backward does for the layer before (its `grants`, asked by Sequential): see DyFeed. */
+  feedsBefore?: DyFeed;
+}
+
+/** How a forward runs. */
+export interface ForwardOptions {
+  training: boolean;
+  /** The activation after it, run in its kernels: only where fusesActivation says so (Sequential decides). */
+  act?: FusedActivation;
+  /** The batch as that many batches of equal size, each with its own statistics (BatchNorm; D's real and fake halves). */
+  groups?: number;
+}
+
+/**
+ * Where a layer finds its tensors, by full state_dict name: the model's arenas, or what a wrapper
+ * puts in their place (a weight it computes before the layer's forward, and that weight's gradient).
+ */
+export interface TensorSource {
+  param(name: string): Tensor;
+  grad(name: string): Tensor;
+  state(name: string): Tensor;
+}
+
+/** The arenas' views as a TensorSource. */
+export function arenaSource(params: ParameterArena, state: StateArena): TensorSource {
+  return { param: (n) => params.view('param', n), grad: (n) => params.view('grad', n), state: (n) => state.view('state', n) };
 }
 
 /**
@@ -99,12 +84,41 @@ export interface DyFeed {
 }
 
 export abstract class Layer<S extends Saved = Saved> {
-  /** Set by Sequential: `model.3.` etc., so arena names equal PyTorch state_dict keys. */
-  prefix = '';
+  #prefix = '';
   /** Whether Sequential gives it an index (false: a view outside the PyTorch module's Sequential). */
   numbered = true;
-  protected paramArena?: ParameterArena;
-  protected stateArena?: StateArena;
+  private source?: TensorSource;
+
+  /** `model.3.` etc., set by the layer that holds it, so tensor names equal PyTorch state_dict keys; passed down to children. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  set prefix(p: string) {
+    this.#prefix = p;
+    for (const [name, child] of this.children()) child.prefix = `${p}${name}.`;
+  }
+
+  /** The layers this one holds, by their attribute names in the PyTorch module ('0', 'conv'): none for a leaf. */
+  children(): ReadonlyArray<readonly [string, Layer]> {
+    return [];
+  }
+
+  /** This layer and every layer inside it, depth first: each tensor of a model is declared by one of them. */
+  *walk(): Generator<Layer> {
+    yield this;
+    for (const [, child] of this.children()) yield* child.walk();
+  }
+
+  /** Every parameter in and under this layer, by full state_dict name (prefix included). */
+  namedParamSpecs(): TensorSpec[] {
+    return [...this.walk()].flatMap((l) => l.paramSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
+  }
+
+  /** Every state tensor in and under this layer, by full state_dict name. */
+  namedStateSpecs(): TensorSpec[] {
+    return [...this.walk()].flatMap((l) => l.stateSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
+  }
 
   abstract readonly kind: string;
 
@@ -142,9 +156,10 @@ export abstract class Layer<S extends Saved = Saved> {
     return new Float32Array(n);
   }
 
-  bind(params: ParameterArena, state: StateArena): void {
-    this.paramArena = params;
-    this.stateArena = state;
+  /** Where this layer and its children find their tensors (a model binds its arenas; a wrapper may bind its own). */
+  bind(source: TensorSource): void {
+    this.source = source;
+    for (const [, child] of this.children()) child.bind(source);
   }
 
   abstract outputShape(input: readonly number[]): number[];
@@ -158,12 +173,8 @@ export abstract class Layer<S extends Saved = Saved> {
     return Math.max(numel(input), numel(this.outputShape(input)));
   }
 
-  /**
-   * Appends the forward dispatches. `act`: the activation after it, run in its kernels (only where
-   * fusesActivation says so); `groups`: the batch as that many batches of equal size, for layers
-   * with batch statistics (BatchNorm); other layers ignore both.
-   */
-  abstract forward(plan: PlanBuilder, x: Tensor, training: boolean, act?: FusedActivation, groups?: number): Promise<S>;
+  /** Appends the forward dispatches; what it returns is what its backward is given. */
+  abstract forward(plan: PlanBuilder, x: Tensor, o: ForwardOptions): Promise<S>;
 
   /** What this layer's backward would take from the layer after it (see DyFeed): by default nothing. */
   dyFeed(_plan: PlanBuilder, _saved: S, _o: BackwardOptions): DyFeed {
@@ -175,22 +186,25 @@ export abstract class Layer<S extends Saved = Saved> {
     return {};
   }
 
-  /** Appends the backward dispatches; returns dx when asked for. `feed`: what it does for the layer before (grants). */
-  abstract backward(plan: PlanBuilder, saved: S, dy: Tensor, opts: BackwardOptions, feed?: DyFeed): Promise<Tensor | null>;
+  /** Appends the backward dispatches; returns dx when asked for (o.needDx). */
+  abstract backward(plan: PlanBuilder, saved: S, dy: Tensor, o: BackwardOptions): Promise<Tensor | null>;
 
   protected param(name: string): Tensor {
-    if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);
-    return this.paramArena.view('param', this.prefix + name);
+    return this.bound().param(this.prefix + name);
   }
 
   protected grad(name: string): Tensor {
-    if (!this.paramArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a parameter arena`);
-    return this.paramArena.view('grad', this.prefix + name);
+    return this.bound().grad(this.prefix + name);
   }
 
-  protected state(name: string): Tensor {
-    if (!this.stateArena) throw new Error(`${this.kind} ${this.prefix}: not bound to a state arena`);
-    return this.stateArena.view('state', this.prefix + name);
+  /** A state tensor (PyTorch's buffers: BatchNorm's running statistics). */
+  protected buffer(name: string): Tensor {
+    return this.bound().state(this.prefix + name);
+  }
+
+  private bound(): TensorSource {
+    if (!this.source) throw new Error(`${this.kind} ${this.prefix}: not bound to its tensors (allocate the model first)`);
+    return this.source;
   }
 }
 

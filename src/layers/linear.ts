@@ -5,9 +5,9 @@
  * nothing, and dW and dx are unpadded on the way out.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import type { FusedActivation } from '../shaders/activation.js';
 import type { PhiloxStream } from '../random/philox.js';
-import { Layer, affineInit, planTensor, expectShape, type BackwardOptions, type DyFeed, type InitScheme, type PlanBuilder, type Saved, type TensorSpec } from './layer.js';
+import { Layer, affineInit, expectShape, type BackwardOptions, type DyFeed, type ForwardOptions, type InitScheme, type Saved, type TensorSpec } from './layer.js';
+import type { PlanBuilder } from './plan.js';
 import { channelSum, matmul, padColumns } from './ops.js';
 
 /** What Linear's forward keeps: x and W padded, where `in` is not a multiple of 4. */
@@ -47,17 +47,17 @@ export class Linear extends Layer<LinearSaved> {
     return Math.ceil(this.inFeatures / 4) * 4;
   }
 
-  async forward(plan: PlanBuilder, x: Tensor, _training = false, act?: FusedActivation): Promise<LinearSaved> {
+  async forward(plan: PlanBuilder, x: Tensor, { act }: ForwardOptions): Promise<LinearSaved> {
     const [N] = x.shape as [number];
     const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
-    const y = planTensor(plan, `${this.prefix}y`, this.outputShape(x.shape));
+    const y = plan.tensor(`${this.prefix}y`, this.outputShape(x.shape));
     const o = { transB: true, bias: 'col', ...(act ? { activation: act } : {}) } as const;
     if (P === I) {
       await matmul(plan, x, this.param('weight'), y, { M: N, N: O, K: I }, o, this.param('bias'));
       return { x, y };
     }
-    const xp = planTensor(plan, `${this.prefix}x (padded)`, [N, P]);
-    const wp = planTensor(plan, `${this.prefix}weight (padded)`, [O, P]);
+    const xp = plan.tensor(`${this.prefix}x (padded)`, [N, P]);
+    const wp = plan.tensor(`${this.prefix}weight (padded)`, [O, P]);
     await padColumns(plan, 'pad', x, xp, N, I, P);
     await padColumns(plan, 'pad', this.param('weight'), wp, O, I, P);
     await matmul(plan, xp, wp, y, { M: N, N: O, K: P }, o, this.param('bias'));
@@ -74,7 +74,7 @@ export class Linear extends Layer<LinearSaved> {
     const [I, O, P] = [this.inFeatures, this.outFeatures, this.paddedIn];
     if (o.paramGrads) {
       if (padded) {
-        const dwp = planTensor(plan, `${this.prefix}dW (padded)`, [O, P]);
+        const dwp = plan.tensor(`${this.prefix}dW (padded)`, [O, P]);
         await matmul(plan, dy, padded.x, dwp, { M: O, N: P, K: N }, { transA: true });
         await padColumns(plan, o.accumulate ? 'unpad+' : 'unpad', dwp, this.grad('weight'), O, I, P);
       } else {
@@ -84,12 +84,12 @@ export class Linear extends Layer<LinearSaved> {
       if (!o.fed?.biasGrad) await channelSum(plan, dy, this.grad('bias'), N, O, 1, o.accumulate);
     }
     if (!o.needDx) return null;
-    const dx = planTensor(plan, `${this.prefix}dx`, x.shape);
+    const dx = plan.tensor(`${this.prefix}dx`, x.shape);
     if (!padded) {
       await matmul(plan, dy, this.param('weight'), dx, { M: N, N: I, K: O });
       return dx;
     }
-    const dxp = planTensor(plan, `${this.prefix}dx (padded)`, [N, P]);
+    const dxp = plan.tensor(`${this.prefix}dx (padded)`, [N, P]);
     await matmul(plan, dy, padded.weight, dxp, { M: N, N: P, K: O });
     await padColumns(plan, 'unpad', dxp, dx, N, I, P);
     return dx;

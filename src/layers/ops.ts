@@ -2,7 +2,6 @@
  * The op helpers layers are written with: each checks tensor sizes against the shape it is given,
  * prepares one dispatch through the Gpu's dispatch helper and appends it to the plan.
  */
-import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { col2imProgram, im2colProgram, nchwToChwnProgram, nchwToCnProgram, type ConvGeometry } from '../shaders/conv.js';
 import { convGemmFixedProgram, convGemmPackedSize, convGemmShape, convGemmSizes, type ConvGemmMode, type ConvGemmOp } from '../shaders/conv-gemm.js';
@@ -18,7 +17,7 @@ import {
 import { padColumnsProgram, type PadDirection, copyIntoProgram } from '../shaders/elementwise.js';
 import { channelSumProgram } from '../shaders/reduce.js';
 import type { FusedActivation } from '../shaders/activation.js';
-import { planChannels, planTensor, type PlanBuilder } from './layer.js';
+import type { PlanBuilder } from './plan.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import { weightViaCol } from './conv-route.js';
 
@@ -26,10 +25,6 @@ function checkSize(what: string, t: Tensor, expected: number): void {
   if (t.size !== expected) {
     throw new Error(`${what}: tensor "${t.label}" [${t.shape.join(', ')}] has ${t.size} values, expected ${expected}`);
   }
-}
-
-async function add(plan: PlanBuilder, d: Promise<Dispatch>): Promise<void> {
-  plan.dispatches.push(await d);
 }
 
 /** Which matmul variant a plan uses for a shape: its named choice if that supports the shape, else the best. */
@@ -50,7 +45,7 @@ export async function matmul(plan: PlanBuilder, A: Tensor, B: Tensor, C: Tensor,
   checkSize('matmul C', C, M * N);
   if (bias) checkSize('matmul bias', bias, o.bias === 'row' ? M : N);
   const variant = await chooseMatmul(plan, shape, o);
-  plan.dispatches.push(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C, bias)).dispatches);
+  plan.add(...(await prepareMatmul(plan.gpu, variant, shape, o, A, B, C, bias)).dispatches);
 }
 
 /**
@@ -91,15 +86,15 @@ export async function convGemm(
   const packed = convGemmPackedSize(op);
   let a = A;
   if (packed > 0) {
-    a = planTensor(plan, `${out.label} packed A`, [packed]);
-    await add(plan, prepareConvPack(plan.gpu, op, A, a, uniform));
+    a = plan.tensor(`${out.label} packed A`, [packed]);
+    plan.add(await prepareConvPack(plan.gpu, op, A, a, uniform));
   }
-  await add(plan, prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
+  plan.add(await prepareConvGemm(plan.gpu, name, op, { A: a, B, out, ...(o.bias ? { bias: o.bias } : {}) }, uniform));
 }
 
 /** col(image) [C k k, N Ho Wo], the products' shared operand. */
 export async function imageCol(plan: PlanBuilder, image: Tensor, g: ConvGeometry, label: string): Promise<Tensor> {
-  const col = planTensor(plan, label, [g.C * g.k * g.k, g.N * g.Ho * g.Wo]);
+  const col = plan.tensor(label, [g.C * g.k * g.k, g.N * g.Ho * g.Wo]);
   await im2col(plan, image, col, g);
   return col;
 }
@@ -122,14 +117,14 @@ export async function im2col(plan: PlanBuilder, image: Tensor, col: Tensor, g: C
   checkSize('im2col image', image, g.N * g.C * g.H * g.W);
   const n = g.C * g.k * g.k * g.N * g.Ho * g.Wo;
   checkSize('im2col col', col, n);
-  await add(plan, im2colProgram(g).prepare(plan.gpu, g, { image, col }));
+  plan.add(await im2colProgram(g).prepare(plan.gpu, g, { image, col }));
 }
 
 export async function col2im(plan: PlanBuilder, col: Tensor, image: Tensor, g: ConvGeometry, bias?: Tensor, act?: FusedActivation): Promise<void> {
   checkSize('col2im col', col, g.C * g.k * g.k * g.N * g.Ho * g.Wo);
   const n = g.N * g.C * g.H * g.W;
   checkSize('col2im image', image, n);
-  await add(plan, col2imProgram(g, !!bias, act).prepare(plan.gpu, { n }, bias ? { col, image, bias } : { col, image }));
+  plan.add(await col2imProgram(g, !!bias, act).prepare(plan.gpu, { n }, bias ? { col, image, bias } : { col, image }));
 }
 
 /** dst[first + i] = src[i]: `src` placed inside `dst` from float `first` on. */
@@ -137,14 +132,14 @@ export async function copyInto(plan: PlanBuilder, src: Tensor, dst: Tensor, firs
   if (!Number.isInteger(first) || first < 0 || first + src.size > dst.size) {
     throw new Error(`copy: "${src.label}" (${src.size} values) does not fit in "${dst.label}" (${dst.size}) from ${first}`);
   }
-  await add(plan, copyIntoProgram().prepare(plan.gpu, { n: src.size }, { src, dst }, { first }));
+  plan.add(await copyIntoProgram().prepare(plan.gpu, { n: src.size }, { src, dst }, { first }));
 }
 
 /** [rows, width] -> [rows, padded] with zero columns appended (`pad`), or back (`unpad`; `unpad+` adds into dst). */
 export async function padColumns(plan: PlanBuilder, direction: PadDirection, src: Tensor, dst: Tensor, rows: number, width: number, padded: number): Promise<void> {
   checkSize(`${direction} columns src`, src, rows * (direction === 'pad' ? width : padded));
   checkSize(`${direction} columns dst`, dst, rows * (direction === 'pad' ? padded : width));
-  await add(plan, padColumnsProgram(direction).prepare(plan.gpu, { rows, width, padded }, { src, dst }));
+  plan.add(await padColumnsProgram(direction).prepare(plan.gpu, { rows, width, padded }, { src, dst }));
 }
 
 /** An [N, C, HW] tensor as the GEMM operand [C, N HW]: the tensor itself, read NCHW, or a permuted copy. */
@@ -163,8 +158,8 @@ export interface ChannelsByPixels {
 export async function channelsByPixels(plan: PlanBuilder, x: Tensor, N: number, C: number, HW: number, label: string): Promise<ChannelsByPixels> {
   checkSize(`${label} (NCHW)`, x, N * C * HW);
   if (HW % 4 === 0) return { t: x, asA: { aNchwHW: HW }, asB: { bNchwHW: HW } };
-  const t = planTensor(plan, label, [C, N * HW]);
-  await add(plan, nchwToCnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
+  const t = plan.tensor(label, [C, N * HW]);
+  plan.add(await nchwToCnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
   return { t, asA: {}, asB: {} };
 }
 
@@ -173,8 +168,8 @@ export async function batchInnermost(plan: PlanBuilder, x: Tensor, label: string
   if (x.shape.length !== 4) throw new Error(`${label}: expected an [N, C, H, W] tensor, found "${x.label}" [${x.shape.join(', ')}]`);
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const HW = H * W;
-  const t = planTensor(plan, label, [C, H, W, N]);
-  await add(plan, nchwToChwnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
+  const t = plan.tensor(label, [C, H, W, N]);
+  plan.add(await nchwToChwnProgram({ N, C, HW }).prepare(plan.gpu, {}, { src: x, dst: t }));
   return t;
 }
 
@@ -182,5 +177,5 @@ export async function batchInnermost(plan: PlanBuilder, x: Tensor, label: string
 export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: number, C: number, HW: number, accumulate: boolean): Promise<void> {
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
-  await add(plan, channelSumProgram(planChannels(plan, { N, C, HW, size: x.size }, 'sum'), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
+  plan.add(await channelSumProgram(plan.channelForm({ N, C, HW, size: x.size }, 'sum'), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
 }

@@ -1,6 +1,7 @@
 /** Flatten and Unflatten: views of the same memory, no dispatch (NCHW is already row-major). */
 import { numel, type Tensor } from '../gpu/tensor.js';
-import { Layer, type BackwardOptions, type PlanBuilder, type Saved } from './layer.js';
+import { Layer, type BackwardOptions, type Saved } from './layer.js';
+import type { PlanBuilder } from './plan.js';
 
 abstract class Reshape extends Layer {
   async forward(_plan: PlanBuilder, x: Tensor): Promise<Saved> {

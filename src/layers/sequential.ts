@@ -7,41 +7,57 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { Arena, PARAM_ROLES, type ParameterArena, type StateArena } from './arena.js';
-import type { BackwardOptions, ConvPath, DyFeed, Layer, PlanBuilder, Saved, TensorSpec } from './layer.js';
+import { arenaSource, Layer, type BackwardOptions, type DyFeed, type ForwardOptions, type Saved } from './layer.js';
+import type { ConvPath, PlanBuilder } from './plan.js';
 
-export class Sequential {
+/** A Sequential's forward: its output, and each layer's saved state in order (the tape its backward reads). */
+export interface SequentialSaved extends Saved {
+  tape: Saved[];
+}
+
+/**
+ * Layers in order. As a model's root it owns the arenas (`allocate`); inside another layer it is
+ * a child like any other, its layers named under its prefix (`model.2.0.weight`), as a nested
+ * nn.Sequential's are. Fusion stays within one Sequential.
+ */
+export class Sequential extends Layer<SequentialSaved> {
+  readonly kind = 'Sequential';
   params!: ParameterArena;
   state!: StateArena;
+  private readonly names: string[];
 
   constructor(
     readonly label: string,
     readonly layers: Layer[],
-    readonly prefix = 'model.',
+    /** The root's attribute and dot (`model.`, `main.`); a parent's prefix replaces it. */
+    prefix = 'model.',
     /** One input's shape, without the batch dimension (G: [latent], D: [C, H, W]); [] when unknown. */
     readonly inputShape: readonly number[] = [],
   ) {
+    super();
     let i = 0;
-    for (const l of layers) l.prefix = l.numbered ? `${prefix}${i++}.` : `${prefix}(${l.kind}).`;
+    this.names = layers.map((l) => (l.numbered ? `${i++}` : `(${l.kind})`));
+    this.prefix = prefix;
   }
 
-  paramSpecs(): TensorSpec[] {
-    return this.layers.flatMap((l) => l.paramSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
+  override children(): ReadonlyArray<readonly [string, Layer]> {
+    return this.layers.map((l, i) => [this.names[i]!, l] as const);
   }
 
-  stateSpecs(): TensorSpec[] {
-    return this.layers.flatMap((l) => l.stateSpecs().map((s) => ({ ...s, name: l.prefix + s.name })));
-  }
-
-  /** Allocates the parameter arena (param, grad, adam_m, adam_v) and the state arena. */
+  /** Allocates the parameter arena (param, grad, adam_m, adam_v) and the state arena, and binds every layer to them. */
   allocate(gpu: Gpu): this {
-    this.params = new Arena(gpu, `${this.label}.params`, this.paramSpecs(), PARAM_ROLES);
-    this.state = new Arena(gpu, `${this.label}.state`, this.stateSpecs(), ['state'] as const);
-    for (const l of this.layers) l.bind(this.params, this.state);
+    this.params = new Arena(gpu, `${this.label}.params`, this.namedParamSpecs(), PARAM_ROLES);
+    this.state = new Arena(gpu, `${this.label}.state`, this.namedStateSpecs(), ['state'] as const);
+    this.bind(arenaSource(this.params, this.state));
     return this;
   }
 
   outputShape(input: readonly number[]): number[] {
     return this.layers.reduce<number[]>((shape, l) => l.outputShape(shape), [...input]);
+  }
+
+  override largestBufferFloats(input: readonly number[], conv: ConvPath = 'auto'): number {
+    return this.largestBuffer(input, conv).floats;
   }
 
   /** The largest buffer any layer allocates for `input`, and which layer. */
@@ -65,17 +81,16 @@ export class Sequential {
    *    ulps (tested).
    *  - `epilogue` (Conv2d, ConvTranspose2d, Linear): in the GEMM's (or col2im's) epilogue, after
    *    the bias. Its backward still runs on its own, from the fused output it saved.
-   * `groups`: the batch is that many batches of equal size, each with its own BatchNorm
-   * statistics (BatchNorm.forward).
+   * `o.groups` passes to every layer (BatchNorm keeps statistics per group).
    */
-  async forward(plan: PlanBuilder, x: Tensor, training: boolean, groups = 1): Promise<{ y: Tensor; tape: Saved[] }> {
+  async forward(plan: PlanBuilder, x: Tensor, o: ForwardOptions): Promise<SequentialSaved> {
     const tape: Saved[] = [];
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
       const next = plan.fuse !== false ? this.layers[i + 1]?.asActivation : undefined;
-      const act = next && (l.fusesActivation === 'epilogue' || (l.fusesActivation === 'training' && training)) ? next : undefined;
-      const s = await l.forward(plan, h, training, act, groups);
+      const act = next && (l.fusesActivation === 'epilogue' || (l.fusesActivation === 'training' && o.training)) ? next : undefined;
+      const s = await l.forward(plan, h, { training: o.training, ...(o.groups ? { groups: o.groups } : {}), ...(act ? { act } : {}) });
       tape.push(s);
       h = s.y;
       if (!act) continue;
@@ -83,7 +98,7 @@ export class Sequential {
       tape.push(l.fusesActivation === 'training' ? { x: s.y, y: s.y, fusedInto: s.y } : { x: s.y, y: s.y });
       i++;
     }
-    return { y: h, tape };
+    return { x, y: h, tape };
   }
 
   /**
@@ -91,9 +106,10 @@ export class Sequential {
    * layer that feedsLayerBefore (BatchNorm) also does in its backward what the layer before it
    * takes from it (DyFeed: its bias gradient, dy batch-innermost), with `plan.fuse`.
    */
-  async backward(plan: PlanBuilder, tape: Saved[], dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
+  async backward(plan: PlanBuilder, { tape }: SequentialSaved, dy: Tensor, o: BackwardOptions): Promise<Tensor | null> {
     // A layer's dx is needed by the layers before it only if one of them has parameters.
-    const needDxAt = (i: number) => o.needDx || this.layers.slice(0, i).some((l) => l.paramSpecs().length > 0);
+    const needDxAt = (i: number) => o.needDx || this.layers.slice(0, i).some((l) => l.namedParamSpecs().length > 0);
+    const { fed: _outer, feedsBefore: _none, ...base } = o;
     let g: Tensor | null = dy;
     let fed: DyFeed | undefined;
     for (let i = this.layers.length - 1; i >= 0; i--) {
@@ -101,9 +117,9 @@ export class Sequential {
       if (tape[i]!.fusedInto) continue; // its backward happens in the layer before it
       const layer = this.layers[i]!;
       const before = this.layers[i - 1];
-      const opts = { ...o, needDx, ...(fed ? { fed } : {}) };
-      fed = layer.feedsLayerBefore && before && needDx && plan.fuse !== false ? layer.grants(plan, tape[i]!, before.dyFeed(plan, tape[i - 1]!, { ...o, needDx: needDxAt(i - 1) })) : undefined;
-      g = await layer.backward(plan, tape[i]!, g!, opts, fed);
+      const feedsBefore = layer.feedsLayerBefore && before && needDx && plan.fuse !== false ? layer.grants(plan, tape[i]!, before.dyFeed(plan, tape[i - 1]!, { ...base, needDx: needDxAt(i - 1) })) : undefined;
+      g = await layer.backward(plan, tape[i]!, g!, { ...base, needDx, ...(fed ? { fed } : {}), ...(feedsBefore ? { feedsBefore } : {}) });
+      fed = feedsBefore;
       if (!needDx) break;
     }
     return g;

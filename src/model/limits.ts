@@ -5,7 +5,7 @@
  * maxStorageBufferBindingSize (and maxBufferSize).
  */
 import type { Gpu } from '../gpu/gpu.js';
-import type { ConvPath } from '../layers/layer.js';
+import type { ConvPath } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
 import { discriminator, generator, type ModelSpec } from './models.js';
 

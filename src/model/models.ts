@@ -150,7 +150,7 @@ export function initialValues(model: Sequential, seed: number, scheme: InitSchem
   const values = new Map<string, Float32Array>();
   const key = seedKey(seed);
   let index = 0;
-  for (const layer of model.layers) {
+  for (const layer of model.walk()) {
     for (const spec of layer.paramSpecs()) {
       const rng = new PhiloxStream(key, stream + index++, DOMAIN.init);
       values.set(layer.prefix + spec.name, layer.initParam(spec.name, numel(spec.shape), scheme, rng));

@@ -7,7 +7,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { parseSafetensors, SafetensorsError } from '../io/safetensors.js';
 import { ActivationArena } from '../layers/activation-arena.js';
-import type { PlanBuilder } from '../layers/layer.js';
+import { PlanBuilder } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.js';
@@ -155,13 +155,13 @@ export class Sampler {
     const arena = new ActivationArena(gpu, `sampler activations (batch ${batch})`);
     const { dispatches, y } = await arena.build(
       async (alloc) => {
-        const plan: PlanBuilder = { gpu, dispatches: [], conv, alloc };
+        const plan = new PlanBuilder(gpu, { conv, alloc });
         let input = z;
         if (labels) {
           input = alloc('sample G input (z, onehot(y))', [batch, latent + classes]);
-          plan.dispatches.push(await CONCAT.prepare(gpu, { rows: batch, latent, classes }, { z, labels, out: input }));
+          plan.add(await CONCAT.prepare(gpu, { rows: batch, latent, classes }, { z, labels, out: input }));
         }
-        return { dispatches: plan.dispatches, y: (await G.forward(plan, input, false)).y };
+        return { dispatches: plan.dispatches, y: (await G.forward(plan, input, { training: false })).y };
       },
       (p) => ({ dispatches: [noise.dispatch, ...p.dispatches], liveOut: [p.y] }),
     );

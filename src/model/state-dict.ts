@@ -26,7 +26,7 @@ function f32(shape: number[], values: Float32Array): SafeTensor {
 
 /** BatchNorm layers' `num_batches_tracked` keys of a model. */
 export function trackedKeys(model: Sequential): string[] {
-  return model.layers.filter((l) => l.kind.startsWith('BatchNorm')).map((l) => `${l.prefix}num_batches_tracked`);
+  return [...model.walk()].filter((l) => l.kind.startsWith('BatchNorm')).map((l) => `${l.prefix}num_batches_tracked`);
 }
 
 /**
@@ -74,7 +74,7 @@ export interface ExpectedTensor {
 /** What a model's checkpoint must hold, key by key. */
 export function expectedModelTensors(model: Sequential): Map<string, ExpectedTensor> {
   const out = new Map<string, ExpectedTensor>();
-  for (const s of [...model.paramSpecs(), ...model.stateSpecs()]) out.set(s.name, { shape: s.shape, dtype: 'F32' });
+  for (const s of [...model.namedParamSpecs(), ...model.namedStateSpecs()]) out.set(s.name, { shape: s.shape, dtype: 'F32' });
   for (const key of trackedKeys(model)) out.set(key, { shape: [], dtype: 'I64' });
   return out;
 }
@@ -124,7 +124,7 @@ export function loadAdamState(gpu: Gpu, model: Sequential, prefix: string, tenso
 
 export function expectedAdamTensors(model: Sequential, prefix: string): Map<string, ExpectedTensor> {
   const out = new Map<string, ExpectedTensor>();
-  for (const s of model.paramSpecs()) {
+  for (const s of model.namedParamSpecs()) {
     out.set(`${prefix}.${s.name}.exp_avg`, { shape: s.shape, dtype: 'F32' });
     out.set(`${prefix}.${s.name}.exp_avg_sq`, { shape: s.shape, dtype: 'F32' });
   }

@@ -5,7 +5,7 @@
  * the three terms and knows nothing of targets or heads. A new loss is one entry of GAN_LOSSES.
  */
 import type { Tensor } from '../gpu/tensor.js';
-import type { PlanBuilder } from '../layers/layer.js';
+import type { PlanBuilder } from '../layers/plan.js';
 import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
 import { BCE, BCE_LOGITS, type ElementLoss } from '../shaders/loss.js';
 import type { Head } from '../shaders/conditional.js';

@@ -15,7 +15,7 @@ import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
 import { HEADS } from '../shaders/conditional.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
-import { CONV_PATHS } from '../layers/layer.js';
+import { CONV_PATHS } from '../layers/plan.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
 import { baseRates } from './lr-schedule.js';
 

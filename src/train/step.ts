@@ -17,7 +17,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { planTensor, type ConvPath, type PlanBuilder } from '../layers/layer.js';
+import { type ConvPath, PlanBuilder } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
@@ -123,7 +123,7 @@ export class StepPlan {
 
   private static async buildWith(m: StepModels, dataset: GpuDataset | null, batch: number, alloc?: TensorAllocator): Promise<StepPlan> {
     const { gpu, G, D } = m;
-    const plan: PlanBuilder = { gpu, dispatches: [], matmul: m.matmul, tuner: m.tuner, conv: m.conv, alloc };
+    const plan = new PlanBuilder(gpu, { matmul: m.matmul, tuner: m.tuner, conv: m.conv, alloc });
     const real = dataset ? dataset.batch.rows(batch) : gpu.tensor('real batch', [batch, ...D.inputShape]);
     if (dataset && batch > dataset.batchSize) throw new Error(`step plan: batch ${batch} exceeds the data set's batch ${dataset.batchSize}`);
     const z = gpu.tensor(`z (batch ${batch})`, [batch, m.latentDim]);
@@ -137,22 +137,22 @@ export class StepPlan {
     const term: TermOf = (out, name, o = {}) => ({ plan, out, labels, label: label(name), ...o });
     let gInput = z;
     if (cond) {
-      gInput = planTensor(plan, label('G input (z, onehot(y))'), [batch, m.latentDim + cond.classes]);
-      plan.dispatches.push(await CONCAT.prepare(gpu, { rows: batch, latent: m.latentDim, classes: cond.classes }, { z, labels: labels!, out: gInput }));
+      gInput = plan.tensor(label('G input (z, onehot(y))'), [batch, m.latentDim + cond.classes]);
+      plan.add(await CONCAT.prepare(gpu, { rows: batch, latent: m.latentDim, classes: cond.classes }, { z, labels: labels!, out: gInput }));
     }
-    const g = await G.forward(plan, gInput, true);
+    const g = await G.forward(plan, gInput, { training: true });
     const { real: lossReal, fake: lossFake } = await StepPlan.dUpdate(plan, m, (m.schedule ?? REFERENCE_SCHEDULE).dPasses, real, g.y, term);
-    plan.dispatches.push(m.adamD);
+    plan.add(m.adamD);
     // Generator step, on the same fake batch, through the updated D.
-    const dG = await D.forward(plan, g.y, true);
+    const dG = await D.forward(plan, g.y, { training: true });
     const lossG = await m.loss.g(term(dG.y, 'G loss'));
-    const dFakeInput = await D.backward(plan, dG.tape, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
-    await G.backward(plan, g.tape, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
-    plan.dispatches.push(m.adamG);
-    if (m.emaG) plan.dispatches.push(m.emaG);
+    const dFakeInput = await D.backward(plan, dG, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
+    await G.backward(plan, g, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
+    plan.add(m.adamG);
+    if (m.emaG) plan.add(m.emaG);
 
     const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
-    plan.dispatches.push(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
+    plan.add(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
     return new StepPlan(m, batch, real, z, labels, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
   }
 
@@ -164,24 +164,24 @@ export class StepPlan {
     const { D } = m;
     const batch = real.shape[0]!;
     if (passes === 'separate') {
-      const dReal = await D.forward(plan, real, true);
+      const dReal = await D.forward(plan, real, { training: true });
       const lossReal = await m.loss.dReal(term(dReal.y, 'D real loss'));
-      const dFake = await D.forward(plan, fake, true);
+      const dFake = await D.forward(plan, fake, { training: true });
       const lossFake = await m.loss.dFake(term(dFake.y, 'D fake loss'));
-      await D.backward(plan, dReal.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
-      await D.backward(plan, dFake.tape, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
+      await D.backward(plan, dReal, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+      await D.backward(plan, dFake, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
       return { real: lossReal, fake: lossFake };
     }
     // One pass over [real; fake]: BatchNorm keeps each half's statistics (and updates the
     // running ones real first, then fake), so only the sums over the batch in D's weight
     // gradients change order: each GEMM sums both halves, where two passes accumulated.
-    const both = planTensor(plan, `D input (real; fake) (batch ${batch})`, [2 * batch, ...real.shape.slice(1)]);
+    const both = plan.tensor(`D input (real; fake) (batch ${batch})`, [2 * batch, ...real.shape.slice(1)]);
     await copyInto(plan, real, both, 0);
     await copyInto(plan, fake, both, real.size);
-    const d = await D.forward(plan, both, true, 2);
+    const d = await D.forward(plan, both, { training: true, groups: 2 });
     const lossReal = await m.loss.dReal(term(d.y, 'D real loss', { rows: { first: 0, count: batch } }));
     const lossFake = await m.loss.dFake(term(d.y, 'D fake loss', { rows: { first: batch, count: batch }, grad: lossReal.grad }));
-    await D.backward(plan, d.tape, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
+    await D.backward(plan, d, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
     return { real: lossReal, fake: lossFake };
   }
 

@@ -47,7 +47,7 @@ export const TOL: Record<string, Tolerance> = {
 /** Checks both models of `trainer` after `steps` steps against `ref(key)` (keys `g.model.0.weight`, `d....exp_avg`, ...). */
 export async function expectStateMatches(g: Gpu, trainer: GanTrainer, ref: (key: string) => Float32Array, steps: number, what: string): Promise<void> {
   const check = async (prefix: 'g' | 'd', model: GanTrainer['G']) => {
-    for (const spec of model.paramSpecs()) {
+    for (const spec of model.namedParamSpecs()) {
       const key = `${prefix}.${spec.name}`;
       const pairs: Array<[string, 'param' | 'adam_m' | 'adam_v', Tolerance]> = [
         [key, 'param', TOL.param!],
@@ -74,7 +74,7 @@ export async function expectStateMatches(g: Gpu, trainer: GanTrainer, ref: (key:
         }
       }
     }
-    for (const spec of model.stateSpecs()) {
+    for (const spec of model.namedStateSpecs()) {
       const got = (await g.read(model.state.view('state', spec.name))) as Float32Array;
       expect(compareClose(got, ref(`${prefix}.${spec.name}`), TOL.running!), `${prefix}.${spec.name}`).toBeNull();
     }
