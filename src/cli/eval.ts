@@ -16,7 +16,7 @@ export const EVAL_FLAGS = {
   ema: bool('score the weight average saved beside the checkpoint (train --ema)'),
   n: int('samples', { min: 2, default: 10000 }),
   seed: seedFlag('latent noise', 0),
-  classifier: text('classifier weights', { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
+  evaluator: text("the evaluator's classifier file: train-classifier --data DIR --out FILE makes one for your data", { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
   json: bool('print one JSON object instead of the table (max_min_ratio is null when a class is missing)'),
   backend: backendFlag(),
   ...HELP_FLAG,
@@ -24,18 +24,25 @@ export const EVAL_FLAGS = {
 
 const HELP = `Usage: webgpu-dcgan eval --checkpoint PATH [options]   (in a clone: npm run eval -- ...)
 
-Scores a generator's samples with the evaluator's MNIST classifier (our own kernels; weights in
-models/mnist-classifier.safetensors, made by train-classifier): Fréchet distance of the
-classifier's 64 penultimate features against the MNIST test set (lower is better) beside the
-floor real training images score, mean classifier confidence, the class histogram and the
-max/min class ratio. Classes under a third of their fair share are flagged (mode dropping).
+Scores a generator's samples with an evaluator's classifier (our own kernels): by default the MNIST
+one (models/mnist-classifier.safetensors), or one train-classifier made for your own data
+(--evaluator FILE). Fréchet distance of the classifier's 64 penultimate features against its test
+images (lower is better), and with an evaluator for your data KID (unbiased, with its standard
+error), each beside the floor real training images score; for an evaluator of classes, the mean
+classifier confidence, the class histogram and the max/min class ratio. Classes under a third of
+their fair share are flagged (mode dropping). These numbers compare runs on the same data: they
+are not the published Inception FID or KID.
 
 ${flagHelp(EVAL_FLAGS)}`;
 
-export function qualityTable(q: Quality, ref: Reference): string {
+/** `classes`: false for a rotation evaluator, whose histogram is of rotations, not classes. */
+export function qualityTable(q: Quality, ref: Reference, classes = true): string {
   const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;
+  const kid = (k: { kid: number; standardError: number }) => `${k.kid.toFixed(4)} ± ${k.standardError.toFixed(4)}`;
+  if (!classes) return [`FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`, ...(q.kid && ref.kidFloor ? [`KID             ${kid(q.kid)}   (real training images: ${kid(ref.kidFloor)})`] : [])].join('\n');
   return [
     `FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`,
+    ...(q.kid && ref.kidFloor ? [`KID             ${kid(q.kid)}   (real training images: ${kid(ref.kidFloor)})`] : []),
     `confidence      ${q.confidence.toFixed(4)}`,
     `max/min class   ${Number.isFinite(q.maxMinRatio) ? q.maxMinRatio.toFixed(2) : 'inf (a class is missing)'}`,
     `classes         ${q.histogram.map((c, k) => `${k}:${share(c)}`).join(' ')}`,
@@ -68,19 +75,24 @@ export function main(args: string[]): Promise<void> {
     try {
       const start = performance.now();
       const { G, classNames } = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
-      const shape = imageShapeOf(G);
-      if (shape.join('x') !== '1x28x28') throw new Error(`${file}: a generator of ${shape.join('x')} images (channels x height x width); the evaluator's MNIST classifier scores grey 28x28 digits only`);
+      const { model: classifier, reference: ref, metadata, spec } = loadEvaluator(gpu, v.evaluator);
+      const evaluatorFile = v.evaluator ?? 'the MNIST classifier';
+      const shape = imageShapeOf(G).join('x');
+      const sees = `${spec.channels}x${spec.size}x${spec.size}`;
+      if (shape !== sees) throw new Error(`${file}: a generator of ${shape} images (channels x height x width); ${evaluatorFile} scores ${sees} images (train-classifier --data DIR --image-size N --channels C makes an evaluator for other images)`);
+      const mnist = spec.task === 'classes' && metadata.task === undefined;
+      if (classNames && !mnist) throw new Error(`${file}: per-class scores of a conditional generator need the MNIST evaluator; an evaluator for other data scores unconditional generators`);
       if (classNames && classNames.length !== CLASSES) throw new Error(`${file}: a conditional generator of ${classNames.length} classes; the evaluator's classifier scores the ${CLASSES} MNIST digits only`);
-      const { model: classifier, reference: ref, metadata } = loadEvaluator(gpu, v.classifier);
       const accuracy = metadata.test_accuracy ?? '?';
       const perClass = classNames ? await classTestStats(gpu, classifier, loadImageSet('mnist', 'test')) : null;
       const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed, perClass);
       const seconds = (performance.now() - start) / 1000;
       if (v.json) {
-        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, ...conditionalJson(q), classifier_accuracy: Number(accuracy), seconds }));
+        const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid, kid_floor_se: ref.kidFloor.standardError } : {};
+        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, ...kid, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, ...conditionalJson(q), classifier_accuracy: Number(accuracy), seconds }));
       } else {
-        console.log(`eval     ${file}: ${n} samples (seed ${seed}) on ${gpu.describe()}, classifier test accuracy ${(100 * Number(accuracy)).toFixed(2)}%, ${seconds.toFixed(1)} s`);
-        console.log(qualityTable(q, ref));
+        console.log(`eval     ${file}: ${n} samples (seed ${seed}) on ${gpu.describe()}, classifier test accuracy ${(100 * Number(accuracy)).toFixed(2)}%${spec.task === 'rotation' ? ' (rotations)' : ''}, ${seconds.toFixed(1)} s`);
+        console.log(qualityTable(q, ref, spec.task === 'classes'));
       }
     } finally {
       gpu.destroy();

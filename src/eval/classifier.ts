@@ -1,12 +1,14 @@
 /**
- * The evaluator's MNIST classifier, built from the same layers and kernels as the GAN and trained
- * by the same machinery (GPU-resident data set, Adam over an arena, one submit per step):
+ * The evaluator's classifier, built from the same layers and kernels as the GAN and trained by
+ * the same machinery (GPU-resident data set, Adam over an arena, one submit per step). For MNIST:
  *
  *   Conv2d(1, 32, 4, 2, 1) -> LeakyReLU(0.2) -> Conv2d(32, 64, 4, 2, 1) -> BatchNorm2d(64)
  *   -> LeakyReLU(0.2) -> Flatten -> Linear(3136, 64) -> LeakyReLU(0.2) -> Linear(64, 10)
  *
- * Its 64 penultimate activations (after the hidden Linear's LeakyReLU) are the features the
- * Fréchet distance compares; its softmax gives class histograms and confidence.
+ * For other data the same network at the data's channels and classes, with one more
+ * Conv2d(64, 64, 4, 2, 1) -> BatchNorm2d -> LeakyReLU block per halving until the map is at
+ * most 8x8 (EvaluatorSpec). Its 64 penultimate activations (after the hidden Linear's LeakyReLU)
+ * are the features FD and KID compare; its softmax gives class histograms and confidence.
  */
 import { Adam } from '../backprop/adam.js';
 import { softmaxCrossEntropy } from '../backprop/loss.js';
@@ -24,31 +26,57 @@ import { Sequential } from '../layers/sequential.js';
 import { GpuDataset } from '../data/dataset.js';
 import type { ImageSet } from '../data/idx.js';
 import { epochOrder } from '../data/shuffle.js';
-import { expectedModelTensors, loadStateDict, parseChecked } from '../model/state-dict.js';
-import { tensorValues, type SafeTensor } from '../io/safetensors.js';
+import { checkTensors, expectedModelTensors, loadStateDict } from '../model/state-dict.js';
+import { parseSafetensors, tensorValues, type SafeTensor } from '../io/safetensors.js';
 import type { Reference } from './frechet.js';
 import { INIT_STREAMS, initialValues, loadValues } from '../model/models.js';
 
+/** The MNIST digits: the committed evaluator's classes. */
 export const CLASSES = 10;
 export const FEATURES = 64;
-/** Index of the layer whose output is the feature vector. */
-const FEATURE_LAYER = 7;
 
-export function classifier(): Sequential {
+/**
+ * What an evaluator's network sees and predicts: images of `channels` x `size` x `size` and
+ * `classes` outputs. `task`: `classes`, the data's own class folders; `rotation`, which of four
+ * rotations (0, 90, 180, 270 degrees) was applied, for a folder without classes (self-supervised
+ * features, Gidaris et al. 2018).
+ */
+export interface EvaluatorSpec {
+  channels: number;
+  size: number;
+  classes: number;
+  task: 'classes' | 'rotation';
+}
+
+export const MNIST_EVALUATOR: EvaluatorSpec = { channels: 1, size: 28, classes: CLASSES, task: 'classes' };
+
+export function classifier(spec: EvaluatorSpec = MNIST_EVALUATOR): Sequential {
+  const { channels, size, classes } = spec;
+  if (!Number.isInteger(size) || size < 8 || size % 4 !== 0) throw new Error(`evaluator: the image side must be a multiple of 4 from 8 up, found ${size}`);
+  if (!Number.isInteger(classes) || classes < 2) throw new Error(`evaluator: at least 2 classes are needed, found ${classes}`);
+  let side = size / 4;
+  const halvings = [];
+  for (; side > 8 && side % 2 === 0; side /= 2) halvings.push(new Conv2d(64, 64, 4, 2, 1), new BatchNorm2d(64), LeakyReLU(0.2));
   return new Sequential('classifier', [
-    new Conv2d(1, 32, 4, 2, 1), // 0
-    LeakyReLU(0.2), // 1
-    new Conv2d(32, 64, 4, 2, 1), // 2
-    new BatchNorm2d(64), // 3
-    LeakyReLU(0.2), // 4
-    new Flatten(), // 5
-    new Linear(64 * 7 * 7, FEATURES), // 6
-    LeakyReLU(0.2), // 7
-    new Linear(FEATURES, CLASSES), // 8
+    new Conv2d(channels, 32, 4, 2, 1),
+    LeakyReLU(0.2),
+    new Conv2d(32, 64, 4, 2, 1),
+    new BatchNorm2d(64),
+    LeakyReLU(0.2),
+    ...halvings,
+    new Flatten(),
+    new Linear(64 * side * side, FEATURES),
+    LeakyReLU(0.2), // its output: the features
+    new Linear(FEATURES, classes),
   ]);
 }
 
-/** Eval-mode classification of a fixed input tensor [n, 1, 28, 28]: its features and logits. */
+/** A classifier's number of classes (its last Linear's outputs). */
+export function classesOf(model: Sequential): number {
+  return (model.layers.at(-1) as Linear).outFeatures;
+}
+
+/** Eval-mode classification of a fixed input tensor [n, C, H, W]: its features and logits. */
 export class ClassifierPass {
   private constructor(
     readonly dispatches: Dispatch[],
@@ -60,7 +88,8 @@ export class ClassifierPass {
     const plan = new PlanBuilder(gpu, { conv: convPathFor(gpu) });
     const saved = await model.forward(plan, input, { training: false });
     const { y } = saved;
-    return new ClassifierPass(plan.dispatches, saved.tape[FEATURE_LAYER]!.y, y);
+    // The features: the output of the LeakyReLU before the last Linear.
+    return new ClassifierPass(plan.dispatches, saved.tape[model.layers.length - 2]!.y, y);
   }
 }
 
@@ -79,8 +108,8 @@ export const CLASSIFIER_TRAINING: ClassifierTraining = { epochs: 5, batchSize: 6
  * Trains a fresh classifier on `train` (seeded shuffle each epoch, full batches only), reporting
  * the mean loss and accuracy of each epoch through `log`. Returns the model on the GPU.
  */
-export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTraining, log: (line: string) => void = () => {}): Promise<Sequential> {
-  const model = classifier().allocate(gpu);
+export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTraining, log: (line: string) => void = () => {}, spec: EvaluatorSpec = MNIST_EVALUATOR): Promise<Sequential> {
+  const model = classifier(spec).allocate(gpu);
   loadValues(gpu, model, initialValues(model, o.seed, 'pytorch', INIT_STREAMS.discriminator));
   const adam = await Adam.create(gpu, model.params, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const data = await GpuDataset.create(gpu, train, { batchSize: o.batchSize, seed: o.seed });
@@ -120,84 +149,111 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   return model;
 }
 
-/** Features [n, FEATURES] and class probabilities [n, CLASSES] of a whole image set, in eval mode. */
-export async function classifyImageSet(gpu: Gpu, model: Sequential, set: ImageSet, batch = 500): Promise<{ features: Float32Array; probs: Float32Array; n: number }> {
+/** Features [n, FEATURES] and class probabilities [n, classes] of a whole image set (full batches: n rounds down), in eval mode. */
+export async function classifyImageSet(gpu: Gpu, model: Sequential, set: ImageSet, maxBatch = 500): Promise<{ features: Float32Array; probs: Float32Array; n: number }> {
+  const batch = Math.min(maxBatch, set.count);
+  const classes = classesOf(model);
   const data = await GpuDataset.create(gpu, set, { batchSize: batch, seed: 0 });
   data.setOrder(Uint32Array.from({ length: set.count }, (_, i) => i));
   const pass = await ClassifierPass.create(gpu, model, data.batch);
   const n = Math.floor(set.count / batch) * batch;
-  const out = { features: new Float32Array(n * FEATURES), probs: new Float32Array(n * CLASSES), n };
+  const out = { features: new Float32Array(n * FEATURES), probs: new Float32Array(n * classes), n };
   for (let b = 0; b * batch < n; b++) {
     data.setBatch(b);
     gpu.run([data.gather, ...pass.dispatches], 'classify');
     out.features.set((await gpu.read(pass.features)) as Float32Array, b * batch * FEATURES);
-    out.probs.set(softmax((await gpu.read(pass.logits)) as Float32Array), b * batch * CLASSES);
+    out.probs.set(softmax((await gpu.read(pass.logits)) as Float32Array, classes), b * batch * classes);
   }
   data.destroy();
   return out;
 }
 
-/** Row-wise softmax of [n, CLASSES] logits (on the host: 10 values per image). */
-export function softmax(logits: Float32Array): Float32Array {
+/** Row-wise softmax of [n, classes] logits (on the host: a few values per image). */
+export function softmax(logits: Float32Array, classes = CLASSES): Float32Array {
   const out = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length; r += CLASSES) {
+  for (let r = 0; r < logits.length; r += classes) {
     let m = -Infinity;
-    for (let j = 0; j < CLASSES; j++) m = Math.max(m, logits[r + j]!);
+    for (let j = 0; j < classes; j++) m = Math.max(m, logits[r + j]!);
     let s = 0;
-    for (let j = 0; j < CLASSES; j++) s += Math.exp(logits[r + j]! - m);
-    for (let j = 0; j < CLASSES; j++) out[r + j] = Math.exp(logits[r + j]! - m) / s;
+    for (let j = 0; j < classes; j++) s += Math.exp(logits[r + j]! - m);
+    for (let j = 0; j < classes; j++) out[r + j] = Math.exp(logits[r + j]! - m) / s;
   }
   return out;
 }
 
-/** The predicted class of row `i` of [n, CLASSES] scores (the first maximum wins, as torch.argmax). */
-export function predictedClass(scores: Float32Array, i: number): number {
+/** The predicted class of row `i` of [n, classes] scores (the first maximum wins, as torch.argmax). */
+export function predictedClass(scores: Float32Array, i: number, classes = CLASSES): number {
   let best = 0;
-  for (let j = 1; j < CLASSES; j++) if (scores[i * CLASSES + j]! > scores[i * CLASSES + best]!) best = j;
+  for (let j = 1; j < classes; j++) if (scores[i * classes + j]! > scores[i * classes + best]!) best = j;
   return best;
 }
 
-/** Accuracy of class probabilities against labels. */
-export function accuracy(probs: Float32Array, labels: Uint8Array, n: number): number {
+/** Accuracy of class probabilities [n, classes] against labels. */
+export function accuracy(probs: Float32Array, labels: Uint8Array, n: number, classes = CLASSES): number {
   let correct = 0;
-  for (let i = 0; i < n; i++) if (predictedClass(probs, i) === labels[i]) correct++;
+  for (let i = 0; i < n; i++) if (predictedClass(probs, i, classes) === labels[i]) correct++;
   return correct / n;
 }
 
 /**
- * The classifier file: its weights (state_dict keys) plus the MNIST test set's feature
- * statistics and the real-data floor, computed once when it was trained (they depend only on the
- * weights and MNIST), so `eval` only runs the samples through it.
+ * The classifier file: its weights (state_dict keys) plus the test images' feature statistics
+ * and the real-data floor, computed once when it was trained (they depend only on the weights and
+ * the data), so `eval` only runs the samples through it. A file for other data than MNIST also
+ * says what it sees (metadata `task`, `channels`, `size`, `classes`) and keeps the test images'
+ * feature rows, for KID.
  */
 export interface ClassifierFile {
   model: Sequential;
+  spec: EvaluatorSpec;
   reference: Reference;
   metadata: Record<string, string>;
 }
 
-const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov' } as const;
+const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov', features: 'reference.test_features' } as const;
 
 export function classifierTensors(ref: Reference): Map<string, SafeTensor> {
-  const f64 = (shape: number[], v: Float64Array): SafeTensor => ({ dtype: 'F64', shape, bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) });
-  return new Map([
-    [REFERENCE_KEYS.mean, f64([ref.test.dim], ref.test.mean)],
-    [REFERENCE_KEYS.cov, f64([ref.test.dim, ref.test.dim], ref.test.cov)],
+  const bytes = (v: Float32Array | Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  const out = new Map<string, SafeTensor>([
+    [REFERENCE_KEYS.mean, { dtype: 'F64', shape: [ref.test.dim], bytes: bytes(ref.test.mean) }],
+    [REFERENCE_KEYS.cov, { dtype: 'F64', shape: [ref.test.dim, ref.test.dim], bytes: bytes(ref.test.cov) }],
   ]);
+  if (ref.testFeatures) out.set(REFERENCE_KEYS.features, { dtype: 'F32', shape: [ref.test.n, ref.test.dim], bytes: bytes(ref.testFeatures) });
+  return out;
+}
+
+/** The metadata fields that say what an evaluator sees (absent: the MNIST classifier). */
+export function specMetadata(spec: EvaluatorSpec): Record<string, string> {
+  return { task: spec.task, channels: String(spec.channels), size: String(spec.size), classes: String(spec.classes) };
+}
+
+function specOf(m: Record<string, string>, file: string): EvaluatorSpec {
+  if (m.task === undefined) return MNIST_EVALUATOR;
+  if (m.task !== 'classes' && m.task !== 'rotation') throw new Error(`${file}: metadata "task": expected classes or rotation, found ${JSON.stringify(m.task)}`);
+  const int = (k: string, min: number) => {
+    const v = Number(m[k]);
+    if (!Number.isInteger(v) || v < min) throw new Error(`${file}: metadata "${k}": expected an integer >= ${min}, found ${m[k] === undefined ? 'nothing' : JSON.stringify(m[k])}`);
+    return v;
+  };
+  return { task: m.task, channels: int('channels', 1), size: int('size', 8), classes: int('classes', 2) };
 }
 
 /** Builds the classifier and its reference statistics from the file's bytes, checking every tensor and field. */
 export function classifierFromBytes(gpu: Gpu, bytes: Uint8Array, file: string): ClassifierFile {
-  const model = classifier().allocate(gpu);
-  const expected = expectedModelTensors(model);
-  expected.set(REFERENCE_KEYS.mean, { shape: [FEATURES], dtype: 'F64' });
-  expected.set(REFERENCE_KEYS.cov, { shape: [FEATURES, FEATURES], dtype: 'F64' });
-  const parsed = parseChecked(bytes, file, expected);
-  const m = parsed.metadata;
+  const raw = parseSafetensors(bytes, file);
+  const m = raw.metadata;
+  const spec = specOf(m, file);
   const num = (k: string) => {
     const v = Number(m[k]);
     if (m[k] === undefined || !Number.isFinite(v) || v < 0) throw new Error(`${file}: metadata "${k}": expected a non-negative number, found ${m[k] === undefined ? 'nothing' : JSON.stringify(m[k])}`);
     return v;
   };
+  const model = classifier(spec).allocate(gpu);
+  const expected = expectedModelTensors(model);
+  expected.set(REFERENCE_KEYS.mean, { shape: [FEATURES], dtype: 'F64' });
+  expected.set(REFERENCE_KEYS.cov, { shape: [FEATURES, FEATURES], dtype: 'F64' });
+  const kid = m.kid_floor !== undefined;
+  if (kid) expected.set(REFERENCE_KEYS.features, { shape: [num('test_images'), FEATURES], dtype: 'F32' });
+  const parsed = checkTensors(raw, file, expected);
   const reference: Reference = {
     test: {
       n: num('test_images'),
@@ -207,8 +263,15 @@ export function classifierFromBytes(gpu: Gpu, bytes: Uint8Array, file: string): 
     },
     floor: num('fd_floor'),
     floorImages: num('fd_floor_images'),
+    ...(kid
+      ? {
+          testFeatures: tensorValues(parsed.tensors.get(REFERENCE_KEYS.features)!) as Float32Array,
+          kidFloor: { kid: Number(m.kid_floor), standardError: num('kid_floor_se') },
+        }
+      : {}),
   };
+  if (kid && !Number.isFinite(reference.kidFloor!.kid)) throw new Error(`${file}: metadata "kid_floor": expected a number, found ${JSON.stringify(m.kid_floor)}`);
   const weights = new Map([...parsed.tensors].filter(([k]) => !k.startsWith('reference.')));
   loadStateDict(gpu, model, weights);
-  return { model, reference, metadata: m };
+  return { model, spec, reference, metadata: m };
 }

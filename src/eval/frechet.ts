@@ -135,4 +135,8 @@ export interface Reference {
   /** FD of `floorImages` real training images against the test set. */
   floor: number;
   floorImages: number;
+  /** The test images' feature rows [test.n, dim] (what KID compares with), where the evaluator file keeps them. */
+  testFeatures?: Float32Array;
+  /** KID of the same real training images against the test set, and its standard error. */
+  kidFloor?: { kid: number; standardError: number };
 }

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<voi
   sample: () => import('../../src/cli/sample.js'),
   eval: () => import('../../src/cli/eval.js'),
   'check-data': () => import('../../src/cli/check-data.js'),
+  'train-classifier': () => import('../../src/cli/train-classifier.js'),
 };
 
 /** One in-process command at a time: the console and process.exitCode are the process's. */
