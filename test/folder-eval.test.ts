@@ -41,6 +41,16 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     expect(table.out).toMatch(/^KID +-?\d+\.\d{4} ± \d+\.\d{4} +\(real training images: -?\d+\.\d{4} ± \d+\.\d{4}\)$/m);
     expect(table.out).toMatch(/^classes +0:\d+\.\d% 1:\d+\.\d% 2:\d+\.\d%$/m);
 
+    // In the run: quality rows with KID beside FD, and --evaluator only with --eval-every.
+    const scored = join(dir, 'scored');
+    const r = await run('train', ...common, '--data', folder, '--batch-size', '8', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '32', '--evaluator', evaluator, '--out', scored);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}, confidence/m);
+    const rows = readFileSync(join(scored, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === 'quality');
+    expect(rows.map((row) => [row.step, typeof row.kid, typeof row.kid_floor])).toEqual([[2, 'number', 'number']]);
+    const alone = await run('train', ...common, '--data', folder, '--max-steps', '2', '--evaluator', evaluator, '--out', join(dir, 'alone'));
+    expect(alone.err).toContain('--evaluator: it scores with --eval-every N; add that');
+
     // The MNIST evaluator and this one each refuse the other's images, before sampling anything.
     const mnist = await run('eval', '--backend', 'gles', '--checkpoint', runDir, '--n', '64');
     expect(mnist.code).not.toBe(0);

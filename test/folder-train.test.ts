@@ -94,7 +94,7 @@ describe('image folders on gles', { timeout: 300_000 }, () => {
       [['--image-size', '64'], 'image size: the reference model is built for 28 or 32 pixels, found 64'],
       [['--arch', 'dcgan64', '--image-size', '32'], 'image size: the dcgan64 model is built for 64 pixels, found 32'],
       [['--channels', '2'], '--channels: expected one of 1, 3, found "2"'],
-      [['--eval-every', '10'], '--eval-every: the evaluator scores grey 28x28 digits against MNIST\'s test set with an MNIST classifier; this run trains on an image folder at 3x28x28'],
+      [['--eval-every', '10'], '--eval-every: the MNIST classifier (the default --evaluator) scores 1x28x28 images; this run trains on an image folder at 3x28x28 (train-classifier --data DIR --image-size 28 --channels 3 --out FILE makes an evaluator for it)'],
       [['--nz', '10', '--latent-dim', '20'], '--nz 10 contradicts --latent-dim 20: they are one setting'],
     ] as const;
     for (const [flags, message] of bad) {
@@ -136,6 +136,6 @@ describe('image folders on gles', { timeout: 300_000 }, () => {
     expect((await run('train', '--data', folder, '--batch-size', '8', '--backend', 'gles', '--max-steps', '1', '--out', out)).code).toBe(0);
     const r = await run('eval', '--checkpoint', out, '--backend', 'gles', '--n', '100');
     expect(r.code).toBe(1);
-    expect(r.err).toContain("a generator of 3x28x28 images (channels x height x width); the evaluator's MNIST classifier scores grey 28x28 digits only");
+    expect(r.err).toContain('a generator of 3x28x28 images (channels x height x width); the MNIST classifier scores 1x28x28 images (train-classifier --data DIR --image-size N --channels C makes an evaluator for other images)');
   });
 });

@@ -16,7 +16,9 @@ export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string
   const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
   return async (step: number, epoch: number): Promise<void> => {
     const q = await evaluator.evaluate(0);
-    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: evaluator.reference.floor, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
+    const ref = evaluator.reference;
+    const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid } : {};
+    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: ref.floor, ...kid, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
     appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
     quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
     if (quality.length > 1) {
@@ -25,7 +27,7 @@ export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string
       if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
       writeFileAtomic(curveFile, encodePng(lossCurve(quality.map((p) => p.step), series)));
     }
-    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${evaluator.reference.floor.toFixed(2)}), confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
+    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${q.kid ? `, KID ${q.kid.kid.toFixed(4)} ± ${q.kid.standardError.toFixed(4)}` : ''}, confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
     if (q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
   };
 }

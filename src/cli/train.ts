@@ -9,7 +9,8 @@ import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAsi
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
 import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
 import { qualityScorer } from './quality-report.js';
-import { loadEvaluator } from '../eval/classifier-file.js';
+import { evaluatorSpecOf, loadEvaluator } from '../eval/classifier-file.js';
+import { MNIST_EVALUATOR } from '../eval/classifier.js';
 import { GanTrainer } from '../train/trainer.js';
 import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
 import { sectionFlags } from './setting-flags.js';
@@ -56,6 +57,7 @@ export const TRAIN_FLAGS = {
   keep: int('checkpoints kept in DIR/checkpoints (the newest K)', { arg: 'K', default: 3 }),
   'eval-every': int('every N steps, score G\'s samples with the evaluator (as `eval` does): rows with "kind":"quality" in metrics.jsonl, quality_curve.png, and a warning when a class falls under a third of its fair share (mode dropping)'),
   'eval-samples': int('samples per in-run evaluation', { min: 2, default: 10000 }),
+  evaluator: text("--eval-every's classifier file: train-classifier --data DIR --out FILE makes one for this run's images (FD and KID rows)", { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
   'log-every': int('metrics.jsonl row every N steps; the console line stays at every 400', { default: 20 }),
   profile: bool('after the run, one more step with every kernel timed against the adapter\'s roofline (GEMM and stream roofs, measured once): a table and a Chrome trace, profile.json'),
   quiet: bool('print nothing but errors (no banner, progress bar or log lines); metrics.jsonl is written as usual', { short: 'q' }),
@@ -217,10 +219,23 @@ async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, 
     if (classes < 2) throw new Error(`${set.source}: --conditional needs at least 2 classes (class subfolders); found ${classes}`);
     config.classes = classes;
   }
-  if (v['eval-every'] !== undefined && (report || set.channels !== 1 || config.imageSize !== 28)) {
-    throw new UsageError(`--eval-every: the evaluator scores grey 28x28 digits against MNIST's test set with an MNIST classifier; this run trains on ${report ? 'an image folder' : data} at ${set.channels}x${config.imageSize}x${config.imageSize}`);
-  }
+  if (v.evaluator !== undefined && v['eval-every'] === undefined) throw new UsageError('--evaluator: it scores with --eval-every N; add that');
+  if (v['eval-every'] !== undefined) checkEvaluator(v.evaluator, set.channels, config, report ? 'an image folder' : data);
   return { set, report };
+}
+
+/** That --eval-every's evaluator sees this run's images (and, for a conditional run, is MNIST's): from its metadata, before any work. */
+function checkEvaluator(file: string | undefined, channels: number, config: TrainConfig, data: string): void {
+  const spec = evaluatorSpecOf(file);
+  const sees = `${spec.channels}x${spec.size}x${spec.size}`;
+  const run = `${channels}x${config.imageSize}x${config.imageSize}`;
+  if (sees !== run) {
+    const which = file ?? 'the MNIST classifier (the default --evaluator)';
+    throw new UsageError(`--eval-every: ${which} scores ${sees} images; this run trains on ${data} at ${run} (train-classifier --data DIR --image-size ${config.imageSize} --channels ${channels} --out FILE makes an evaluator for it)`);
+  }
+  if (config.conditional !== 'none' && spec !== MNIST_EVALUATOR) {
+    throw new UsageError(`--eval-every: a conditional run's per-class scores need the MNIST evaluator; ${file} scores unconditional runs`);
+  }
 }
 
 /** The run itself, in a locked output directory. */
@@ -248,7 +263,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     }
     const profiler = v.profile ? new Profiler() : null;
     const evalEvery = v['eval-every'] ?? null;
-    const classifier = evalEvery ? loadEvaluator(gpu) : null;
+    const classifier = evalEvery ? loadEvaluator(gpu, v.evaluator) : null;
     const perClass = classifier && config.conditional !== 'none' ? await classTestStats(gpu, classifier.model, loadImageSet('mnist', 'test')) : null;
     const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
     const metricsFile = join(outDir, 'metrics.jsonl');

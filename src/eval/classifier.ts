@@ -226,7 +226,8 @@ export function specMetadata(spec: EvaluatorSpec): Record<string, string> {
   return { task: spec.task, channels: String(spec.channels), size: String(spec.size), classes: String(spec.classes) };
 }
 
-function specOf(m: Record<string, string>, file: string): EvaluatorSpec {
+/** What an evaluator file's metadata says it sees (no metadata: the MNIST classifier). */
+export function specOf(m: Record<string, string>, file: string): EvaluatorSpec {
   if (m.task === undefined) return MNIST_EVALUATOR;
   if (m.task !== 'classes' && m.task !== 'rotation') throw new Error(`${file}: metadata "task": expected classes or rotation, found ${JSON.stringify(m.task)}`);
   const int = (k: string, min: number) => {
