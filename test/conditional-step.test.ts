@@ -1,11 +1,13 @@
 /**
- * Whole-step parity of conditional training with PyTorch (test/fixtures/conditional.safetensors,
- * scripts/fixtures/conditional_fixture.py): for each head, the same initial weights, real batches
- * with their labels (G asked for the same classes) and z, 3 steps through the StepPlan the CLI
- * trains with; losses, every parameter, BN running stats and Adam moments, at test/step.test.ts's
- * tolerances (test/helpers/step-parity.ts states and justifies them).
+ * Whole-step parity of conditional training, and of the hinge loss, with PyTorch
+ * (test/fixtures/conditional.safetensors and hinge.safetensors, scripts/fixtures/conditional_fixture.py):
+ * for each head, the same initial weights, real batches with their labels (G asked for the same
+ * classes) and z, 3 steps through the StepPlan the CLI trains with; losses, every parameter, BN
+ * running stats and Adam moments, at test/step.test.ts's tolerances (test/helpers/step-parity.ts
+ * states and justifies them).
  */
 import { describe, expect, it } from 'vitest';
+import type { LossName } from '../src/train/gan-loss.js';
 import { GanTrainer } from '../src/train/trainer.js';
 import { TEST_CONFIG } from './helpers/config.js';
 import type { DPasses } from '../src/model/limits.js';
@@ -18,47 +20,64 @@ import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 import { hashTensor, type HashSpec } from './helpers/hashdata.js';
 import { expectStateMatches } from './helpers/step-parity.js';
 
-const fixture = loadFixture('conditional');
-const meta = JSON.parse(fixture.metadata.conditional!) as {
+/** A fixture's metadata (scripts/fixtures/conditional_fixture.py writes both groups). */
+interface StepFixtureMeta {
   batch: number;
   steps: number;
   classes: number;
+  /** The fixture's heads; `none`: the unconditional pair, D ending in its logit. */
+  heads: Array<Head | 'none'>;
   /** Each head's first image: the start where PyTorch's own float32 and float64 runs agree (the fixture script says why). */
-  first: Record<Head, number>;
-  init: Record<Head, Record<'g' | 'd', Record<string, HashSpec>>>;
-};
-const B = meta.batch;
+  first: Record<string, number>;
+  init: Record<string, Record<'g' | 'd', Record<string, HashSpec>>>;
+}
 
 const set = loadImageSet('mnist', 'train');
 const table = normalizationTable();
-const realBatch = (first: number, step: number) => {
-  const px = set.height * set.width;
-  return Float32Array.from(set.pixels.subarray((first + step * B) * px, (first + (step + 1) * B) * px), (b) => table[b]!);
-};
 
-describe.each(TEST_BACKENDS)('conditional training step parity with PyTorch on %s', (backend) => {
-  const gpu = useGpu(backend);
-  // Both heads and both D-pass modes on gles (the fast compiler); the default head, merged, on SwiftShader.
-  const cases: Array<[Head, DPasses]> = backend === 'gles' ? [['projection', 'merged'], ['acgan', 'merged'], ['projection', 'separate']] : [['projection', 'merged']];
+/**
+ * One fixture group's parity: `conditional` (bce, both heads) and `hinge` (the hinge loss: the
+ * unconditional pair and both heads). `cases(backend)`: which heads and D-pass modes run there.
+ */
+function parity(group: 'conditional' | 'hinge', loss: LossName, cases: (backend: string) => Array<[Head | 'none', DPasses]>) {
+  const fixture = loadFixture(group);
+  const meta = JSON.parse(fixture.metadata[group]!) as StepFixtureMeta;
+  const B = meta.batch;
+  const realBatch = (first: number, step: number) => {
+    const px = set.height * set.width;
+    return Float32Array.from(set.pixels.subarray((first + step * B) * px, (first + (step + 1) * B) * px), (b) => table[b]!);
+  };
 
-  it.each(cases)(`matches ${meta.steps} steps of the conditional reference loop (%s head, D passes %s)`, async (head, dPasses) => {
-    const g = gpu();
-    const ref = (key: string) => fixture.values(`${head}.${key}`) as Float32Array;
-    const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses, conditional: head, classes: meta.classes });
-    expect(trainer.G.namedParamSpecs()[0]!.shape).toEqual([128 * 7 * 7, 100 + meta.classes]);
-    expect(trainer.D.namedParamSpecs().at(-1)!.shape).toEqual([1 + meta.classes]);
-    for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
-      for (const [name, spec] of Object.entries(meta.init[head][prefix])) g.write(model.params.view('param', name), hashTensor(spec));
-    }
-    for (let step = 0; step < meta.steps; step++) {
-      const labels = ref(`y${step}`);
-      expect(Array.from(labels), 'the fixture\'s labels are the data set\'s').toEqual(Array.from(set.labels.subarray(meta.first[head] + step * B, meta.first[head] + (step + 1) * B)));
-      const plan = await trainer.stepWith(realBatch(meta.first[head], step), ref(`z${step}`), B, labels);
-      const s = await trainer.stats(plan);
-      expect(compareClose([s.dLoss], ref(`d_loss${step}`), { rtol: 1e-4, floor: 0 }), `d_loss step ${step}`).toBeNull();
-      expect(compareClose([s.gLoss], ref(`g_loss${step}`), { rtol: 1e-4, floor: 0 }), `g_loss step ${step}`).toBeNull();
-    }
-    expect(await trainer.firstNonFiniteStep()).toBeNull();
-    await expectStateMatches(g, trainer, ref, meta.steps, `${backend} ${head}`);
+  describe.each(TEST_BACKENDS)(`${group} training step parity with PyTorch (--loss ${loss}) on %s`, (backend) => {
+    const gpu = useGpu(backend);
+
+    it.each(cases(backend))(`matches ${meta.steps} steps of the reference loop (%s head, D passes %s)`, async (head, dPasses) => {
+      const g = gpu();
+      const ref = (key: string) => fixture.values(`${head}.${key}`) as Float32Array;
+      const conditional = head === 'none' ? {} : { conditional: head, classes: meta.classes };
+      const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses, loss, ...conditional });
+      const classes = head === 'none' ? 0 : meta.classes;
+      expect(trainer.G.namedParamSpecs()[0]!.shape).toEqual([128 * 7 * 7, 100 + classes]);
+      expect(trainer.D.namedParamSpecs().at(-1)!.shape).toEqual([1 + classes]);
+      for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
+        for (const [name, spec] of Object.entries(meta.init[head]![prefix])) g.write(model.params.view('param', name), hashTensor(spec));
+      }
+      const first = meta.first[head]!;
+      for (let step = 0; step < meta.steps; step++) {
+        const labels = ref(`y${step}`);
+        expect(Array.from(labels), 'the fixture\'s labels are the data set\'s').toEqual(Array.from(set.labels.subarray(first + step * B, first + (step + 1) * B)));
+        const plan = await trainer.stepWith(realBatch(first, step), ref(`z${step}`), B, head === 'none' ? undefined : labels);
+        const s = await trainer.stats(plan);
+        expect(compareClose([s.dLoss], ref(`d_loss${step}`), { rtol: 1e-4, floor: 0 }), `d_loss step ${step}`).toBeNull();
+        expect(compareClose([s.gLoss], ref(`g_loss${step}`), { rtol: 1e-4, floor: 0 }), `g_loss step ${step}`).toBeNull();
+      }
+      expect(await trainer.firstNonFiniteStep()).toBeNull();
+      await expectStateMatches(g, trainer, ref, meta.steps, `${backend} ${head}`);
+    });
   });
-});
+}
+
+// Both heads and both D-pass modes on gles (the fast compiler); the default head, merged, on SwiftShader.
+parity('conditional', 'bce', (backend) => (backend === 'gles' ? [['projection', 'merged'], ['acgan', 'merged'], ['projection', 'separate']] : [['projection', 'merged']]));
+// The hinge loss unconditional and with each head on gles; unconditional on SwiftShader.
+parity('hinge', 'hinge', (backend) => (backend === 'gles' ? [['none', 'merged'], ['projection', 'merged'], ['acgan', 'merged'], ['none', 'separate']] : [['none', 'merged']]));

@@ -2,14 +2,14 @@
  * The GAN loss as an object (src/train/gan-loss.ts): each term reads D's output and writes its
  * gradient and [loss, mean D probability]. The shipped losses' terms take the reference's targets
  * (D real: realLabel, D fake: 0, G: 1), and a new loss is one object: least squares (LSGAN,
- * Mao et al. 2017) as one ElementLoss handed to targetLoss, hinge as a termsLoss with statements
- * of its own per term, each written here in a few lines and checked against a float64
- * reference, on both adapters. Tolerance: 1e-6 relative to each value's scale (one
+ * Mao et al. 2017) as one ElementLoss handed to targetLoss, written here in a few lines; the
+ * shipped hinge as a termsLoss with statements of its own per term. Each checked against a
+ * float64 reference, on both adapters. Tolerance: 1e-6 relative to each value's scale (one
  * float32 rounding of terms below 1 in a mean of 16).
  */
 import { describe, expect, it } from 'vitest';
 import { GAN_LOSSES, targetLoss, termsLoss, type GanLoss } from '../src/train/gan-loss.js';
-import type { ElementLoss } from '../src/shaders/loss.js';
+import { HINGE_D, HINGE_G, type ElementLoss } from '../src/shaders/loss.js';
 import { PlanBuilder } from '../src/layers/plan.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
 
@@ -21,20 +21,6 @@ const LEAST_SQUARES: ElementLoss = {
   let pred = 1.0 / (1.0 + exp(-v));
   let dl = v - t;`,
 };
-
-/** Hinge (Lim & Ye 2017, SNGAN's): D's terms relu(1 - t v) with t = 1 real, -1 fake; G's -v, no target. */
-const HINGE_D: ElementLoss = {
-  name: 'hinge_d',
-  input: 'logit',
-  wgsl: /* wgsl */ `
-  let term = max(0.0, 1.0 - t * v);
-  let pred = 1.0 / (1.0 + exp(-v));
-  let dl = select(0.0, -t, t * v < 1.0);`,
-};
-const HINGE_G: ElementLoss = { name: 'hinge_g', input: 'logit', wgsl: /* wgsl */ `
-  let term = -v;
-  let pred = 1.0 / (1.0 + exp(-v));
-  let dl = -1.0;` };
 
 /** D's outputs for 16 rows: logits in (-2, 2), or their sigmoids for a loss on probabilities. */
 const LOGITS = Float32Array.from({ length: 16 }, (_, i) => Math.fround(Math.sin(i * 1.7) * 2));
@@ -68,8 +54,10 @@ describe.each(TEST_BACKENDS)('GAN losses on %s', (backend) => {
     }
   });
 
-  it('a loss with its own statements per term (hinge) is one termsLoss', async () => {
-    const hinge = termsLoss({ dReal: { loss: HINGE_D, target: 1 }, dFake: { loss: HINGE_D, target: -1 }, g: { loss: HINGE_G, target: 0 } });
+  it('a loss with its own statements per term (hinge) is one termsLoss, and refuses a smoothed label', async () => {
+    const hinge = GAN_LOSSES.hinge({ realLabel: 1 });
+    expect(hinge.dOutput).toBe('logit');
+    expect(() => GAN_LOSSES.hinge({ realLabel: 0.9 })).toThrow("real label 0.9 (--real-label, or --recipe improved's 0.9): the hinge loss has no target to smooth");
     const got = await runTerms(gpu(), hinge, LOGITS);
     const x = [...LOGITS];
     const n = x.length;

@@ -283,7 +283,8 @@ describe('train', { timeout: 300_000 }, () => {
     ['a fractional step count', ['--max-steps', '2.5'], /--max-steps: expected an integer >= 1, found "2.5"/],
     ['an empty seed', ['--seed', ''], /--seed: expected an integer >= 0, found ""/],
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
-    ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, found "mse"/],
+    ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, hinge, found "mse"/],
+    ['the hinge loss with a smoothed label', ['--loss', 'hinge', '--recipe', 'improved'], /real label 0\.9 \(--real-label, or --recipe improved's 0\.9\): the hinge loss has no target to smooth/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
     ['a missing checkpoint', ['--resume', '/nonexistent'], /--resume: \/nonexistent not found/],
   ];
@@ -389,13 +390,22 @@ describe('train', { timeout: 300_000 }, () => {
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('trains with --loss hinge and resumes it: the loss in the checkpoint, the run bit-identical to one without a stop', async () => {
+    const [straight, split] = [tmp(), tmp()];
+    expect((await run('train', ...SMALL, '--loss', 'hinge', '--max-steps', '3', '--out', straight)).code).toBe(0);
+    expect(read(straight, 'generator.safetensors').metadata.loss).toBe('hinge');
+    expect((await run('train', ...SMALL, '--loss', 'hinge', '--max-steps', '2', '--out', split)).code).toBe(0);
+    expect((await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '3')).code).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
+  });
+
   it('validates checkpoint metadata like user input, naming the file and the field', async () => {
     const out = tmp();
     expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);
     const file = join(out, 'checkpoints', 'step-00000001', 'optimizer.safetensors');
     const good = read(out, 'optimizer.safetensors');
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ loss: 'hinge' }, /metadata "loss": expected one of bce, bce_logits, found "hinge"/],
+      [{ loss: 'wasserstein' }, /metadata "loss": expected one of bce, bce_logits, hinge, found "wasserstein"/],
       [{ init: 'xavier' }, /metadata "init": expected one of pytorch, dcgan, found "xavier"/],
       [{ format_version: '9' }, /metadata "format_version": expected one of 1, found "9"/],
       [{ batch_index: '-3' }, /metadata "batch_index": expected a non-negative integer, found "-3"/],

@@ -11,7 +11,7 @@ import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
 import { qualityScorer } from './quality-report.js';
 import { evaluatorSpecOf, loadEvaluator } from '../eval/classifier-file.js';
 import { MNIST_EVALUATOR } from '../eval/classifier.js';
-import { GanTrainer } from '../train/trainer.js';
+import { GanTrainer, checkTrainConfig } from '../train/trainer.js';
 import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
 import { sectionFlags } from './setting-flags.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
@@ -167,6 +167,8 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
     config.conditional = wanted;
   }
   for (const [key, { value }] of givenSettings(v, given, true)) (config as Record<string, unknown>)[key] = value;
+  // Before any data loads: the data may still set channels and classes, checked again then.
+  checkTrainConfig(config);
   return { config, data: resumed?.data ?? v.data };
 }
 

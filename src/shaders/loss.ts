@@ -9,6 +9,7 @@
  *    dL/dp = (p - t) / max(p (1 - p), 1e-12) / n, PyTorch's own backward formula.
  *  - `bce_logits`: BCEWithLogitsLoss on logits x (the fused, numerically stable option):
  *    loss = max(x, 0) - x t + log(1 + exp(-|x|)), dL/dx = (sigmoid(x) - t) / n.
+ *  - `hinge_d`, `hinge_g`: the hinge loss's terms on logits (below).
  */
 import { program } from '../gpu/program.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
@@ -44,6 +45,30 @@ export const BCE_LOGITS: ElementLoss = {
   // sigmoid(v) - t, written so that nothing cancels: sigmoid(v) + sigmoid(-v) = 1.
   let pred_neg = 1.0 / (1.0 + exp(v));
   let dl = (1.0 - t) * pred - t * pred_neg;`,
+};
+
+/**
+ * The hinge loss (Lim & Ye 2017; SNGAN's, BigGAN's): D's terms relu(1 - t v) on its logit, with
+ * t = 1 for real images and -1 for G's; dL/dv = -t where t v < 1, else 0 (PyTorch's relu
+ * backward: 0 at the kink).
+ */
+export const HINGE_D: ElementLoss = {
+  name: 'hinge_d',
+  input: 'logit',
+  wgsl: /* wgsl */ `
+  let term = max(0.0, 1.0 - t * v);
+  let pred = 1.0 / (1.0 + exp(-v));
+  let dl = select(0.0, -t, t * v < 1.0);`,
+};
+
+/** G's hinge term: -v, D's logit on G's images, raised; no target. */
+export const HINGE_G: ElementLoss = {
+  name: 'hinge_g',
+  input: 'logit',
+  wgsl: /* wgsl */ `
+  let term = -v;
+  let pred = 1.0 / (1.0 + exp(-v));
+  let dl = -1.0;`,
 };
 
 /**

@@ -7,7 +7,7 @@
 import type { Tensor } from '../gpu/tensor.js';
 import type { PlanBuilder } from '../layers/plan.js';
 import { conditionalLoss, lossAgainst, type LossOutput } from '../backprop/loss.js';
-import { BCE, BCE_LOGITS, type ElementLoss } from '../shaders/loss.js';
+import { BCE, BCE_LOGITS, HINGE_D, HINGE_G, type ElementLoss } from '../shaders/loss.js';
 import type { Head } from '../shaders/conditional.js';
 
 /** A conditional model pair: D's head and the number of classes. */
@@ -76,10 +76,20 @@ export function targetLoss(loss: ElementLoss) {
   return ({ realLabel, conditional }: LossSettings): GanLoss => termsLoss({ dReal: { loss, target: realLabel }, dFake: { loss, target: 0 }, g: { loss, target: 1 } }, conditional);
 }
 
+/**
+ * The hinge loss: D minimises relu(1 - D(x)) + relu(1 + D(G(z))), G minimises -D(G(z)), on D's
+ * logit. It has no target to smooth, so a real label other than 1 is refused.
+ */
+export function hingeLoss({ realLabel, conditional }: LossSettings): GanLoss {
+  if (realLabel !== 1) throw new Error(`real label ${realLabel} (--real-label, or --recipe improved's 0.9): the hinge loss has no target to smooth (D's real term is relu(1 - D(x))); leave it at 1`);
+  return termsLoss({ dReal: { loss: HINGE_D, target: 1 }, dFake: { loss: HINGE_D, target: -1 }, g: { loss: HINGE_G, target: 0 } }, conditional);
+}
+
 /** Every loss `train --loss` offers, by name. */
 export const GAN_LOSSES = {
   bce: targetLoss(BCE),
   bce_logits: targetLoss(BCE_LOGITS),
+  hinge: hingeLoss,
 } satisfies Record<string, (s: LossSettings) => GanLoss>;
 
 export type LossName = keyof typeof GAN_LOSSES;

@@ -28,10 +28,11 @@ export const GRID_PER_CLASS = 10;
 
 export { REFERENCE_CONFIG, type TrainConfig } from './settings.js';
 
-/** Rejects a config with a field out of its range (NaN and Infinity included), naming the field. */
+/** Rejects a config with a field out of its range (NaN and Infinity included), a model its family does not build, or a loss its settings contradict, naming the field. */
 export function checkTrainConfig(c: TrainConfig): void {
   checkSettings(c);
   modelSpecOf(c);
+  lossOf(c);
 }
 
 /** The model pair a config trains (checked: a family's sizes, positive widths). */
