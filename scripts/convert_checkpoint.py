@@ -29,11 +29,17 @@ import torch  # noqa: E402
 
 import dcgan64_model  # noqa: E402
 import safetensors_io  # noqa: E402
-from reference_model import Discriminator, Generator  # noqa: E402
+from reference_model import Discriminator, Generator, spectral_normalised  # noqa: E402
 
 
 def build(kind: str, state: dict, n_classes: int, head: str):
-    """The model the state_dict's shapes describe, and the metadata our checkpoints give it."""
+    """The model the state_dict's shapes describe, and the metadata our checkpoints give it. A
+    discriminator whose weights are `weight_orig` (train --spectral-norm) is built wrapped with
+    torch.nn.utils.spectral_norm, so the state_dict loads strictly both ways."""
+    if any(k.endswith(".weight_orig") for k in state):
+        plain = {k.replace(".weight_orig", ".weight"): v for k, v in state.items() if not k.endswith((".weight_u", ".weight_v"))}
+        model, meta = build(kind, plain, n_classes, head)
+        return spectral_normalised(model), {**meta, "spectral_norm": "true"}
     if "main.0.weight" in state:
         if kind == "generator":
             w, last = state["main.0.weight"], state["main.12.weight"]

@@ -1,6 +1,6 @@
 /**
- * Whole-step parity of conditional training, and of the hinge loss, with PyTorch
- * (test/fixtures/conditional.safetensors and hinge.safetensors, scripts/fixtures/conditional_fixture.py):
+ * Whole-step parity of conditional training, of the hinge loss and of spectral normalisation with
+ * PyTorch (test/fixtures/conditional, hinge and spectral.safetensors, scripts/fixtures/conditional_fixture.py):
  * for each head, the same initial weights, real batches with their labels (G asked for the same
  * classes) and z, 3 steps through the StepPlan the CLI trains with; losses, every parameter, BN
  * running stats and Adam moments, at test/step.test.ts's tolerances (test/helpers/step-parity.ts
@@ -30,6 +30,8 @@ interface StepFixtureMeta {
   /** Each head's first image: the start where PyTorch's own float32 and float64 runs agree (the fixture script says why). */
   first: Record<string, number>;
   init: Record<string, Record<'g' | 'd', Record<string, HashSpec>>>;
+  /** D spectrally normalised: its init specs name the unwrapped `weight`, written to `weight_orig`. */
+  spectral_norm?: boolean;
 }
 
 const set = loadImageSet('mnist', 'train');
@@ -39,7 +41,7 @@ const table = normalizationTable();
  * One fixture group's parity: `conditional` (bce, both heads) and `hinge` (the hinge loss: the
  * unconditional pair and both heads). `cases(backend)`: which heads and D-pass modes run there.
  */
-function parity(group: 'conditional' | 'hinge', loss: LossName, cases: (backend: string) => Array<[Head | 'none', DPasses]>) {
+function parity(group: 'conditional' | 'hinge' | 'spectral', loss: LossName, cases: (backend: string) => Array<[Head | 'none', DPasses]>) {
   const fixture = loadFixture(group);
   const meta = JSON.parse(fixture.metadata[group]!) as StepFixtureMeta;
   const B = meta.batch;
@@ -55,12 +57,16 @@ function parity(group: 'conditional' | 'hinge', loss: LossName, cases: (backend:
       const g = gpu();
       const ref = (key: string) => fixture.values(`${head}.${key}`) as Float32Array;
       const conditional = head === 'none' ? {} : { conditional: head, classes: meta.classes };
-      const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses, loss, ...conditional });
+      const spectralNorm = meta.spectral_norm === true;
+      const trainer = await GanTrainer.create(g, null, { ...TEST_CONFIG, batchSize: B, dPasses, loss, spectralNorm, ...conditional });
       const classes = head === 'none' ? 0 : meta.classes;
       expect(trainer.G.namedParamSpecs()[0]!.shape).toEqual([128 * 7 * 7, 100 + classes]);
       expect(trainer.D.namedParamSpecs().at(-1)!.shape).toEqual([1 + classes]);
       for (const [prefix, model] of [['g', trainer.G], ['d', trainer.D]] as const) {
-        for (const [name, spec] of Object.entries(meta.init[head]![prefix])) g.write(model.params.view('param', name), hashTensor(spec));
+        for (const [name, spec] of Object.entries(meta.init[head]![prefix])) {
+          const wrapped = spectralNorm && prefix === 'd' && name.endsWith('.weight') ? `${name}_orig` : name;
+          g.write(model.params.view('param', wrapped), hashTensor(spec));
+        }
       }
       const first = meta.first[head]!;
       for (let step = 0; step < meta.steps; step++) {
@@ -73,11 +79,13 @@ function parity(group: 'conditional' | 'hinge', loss: LossName, cases: (backend:
       }
       expect(await trainer.firstNonFiniteStep()).toBeNull();
       await expectStateMatches(g, trainer, ref, meta.steps, `${backend} ${head}`);
-    });
+    }, 300_000); // SwiftShader compiles a step's kernels for each new form (separate passes, spectral normalisation) on a shared 2-core machine
   });
 }
 
 // Both heads and both D-pass modes on gles (the fast compiler); the default head, merged, on SwiftShader.
 parity('conditional', 'bce', (backend) => (backend === 'gles' ? [['projection', 'merged'], ['acgan', 'merged'], ['projection', 'separate']] : [['projection', 'merged']]));
+// Spectral normalisation of D with the hinge loss (SNGAN's pair): unconditional and projection on gles, unconditional on SwiftShader; D's passes separate, as a power iteration per D forward needs.
+parity('spectral', 'hinge', (backend) => (backend === 'gles' ? [['none', 'separate'], ['projection', 'separate']] : [['none', 'separate']]));
 // The hinge loss unconditional and with each head on gles; unconditional on SwiftShader.
 parity('hinge', 'hinge', (backend) => (backend === 'gles' ? [['none', 'merged'], ['projection', 'merged'], ['acgan', 'merged'], ['none', 'separate']] : [['none', 'merged']]));

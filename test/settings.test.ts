@@ -26,7 +26,7 @@ describe('the settings table', () => {
 
   it('refuses a bad value in a config with the field named, as the CLI refuses the flag', () => {
     expect(() => checkSettings({ ...REFERENCE_CONFIG, beta1: 1 })).toThrow('beta1: expected a number in (0, 1), found "1"');
-    expect(() => checkSettings({ ...REFERENCE_CONFIG, loss: 'mse' as TrainConfig['loss'] })).toThrow('loss: expected one of bce, bce_logits, found "mse"');
+    expect(() => checkSettings({ ...REFERENCE_CONFIG, loss: 'mse' as TrainConfig['loss'] })).toThrow('loss: expected one of bce, bce_logits, hinge, found "mse"');
     expect(() => config(['--beta1', '1'])).toThrow('--beta1: expected a number in (0, 1), found "1"');
   });
 

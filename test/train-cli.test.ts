@@ -399,6 +399,17 @@ describe('train', { timeout: 300_000 }, () => {
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
   });
 
+  it('trains with --spectral-norm: D keeps weight_orig, weight_u and weight_v as PyTorch\'s spectral_norm does, and resumes bit-identically', async () => {
+    const [straight, split] = [tmp(), tmp()];
+    expect((await run('train', ...SMALL, '--spectral-norm', '--loss', 'hinge', '--max-steps', '3', '--out', straight)).code).toBe(0);
+    const d = read(straight, 'discriminator.safetensors');
+    expect(d.metadata.spectral_norm).toBe('true');
+    expect([...d.tensors.keys()].filter((k) => k.startsWith('model.0.')).sort()).toEqual(['model.0.bias', 'model.0.weight_orig', 'model.0.weight_u', 'model.0.weight_v']);
+    expect((await run('train', ...SMALL, '--spectral-norm', '--loss', 'hinge', '--max-steps', '2', '--out', split)).code).toBe(0);
+    expect((await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '3')).code).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
+  });
+
   it('validates checkpoint metadata like user input, naming the file and the field', async () => {
     const out = tmp();
     expect((await run('train', ...SMALL, '--max-steps', '1', '--out', out)).code).toBe(0);

@@ -153,7 +153,7 @@ describe('web page', () => {
       ['steps=1e99', 'steps: expected an integer >= 1, found "1e99"'],
       // A training setting, read by its row of src/train/settings.ts under its flag's name.
       ['lr-d=fast', 'lr-d: expected a number > 0, found "fast"'],
-      ['loss=mse', 'loss: expected one of bce, bce_logits, found "mse"'],
+      ['loss=mse', 'loss: expected one of bce, bce_logits, hinge, found "mse"'],
     ];
     const page = await browser.newPage();
     for (const [query, message] of cases) {

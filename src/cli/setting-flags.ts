@@ -11,13 +11,14 @@ export type SettingFlag<K extends SettingKey> = Flag<TrainConfig[K]> & { setting
 /** Setting `key`'s flag (`help` replaces the row's text, e.g. for another command's wording). */
 export function settingFlag<K extends SettingKey>(key: K, o: { help?: string; shownDefault?: string } = {}): SettingFlag<K> {
   const s = SETTINGS[key] as Setting<TrainConfig[K]>;
+  // A codec without a placeholder (on or off) makes a flag without a value.
   return {
     setting: key,
-    arg: s.codec.arg,
+    ...(s.codec.arg ? { arg: s.codec.arg } : {}),
     help: o.help ?? s.help,
-    ...(s.codec.choices ? { choices: s.codec.choices } : {}),
+    ...(s.codec.choices && s.codec.arg ? { choices: s.codec.choices } : {}),
     ...(s.env ? { env: s.env } : {}),
-    shownDefault: o.shownDefault ?? s.shownDefault ?? formatSetting(key, s.default as TrainConfig[K]),
+    shownDefault: o.shownDefault ?? s.shownDefault ?? (s.codec.arg ? formatSetting(key, s.default as TrainConfig[K]) : ''),
     parse: (text, source) => s.codec.parse(text, source),
   };
 }

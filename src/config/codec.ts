@@ -3,7 +3,7 @@
  * how it is checked when it comes from code (a library caller's config). One codec per kind of
  * value, so a bad value gets the same message from every entry point (src/config/checks.ts).
  */
-import { checkChoice, checkInt, checkNumber, numberFromText, type NumberRange } from './checks.js';
+import { checkChoice, checkInt, checkNumber, invalidValue, numberFromText, type NumberRange } from './checks.js';
 
 export interface Codec<T> {
   /** --help's placeholder: N, X, NAME... */
@@ -46,6 +46,20 @@ export function choiceCodec<T extends string>(allowed: readonly T[], arg = 'NAME
     parse: (text, source) => checkChoice(text, source, allowed),
     check: (value, source) => checkChoice(value, source, allowed),
     format: (v) => v,
+  };
+}
+
+/** On or off: on the command line a flag without a value (its `arg` is empty); as text `true` or `false`. */
+export function boolCodec(): Codec<boolean> {
+  const names = ['true', 'false'] as const;
+  return {
+    arg: '',
+    parse: (text, source) => checkChoice(text, source, names) === 'true',
+    check: (value, source) => {
+      if (typeof value !== 'boolean') throw invalidValue(source, 'true or false', String(value));
+      return value;
+    },
+    format: String,
   };
 }
 

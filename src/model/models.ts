@@ -15,6 +15,7 @@ import { Conv2d } from '../layers/conv2d.js';
 import { Linear } from '../layers/linear.js';
 import { Flatten, Unflatten } from '../layers/reshape.js';
 import { Sequential } from '../layers/sequential.js';
+import { SpectralNorm } from '../layers/spectral-norm.js';
 import { numel } from '../gpu/tensor.js';
 import { DOMAIN, PhiloxStream, seedKey } from '../random/philox.js';
 import type { InitScheme } from '../layers/layer.js';
@@ -103,30 +104,37 @@ export function generator(s: Partial<ModelSpec> = {}): Sequential {
   ], 'model.', [nz]);
 }
 
-/** `sigmoid` false leaves D's last layer off, for the fused BCE-with-logits loss (and every conditional head). */
-export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true): Sequential {
+/**
+ * `sigmoid` false leaves D's last layer off, for a loss on D's logit (and every conditional head).
+ * `spectralNorm`: each Conv2d and Linear wrapped in SpectralNorm (its weight `weight_orig`, with
+ * `weight_u` and `weight_v`), as torch.nn.utils.spectral_norm wraps them.
+ */
+export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true, spectralNorm = false): Sequential {
   const { arch, channels: nc, size, ndf, classes } = modelSpec(s);
   const keepSigmoid = sigmoid && classes === 0;
+  const sn = (l: Conv2d | Linear) => (spectralNorm ? new SpectralNorm(l) : l);
+  const conv = (i: number, o: number, k: number, st: number, p: number, bias = true) => sn(new Conv2d(i, o, k, st, p, bias));
+  const linear = (i: number, o: number) => sn(new Linear(i, o));
   if (arch === 'dcgan64') {
-    const down = (i: number, o: number) => [new Conv2d(i, o, 4, 2, 1, false), new BatchNorm2d(o), LeakyReLU(0.2)];
+    const down = (i: number, o: number) => [conv(i, o, 4, 2, 1, false), new BatchNorm2d(o), LeakyReLU(0.2)];
     return new Sequential('discriminator', [
-      new Conv2d(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // 0-1: 32x32
+      conv(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // 0-1: 32x32
       ...down(ndf, ndf * 2), // 2-4: 16x16
       ...down(ndf * 2, ndf * 4), // 5-7: 8x8
       ...down(ndf * 4, ndf * 8), // 8-10: 4x4
-      new Conv2d(ndf * 8, 1 + classes, 4, 1, 0, false), // 11: 1x1
+      conv(ndf * 8, 1 + classes, 4, 1, 0, false), // 11: 1x1
       ...(keepSigmoid ? [Sigmoid()] : []), // 12
     ], 'main.', [nc, size, size]);
   }
   const s4 = size / 4;
   const layers = [
-    new Conv2d(nc, 64, 4, 2, 1), // 0
+    conv(nc, 64, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
-    new Conv2d(64, 128, 4, 2, 1), // 2
+    conv(64, 128, 4, 2, 1), // 2
     new BatchNorm2d(128), // 3
     LeakyReLU(0.2), // 4
     new Flatten(), // 5
-    new Linear(128 * s4 * s4, 1 + classes), // 6
+    linear(128 * s4 * s4, 1 + classes), // 6
     Sigmoid(), // 7
   ];
   return new Sequential('discriminator', keepSigmoid ? layers : layers.slice(0, -1), 'model.', [nc, size, size]);

@@ -12,7 +12,7 @@
 import { program } from '../gpu/program.js';
 import { FLAT_ID, grid1d } from './common.js';
 import { REDUCE_WG, workgroupSum } from './reduce.js';
-import { BCE, BCE_LOGITS, CLAMPED_LOG, MEAN_STATS, softmaxCrossEntropyRow, type ElementLoss } from './loss.js';
+import { BCE, BCE_LOGITS, HINGE_D, HINGE_G, CLAMPED_LOG, MEAN_STATS, softmaxCrossEntropyRow, type ElementLoss } from './loss.js';
 
 export const HEADS = ['projection', 'acgan'] as const;
 export type Head = (typeof HEADS)[number];
@@ -106,5 +106,5 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
 
 export const CONDITIONAL_PROGRAMS = [
   concatOneHotProgram(),
-  ...HEADS.flatMap((h) => [BCE, BCE_LOGITS].map((l) => conditionalLossProgram(h, l, 10))),
+  ...HEADS.flatMap((h) => [BCE, BCE_LOGITS, HINGE_D, HINGE_G].map((l) => conditionalLossProgram(h, l, 10))),
 ];

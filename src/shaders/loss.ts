@@ -172,4 +172,4 @@ ${workgroupSum('sum2', 'vec2<f32>')}`,
   });
 }
 
-export const LOSS_PROGRAMS = [lossProgram(BCE), lossProgram(BCE_LOGITS), softmaxCrossEntropyProgram(10)];
+export const LOSS_PROGRAMS = [lossProgram(BCE), lossProgram(BCE_LOGITS), lossProgram(HINGE_D), lossProgram(HINGE_G), softmaxCrossEntropyProgram(10)];

@@ -9,7 +9,7 @@
  * The rows' order is the checkpoint metadata's order (kept, so checkpoints stay byte-identical)
  * and --help's order within each section.
  */
-import { choiceCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
+import { boolCodec, choiceCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
 import { ARCHS, INIT_SCHEMES } from '../model/models.js';
 import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
@@ -127,6 +127,10 @@ export const SETTINGS = {
   conv: setting({
     codec: choiceCodec(CONV_PATHS, 'PATH'), default: 'auto', flag: 'conv', section: 'GPU', resume: 'free',
     help: "convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d's forward and ConvTranspose2d's dx as GEMMs), except at batches that are multiples of 4, where the weight gradients (and on llvmpipe all three products) read batch-innermost copies of the input and dy instead (vec4 loads along the batch, no col)",
+  }),
+  spectralNorm: setting({
+    codec: boolCodec(), default: false, flag: 'spectral-norm', section: 'Model and optimiser', meta: { key: 'spectral_norm', when: (c) => c.spectralNorm === true }, resume: 'kept',
+    help: "spectral normalisation of D's convolution and linear weights (Miyato et al. 2018), as torch.nn.utils.spectral_norm: one power iteration per training forward of D, so D's real and fake passes run separately; checkpoints hold weight_orig, weight_u and weight_v",
   }),
   // bench --d-passes lists it; train always takes auto.
   dPasses: setting({ codec: choiceCodec(['auto', ...D_PASSES] as const), default: 'auto', section: 'GPU', help: "D's real and fake passes as one pass over both halves (merged) or as two (separate); auto: merged unless only separate passes fit the adapter's binding limit", resume: 'free' }),

@@ -13,7 +13,7 @@ import { FLAG_CLEAR } from '../shaders/finite.js';
 import { makeGrid, type Grid } from '../image/images.js';
 import { INIT_STREAMS, discriminator, generator, imageShape, initialValues, loadValues, modelSpec, type ModelSpec } from '../model/models.js';
 import { StepPlan, type Conditioning } from './step.js';
-import { checkBatch, dPassesFor, trainingNeed } from '../model/limits.js';
+import { checkBatch, dPassesFor, trainingNeed, type DPasses } from '../model/limits.js';
 import { convPathFor } from '../layers/conv-base.js';
 import { MatmulTuner } from '../layers/matmul-tuner.js';
 import { checkSettings, type TrainConfig } from './settings.js';
@@ -33,6 +33,12 @@ export function checkTrainConfig(c: TrainConfig): void {
   checkSettings(c);
   modelSpecOf(c);
   lossOf(c);
+  if (c.spectralNorm && c.dPasses === 'merged') throw new Error("--d-passes merged: spectral normalisation runs a power iteration per D forward, as PyTorch's, so D's real and fake passes stay separate");
+}
+
+/** D's passes a config asks for: separate with spectral normalisation (a power iteration per forward), else its setting. */
+export function dPassesOf(c: Pick<TrainConfig, 'dPasses' | 'spectralNorm'>): DPasses | 'auto' {
+  return c.spectralNorm ? 'separate' : c.dPasses;
 }
 
 /** The model pair a config trains (checked: a family's sizes, positive widths). */
@@ -116,12 +122,12 @@ export class GanTrainer {
     if (set && (set.channels !== C || set.height !== H || set.width !== W)) {
       throw new Error(`${set.source}: images are ${set.channels}x${set.height}x${set.width} (channels x height x width); this ${spec.arch} model takes ${C}x${H}x${W}`);
     }
-    const least = config.dPasses === 'merged' ? 'merged' : 'separate';
+    const least = dPassesOf(config) === 'merged' ? 'merged' : 'separate';
     checkBatch(gpu, config.batchSize, trainingNeed(spec, convPathFor(gpu, config.conv), least), 'batch size');
     const cond = conditioningOf(config);
     const G = generator(spec).allocate(gpu);
     // A loss on D's probability keeps its final Sigmoid; on logits, the same model without it (no parameters).
-    const D = discriminator(spec, lossOf(config).dOutput === 'probability').allocate(gpu);
+    const D = discriminator(spec, lossOf(config).dOutput === 'probability', config.spectralNorm).allocate(gpu);
     const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
@@ -163,7 +169,7 @@ export class GanTrainer {
           loss: lossOf(this.config),
           matmul: this.config.matmul,
           conv,
-          schedule: { dPasses: dPassesFor(this.gpu, batch, modelSpecOf(this.config), conv, this.config.dPasses) },
+          schedule: { dPasses: dPassesFor(this.gpu, batch, modelSpecOf(this.config), conv, dPassesOf(this.config)) },
           tuner: this.tuner,
           activations: this.activations,
           conditional: conditioningOf(this.config),
