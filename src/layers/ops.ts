@@ -20,6 +20,7 @@ import type { FusedActivation } from '../shaders/activation.js';
 import type { PlanBuilder } from './plan.js';
 import { prepareMatmul } from './matmul-prepare.js';
 import { weightViaCol } from './conv-route.js';
+import { DRAWS_PER_IMAGE, augmentBackwardProgram, augmentForwardProgram, type Augment } from '../shaders/augment.js';
 
 function checkSize(what: string, t: Tensor, expected: number): void {
   if (t.size !== expected) {
@@ -178,4 +179,24 @@ export async function channelSum(plan: PlanBuilder, x: Tensor, out: Tensor, N: n
   checkSize('channel sum input', x, N * C * HW);
   checkSize('channel sum output', out, C);
   plan.add(await channelSumProgram(plan.channelForm({ N, C, HW, size: x.size }, 'sum'), accumulate).prepare(plan.gpu, { N, C, HW }, { x, out }));
+}
+
+/**
+ * DiffAugment's `policy` on the images x [N, C, H, W] (src/shaders/augment.ts), each image with
+ * the draws of row `firstRow + n` of `draws` (u32, DRAWS_PER_IMAGE per row).
+ */
+export async function augment(plan: PlanBuilder, policy: readonly Augment[], x: Tensor, draws: Tensor, firstRow: number, label: string): Promise<Tensor> {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  if (draws.size < (firstRow + N) * DRAWS_PER_IMAGE) throw new Error(`${label}: ${N} images from row ${firstRow} need ${(firstRow + N) * DRAWS_PER_IMAGE} draws, found ${draws.size}`);
+  const y = plan.tensor(label, x.shape);
+  plan.add(await augmentForwardProgram(policy).prepare(plan.gpu, { N }, { x, draws, y }, { C, H, W, first_row: firstRow }));
+  return y;
+}
+
+/** The gradient through `augment` with the same draws. */
+export async function augmentBackward(plan: PlanBuilder, policy: readonly Augment[], dy: Tensor, draws: Tensor, firstRow: number, label: string): Promise<Tensor> {
+  const [N, C, H, W] = dy.shape as [number, number, number, number];
+  const dx = plan.tensor(label, dy.shape);
+  plan.add(await augmentBackwardProgram(policy).prepare(plan.gpu, { N }, { dy, draws, dx }, { C, H, W, first_row: firstRow }));
+  return dx;
 }
