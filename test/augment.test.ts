@@ -15,6 +15,8 @@ import { AUGMENTS, type Augment } from '../src/shaders/augment.js';
 import { compareClose } from './helpers/compare.js';
 import { loadFixture } from './helpers/fixtures.js';
 import { TEST_BACKENDS, useGpu } from './helpers/gpu.js';
+import { GanTrainer, type TrainConfig } from '../src/train/trainer.js';
+import { TEST_CONFIG } from './helpers/config.js';
 
 const fixture = loadFixture('augment');
 const SHAPES = { rgb16: [6, 3, 16, 16], grey28: [6, 1, 28, 28] } as const;
@@ -48,5 +50,26 @@ describe.each(TEST_BACKENDS)('differentiable augmentation on %s', (backend) => {
     const g = gpu();
     const plan = new PlanBuilder(g);
     await expect(augment(plan, ['cutout'], g.tensor('x', [4, 1, 8, 8]), g.tensor('draws', [16], 'u32'), 1, 'aug')).rejects.toThrow('aug: 4 images from row 1 need 40 draws, found 16');
+  });
+});
+
+describe('differentiable augmentation in the training step (gles)', () => {
+  const gpu = useGpu('gles');
+  const B = 8;
+  const real = Float32Array.from({ length: B * 784 }, (_, i) => Math.sin(i * 0.37));
+  const z = Float32Array.from({ length: B * 100 }, (_, i) => Math.cos(i * 0.71));
+  const firstLosses = async (config: Partial<TrainConfig>) => {
+    const trainer = await GanTrainer.create(gpu(), null, { ...TEST_CONFIG, batchSize: B, ...config });
+    return trainer.stats(await trainer.stepWith(real, z, B));
+  };
+
+  it("D's real and fake rows get the same draws merged or separate (the first D loss bit-identical), and the augmentation changes what D sees", async () => {
+    const merged = await firstLosses({ diffaug: ['color', 'translation', 'cutout'], dPasses: 'merged' });
+    const separate = await firstLosses({ diffaug: ['color', 'translation', 'cutout'], dPasses: 'separate' });
+    const plain = await firstLosses({ dPasses: 'merged' });
+    expect(separate.dLoss).toBe(merged.dLoss);
+    expect([separate.dReal, separate.dFake]).toEqual([merged.dReal, merged.dFake]);
+    expect(merged.dLoss).not.toBe(plain.dLoss);
+    expect(Number.isFinite(merged.gLoss)).toBe(true);
   });
 });

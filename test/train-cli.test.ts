@@ -284,6 +284,7 @@ describe('train', { timeout: 300_000 }, () => {
     ['an empty seed', ['--seed', ''], /--seed: expected an integer >= 0, found ""/],
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
     ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, hinge, found "mse"/],
+    ['an augmentation out of order', ['--diffaug', 'cutout,color'], /--diffaug: expected none or a comma-separated list of color, translation, cutout \(each once, in that order\), found "cutout,color"/],
     ['the hinge loss with a smoothed label', ['--loss', 'hinge', '--recipe', 'improved'], /real label 0\.9 \(--real-label, or --recipe improved's 0\.9\): the hinge loss has no target to smooth/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
     ['a missing checkpoint', ['--resume', '/nonexistent'], /--resume: \/nonexistent not found/],
@@ -397,6 +398,19 @@ describe('train', { timeout: 300_000 }, () => {
     expect((await run('train', ...SMALL, '--loss', 'hinge', '--max-steps', '2', '--out', split)).code).toBe(0);
     expect((await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '3')).code).toBe(0);
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
+  });
+
+  it('trains with --diffaug color,translation,cutout: the policy in the checkpoint, the draws by step, so a resumed run is bit-identical', async () => {
+    const [straight, split] = [tmp(), tmp()];
+    const flags = [...SMALL, '--diffaug', 'color,translation,cutout'];
+    expect((await run('train', ...flags, '--max-steps', '3', '--out', straight)).code).toBe(0);
+    expect(read(straight, 'generator.safetensors').metadata.diffaug).toBe('color,translation,cutout');
+    expect((await run('train', ...flags, '--max-steps', '2', '--out', split)).code).toBe(0);
+    expect((await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '3')).code).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
+    const changed = await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '4', '--diffaug', 'color');
+    expect(changed.code).not.toBe(0);
+    expect(changed.err).toMatch(/--diffaug color contradicts the checkpoint/);
   });
 
   it('trains with --spectral-norm: D keeps weight_orig, weight_u and weight_v as PyTorch\'s spectral_norm does, and resumes bit-identically', async () => {

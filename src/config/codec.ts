@@ -63,6 +63,28 @@ export function boolCodec(): Codec<boolean> {
   };
 }
 
+/**
+ * Some of `allowed`, comma-separated, each once and in `allowed`'s order (the order they apply
+ * in), or `none` for no entry.
+ */
+export function subsetCodec<T extends string>(allowed: readonly T[], arg = 'LIST'): Codec<readonly T[]> {
+  const expected = `none or a comma-separated list of ${allowed.join(', ')} (each once, in that order)`;
+  const checked = (items: readonly unknown[], source: string, shown: string): readonly T[] => {
+    const at = items.map((i) => (allowed as readonly unknown[]).indexOf(i));
+    if (at.some((k, n) => k < 0 || (n > 0 && k <= at[n - 1]!))) throw invalidValue(source, expected, shown);
+    return items as readonly T[];
+  };
+  return {
+    arg,
+    parse: (text, source) => (text === 'none' ? [] : checked(text.split(','), source, text)),
+    check: (value, source) => {
+      if (!Array.isArray(value)) throw invalidValue(source, expected, String(value));
+      return checked(value, source, value.join(','));
+    },
+    format: (v) => (v.length ? v.join(',') : 'none'),
+  };
+}
+
 /** One of a few integers, written as they are (e.g. channels 1|3). */
 export function intChoiceCodec(allowed: readonly number[]): Codec<number> {
   const names = allowed.map(String);

@@ -50,7 +50,7 @@ export function seedKey(seed: number): [number, number] {
  * Counter layout shared by every use, CPU and GPU: (index, stream low, stream high, domain).
  * The domain keeps uses apart under one seed; the stream is e.g. the step or the epoch.
  */
-export const DOMAIN = { noise: 0x6e6f6973, shuffle: 0x73687566, init: 0x696e6974 } as const;
+export const DOMAIN = { noise: 0x6e6f6973, shuffle: 0x73687566, init: 0x696e6974, augment: 0x61756720 } as const;
 
 export function philoxCounter(index: number, stream: number, domain: number): [number, number, number, number] {
   return [index >>> 0, stream >>> 0, Math.floor(stream / 2 ** 32) >>> 0, domain >>> 0];

@@ -9,11 +9,12 @@
  * The rows' order is the checkpoint metadata's order (kept, so checkpoints stay byte-identical)
  * and --help's order within each section.
  */
-import { boolCodec, choiceCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
+import { boolCodec, choiceCodec, subsetCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
 import { ARCHS, INIT_SCHEMES } from '../model/models.js';
 import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
 import { HEADS } from '../shaders/conditional.js';
+import { AUGMENTS, type Augment } from '../shaders/augment.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { CONV_PATHS } from '../layers/plan.js';
 import { TUNE_MODES } from '../layers/matmul-tuner.js';
@@ -127,6 +128,10 @@ export const SETTINGS = {
   conv: setting({
     codec: choiceCodec(CONV_PATHS, 'PATH'), default: 'auto', flag: 'conv', section: 'GPU', resume: 'free',
     help: "convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d's forward and ConvTranspose2d's dx as GEMMs), except at batches that are multiples of 4, where the weight gradients (and on llvmpipe all three products) read batch-innermost copies of the input and dy instead (vec4 loads along the batch, no col)",
+  }),
+  diffaug: setting({
+    codec: subsetCodec(AUGMENTS), default: [] as readonly Augment[], flag: 'diffaug', section: 'Model and optimiser', meta: { key: 'diffaug', when: (c) => Array.isArray(c.diffaug) && c.diffaug.length > 0 }, resume: 'kept',
+    help: "differentiable augmentation (Zhao et al. 2020, DiffAugment) of every image D sees, real and fake, in D's and G's passes, with gradients through it to G: color (brightness, saturation, contrast), translation (up to 1/8 of the side), cutout (half the side), each image with draws of its own from the run's seed and step",
   }),
   spectralNorm: setting({
     codec: boolCodec(), default: false, flag: 'spectral-norm', section: 'Model and optimiser', meta: { key: 'spectral_norm', when: (c) => c.spectralNorm === true }, resume: 'kept',

@@ -23,7 +23,9 @@ import type { MatmulTuner } from '../layers/matmul-tuner.js';
 import type { ActivationArena, TensorAllocator } from '../layers/activation-arena.js';
 import type { LossOutput } from '../backprop/loss.js';
 import { concatOneHotProgram } from '../shaders/conditional.js';
-import { copyInto } from '../layers/ops.js';
+import { augment, augmentBackward, copyInto } from '../layers/ops.js';
+import { DRAWS_PER_IMAGE, type Augment } from '../shaders/augment.js';
+import { DOMAIN } from '../random/philox.js';
 import type { GpuDataset } from '../data/dataset.js';
 import { NormalNoise } from '../random/noise.js';
 import { finiteCheckProgram } from '../shaders/finite.js';
@@ -81,7 +83,12 @@ export interface StepModels {
   activations?: ActivationArena;
   /** Class-conditional G and D; absent: the reference's unconditional pair. */
   conditional?: Conditioning;
+  /** DiffAugment's policies on every image D sees (src/shaders/augment.ts); absent or empty: none. */
+  augment?: readonly Augment[];
 }
+
+/** What D sees of a batch: itself, or augmented with the draws' rows from `row` (D real 0, D fake batch, G's pass 2 batch). */
+type Seen = (x: Tensor, row: number, name: string) => Promise<Tensor>;
 
 /** A loss term's input on D's output `out` (named `name`, some rows of it). */
 type TermOf = (out: Tensor, name: string, o?: Pick<TermInput, 'rows' | 'grad'>) => TermInput;
@@ -108,6 +115,8 @@ export class StepPlan {
     readonly statsFake: Tensor,
     readonly statsG: Tensor,
     private readonly noise: NormalNoise,
+    /** The augmentation's draws (D's 2 x batch rows, then G's batch rows), by step; null: no augmentation. */
+    private readonly augmentNoise: NormalNoise | null,
     private readonly stepParams: GPUBuffer,
     private readonly inputsOf: () => Dispatch[],
     step: Dispatch[],
@@ -131,7 +140,14 @@ export class StepPlan {
     const cond = m.conditional;
     if (cond && dataset && !dataset.labels) throw new Error('step plan: a conditional model needs a data set created with its labels');
     const labels = cond ? (dataset ? dataset.labels!.batch.rows(batch) : gpu.tensor(`labels (batch ${batch})`, [batch])) : null;
+    const policy = m.augment ?? [];
+    const draws = policy.length ? gpu.tensor(`augmentation draws (batch ${batch})`, [3 * batch * DRAWS_PER_IMAGE], 'u32') : null;
+    const augmentNoise = draws ? await NormalNoise.create(gpu, draws, m.seed, 'bits', DOMAIN.augment) : null;
     const inputs = () => (dataset ? [dataset.gather, ...(cond ? [dataset.labels!.gather] : []), noise.dispatch] : [noise.dispatch]);
+    // The augmentation's draws are the step's own work (a caller that writes the inputs still gets them).
+    if (augmentNoise) plan.add(augmentNoise.dispatch);
+    /** What D sees of `x`: x itself, or x augmented with the draws' rows from `row`. */
+    const seen = (x: Tensor, row: number, name: string) => (draws ? augment(plan, policy, x, draws, row, label(`${name} augmented`)) : Promise.resolve(x));
 
     const label = (s: string) => `${s} (batch ${batch})`;
     const term: TermOf = (out, name, o = {}) => ({ plan, out, labels, label: label(name), ...o });
@@ -141,32 +157,33 @@ export class StepPlan {
       plan.add(await CONCAT.prepare(gpu, { rows: batch, latent: m.latentDim, classes: cond.classes }, { z, labels: labels!, out: gInput }));
     }
     const g = await G.forward(plan, gInput, { training: true });
-    const { real: lossReal, fake: lossFake } = await StepPlan.dUpdate(plan, m, (m.schedule ?? REFERENCE_SCHEDULE).dPasses, real, g.y, term);
+    const { real: lossReal, fake: lossFake } = await StepPlan.dUpdate(plan, m, (m.schedule ?? REFERENCE_SCHEDULE).dPasses, real, g.y, term, seen);
     plan.add(m.adamD);
-    // Generator step, on the same fake batch, through the updated D.
-    const dG = await D.forward(plan, g.y, { training: true });
+    // Generator step, on the same fake batch, through the updated D (and back through the augmentation).
+    const dG = await D.forward(plan, await seen(g.y, 2 * batch, 'G pass fake'), { training: true });
     const lossG = await m.loss.g(term(dG.y, 'G loss'));
-    const dFakeInput = await D.backward(plan, dG, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
-    await G.backward(plan, g, dFakeInput!, { needDx: false, accumulate: false, paramGrads: true });
+    const dSeen = await D.backward(plan, dG, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
+    const dFakeInput = draws ? await augmentBackward(plan, policy, dSeen!, draws, 2 * batch, label('G pass fake gradient (before augmentation)')) : dSeen!;
+    await G.backward(plan, g, dFakeInput, { needDx: false, accumulate: false, paramGrads: true });
     plan.add(m.adamG);
     if (m.emaG) plan.add(m.emaG);
 
     const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
     plan.add(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
-    return new StepPlan(m, batch, real, z, labels, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, stepParams, inputs, plan.dispatches);
+    return new StepPlan(m, batch, real, z, labels, g.y, lossReal.stats, lossFake.stats, lossG.stats, noise, augmentNoise, stepParams, inputs, plan.dispatches);
   }
 
   /**
    * One D update's forward passes, losses and backward (its Adam dispatch is the caller's): D on
    * the real batch and on the fake batch, d_loss = real + fake accumulated in D's gradients.
    */
-  private static async dUpdate(plan: PlanBuilder, m: StepModels, passes: DPasses, real: Tensor, fake: Tensor, term: TermOf): Promise<{ real: LossOutput; fake: LossOutput }> {
+  private static async dUpdate(plan: PlanBuilder, m: StepModels, passes: DPasses, real: Tensor, fake: Tensor, term: TermOf, seen: Seen): Promise<{ real: LossOutput; fake: LossOutput }> {
     const { D } = m;
     const batch = real.shape[0]!;
     if (passes === 'separate') {
-      const dReal = await D.forward(plan, real, { training: true });
+      const dReal = await D.forward(plan, await seen(real, 0, 'D real'), { training: true });
       const lossReal = await m.loss.dReal(term(dReal.y, 'D real loss'));
-      const dFake = await D.forward(plan, fake, { training: true });
+      const dFake = await D.forward(plan, await seen(fake, batch, 'D fake'), { training: true });
       const lossFake = await m.loss.dFake(term(dFake.y, 'D fake loss'));
       await D.backward(plan, dReal, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
       await D.backward(plan, dFake, lossFake.grad, { needDx: false, accumulate: true, paramGrads: true });
@@ -178,7 +195,7 @@ export class StepPlan {
     const both = plan.tensor(`D input (real; fake) (batch ${batch})`, [2 * batch, ...real.shape.slice(1)]);
     await copyInto(plan, real, both, 0);
     await copyInto(plan, fake, both, real.size);
-    const d = await D.forward(plan, both, { training: true, groups: 2 });
+    const d = await D.forward(plan, await seen(both, 0, 'D input'), { training: true, groups: 2 });
     const lossReal = await m.loss.dReal(term(d.y, 'D real loss', { rows: { first: 0, count: batch } }));
     const lossFake = await m.loss.dFake(term(d.y, 'D fake loss', { rows: { first: batch, count: batch }, grad: lossReal.grad }));
     await D.backward(plan, d, lossReal.grad, { needDx: false, accumulate: false, paramGrads: true });
@@ -188,6 +205,7 @@ export class StepPlan {
   /** Points the inputs at global step `step` (noise stream) and records it for the finite check. */
   setStep(step: number): void {
     this.noise.setStream(step);
+    this.augmentNoise?.setStream(step);
     this.m.gpu.writeState(this.stepParams, 0, new Uint8Array(FINITE.params({ step })));
   }
 

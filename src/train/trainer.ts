@@ -173,6 +173,7 @@ export class GanTrainer {
           tuner: this.tuner,
           activations: this.activations,
           conditional: conditioningOf(this.config),
+          augment: this.config.diffaug,
         },
         this.dataset,
         batch,
