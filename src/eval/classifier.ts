@@ -31,10 +31,6 @@ import { parseSafetensors, tensorValues, type SafeTensor } from '../io/safetenso
 import type { Reference } from './frechet.js';
 import { INIT_STREAMS, initialValues, loadValues } from '../model/models.js';
 
-/** The MNIST digits: the committed evaluator's classes. */
-export const CLASSES = 10;
-export const FEATURES = 64;
-
 /**
  * What an evaluator's network sees and predicts: images of `channels` x `size` x `size` and
  * `classes` outputs. `task`: `classes`, the data's own class folders; `rotation`, which of four
@@ -48,6 +44,10 @@ export interface EvaluatorSpec {
   task: 'classes' | 'rotation';
 }
 
+/** The MNIST digits: the committed evaluator's classes. */
+export const CLASSES = 10;
+/** Features per image: the hidden Linear's outputs, for every evaluator. */
+export const FEATURES = 64;
 export const MNIST_EVALUATOR: EvaluatorSpec = { channels: 1, size: 28, classes: CLASSES, task: 'classes' };
 
 export function classifier(spec: EvaluatorSpec = MNIST_EVALUATOR): Sequential {

@@ -11,7 +11,7 @@
  * 2 u1, contrast factor u2 + 0.5; translation (tx, ty) = floor(u (2 s + 1)) - s, s = side / 8;
  * cutout centre floor(u (side + 1 - c % 2)), c = side / 2 (torch.randint's ranges).
  */
-import { program } from '../gpu/program.js';
+import { program, type BindingLayout } from '../gpu/program.js';
 import { workgroupSum } from './reduce.js';
 
 export const AUGMENTS = ['color', 'translation', 'cutout'] as const;
@@ -57,33 +57,45 @@ fn kept(d: Draws, i: i32, j: i32) -> bool {
 ${workgroupSum('total')}`;
 }
 
-const UNIFORMS = { C: 'u32', H: 'u32', W: 'u32', first_row: 'u32' } as const;
+const DRAWS_BINDING = { access: 'read', type: 'array<u32>' } as const;
 
-/** y = cutout(translation(color(x))) per image; `policy` a subset of AUGMENTS in their order. */
-export function augmentForwardProgram(policy: readonly Augment[]) {
-  const color = policy.includes('color');
+/**
+ * A direction's program: one workgroup per image, its shape and first draw row as uniforms, the
+ * draws decoded; `body` runs with `n` (the image), `d` (its draws), `C` and `HW` defined.
+ */
+function perImageProgram<B extends BindingLayout>(direction: string, policy: readonly Augment[], bindings: B, helpers: string, body: string) {
   return program({
-    name: `augment.forward.${policy.join('+')}`,
+    name: `augment.${direction}.${policy.join('+')}`,
     workgroupSize: [AUG_WG],
-    uniforms: UNIFORMS,
-    bindings: { x: 'read', draws: { access: 'read', type: 'array<u32>' }, y: 'read_write' },
-    wgsl: `${drawsWgsl(policy)}
-/** color(x) at channel c of pixel p of image n: brightness, then saturation around the pixel's channel mean. */
-fn saturated(n: u32, c: u32, p: u32, d: Draws) -> f32 {
+    uniforms: { C: 'u32', H: 'u32', W: 'u32', first_row: 'u32' },
+    bindings,
+    wgsl: `${drawsWgsl(policy)}\n${helpers}`,
+    main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+  let n = wg.x;
+  let d = draws_of(n);
+  let C = params.C;
+  let HW = params.H * params.W;
+  ${body}
+}`,
+    grid: ({ N }: AugmentShape) => [N, 1, 1] as const,
+  });
+}
+
+/** color(x) at channel c of pixel p of image n (the forward's helper). */
+const SATURATED = /* wgsl */ `fn saturated(n: u32, c: u32, p: u32, d: Draws) -> f32 {
   let C = params.C;
   let HW = params.H * params.W;
   var mean = 0.0;
   for (var k = 0u; k < C; k++) { mean += x[(n * C + k) * HW + p] + d.bright; }
   mean = mean / f32(C);
   return (x[(n * C + c) * HW + p] + d.bright - mean) * d.sat + mean;
-}`,
-    main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let n = wg.x;
-  let d = draws_of(n);
-  let C = params.C;
-  let H = i32(params.H);
+}`;
+
+/** y = cutout(translation(color(x))) per image; `policy` a subset of AUGMENTS in their order. */
+export function augmentForwardProgram(policy: readonly Augment[]) {
+  const color = policy.includes('color');
+  return perImageProgram('forward', policy, { x: 'read', draws: DRAWS_BINDING, y: 'read_write' }, SATURATED, /* wgsl */ `let H = i32(params.H);
   let W = i32(params.W);
-  let HW = params.H * params.W;
   ${
     color
       ? `// Contrast: around the mean of the saturated image.
@@ -103,10 +115,7 @@ fn saturated(n: u32, c: u32, p: u32, d: Draws) -> f32 {
       ${color ? 'v = (saturated(n, c, u32(si * W + sj), d) - mean) * d.con + mean;' : 'v = x[(n * C + c) * HW + u32(si * W + sj)];'}
     }
     y[(n * C + c) * HW + (k % HW)] = v;
-  }
-}`,
-    grid: ({ N }: AugmentShape) => [N, 1, 1] as const,
-  });
+  }`);
 }
 
 /** Without color: dx is dy moved back and masked. */
@@ -134,31 +143,19 @@ const COLOR_BACKWARD = /* wgsl */ `var s = 0.0;
     }
   }`;
 
-/** dx from dy through the same transform (the draws the forward used). */
-export function augmentBackwardProgram(policy: readonly Augment[]) {
-  const color = policy.includes('color');
-  return program({
-    name: `augment.backward.${policy.join('+')}`,
-    workgroupSize: [AUG_WG],
-    uniforms: UNIFORMS,
-    bindings: { dy: 'read', draws: { access: 'read', type: 'array<u32>' }, dx: 'read_write' },
-    wgsl: `${drawsWgsl(policy)}
-/** The gradient at the translated image's pixel (si, sj), channel c: dy at the output pixel it moved to, if kept. */
+/** The gradient at the translated image's pixel (the backward's helper). */
+const G_TRANSLATED = /* wgsl */ `/** The gradient at the translated image's pixel (si, sj), channel c: dy at the output pixel it moved to, if kept. */
 fn g_translated(n: u32, c: u32, si: i32, sj: i32, d: Draws) -> f32 {
   let i = si - d.tx;
   let j = sj - d.ty;
   if (i < 0 || i >= i32(params.H) || j < 0 || j >= i32(params.W) || !kept(d, i, j)) { return 0.0; }
   return dy[(n * params.C + c) * params.H * params.W + u32(i) * params.W + u32(j)];
-}`,
-    main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wg: vec3<u32>) {
-  let n = wg.x;
-  let d = draws_of(n);
-  let C = params.C;
-  let HW = params.H * params.W;
-  ${color ? COLOR_BACKWARD : TRANSLATED_BACKWARD}
-}`,
-    grid: ({ N }: AugmentShape) => [N, 1, 1] as const,
-  });
+}`;
+
+/** dx from dy through the same transform (the draws the forward used). */
+export function augmentBackwardProgram(policy: readonly Augment[]) {
+  const body = policy.includes('color') ? COLOR_BACKWARD : TRANSLATED_BACKWARD;
+  return perImageProgram('backward', policy, { dy: 'read', draws: DRAWS_BINDING, dx: 'read_write' }, G_TRANSLATED, body);
 }
 
 const ALL: Augment[][] = [['color'], ['translation'], ['cutout'], ['color', 'translation', 'cutout']];
