@@ -43,6 +43,16 @@ describe('evaluator (gles)', () => {
     expect(reference.floorImages).toBe(10_000);
   });
 
+  it('classifies every image of a set, the short last batch too, as a batch holding them all does', async () => {
+    const { model } = loadEvaluator(gpu());
+    const seven = { ...test, count: 7, pixels: test.pixels.subarray(0, 7 * 784), labels: test.labels.subarray(0, 7) };
+    const [split, whole] = [await classifyImageSet(gpu(), model, seven, 5), await classifyImageSet(gpu(), model, seven, 7)];
+    expect([split.n, split.features.length]).toEqual([7, 7 * FEATURES]);
+    // Other batch sizes may take other matmul variants (other summation orders): float32 rounding apart.
+    const scale = Math.max(...whole.features.map(Math.abs));
+    for (let i = 0; i < whole.features.length; i++) expect(Math.abs(split.features[i]! - whole.features[i]!), `feature ${i}`).toBeLessThan(1e-5 * scale);
+  });
+
   it('trainClassifier learns from our kernels (a small subset, two epochs)', async () => {
     const count = 2560;
     const subset = { ...train, count, pixels: train.pixels.subarray(0, count * 784), labels: train.labels.subarray(0, count) };

@@ -78,6 +78,13 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     expect(e.out).toMatch(/^FD +\d+\.\d+ +\(real training images: \d+\.\d+; lower is better\)$/m);
     expect(e.out).toMatch(/^KID +-?\d+\.\d{4} ± /m);
     expect(e.out).not.toMatch(/^classes/m);
+    // In a run, its rows carry FD and KID only: a histogram of rotations would read as mode dropping.
+    const scored = await run('train', ...common, '--data', join(one, 'circle'), '--batch-size', '8', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '16', '--evaluator', evaluator, '--out', join(dir, 'scored'));
+    expect(scored.code, scored.err).toBe(0);
+    expect(scored.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}$/m);
+    expect(scored.out).not.toMatch(/mode dropping|max\/min class/);
+    const bad = await run('eval', '--backend', 'gles', '--evaluator', evaluator, '--checkpoint', runDir, '--n', '3');
+    expect(bad.err).toContain('eval: KID needs at least 4 samples (two blocks of two), found 3');
   });
 
   it('refuses a folder too small to hold out test images, and the committed MNIST file as --out', async () => {

@@ -11,14 +11,19 @@ import { conditionalJson } from './eval.js';
 
 type Rgb = [number, number, number];
 
-/** The run loop's `evaluate` hook: scores G, appends the row, redraws the curve, prints the line. */
-export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string, curveFile: string, print: (line: string) => void) {
+/**
+ * The run loop's `evaluate` hook: scores G, appends the row, redraws the curve, prints the line.
+ * `classes` false: the evaluator learned rotations, so its histogram, class ratio and mode-dropping
+ * warning say nothing of G's samples and are left out.
+ */
+export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string, curveFile: string, print: (line: string) => void, classes = true) {
   const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
   return async (step: number, epoch: number): Promise<void> => {
     const q = await evaluator.evaluate(0);
     const ref = evaluator.reference;
     const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid } : {};
-    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: ref.floor, ...kid, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q), samples: q.n };
+    const perClass = classes ? { confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q) } : {};
+    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: ref.floor, ...kid, ...perClass, samples: q.n };
     appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
     quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
     if (quality.length > 1) {
@@ -27,7 +32,9 @@ export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string
       if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
       writeFileAtomic(curveFile, encodePng(lossCurve(quality.map((p) => p.step), series)));
     }
-    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${q.kid ? `, KID ${q.kid.kid.toFixed(4)} ± ${q.kid.standardError.toFixed(4)}` : ''}, confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}`);
-    if (q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
+    const kidText = q.kid ? `, KID ${q.kid.kid.toFixed(4)} ± ${q.kid.standardError.toFixed(4)}` : '';
+    const classText = classes ? `, confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}` : '';
+    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${kidText}${classText}`);
+    if (classes && q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
   };
 }

@@ -283,7 +283,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
         onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
         onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
         save: async () => void (await saveRun(outDir, trainer, { data }, v.keep, { replaceLater: v.resume !== undefined })),
-        evaluate: evaluator ? qualityScorer(evaluator, metricsFile, join(outDir, 'quality_curve.png'), (line) => progress!.print(line)) : undefined,
+        evaluate: evaluator ? qualityScorer(evaluator, metricsFile, join(outDir, 'quality_curve.png'), (line) => progress!.print(line), classifier!.spec.task === 'classes') : undefined,
       },
     );
     const { keep } = v;

@@ -149,17 +149,20 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   return model;
 }
 
-/** Features [n, FEATURES] and class probabilities [n, classes] of a whole image set (full batches: n rounds down), in eval mode. */
+/** Features [n, FEATURES] and class probabilities [n, classes] of a whole image set (n = its count), in eval mode. */
 export async function classifyImageSet(gpu: Gpu, model: Sequential, set: ImageSet, maxBatch = 500): Promise<{ features: Float32Array; probs: Float32Array; n: number }> {
   const batch = Math.min(maxBatch, set.count);
   const classes = classesOf(model);
   const data = await GpuDataset.create(gpu, set, { batchSize: batch, seed: 0 });
   data.setOrder(Uint32Array.from({ length: set.count }, (_, i) => i));
-  const pass = await ClassifierPass.create(gpu, model, data.batch);
-  const n = Math.floor(set.count / batch) * batch;
+  // A pass per batch size: the full one, and the short last batch's rows (eval mode: rows are independent).
+  const passes = new Map<number, ClassifierPass>([[batch, await ClassifierPass.create(gpu, model, data.batch)]]);
+  const n = set.count;
   const out = { features: new Float32Array(n * FEATURES), probs: new Float32Array(n * classes), n };
   for (let b = 0; b * batch < n; b++) {
-    data.setBatch(b);
+    const size = data.setBatch(b);
+    let pass = passes.get(size);
+    if (!pass) passes.set(size, (pass = await ClassifierPass.create(gpu, model, data.batch.rows(size))));
     gpu.run([data.gather, ...pass.dispatches], 'classify');
     out.features.set((await gpu.read(pass.features)) as Float32Array, b * batch * FEATURES);
     out.probs.set(softmax((await gpu.read(pass.logits)) as Float32Array, classes), b * batch * classes);

@@ -89,6 +89,7 @@ export class GeneratorEvaluator {
   /** `perClassTest`: G is conditional on the classifier's 10 classes (classTestStats of the test set). */
   static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClassTest: FeatureStats[] | null = null): Promise<GeneratorEvaluator> {
     const classes = classesOf(classifier);
+    if (reference.testFeatures && n < 4) throw new Error(`eval: KID needs at least 4 samples (two blocks of two), found ${n}`);
     if (perClassTest && n < 2 * classes) throw new Error(`eval: a conditional generator needs at least ${2 * classes} samples (2 per class), found ${n}`);
     const sampler = await Sampler.create(gpu, G, n, undefined, perClassTest ? classes : 0);
     return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClassTest, classes);

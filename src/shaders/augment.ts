@@ -9,7 +9,9 @@
  * Each image's draws are 8 u32s of Philox bits (src/random/noise.ts), rows from `first_row`:
  * unit(b) = (b >> 8) / 2^24 in [0, 1), as torch.rand; brightness + (u0 - 0.5), saturation factor
  * 2 u1, contrast factor u2 + 0.5; translation (tx, ty) = floor(u (2 s + 1)) - s, s = side / 8;
- * cutout centre floor(u (side + 1 - c % 2)), c = side / 2 (torch.randint's ranges).
+ * cutout centre floor(u (side + 1 - c % 2)), c = side / 2 (torch.randint's ranges, as
+ * DiffAugment_pytorch.py at mit-han-lab/data-efficient-gans 297dc8c writes them: side // 8 and
+ * side // 2; an older version rounded side * 0.125).
  */
 import { program, type BindingLayout } from '../gpu/program.js';
 import { workgroupSum } from './reduce.js';

@@ -33,7 +33,8 @@ export function spectralNormForwardProgram(training: boolean) {
       weight: 'read_write',
       ...(training ? { grad: 'read_write' } : {}),
     },
-    wgsl: workgroupSum('total'),
+    // One sum per use: a sum's array reused at once could be overwritten before every invocation has read it (reduce.ts).
+    wgsl: [workgroupSum('v_total'), workgroupSum('t_total'), workgroupSum('u_total')].join('\n'),
     main: /* wgsl */ `fn main(@builtin(local_invocation_index) lid: u32) {
   let h = params.h;
   let w = params.w;
@@ -47,7 +48,7 @@ export function spectralNormForwardProgram(training: boolean) {
     v[j] = acc;
     vv += acc * acc;
   }
-  let v_norm = max(sqrt(total(vv, lid)), params.eps);
+  let v_norm = max(sqrt(v_total(vv, lid)), params.eps);
   storageBarrier();
   for (var j = lid; j < w; j += WG_X) { v[j] = v[j] / v_norm; }
   storageBarrier();`
@@ -61,7 +62,7 @@ export function spectralNormForwardProgram(training: boolean) {
     saved[1u + i] = acc;
     ${training ? 'tt += acc * acc;' : ''}
   }
-  ${training ? 'let t_norm = max(sqrt(total(tt, lid)), params.eps);' : ''}
+  ${training ? 'let t_norm = max(sqrt(t_total(tt, lid)), params.eps);' : ''}
   storageBarrier();
   workgroupBarrier();
   var ut = 0.0;
@@ -71,7 +72,7 @@ export function spectralNormForwardProgram(training: boolean) {
     saved[1u + i] = ui;
     ut += ui * t;
   }
-  let sigma = total(ut, lid);
+  let sigma = u_total(ut, lid);
   for (var j = lid; j < w; j += WG_X) { saved[1u + h + j] = v[j]; }
   if (lid == 0u) { saved[0] = sigma; }
   for (var k = lid; k < h * w; k += WG_X) {
