@@ -4,7 +4,7 @@ import { generatorFile } from './generator-file.js';
 import { generatorFromCheckpoint, imageShapeOf } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
-import { CLASSES } from '../eval/classifier.js';
+import { CLASSES, MNIST_EVALUATOR } from '../eval/classifier.js';
 import { loadImageSet } from '../data/files.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
@@ -35,14 +35,19 @@ are not the published Inception FID or KID.
 
 ${flagHelp(EVAL_FLAGS)}`;
 
+/** A KID with its standard error, as the table and the in-run line print it. */
+export const formatKid = (k: { kid: number; standardError: number }) => `${k.kid.toFixed(4)} ± ${k.standardError.toFixed(4)}`;
+
 /** `classes`: false for a rotation evaluator, whose histogram is of rotations, not classes. */
 export function qualityTable(q: Quality, ref: Reference, classes = true): string {
   const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;
-  const kid = (k: { kid: number; standardError: number }) => `${k.kid.toFixed(4)} ± ${k.standardError.toFixed(4)}`;
-  if (!classes) return [`FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`, ...(q.kid && ref.kidFloor ? [`KID             ${kid(q.kid)}   (real training images: ${kid(ref.kidFloor)})`] : [])].join('\n');
-  return [
+  const distances = [
     `FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`,
-    ...(q.kid && ref.kidFloor ? [`KID             ${kid(q.kid)}   (real training images: ${kid(ref.kidFloor)})`] : []),
+    ...(q.kid && ref.kidFloor ? [`KID             ${formatKid(q.kid)}   (real training images: ${formatKid(ref.kidFloor)})`] : []),
+  ];
+  if (!classes) return distances.join('\n');
+  return [
+    ...distances,
     `confidence      ${q.confidence.toFixed(4)}`,
     `max/min class   ${Number.isFinite(q.maxMinRatio) ? q.maxMinRatio.toFixed(2) : 'inf (a class is missing)'}`,
     `classes         ${q.histogram.map((c, k) => `${k}:${share(c)}`).join(' ')}`,
@@ -80,8 +85,7 @@ export function main(args: string[]): Promise<void> {
       const shape = imageShapeOf(G).join('x');
       const sees = `${spec.channels}x${spec.size}x${spec.size}`;
       if (shape !== sees) throw new Error(`${file}: a generator of ${shape} images (channels x height x width); ${evaluatorFile} scores ${sees} images (train-classifier --data DIR --image-size N --channels C makes an evaluator for other images)`);
-      const mnist = spec.task === 'classes' && metadata.task === undefined;
-      if (classNames && !mnist) throw new Error(`${file}: per-class scores of a conditional generator need the MNIST evaluator; an evaluator for other data scores unconditional generators`);
+      if (classNames && spec !== MNIST_EVALUATOR) throw new Error(`${file}: per-class scores of a conditional generator need the MNIST evaluator; an evaluator for other data scores unconditional generators`);
       if (classNames && classNames.length !== CLASSES) throw new Error(`${file}: a conditional generator of ${classNames.length} classes; the evaluator's classifier scores the ${CLASSES} MNIST digits only`);
       const accuracy = metadata.test_accuracy ?? '?';
       const perClass = classNames ? await classTestStats(gpu, classifier, loadImageSet('mnist', 'test')) : null;

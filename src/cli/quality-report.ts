@@ -7,7 +7,7 @@ import type { GeneratorEvaluator } from '../eval/evaluate.js';
 import { lossCurve } from '../image/images.js';
 import { encodePng } from '../image/png.js';
 import { writeFileAtomic } from '../checkpoints/run-files.js';
-import { conditionalJson } from './eval.js';
+import { conditionalJson, formatKid } from './eval.js';
 
 type Rgb = [number, number, number];
 
@@ -32,7 +32,7 @@ export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string
       if (q.conditional) series.push({ values: quality.map((p) => 100 * (p.accuracy ?? 0)), color: [148, 103, 189], label: 'conditional accuracy %' });
       writeFileAtomic(curveFile, encodePng(lossCurve(quality.map((p) => p.step), series)));
     }
-    const kidText = q.kid ? `, KID ${q.kid.kid.toFixed(4)} ± ${q.kid.standardError.toFixed(4)}` : '';
+    const kidText = q.kid ? `, KID ${formatKid(q.kid)}` : '';
     const classText = classes ? `, confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}` : '';
     print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${kidText}${classText}`);
     if (classes && q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
