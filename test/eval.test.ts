@@ -89,7 +89,7 @@ describe('eval and train --eval-every', { timeout: 300_000 }, () => {
     const out = tmp();
     const r = await cli('train', '--backend', 'gles', '--batch-size', '8', '--max-steps', '4', '--eval-every', '2', '--eval-samples', '200', '--out', out);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), confidence/m);
+    expect(r.stdout).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), spread \d+\.\d%, confidence/m);
     const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === 'quality');
     expect(rows.map((row) => row.step)).toEqual([2, 4]);
     expect(rows[0].histogram.reduce((a: number, b: number) => a + b, 0)).toBe(200);

@@ -45,7 +45,7 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     const scored = join(dir, 'scored');
     const r = await run('train', ...common, '--data', folder, '--batch-size', '8', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '32', '--evaluator', evaluator, '--out', scored);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}, confidence/m);
+    expect(r.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}, spread \d+\.\d%, confidence/m);
     const rows = readFileSync(join(scored, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === 'quality');
     expect(rows.map((row) => [row.step, typeof row.kid, typeof row.kid_floor])).toEqual([[2, 'number', 'number']]);
     const alone = await run('train', ...common, '--data', folder, '--max-steps', '2', '--evaluator', evaluator, '--out', join(dir, 'alone'));
@@ -81,7 +81,7 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     // In a run, its rows carry FD and KID only: a histogram of rotations would read as mode dropping.
     const scored = await run('train', ...common, '--data', join(one, 'circle'), '--batch-size', '8', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '16', '--evaluator', evaluator, '--out', join(dir, 'scored'));
     expect(scored.code, scored.err).toBe(0);
-    expect(scored.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}$/m);
+    expect(scored.out).toMatch(/^quality  step 2: FD \d+\.\d+ \(real data \d+\.\d+\), KID -?\d+\.\d{4} ± \d+\.\d{4}, spread \d+\.\d%$/m);
     expect(scored.out).not.toMatch(/mode dropping|max\/min class/);
     const bad = await run('eval', '--backend', 'gles', '--evaluator', evaluator, '--checkpoint', runDir, '--n', '3');
     expect(bad.err).toContain('eval: KID needs at least 4 samples (two blocks of two), found 3');

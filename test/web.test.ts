@@ -63,6 +63,9 @@ describe('web page', () => {
     expect(state.adapter).toMatch(/swiftshader/i);
     expect(await page.textContent('#status')).toMatch(/swiftshader/i);
     expect(await page.textContent('#step')).toBe(String(STEPS));
+    // D's mean outputs beside the losses, with their own chart.
+    expect(await page.textContent('#d-x')).toBe(state.losses[STEPS - 1].dx.toFixed(4));
+    expect(await page.textContent('#d-g-z')).toMatch(/^0\.\d{4}$/);
 
     const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 3 });
     let plan = null;

@@ -21,6 +21,8 @@ export interface PageState {
   resumedStep?: number;
   /** The class the last samples were drawn for (a conditional generator): a label, all, or null (none asked). */
   drawnLabel?: number | 'all' | null;
+  /** The run's health warnings (src/train/health.ts), in order. */
+  warnings?: Array<{ kind: string; step: number; message: string }>;
   /** Every status line shown, in order (tests read the plan-building progress). */
   statusLog: string[];
   /** The data the run trains on: MNIST, or the picked images as loaded (tests compare them with Node's). */

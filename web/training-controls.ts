@@ -97,8 +97,18 @@ export class TrainingControls {
         onMetrics: (row) => {
           $('d-loss').textContent = row.d_loss.toFixed(4);
           $('g-loss').textContent = row.g_loss.toFixed(4);
+          $('d-x').textContent = row.d_x.toFixed(4);
+          $('d-g-z').textContent = row.d_g_z.toFixed(4);
           const chart = this.run!.lossChart();
           if (chart) drawGrid($('chart'), chart);
+          const dChart = this.run!.dOutputChart();
+          if (dChart) drawGrid($('d-chart'), dChart);
+        },
+        onWarning: (w) => {
+          const health = $('health');
+          health.hidden = false;
+          health.textContent = `Step ${w.step}: ${w.message}.`;
+          (state.warnings ??= []).push(w);
         },
         onGrid: (grid) => {
           drawGrid($('grid'), grid);

@@ -38,12 +38,16 @@ ${flagHelp(EVAL_FLAGS)}`;
 /** A KID with its standard error, as the table and the in-run line print it. */
 export const formatKid = (k: { kid: number; standardError: number }) => `${k.kid.toFixed(4)} ± ${k.standardError.toFixed(4)}`;
 
+/** The samples' feature spread over the real images', as a percentage. */
+export const formatSpread = (spread: number) => `${(100 * spread).toFixed(1)}%`;
+
 /** `classes`: false for a rotation evaluator, whose histogram is of rotations, not classes. */
 export function qualityTable(q: Quality, ref: Reference, classes = true): string {
   const share = (c: number) => `${((100 * c) / q.n).toFixed(1)}%`;
   const distances = [
     `FD              ${q.fd.toFixed(2)}   (real training images: ${ref.floor.toFixed(2)}; lower is better)`,
     ...(q.kid && ref.kidFloor ? [`KID             ${formatKid(q.kid)}   (real training images: ${formatKid(ref.kidFloor)})`] : []),
+    `spread          ${formatSpread(q.spread)}   (the samples' feature spread over the real images'; near 0: collapse)`,
   ];
   if (!classes) return distances.join('\n');
   return [
@@ -93,7 +97,7 @@ export function main(args: string[]): Promise<void> {
       const seconds = (performance.now() - start) / 1000;
       if (v.json) {
         const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid, kid_floor_se: ref.kidFloor.standardError } : {};
-        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, ...kid, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, ...conditionalJson(q), classifier_accuracy: Number(accuracy), seconds }));
+        console.log(JSON.stringify({ checkpoint: file, n, seed, fd: q.fd, fd_floor: ref.floor, ...kid, spread: q.spread, confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, rare_classes: q.rareClasses, ...conditionalJson(q), classifier_accuracy: Number(accuracy), seconds }));
       } else {
         console.log(`eval     ${file}: ${n} samples (seed ${seed}) on ${gpu.describe()}, classifier test accuracy ${(100 * Number(accuracy)).toFixed(2)}%${spec.task === 'rotation' ? ' (rotations)' : ''}, ${seconds.toFixed(1)} s`);
         console.log(qualityTable(q, ref, spec.task === 'classes'));

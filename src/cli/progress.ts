@@ -7,6 +7,7 @@ export class Progress {
   private readonly tty = Boolean(process.stderr.isTTY) || process.env.WEBGPU_DCGAN_STDERR_TTY === '1';
   private lastPlain = 0;
   private line = '';
+  private latest = '';
 
   constructor(
     private readonly total: number,
@@ -24,13 +25,18 @@ export class Progress {
     const width = 24;
     const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
     if (this.silent) return;
-    this.line = `epoch ${epoch + 1}/${epochs} batch ${batch + 1}/${batches} [${bar}] step ${step}/${this.total} ${rate.toFixed(2)} steps/s ETA ${eta}`;
+    this.line = `epoch ${epoch + 1}/${epochs} batch ${batch + 1}/${batches} [${bar}] step ${step}/${this.total} ${rate.toFixed(2)} steps/s ETA ${eta}${this.latest}`;
     if (this.tty) {
       process.stderr.write(`\r\x1b[2K${this.line}`);
     } else if (now - this.lastPlain > 60_000) {
       this.lastPlain = now;
       process.stderr.write(`${this.line}\n`);
     }
+  }
+
+  /** The last logged step's losses and D's mean outputs, shown at the end of the bar (as pytorch/examples' dcgan prints them). */
+  metrics(m: { d_loss: number; g_loss: number; d_x: number; d_g_z: number }): void {
+    this.latest = ` Loss_D ${m.d_loss.toFixed(4)} Loss_G ${m.g_loss.toFixed(4)} D(x) ${m.d_x.toFixed(4)} D(G(z)) ${m.d_g_z.toFixed(4)}`;
   }
 
   /** Prints a line to stdout without tearing the bar. */

@@ -7,7 +7,7 @@ import type { GeneratorEvaluator } from '../eval/evaluate.js';
 import { lossCurve } from '../image/images.js';
 import { encodePng } from '../image/png.js';
 import { writeFileAtomic } from '../checkpoints/run-files.js';
-import { conditionalJson, formatKid } from './eval.js';
+import { conditionalJson, formatKid, formatSpread } from './eval.js';
 
 type Rgb = [number, number, number];
 
@@ -18,12 +18,12 @@ type Rgb = [number, number, number];
  */
 export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string, curveFile: string, print: (line: string) => void, classes = true) {
   const quality: Array<{ step: number; fd: number; accuracy?: number }> = [];
-  return async (step: number, epoch: number): Promise<void> => {
+  return async (step: number, epoch: number): Promise<{ spread: number }> => {
     const q = await evaluator.evaluate(0);
     const ref = evaluator.reference;
     const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid } : {};
     const perClass = classes ? { confidence: q.confidence, max_min_ratio: q.maxMinRatio, histogram: q.histogram, ...conditionalJson(q) } : {};
-    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: ref.floor, ...kid, ...perClass, samples: q.n };
+    const row = { kind: 'quality', epoch, step, fd: q.fd, fd_floor: ref.floor, ...kid, spread: q.spread, ...perClass, samples: q.n };
     appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
     quality.push({ step, fd: q.fd, accuracy: q.conditional?.accuracy });
     if (quality.length > 1) {
@@ -34,7 +34,8 @@ export function qualityScorer(evaluator: GeneratorEvaluator, metricsFile: string
     }
     const kidText = q.kid ? `, KID ${formatKid(q.kid)}` : '';
     const classText = classes ? `, confidence ${q.confidence.toFixed(3)}, max/min class ${q.maxMinRatio.toFixed(2)}${q.conditional ? `, conditional accuracy ${(100 * q.conditional.accuracy).toFixed(1)}%` : ''}` : '';
-    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${kidText}${classText}`);
+    print(`quality  step ${step}: FD ${q.fd.toFixed(2)} (real data ${ref.floor.toFixed(2)})${kidText}, spread ${formatSpread(q.spread)}${classText}`);
     if (classes && q.rareClasses.length) print(`warning  step ${step}: classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)`);
+    return { spread: q.spread };
   };
 }

@@ -79,7 +79,12 @@ ${flagHelp(TRAIN_FLAGS)}
 
 metrics.jsonl fields: epoch, step (steps done), batch (index in the epoch), d_loss, g_loss,
 d_x (mean D(x) on the real batch), d_g_z (mean D(G(z)) on the fake batch before D's update),
-lr_g and lr_d (the step's learning rates), steps_per_s, time (seconds since start).
+lr_g and lr_d (the step's learning rates), steps_per_s, time (seconds since start). Rows with
+"kind":"quality" hold --eval-every's scores, rows with "kind":"warning" what the run warned of.
+
+Warnings, each naming what to try: D winning (Loss_D under 0.1 for 200 steps while Loss_G
+climbs), collapse (with --eval-every: the samples' feature spread fell under 25% of the real
+images' and under half its best), and a loss that is no longer finite (the run stops, unsaved).
 
 Checkpoints: DIR/checkpoints/step-00000400/{generator,discriminator,optimizer}.safetensors, each
 directory written whole and then made visible; DIR/checkpoints/latest links to the newest. A
@@ -280,7 +285,14 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
       {
         onSteps: (at) => progress!.tick(at.step, at.epoch, config.epochs, at.batch, at.batches, at.stepsPerSecond),
         onLogLine: (line) => progress!.print(line),
-        onMetrics: (row) => appendFileSync(metricsFile, `${JSON.stringify(row)}\n`),
+        onMetrics: (row) => {
+          appendFileSync(metricsFile, `${JSON.stringify(row)}\n`);
+          progress!.metrics(row);
+        },
+        onWarning: (w) => {
+          progress!.print(`warning  step ${w.step}: ${w.message}`);
+          appendFileSync(metricsFile, `${JSON.stringify({ kind: 'warning', warning: w.kind, step: w.step, message: w.message })}\n`);
+        },
         onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
         save: async () => void (await saveRun(outDir, trainer, { data }, v.keep, { replaceLater: v.resume !== undefined })),
         evaluate: evaluator ? qualityScorer(evaluator, metricsFile, join(outDir, 'quality_curve.png'), (line) => progress!.print(line), classifier!.spec.task === 'classes') : undefined,

@@ -10,7 +10,7 @@ import type { ImageSet } from '../data/idx.js';
 import { Sampler } from '../model/sample.js';
 import { ClassifierPass, FEATURES, classesOf, classifyImageSet, predictedClass, softmax } from './classifier.js';
 import { kernelDistance, type Kid } from './kid.js';
-import { featureStats, frechetDistance, type FeatureStats, type Reference } from './frechet.js';
+import { covarianceTrace, featureStats, frechetDistance, type FeatureStats, type Reference } from './frechet.js';
 
 export type { Reference } from './frechet.js';
 
@@ -21,6 +21,8 @@ export interface Quality {
   fd: number;
   /** KID of the samples' features against the test images' (where the evaluator keeps them). */
   kid?: Kid;
+  /** The samples' feature spread (trace of the covariance) over the test images': near 0 when G collapses. */
+  spread: number;
   /** Samples per class (argmax of the classifier). */
   histogram: number[];
   /** Mean of the classifier's top probability. */
@@ -126,10 +128,13 @@ export class GeneratorEvaluator {
       });
       conditional = { accuracy: hits.reduce((a, b) => a + b, 0) / n, perClassAccuracy: hits.map((h, k) => h / perClass[k]!), perClassFd };
     }
+    const stats = featureStats(features, n, FEATURES);
+    const test = this.reference.test;
     return {
       ...(conditional ? { conditional } : {}),
       n,
-      fd: frechetDistance(featureStats(features, n, FEATURES), this.reference.test),
+      fd: frechetDistance(stats, test),
+      spread: covarianceTrace(stats.cov, FEATURES) / covarianceTrace(test.cov, FEATURES),
       ...(this.reference.testFeatures ? { kid: kernelDistance(features, n, this.reference.testFeatures, this.reference.test.n, FEATURES) } : {}),
       histogram,
       confidence: confidence / n,

@@ -140,3 +140,10 @@ export interface Reference {
   /** KID of the same real training images against the test set, and its standard error. */
   kidFloor?: { kid: number; standardError: number };
 }
+
+/** The trace of a dim x dim covariance: the mean squared distance of a row from the mean (n / (n - 1) of it). */
+export function covarianceTrace(cov: Float64Array, dim: number): number {
+  let t = 0;
+  for (let i = 0; i < dim; i++) t += cov[i * dim + i]!;
+  return t;
+}

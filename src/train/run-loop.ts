@@ -11,6 +11,7 @@ import { lossCurve, type Grid } from '../image/images.js';
 import { referenceLogLine } from './pyrepr.js';
 import type { StepPlan } from './step.js';
 import type { GanTrainer, StepStats } from './trainer.js';
+import { RunHealth, TRY_WHEN_NOT_FINITE, type HealthWarning } from './health.js';
 
 /** Periodic checkpoints: every N steps, or every N seconds of training. */
 export type CheckpointEvery = { steps: number } | { seconds: number };
@@ -60,8 +61,10 @@ export interface RunHooks {
   onGrid?(grid: Grid, name: string): void | Promise<void>;
   /** Saves the trainer's state; called only with finite losses. Absent: nothing is saved. */
   save?(): Promise<void>;
-  /** Scores G's samples at `step` (every evalEvery steps). */
-  evaluate?(step: number, epoch: number): Promise<void>;
+  /** Scores G's samples at `step` (every evalEvery steps); `spread`: their feature spread over the real images' (collapse check). */
+  evaluate?(step: number, epoch: number): Promise<{ spread: number } | void>;
+  /** The run looks like it is failing (health.ts): the warning's message names what to try. */
+  onWarning?(warning: HealthWarning): void;
   /** Called between submits (the page yields to its event loop here). */
   between?(): Promise<void>;
 }
@@ -69,7 +72,7 @@ export interface RunHooks {
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
   constructor(readonly step: number) {
-    super(`a loss became NaN or infinite at step ${step}; stopping without saving (the last checkpoint, if any, is intact)`);
+    super(`a loss became NaN or infinite at step ${step}; stopping without saving (the last checkpoint, if any, is intact); ${TRY_WHEN_NOT_FINITE}`);
   }
 }
 
@@ -88,8 +91,9 @@ class StepRate {
 const REFERENCE_LOG_EVERY = 400;
 
 export class TrainingRun {
-  /** Loss-curve points, one per metrics row. */
-  readonly curve: Array<{ step: number; d: number; g: number }> = [];
+  /** Loss-curve points, one per metrics row, with mean D(x) and D(G(z)). */
+  readonly curve: Array<{ step: number; d: number; g: number; dx: number; dgz: number }> = [];
+  private readonly health = new RunHealth();
   private stopRequested = false;
   private last: StepPlan | null = null;
   private readonly rate = new StepRate();
@@ -169,10 +173,11 @@ export class TrainingRun {
       }
       if (step % logEvery === 0) {
         const s = await readStats();
-        this.curve.push({ step, d: s.dLoss, g: s.gLoss });
+        this.curve.push({ step, d: s.dLoss, g: s.gLoss, dx: s.dReal, dgz: s.dFake });
         const time = (performance.now() - this.start) / 1000;
         const lr = t.schedule.rates(step - 1);
         await h.onMetrics?.({ epoch, step, batch, d_loss: s.dLoss, g_loss: s.gLoss, d_x: s.dReal, d_g_z: s.dFake, lr_g: lr.g, lr_d: lr.d, steps_per_s: stepsPerSecond, time }, s);
+        this.warn(this.health.observe({ step, d_loss: s.dLoss, g_loss: s.gLoss }));
       }
       if (t.batchIndex === 0) {
         await this.grid(`epoch_${String(epoch + 1).padStart(3, '0')}.png`);
@@ -182,7 +187,8 @@ export class TrainingRun {
       }
       if (evalEvery !== null && step % evalEvery === 0) {
         await this.assertFinite();
-        await h.evaluate?.(step, epoch);
+        const scored = await h.evaluate?.(step, epoch);
+        if (scored) this.warn(this.health.observeSpread(step, scored.spread));
       }
       if (checkpointEvery && t.batchIndex !== 0) {
         const due = 'steps' in checkpointEvery ? step % checkpointEvery.steps === 0 : performance.now() - this.lastSave >= checkpointEvery.seconds * 1000;
@@ -203,14 +209,19 @@ export class TrainingRun {
 
   /** The D and G loss curve over the metrics rows so far (the CLI's loss_curve.png, the page's chart). */
   lossChart(): Grid | null {
+    return this.chart((c) => [c.d, c.g], ['D', 'G']);
+  }
+
+  /** Mean D(x) and D(G(z)) over the metrics rows so far (the page's second chart). */
+  dOutputChart(): Grid | null {
+    return this.chart((c) => [c.dx, c.dgz], ['D(x)', 'D(G(z))']);
+  }
+
+  private chart(pick: (point: TrainingRun['curve'][number]) => [number, number], labels: [string, string]): Grid | null {
     if (this.curve.length < 2) return null;
-    return lossCurve(
-      this.curve.map((c) => c.step),
-      [
-        { values: this.curve.map((c) => c.d), color: [31, 119, 180], label: 'D' },
-        { values: this.curve.map((c) => c.g), color: [255, 127, 14], label: 'G' },
-      ],
-    );
+    const colours: Array<[number, number, number]> = [[31, 119, 180], [255, 127, 14]];
+    const series = labels.map((label, k) => ({ values: this.curve.map((c) => pick(c)[k]!), color: colours[k]!, label }));
+    return lossCurve(this.curve.map((c) => c.step), series);
   }
 
   /** Saves now (finite losses only); e.g. when the page pauses. */
@@ -218,6 +229,10 @@ export class TrainingRun {
     await this.assertFinite();
     await this.hooks.save?.();
     this.lastSave = performance.now();
+  }
+
+  private warn(w: HealthWarning | null): void {
+    if (w) this.hooks.onWarning?.(w);
   }
 
   private async grid(name: string): Promise<void> {
