@@ -5,6 +5,7 @@ webgpu-dcgan's safetensors files, both ways. Run with /usr/bin/python3 (Debian's
   convert_checkpoint.py to-safetensors generator.pt generator.safetensors [--model generator]
   convert_checkpoint.py to-pt generator.safetensors generator.pt [--model generator]
   convert_checkpoint.py to-safetensors g.pt g.safetensors --conditional projection [--classes 10]
+  convert_checkpoint.py to-safetensors generator.pt generator-half.safetensors --dtype F16
 
 The model follows from the tensors: pytorch/examples' dcgan (`main.0.weight`, train --arch
 dcgan64) loads into fixtures/dcgan64_model.py's Generator / Discriminator (pytorch/examples'
@@ -16,6 +17,10 @@ Discriminator(n_classes=K, head=HEAD): to-pt reads that from the file's metadata
 takes --conditional HEAD (and --classes, --class-names) and writes it into the metadata. Both
 directions load the state_dict into the model first (load_state_dict, strict), so a file that
 does not fit it is an error, not a silent partial conversion.
+
+--dtype F16 (or BF16) stores the float32 tensors in half precision, as tensor.half() rounds, for
+embedding (webgpu-dcgan's `export` writes the same); to-pt reads such a file into the float32
+model (load_state_dict widens it).
 """
 import argparse
 import json
@@ -77,6 +82,7 @@ def main() -> None:
     p.add_argument("--conditional", choices=["projection", "acgan"], help="to-safetensors: the .pt is a conditional pair's model with this head")
     p.add_argument("--classes", type=int, default=10, help="classes of a conditional model (default 10)")
     p.add_argument("--class-names", help="comma-separated class names (default: the digits 0..K-1)")
+    p.add_argument("--dtype", choices=["F32", "F16", "BF16"], default="F32", help="to-safetensors: how the float tensors are stored (default F32)")
     args = p.parse_args()
     kind = args.model or guess_model(args.src)
     head, classes = args.conditional, args.classes
@@ -91,8 +97,13 @@ def main() -> None:
             state = state.state_dict()
         model, shape_meta = build(kind, state, n_classes, head or "projection")
         model.load_state_dict(state, strict=True)
-        tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        half = {"F16": torch.float16, "BF16": torch.bfloat16}.get(args.dtype)
+        if half == torch.float16 and any(v.is_floating_point() and v.abs().max() > 65504 for v in model.state_dict().values()):
+            p.error("--dtype F16: a tensor holds a value beyond float16's 65504; use --dtype BF16")
+        tensors = {k: (v.to(half) if half and v.is_floating_point() else v).detach().contiguous() for k, v in model.state_dict().items()}
         meta = {"format": "webgpu-dcgan-checkpoint", "format_version": "1", **shape_meta, "source": os.path.basename(args.src)}
+        if half:
+            meta["stored_as"] = args.dtype
         if head:
             names = args.class_names.split(",") if args.class_names else [str(k) for k in range(classes)]
             if len(names) != classes:

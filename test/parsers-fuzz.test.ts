@@ -36,13 +36,13 @@ const validFile = fc
   .array(
     fc.record({
       name: fc.string({ maxLength: 12 }).filter((n) => n !== '__metadata__'),
-      dtype: fc.constantFrom('F32', 'F64', 'I32', 'I64', 'U8'),
+      dtype: fc.constantFrom('F32', 'F64', 'F16', 'BF16', 'I32', 'I64', 'U8'),
       shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
     }),
     { maxLength: 5 },
   )
   .map((specs) => {
-    const size = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 } as const;
+    const size = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1 } as const;
     const tensors = new Map<string, SafeTensor>();
     for (const s of specs) {
       const n = s.shape.reduce((a, b) => a * b, 1) * size[s.dtype];
@@ -89,7 +89,7 @@ const hostileHeader = fc.oneof(
 
 /** What an accepted safetensors file must satisfy. */
 function checkAccepted(file: ReturnType<typeof parseSafetensors>, input: Uint8Array): void {
-  const size = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 } as const;
+  const size = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1 } as const;
   let total = 0;
   for (const t of file.tensors.values()) {
     expect(t.bytes.byteLength).toBe(t.shape.reduce((a, b) => a * b, 1) * size[t.dtype]);

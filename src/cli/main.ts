@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 const COMMANDS: Record<string, { about: string; load: () => Promise<{ main(args: string[]): Promise<void> }> }> = {
   train: { about: 'train the reference DCGAN on MNIST (or Fashion-MNIST, or your IDX files)', load: () => import('./train.js') },
   sample: { about: 'draw digits from a generator checkpoint into a PNG grid', load: () => import('./sample.js') },
+  export: { about: 'write a generator checkpoint in half precision (F16 or BF16) for embedding', load: () => import('./export.js') },
   eval: { about: 'score a generator: FD, confidence and class balance with the MNIST classifier', load: () => import('./eval.js') },
   'train-classifier': { about: "train the evaluator's MNIST classifier (models/mnist-classifier.safetensors)", load: () => import('./train-classifier.js') },
   bench: { about: 'time a training step on each adapter, beside PyTorch on the CPU', load: () => import('./bench.js') },

@@ -4,7 +4,9 @@
  * little-endian tensor bytes. Used for PyTorch fixtures and checkpoints; files come from users, so
  * the parser trusts nothing in them (test/safetensors-fuzz.test.ts).
  */
-export type SafeDType = 'F32' | 'F64' | 'I32' | 'I64' | 'U8';
+import { widenHalf } from './half.js';
+
+export type SafeDType = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8';
 
 export interface SafeTensor {
   dtype: SafeDType;
@@ -18,7 +20,7 @@ export interface SafeFile {
   metadata: Record<string, string>;
 }
 
-const ELEMENT_BYTES: Record<SafeDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 };
+const ELEMENT_BYTES: Record<SafeDType, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1 };
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
@@ -151,14 +153,26 @@ export function serializeSafetensors(tensors: Map<string, SafeTensor>, metadata:
   return out;
 }
 
-/** A tensor's values as a typed array (copied, so alignment never matters). */
+/** A tensor's values as a typed array (copied, so alignment never matters; half precision widened to float32). */
 export function tensorValues(t: SafeTensor): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
   const copy = t.bytes.slice();
   switch (t.dtype) {
+    case 'F16':
+    case 'BF16': return widenHalf(t.bytes, t.dtype);
     case 'F32': return new Float32Array(copy.buffer);
     case 'F64': return new Float64Array(copy.buffer);
     case 'I32': return new Int32Array(copy.buffer);
     case 'I64': return new BigInt64Array(copy.buffer);
     case 'U8': return copy;
   }
+}
+
+/** The file with its half-precision tensors (F16, BF16) widened to F32, exactly: weights stored small, used in float32. */
+export function widenedToF32(file: SafeFile): SafeFile {
+  const tensors = new Map<string, SafeTensor>();
+  for (const [name, t] of file.tensors) {
+    const half = t.dtype === 'F16' || t.dtype === 'BF16';
+    tensors.set(name, half ? { dtype: 'F32', shape: t.shape, bytes: new Uint8Array(widenHalf(t.bytes, t.dtype as 'F16' | 'BF16').buffer) } : t);
+  }
+  return { tensors, metadata: file.metadata };
 }

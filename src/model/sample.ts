@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { parseSafetensors, SafetensorsError } from '../io/safetensors.js';
+import { parseSafetensors, SafetensorsError, widenedToF32 } from '../io/safetensors.js';
 import { ActivationArena } from '../layers/activation-arena.js';
 import { PlanBuilder } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
@@ -33,7 +33,7 @@ export interface LoadedCheckpoint {
  * `class_names`): its first layer takes latent_dim + classes inputs.
  */
 export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): LoadedCheckpoint {
-  const parsed = parseSafetensors(bytes, file);
+  const parsed = widenedToF32(parseSafetensors(bytes, file));
   const classNames = checkpointClassNames(parsed.metadata, file);
   const G = generator(generatorSpec(parsed.tensors, classNames?.length ?? 0, file)).allocate(gpu);
   const checked = checkTensors(parsed, file, expectedModelTensors(G));

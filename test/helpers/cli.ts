@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<voi
   train: () => import('../../src/cli/train.js'),
   sample: () => import('../../src/cli/sample.js'),
   eval: () => import('../../src/cli/eval.js'),
+  export: () => import('../../src/cli/export.js'),
   'check-data': () => import('../../src/cli/check-data.js'),
   'train-classifier': () => import('../../src/cli/train-classifier.js'),
 };
