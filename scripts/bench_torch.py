@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A training step in PyTorch, timed: prints one JSON line {ms_per_step, device, ...}. The
-reference pair (at --channels and --image-size) or --arch dcgan64 (pytorch/examples' model and
+reference pair (at --channels and --image-size) or --arch dcgan (pytorch/examples' model at --image-size, and
 weights_init). Used by `npm run bench` for the ratio; run with /usr/bin/python3 (Debian's
 python3-torch)."""
 import argparse
@@ -21,7 +21,7 @@ p.add_argument("--batch", type=int, default=64)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--device", default="cpu")
-p.add_argument("--arch", choices=["reference", "dcgan64"], default="reference")
+p.add_argument("--arch", choices=["reference", "dcgan", "dcgan64"], default="reference")
 p.add_argument("--channels", type=int, default=1)
 p.add_argument("--image-size", type=int, default=28)
 p.add_argument("--nz", type=int, default=100)
@@ -32,8 +32,9 @@ args = p.parse_args()
 dev = torch.device(args.device)
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
-if args.arch == "dcgan64":
-    g, d = dcgan64_model.Generator(args.nz, args.ngf, args.channels), dcgan64_model.Discriminator(args.ndf, args.channels)
+if args.arch in ("dcgan", "dcgan64"):
+    g = dcgan64_model.Generator(args.nz, args.ngf, args.channels, image_size=args.image_size)
+    d = dcgan64_model.Discriminator(args.ndf, args.channels, image_size=args.image_size)
     g.apply(dcgan64_model.weights_init)
     d.apply(dcgan64_model.weights_init)
 else:

@@ -8,8 +8,8 @@ webgpu-dcgan's safetensors files, both ways. Run with /usr/bin/python3 (Debian's
   convert_checkpoint.py to-safetensors generator.pt generator-half.safetensors --dtype F16
 
 The model follows from the tensors: pytorch/examples' dcgan (`main.0.weight`, train --arch
-dcgan64) loads into fixtures/dcgan64_model.py's Generator / Discriminator (pytorch/examples'
-classes, its nz, ngf, ndf and nc read from the shapes); the reference's keys (`model.0.weight`)
+dcgan, at 32 to 256 pixels) loads into fixtures/dcgan64_model.py's Generator / Discriminator
+(pytorch/examples' classes, its nz, ngf, ndf, nc and image size read from the shapes); the reference's keys (`model.0.weight`)
 into reference_model.py's, channels and image size (28 or 32) read from the shapes.
 
 A conditional pair (train --conditional) loads into Generator(n_classes=K) /
@@ -46,15 +46,19 @@ def build(kind: str, state: dict, n_classes: int, head: str):
         model, meta = build(kind, plain, n_classes, head)
         return spectral_normalised(model), {**meta, "spectral_norm": "true"}
     if "main.0.weight" in state:
+        # The dcgan family: its last layer is main.{3 (blocks + 1)} (main.12 at 64 px, 3 more per doubling).
+        last = max(int(k.split(".")[1]) for k, v in state.items() if k.startswith("main.") and k.endswith(".weight") and v.dim() == 4)
+        size = 2 ** (last // 3 + 2) if kind == "generator" else 2 ** ((last + 1) // 3 + 2)
         if kind == "generator":
-            w, last = state["main.0.weight"], state["main.12.weight"]
-            nz, ngf, nc = w.shape[0] - n_classes, w.shape[1] // 8, last.shape[1]
-            model, ndf = dcgan64_model.Generator(nz, ngf, nc, n_classes), 64
+            w, lastw = state["main.0.weight"], state[f"main.{last}.weight"]
+            nz, ngf, nc = w.shape[0] - n_classes, w.shape[1] // (size // 8), lastw.shape[1]
+            model, ndf = dcgan64_model.Generator(nz, ngf, nc, n_classes, image_size=size), 64
         else:
             w = state["main.0.weight"]
             nz, ndf, nc, ngf = 100, w.shape[0], w.shape[1], 64
-            model = dcgan64_model.Discriminator(ndf, nc, n_classes, head)
-        return model, {"latent_dim": str(nz), "arch": "dcgan64", "channels": str(nc), "image_size": "64", "ngf": str(ngf), "ndf": str(ndf)}
+            model = dcgan64_model.Discriminator(ndf, nc, n_classes, head, image_size=size)
+        arch = "dcgan64" if size == 64 else "dcgan"
+        return model, {"latent_dim": str(nz), "arch": arch, "channels": str(nc), "image_size": str(size), "ngf": str(ngf), "ndf": str(ndf)}
     if kind == "generator":
         w = state["model.0.weight"]
         nz, nc, side = w.shape[1] - n_classes, state["model.7.weight"].shape[1], round((w.shape[0] / 128) ** 0.5)

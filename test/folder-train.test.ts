@@ -75,6 +75,22 @@ describe('image folders on gles', { timeout: 300_000 }, () => {
     expect(decodePng(new Uint8Array(readFileSync(png))).height).toBe(64 + 4);
   });
 
+  it('trains the dcgan family\'s 128-pixel member, conditional on the class folders, and samples a class at 128x128', async () => {
+    const out = tmp();
+    const r = await run('train', ...common, '--arch', 'dcgan', '--image-size', '128', '--ngf', '4', '--ndf', '4', '--nz', '16', '--conditional', '--max-steps', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('model    dcgan: nz 16, ngf 4, ndf 4, 3 channels');
+    expect(meta(out)).toMatchObject({ arch: 'dcgan', channels: '3', image_size: '128', ngf: '4', ndf: '4', conditional: 'projection' });
+    // One stride-2 block more than at 64: G's last layer is main.15, from 16 x ngf channels at 4x4.
+    const G = parseSafetensors(new Uint8Array(readFileSync(latest(out, 'generator'))), 'g').tensors;
+    expect(G.get('main.0.weight')!.shape).toEqual([16 + SHAPES.length, 64, 4, 4]);
+    expect(G.get('main.15.weight')!.shape).toEqual([4, 3, 4, 4]);
+    const png = join(out, 's.png');
+    const s = await run('sample', '--checkpoint', out, '--class', 'circle', '--n', '2', '--out', png, '--backend', 'gles');
+    expect(s.code, s.err).toBe(0);
+    expect(decodePng(new Uint8Array(readFileSync(png))).height).toBe(128 + 4);
+  });
+
   it('trains a conditional pair on the class folders and samples one class by its folder name', async () => {
     const out = tmp();
     const r = await run('train', ...common, '--image-size', '28', '--channels', '1', '--conditional', '--max-steps', '1', '--out', out);
@@ -90,9 +106,11 @@ describe('image folders on gles', { timeout: 300_000 }, () => {
   it('refuses contradictions and data the evaluator cannot score, before training anything', async () => {
     const out = tmp();
     const bad = [
-      [['--ngf', '8'], '--ngf: only the dcgan64 model has that width; add --arch dcgan64'],
+      [['--ngf', '8'], '--ngf: only the dcgan model has that width; add --arch dcgan'],
       [['--image-size', '64'], 'image size: the reference model is built for 28 or 32 pixels, found 64'],
       [['--arch', 'dcgan64', '--image-size', '32'], 'image size: the dcgan64 model is built for 64 pixels, found 32'],
+      [['--arch', 'dcgan', '--image-size', '48'], 'image size: the dcgan model is built for 32, 64, 128 or 256 pixels, found 48'],
+      [['--arch', 'dcgan', '--image-size', '100000'], 'image size: the dcgan model is built for 32, 64, 128 or 256 pixels, found 100000'],
       [['--channels', '2'], '--channels: expected one of 1, 3, found "2"'],
       [['--eval-every', '10'], '--eval-every: the MNIST classifier (the default --evaluator) scores 1x28x28 images; this run trains on an image folder at 3x28x28 (train-classifier --data DIR --image-size 28 --channels 3 --out FILE makes an evaluator for it)'],
       [['--nz', '10', '--latent-dim', '20'], '--nz 10 contradicts --latent-dim 20: they are one setting'],

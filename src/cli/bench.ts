@@ -2,7 +2,7 @@
  * `npm run bench`: steady-state training-step time at batch 64 on each adapter asked for, with
  * images/s, GFLOP/s and GPU memory, and the same model's step in PyTorch on the CPU in the same
  * command (skipped, with a message, where Debian's python3-torch is absent) for the ratio: the
- * reference pair by default, or --arch dcgan64 (pytorch/examples' 64x64 model).
+ * reference pair by default, or --arch dcgan (pytorch/examples' model, 64x64 or --image-size 32-256).
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -16,7 +16,7 @@ import { runMain } from './args.js';
 import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text, type FlagValues } from './flags.js';
 import { settingFlag, settingListFlag } from './setting-flags.js';
 import { SETTINGS } from '../train/settings.js';
-import { archDefaults, type ModelSpec } from '../model/models.js';
+import { archDefaults, isDcgan, type ModelSpec } from '../model/models.js';
 import { DIGITS } from '../data/classes.js';
 import { modelSpecOf } from '../train/trainer.js';
 import type { ImageSet } from '../data/idx.js';
@@ -33,7 +33,7 @@ export const BENCH_FLAGS = {
   'batch-size': int('batch size', { default: 64 }),
   arch: settingFlag('arch'),
   'image-size': settingFlag('imageSize'),
-  channels: settingFlag('channels', { help: 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', shownDefault: '1, or 3 for dcgan64' }),
+  channels: settingFlag('channels', { help: 'image channels (a model other than the reference 1x28x28 trains on random images of its shape)', shownDefault: '1, or 3 for dcgan' }),
   nz: settingFlag('latentDim', { help: SETTINGS.latentDim.alias!.help }),
   ngf: settingFlag('ngf'),
   ndf: settingFlag('ndf'),
@@ -94,7 +94,7 @@ export function main(args: string[]): Promise<void> {
     const model = {
       arch,
       imageSize: v['image-size'] ?? defaults.size,
-      channels: v.channels ?? (arch === 'dcgan64' ? 3 : 1),
+      channels: v.channels ?? (isDcgan(arch) ? 3 : 1),
       latentDim: v.nz ?? REFERENCE_CONFIG.latentDim,
       ngf: v.ngf ?? REFERENCE_CONFIG.ngf,
       ndf: v.ndf ?? REFERENCE_CONFIG.ndf,
@@ -107,7 +107,7 @@ export function main(args: string[]): Promise<void> {
     const cpu = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores`;
     say(`cpu      ${cpu}`);
     const set = spec.arch === 'reference' && spec.channels === 1 && spec.size === 28 ? loadImageSet('mnist', 'train') : randomImages(spec.channels, spec.size, 8 * batch);
-    say(`model    ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}${spec.arch === 'dcgan64' ? `, nz ${spec.latentDim}, ngf ${spec.ngf}, ndf ${spec.ndf}` : ''}; data ${set.source}`);
+    say(`model    ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}${isDcgan(spec.arch) ? `, nz ${spec.latentDim}, ngf ${spec.ngf}, ndf ${spec.ndf}` : ''}; data ${set.source}`);
     const rows: Row[] = [];
     const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.flatMap((conditional) => shards.map((shard) => ({ tune, conv, dPasses, conditional, shard }))))));
     for (const name of v.backend) {

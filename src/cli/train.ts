@@ -3,7 +3,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { archDefaults } from '../model/models.js';
+import { archDefaults, isDcgan } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
@@ -72,7 +72,8 @@ type TrainValues = FlagValues<typeof TRAIN_FLAGS>;
 const HELP = `Usage: webgpu-dcgan train [options]      (in a clone: npm run train -- [options])
 
 Trains the reference DCGAN (PyTorch notebook) on MNIST entirely on the GPU, or a model of your
-images (--data DIR: a folder of PNG/JPEG files; --arch dcgan64: pytorch/examples' 64x64 dcgan).
+images (--data DIR: a folder of PNG/JPEG files; --arch dcgan: pytorch/examples' dcgan at 64x64, or
+at 32, 128 or 256 pixels with --image-size).
 Defaults are the reference's; every one is a flag.
 
 ${flagHelp(TRAIN_FLAGS)}
@@ -155,7 +156,7 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
   const config = { ...base };
   const arch = (settings.get('arch')?.value as TrainConfig['arch'] | undefined) ?? base.arch;
   for (const flag of ['ngf', 'ndf'] as const) {
-    if (given.has(flag) && arch !== 'dcgan64') throw new UsageError(`--${flag}: only the dcgan64 model has that width; add --arch dcgan64 (the reference's widths are fixed)`);
+    if (given.has(flag) && !isDcgan(arch)) throw new UsageError(`--${flag}: only the dcgan model has that width; add --arch dcgan (the reference's widths are fixed)`);
   }
   if (!v.resume && given.has('arch') && arch !== REFERENCE_CONFIG.arch) {
     // A family's own defaults (a recipe keeps its init).

@@ -4,6 +4,12 @@ import { Layer, type BackwardOptions, type Saved } from './layer.js';
 import type { PlanBuilder } from './plan.js';
 
 abstract class Reshape extends Layer {
+  /** `numbered` false: a view outside the PyTorch module's Sequential (pytorch/examples' G reshapes z before its `main`, its D its output after). */
+  constructor(numbered = true) {
+    super();
+    this.numbered = numbered;
+  }
+
   async forward(_plan: PlanBuilder, x: Tensor): Promise<Saved> {
     return { x, y: x.view(this.outputShape(x.shape)) };
   }
@@ -24,13 +30,11 @@ export class Flatten extends Reshape {
 /** Unflatten(1, shape): [N, prod(shape)] -> [N, ...shape]. */
 export class Unflatten extends Reshape {
   readonly kind = 'Unflatten';
-  /** `numbered` false: a view outside the PyTorch module's Sequential (pytorch/examples' G reshapes z before its `main`). */
   constructor(
     readonly shape: number[],
     numbered = true,
   ) {
-    super();
-    this.numbered = numbered;
+    super(numbered);
   }
   outputShape(input: readonly number[]): number[] {
     if (input.length !== 2 || input[1] !== numel(this.shape)) {

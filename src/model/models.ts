@@ -1,7 +1,7 @@
 /**
  * The reference DCGAN, layer for layer: the notebook's two nn.Sequentials (docs/design.md, "The
  * reference"; scripts/fixtures/reference_model.py is the PyTorch side), and pytorch/examples'
- * 64x64 dcgan (scripts/fixtures/dcgan64_model.py). Indices match, so parameter names are each
+ * dcgan at 64x64 and its extension to 32-256 (scripts/fixtures/dcgan64_model.py). Indices match, so parameter names are each
  * reference's state_dict keys (`model.0.weight`; `main.0.weight`). With `classes` > 0, the conditional pair
  * (train --conditional; src/shaders/conditional.ts): G's first Linear also takes the one-hot
  * class, and D's last Linear gives 1 + classes outputs for its head, with no Sigmoid (the
@@ -24,19 +24,26 @@ export const LATENT_DIM = 100;
 
 /**
  * The model families: `reference`, the notebook's pair (28x28, or 32x32 where the 7x7 start
- * becomes 8x8), any number of channels; `dcgan64`, pytorch/examples' dcgan (64x64, five
- * transposed convolutions, widths from ngf and ndf).
+ * becomes 8x8), any number of channels; `dcgan`, pytorch/examples' dcgan (at 64x64 its model
+ * exactly: five transposed convolutions, widths from ngf and ndf) and its extension to 32, 128
+ * and 256 pixels, one stride-2 block per doubling; `dcgan64`, its first name, is dcgan at 64.
  */
-export const ARCHS = ['reference', 'dcgan64'] as const;
+export const ARCHS = ['reference', 'dcgan', 'dcgan64'] as const;
 export type Arch = (typeof ARCHS)[number];
 
-/** The image sides each family is built for. */
-export const ARCH_SIZES: Record<Arch, readonly number[]> = { reference: [28, 32], dcgan64: [64] };
+/** The image sides each family is built for (the first is its default). */
+export const ARCH_SIZES: Record<Arch, readonly number[]> = { reference: [28, 32], dcgan: [64, 32, 128, 256], dcgan64: [64] };
 
-/** What a family starts with unless told otherwise: its first image size, and its reference's init (pytorch/examples' weights_init for dcgan64). */
+/** pytorch/examples' family (dcgan, or dcgan64): widths from ngf and ndf, its weights_init. */
+export const isDcgan = (arch: Arch): boolean => arch !== 'reference';
+
+/** What a family starts with unless told otherwise: its first image size, and its reference's init (pytorch/examples' weights_init for dcgan). */
 export function archDefaults(arch: Arch): { size: number; init: InitScheme } {
-  return { size: ARCH_SIZES[arch][0]!, init: arch === 'dcgan64' ? 'dcgan' : 'pytorch' };
+  return { size: ARCH_SIZES[arch][0]!, init: isDcgan(arch) ? 'dcgan' : 'pytorch' };
 }
+
+/** Stride-2 blocks of a dcgan between its 4x4 start and its last layer: 3 at 64, one more per doubling. */
+const dcganBlocks = (size: number) => Math.log2(size) - 3;
 
 /** Everything that fixes a model pair's tensors: what a checkpoint's shapes follow from. */
 export interface ModelSpec {
@@ -46,7 +53,7 @@ export interface ModelSpec {
   /** Image side in pixels (square images). */
   size: number;
   latentDim: number;
-  /** G's and D's base widths (dcgan64 only; the reference's are fixed at 128/64 and 64/128). */
+  /** G's and D's base widths (dcgan only; the reference's are fixed at 128/64 and 64/128). */
   ngf: number;
   ndf: number;
   /** Classes of a conditional pair; 0: unconditional. */
@@ -60,7 +67,9 @@ export function modelSpec(s: Partial<ModelSpec> = {}): ModelSpec {
   const spec = { ...REFERENCE_SPEC, ...s };
   if (!ARCHS.includes(spec.arch)) throw new Error(`arch: expected one of ${ARCHS.join(', ')}, found "${spec.arch}"`);
   if (!ARCH_SIZES[spec.arch].includes(spec.size)) {
-    throw new Error(`image size: the ${spec.arch} model is built for ${ARCH_SIZES[spec.arch].join(' or ')} pixels, found ${spec.size}`);
+    const sizes = [...ARCH_SIZES[spec.arch]].sort((a, b) => a - b);
+    const listed = sizes.length > 1 ? `${sizes.slice(0, -1).join(', ')} or ${sizes.at(-1)}` : String(sizes[0]);
+    throw new Error(`image size: the ${spec.arch} model is built for ${listed} pixels, found ${spec.size}`);
   }
   for (const k of ['channels', 'latentDim', 'ngf', 'ndf'] as const) {
     if (!Number.isInteger(spec[k]) || spec[k] < 1) throw new Error(`${k}: expected a positive integer, found ${spec[k]}`);
@@ -77,17 +86,17 @@ export function imageShape(s: Partial<ModelSpec> = {}): [number, number, number]
 export function generator(s: Partial<ModelSpec> = {}): Sequential {
   const { arch, channels: nc, size, latentDim, ngf, classes } = modelSpec(s);
   const nz = latentDim + classes;
-  if (arch === 'dcgan64') {
-    const up = (i: number, o: number) => [new ConvTranspose2d(i, o, 4, 2, 1, false), new BatchNorm2d(o), ReLU()];
-    // z arrives as [N, nz]; the Unflatten (unnumbered) shows it as pytorch/examples' [N, nz, 1, 1].
+  if (isDcgan(arch)) {
+    // At 64, pytorch/examples' layers and indices (main.0 ... main.13); G's width halves from
+    // ngf * size / 8 at 4x4 to ngf before the last layer.
+    const first = (ngf * size) / 8;
+    const blocks = Array.from({ length: dcganBlocks(size) }, (_, i) => first / 2 ** i);
     return new Sequential('generator', [
-      new Unflatten([nz, 1, 1], false),
-      new ConvTranspose2d(nz, ngf * 8, 4, 1, 0, false), new BatchNorm2d(ngf * 8), ReLU(), // 0-2: 4x4
-      ...up(ngf * 8, ngf * 4), // 3-5: 8x8
-      ...up(ngf * 4, ngf * 2), // 6-8: 16x16
-      ...up(ngf * 2, ngf), // 9-11: 32x32
-      new ConvTranspose2d(ngf, nc, 4, 2, 1, false), // 12: 64x64
-      Tanh(), // 13
+      new Unflatten([nz, 1, 1], false), // z [N, nz] seen as [N, nz, 1, 1] (unnumbered)
+      new ConvTranspose2d(nz, first, 4, 1, 0, false), new BatchNorm2d(first), ReLU(), // 4x4
+      ...blocks.flatMap((w) => [new ConvTranspose2d(w, w / 2, 4, 2, 1, false), new BatchNorm2d(w / 2), ReLU()]), // each doubles H and W
+      new ConvTranspose2d(ngf, nc, 4, 2, 1, false), // size x size
+      Tanh(),
     ], 'main.', [nz]);
   }
   const s4 = size / 4;
@@ -115,15 +124,16 @@ export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true, spectr
   const sn = (l: Conv2d | Linear) => (spectralNorm ? new SpectralNorm(l) : l);
   const conv = (i: number, o: number, k: number, st: number, p: number, bias = true) => sn(new Conv2d(i, o, k, st, p, bias));
   const linear = (i: number, o: number) => sn(new Linear(i, o));
-  if (arch === 'dcgan64') {
-    const down = (i: number, o: number) => [conv(i, o, 4, 2, 1, false), new BatchNorm2d(o), LeakyReLU(0.2)];
+  if (isDcgan(arch)) {
+    // G's mirror: ndf after the first layer, doubling per block to ndf * size / 8 at 4x4.
+    const blocks = Array.from({ length: dcganBlocks(size) }, (_, i) => ndf * 2 ** i);
     return new Sequential('discriminator', [
-      conv(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // 0-1: 32x32
-      ...down(ndf, ndf * 2), // 2-4: 16x16
-      ...down(ndf * 2, ndf * 4), // 5-7: 8x8
-      ...down(ndf * 4, ndf * 8), // 8-10: 4x4
-      conv(ndf * 8, 1 + classes, 4, 1, 0, false), // 11: 1x1
-      ...(keepSigmoid ? [Sigmoid()] : []), // 12
+      conv(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // size / 2
+      ...blocks.flatMap((w) => [conv(w, w * 2, 4, 2, 1, false), new BatchNorm2d(w * 2), LeakyReLU(0.2)]), // each halves H and W
+      conv((ndf * size) / 8, 1 + classes, 4, 1, 0, false), // 1x1
+      ...(keepSigmoid ? [Sigmoid()] : []),
+      // A conditional head reads [N, 1 + classes], as the twin's forward views main's output (unnumbered).
+      ...(classes > 0 ? [new Flatten(false)] : []),
     ], 'main.', [nc, size, size]);
   }
   const s4 = size / 4;

@@ -42,8 +42,8 @@ export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: strin
 }
 
 /**
- * The generator a checkpoint's tensors describe: pytorch/examples' dcgan when it has
- * `main.0.weight` [nz, ngf * 8, 4, 4], else the reference, whose `model.0.weight` is
+ * The generator a checkpoint's tensors describe: pytorch/examples' dcgan family when it has
+ * `main.0.weight` [nz, ngf * size / 8, 4, 4] (its size from the index of its last layer), else the reference, whose `model.0.weight` is
  * [128 * (size/4)^2, latent_dim] and whose last layer `model.7.weight` is [64, channels, 4, 4].
  * Every other tensor is then checked against the model this builds.
  */
@@ -57,11 +57,17 @@ export function generatorSpec(tensors: ReadonlyMap<string, { shape: number[] }>,
     if (n <= classes) throw new SafetensorsError(file, `tensor "${key}" takes ${n} inputs: too few for a conditional generator of ${classes} classes`);
     return n - classes;
   };
-  const first64 = shape('main.0.weight', 4);
-  if (first64) {
-    const last = shape('main.12.weight', 4);
-    if (!last || first64[1]! % 8 !== 0) throw new SafetensorsError(file, 'tensors "main.0.weight" [nz, ngf * 8, 4, 4] and "main.12.weight" [ngf, nc, 4, 4] expected for a pytorch/examples dcgan generator');
-    return modelSpec({ arch: 'dcgan64', size: 64, latentDim: inputs(first64[0]!, 'main.0.weight'), ngf: first64[1]! / 8, channels: last[1]!, classes });
+  const firstDcgan = shape('main.0.weight', 4);
+  if (firstDcgan) {
+    // The last layer is main.{3 (blocks + 1)}: main.12 at 64, one block (3 indices) more per doubling.
+    const convs = [...tensors.keys()].map((k) => /^main\.(\d+)\.weight$/.exec(k)).filter((m) => m !== null && shape(m[0], 4));
+    const lastIndex = Math.max(...convs.map((m) => Number(m![1])));
+    const size = 2 ** (lastIndex / 3 + 2);
+    const last = shape(`main.${lastIndex}.weight`, 4)!;
+    if (!ARCH_SIZES.dcgan.includes(size) || firstDcgan[1]! % (size / 8) !== 0) {
+      throw new SafetensorsError(file, `tensors "main.0.weight" [nz, ngf x size / 8, 4, 4] and "main.${lastIndex}.weight" [ngf, nc, 4, 4] do not describe a dcgan generator of 32, 64, 128 or 256 pixels`);
+    }
+    return modelSpec({ arch: 'dcgan', size, latentDim: inputs(firstDcgan[0]!, 'main.0.weight'), ngf: firstDcgan[1]! / (size / 8), channels: last[1]!, classes });
   }
   const first = shape('model.0.weight', 2);
   const last = shape('model.7.weight', 4);

@@ -10,7 +10,7 @@
  * and --help's order within each section.
  */
 import { boolCodec, choiceCodec, subsetCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
-import { ARCHS, INIT_SCHEMES } from '../model/models.js';
+import { ARCHS, INIT_SCHEMES, isDcgan, type Arch } from '../model/models.js';
 import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
 import { HEADS } from '../shaders/conditional.js';
@@ -95,7 +95,7 @@ export const SETTINGS = {
   beta1: setting({ codec: numCodec({ gt: 0, lt: 1 }), default: 0.5, flag: 'beta1', section: 'Model and optimiser', help: 'Adam beta1', meta: { key: 'beta1' }, resume: 'kept' }),
   beta2: setting({ codec: numCodec({ gt: 0, lt: 1 }), default: 0.999, flag: 'beta2', section: 'Model and optimiser', help: 'Adam beta2', meta: { key: 'beta2' }, resume: 'kept' }),
   seed: setting({ codec: intCodec(0), default: 0, flag: 'seed', section: 'Model and optimiser', help: "seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch's random numbers", meta: { key: 'seed' }, resume: 'kept' }),
-  init: setting({ codec: choiceCodec(INIT_SCHEMES), default: 'pytorch', flag: 'init', section: 'Model and optimiser', shownDefault: 'pytorch; dcgan with --arch dcgan64', help: "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", meta: { key: 'init' }, resume: 'kept', recipes: { improved: 'dcgan' } }),
+  init: setting({ codec: choiceCodec(INIT_SCHEMES), default: 'pytorch', flag: 'init', section: 'Model and optimiser', shownDefault: 'pytorch; dcgan with --arch dcgan', help: "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", meta: { key: 'init' }, resume: 'kept', recipes: { improved: 'dcgan' } }),
   loss: setting({ codec: choiceCodec(LOSS_NAMES), default: 'bce', flag: 'loss', section: 'Model and optimiser', help: "the GAN loss (src/train/gan-loss.ts): BCELoss after D's Sigmoid as the reference, fused BCE-with-logits on D's logit, or hinge on D's logit (D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); SNGAN's)", meta: { key: 'loss' }, resume: 'kept' }),
   realLabel: setting({ codec: numCodec({ gt: 0, le: 1 }), default: 1, flag: 'real-label', section: 'Model and optimiser', help: "D's target for real images (0.9 is one-sided label smoothing)", meta: { key: 'real_label' }, resume: 'kept', recipes: { improved: 0.9 } }),
   ema: setting({ codec: orNone(numCodec({ gt: 0, lt: 1 }, 'DECAY'), 0, '0'), default: 0, flag: 'ema', section: 'Model and optimiser', shownDefault: 'none', help: "also keep an exponential moving average of G's weights (e.g. 0.999), saved as generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)", meta: { key: 'ema' }, resume: 'kept' }),
@@ -109,11 +109,11 @@ export const SETTINGS = {
   conditional: setting({ codec: choiceCodec(['none', ...HEADS] as const), default: 'none', section: 'Model and optimiser', help: "class-conditional G and D with this head for D (src/shaders/conditional.ts), or none: the reference's unconditional pair", meta: { key: 'conditional', when: conditionalOnly }, resume: 'kept' }),
   // The data's class count (the data's labels are 0 .. classes - 1): no flag.
   classes: setting({ codec: intCodec(2), default: 10, section: 'Model and optimiser', help: 'classes of a conditional model', meta: { key: 'classes', when: conditionalOnly }, resume: 'kept' }),
-  arch: setting({ codec: choiceCodec(ARCHS), default: 'reference', flag: 'arch', section: 'Model and optimiser', help: "the model: reference, the notebook's pair (28x28, or 32x32 with --image-size 32); dcgan64, pytorch/examples' dcgan for 64x64 images (five transposed convolutions; widths --ngf, --ndf; its weights_init, i.e. --init dcgan)", meta: { key: 'arch', when: shapeNamed }, resume: 'kept' }),
+  arch: setting({ codec: choiceCodec(ARCHS), default: 'reference', flag: 'arch', section: 'Model and optimiser', help: "the model: reference, the notebook's pair (28x28, or 32x32 with --image-size 32); dcgan, pytorch/examples' dcgan (at 64x64 its model exactly: five transposed convolutions; widths --ngf, --ndf; its weights_init, i.e. --init dcgan), at 32, 64, 128 or 256 pixels (--image-size), one stride-2 block per doubling; dcgan64: dcgan at 64", meta: { key: 'arch', when: shapeNamed }, resume: 'kept' }),
   channels: setting({ codec: intChoiceCodec([1, 3]), default: 1, flag: 'channels', section: 'Model and optimiser', shownDefault: '3 if any image of --data has colour, else 1', help: "image channels: 1 grey, 3 RGB (colour images are made grey with Pillow's luma; alpha is composited over black)", meta: { key: 'channels', when: shapeNamed }, resume: 'kept' }),
-  imageSize: setting({ codec: intCodec(1, 'PX'), default: 28, flag: 'image-size', section: 'Model and optimiser', shownDefault: "the --arch's first size", help: "the models' image side; the data is resized to it (reference: 28 or 32; dcgan64: 64)", meta: { key: 'image_size', when: shapeNamed }, resume: 'kept' }),
-  ngf: setting({ codec: intCodec(1), default: 64, flag: 'ngf', section: 'Model and optimiser', help: "dcgan64: G's base width (its layers have 8, 4, 2 and 1 times it)", meta: { key: 'ngf', when: (c) => c.arch === 'dcgan64' }, resume: 'kept' }),
-  ndf: setting({ codec: intCodec(1), default: 64, flag: 'ndf', section: 'Model and optimiser', help: "dcgan64: D's base width (1, 2, 4, 8 times it)", meta: { key: 'ndf', when: (c) => c.arch === 'dcgan64' }, resume: 'kept' }),
+  imageSize: setting({ codec: intCodec(1, 'PX'), default: 28, flag: 'image-size', section: 'Model and optimiser', shownDefault: "the --arch's first size", help: "the models' image side; the data is resized to it (reference: 28 or 32; dcgan: 32, 64, 128 or 256)", meta: { key: 'image_size', when: shapeNamed }, resume: 'kept' }),
+  ngf: setting({ codec: intCodec(1), default: 64, flag: 'ngf', section: 'Model and optimiser', help: "dcgan: G's base width (its layers have size/8 ... 2, 1 times it: 8, 4, 2, 1 at 64)", meta: { key: 'ngf', when: (c) => isDcgan(c.arch as Arch) }, resume: 'kept' }),
+  ndf: setting({ codec: intCodec(1), default: 64, flag: 'ndf', section: 'Model and optimiser', help: "dcgan: D's base width (1, 2 ... size/8 times it: 1, 2, 4, 8 at 64)", meta: { key: 'ndf', when: (c) => isDcgan(c.arch as Arch) }, resume: 'kept' }),
   shardBytes: setting({
     codec: orNone(mibCodec(), null, 'all'), default: null, flag: 'shard-mib', section: 'Data', shownDefault: 'all on the GPU where they fit one buffer binding, else the largest shards that do',
     help: 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once',
