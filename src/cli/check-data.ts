@@ -10,12 +10,13 @@ import { folderSummary } from './folder-report.js';
 import { settingFlag } from './setting-flags.js';
 import { NormalNoise } from '../random/noise.js';
 import { runMain } from './args.js';
-import { backendFlag, dataFlag, seedFlag } from './common-flags.js';
+import { backendFlag, dataCache, dataCacheFlag, dataFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, parseFlags } from './flags.js';
 
 export const CHECK_DATA_FLAGS = {
   backend: backendFlag(),
   data: dataFlag(),
+  'data-cache': dataCacheFlag(),
   'image-size': int('the side images are resized to, as train --image-size', { arg: 'PX', default: 28 }),
   channels: settingFlag('channels'),
   'strict-data': bool('refuse an image folder at its first unreadable image'),
@@ -48,7 +49,7 @@ export function main(args: string[]): Promise<void> {
     return `${ms.toFixed(0)} ms`;
   };
   const size = values['image-size'];
-  const { set, report } = await loadTrainingData(values.data, { size, ...(values.channels ? { channels: values.channels } : {}), strict: values['strict-data'] });
+  const { set, report } = await loadTrainingData(values.data, { size, ...(values.channels ? { channels: values.channels } : {}), strict: values['strict-data'], cache: dataCache(values['data-cache']) });
   console.log(`data     ${set.count} images ${set.channels}x${set.height}x${set.width} from ${set.source} (${lap()})`);
   if (report) for (const line of folderSummary(report, size, set.channels)) console.log(line);
   const gpu = await requestGpu({ backend: values.backend });

@@ -2,6 +2,7 @@
 import { BACKEND_ENV, BACKENDS } from '../gpu/backend.js';
 import { TUNE_MODES, type TuneMode } from '../layers/matmul-tuner.js';
 import { choice, int, text } from './flags.js';
+import { DATA_CACHE_ENV, DecodedCache, defaultDataCacheDir } from '../data/decoded-cache.js';
 
 /** `--backend`: unset means $WEBGPU_DCGAN_BACKEND or auto, resolved by requestGpu. */
 export const backendFlag = (section?: string) =>
@@ -34,3 +35,16 @@ export const seedFlag = (what: string, fallback: number) => int(`${what} seed`, 
 
 /** `--out` naming a file the command writes (checked not to be a directory before any work: outputFile). */
 export const outFileFlag = (help: string, fallback: string, shown = fallback) => text(help, { arg: 'FILE', default: fallback, shownDefault: shown });
+
+/** `--data-cache`: where decoded image folders are kept (a directory), or off. */
+export const dataCacheFlag = (section?: string) =>
+  text(
+    `where a decoded image folder is kept, so the next run on the same files and size starts at once: a directory, or off. An entry is keyed by every file's path, size and times, so a changed or added file is decoded again; delete the directory to clear it`,
+    { arg: 'DIR|off', section, shownDefault: `$${DATA_CACHE_ENV} or ~/.cache/webgpu-dcgan/decoded` },
+  );
+
+/** The cache --data-cache names (null: off). */
+export function dataCache(value: string | undefined): DecodedCache | null {
+  if (value === 'off') return null;
+  return new DecodedCache(value ?? defaultDataCacheDir());
+}

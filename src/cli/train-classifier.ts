@@ -15,7 +15,8 @@ import { requestGpu } from '../gpu/gpu.js';
 import { loadImageSet, loadTrainingData } from '../data/files.js';
 import type { ImageSet } from '../data/idx.js';
 import { runMain } from './args.js';
-import { backendFlag, dataFlag, outFileFlag, seedFlag } from './common-flags.js';
+import { backendFlag, dataCache, dataCacheFlag, dataFlag, outFileFlag, seedFlag } from './common-flags.js';
+import type { DecodedCache } from '../data/decoded-cache.js';
 import { HELP_FLAG, flagHelp, int, num, outputFile, parseFlags } from './flags.js';
 import { settingFlag } from './setting-flags.js';
 import { CLASSIFIER_PATH } from '../eval/classifier-file.js';
@@ -23,6 +24,7 @@ import { CLASSIFIER_PATH } from '../eval/classifier-file.js';
 const C = CLASSIFIER_TRAINING;
 export const TRAIN_CLASSIFIER_FLAGS = {
   data: dataFlag(),
+  'data-cache': dataCacheFlag(),
   'image-size': settingFlag('imageSize', { help: "the evaluator's image side: the generators it scores must make images of this size (other data than mnist)", shownDefault: '28 for IDX files, 32 for an image folder' }),
   channels: settingFlag('channels'),
   epochs: int('epochs', { default: C.epochs }),
@@ -49,13 +51,13 @@ on the same data; they are not the published Inception FID or KID.
 ${flagHelp(TRAIN_CLASSIFIER_FLAGS)}`;
 
 /** The evaluator's training and test images, and what it sees. */
-async function evaluatorData(data: string, size: number | undefined, channels: number | undefined, log: (line: string) => void): Promise<{ spec: EvaluatorSpec; train: ImageSet; test: ImageSet; real: { train: ImageSet; test: ImageSet } }> {
+async function evaluatorData(data: string, size: number | undefined, channels: number | undefined, log: (line: string) => void, cache: DecodedCache | null): Promise<{ spec: EvaluatorSpec; train: ImageSet; test: ImageSet; real: { train: ImageSet; test: ImageSet } }> {
   if (data === 'mnist') {
     if ((size ?? 28) !== 28 || (channels ?? 1) !== 1) throw new Error(`--data mnist: the MNIST evaluator sees 1x28x28 images, found --image-size ${size ?? 28} --channels ${channels ?? 1}`);
     const real = { train: loadImageSet('mnist', 'train'), test: loadImageSet('mnist', 'test') };
     return { spec: MNIST_EVALUATOR, ...real, real };
   }
-  const { set } = await loadTrainingData(data, { size: size ?? 32, ...(channels ? { channels } : {}), log });
+  const { set } = await loadTrainingData(data, { size: size ?? 32, ...(channels ? { channels } : {}), log, cache });
   const spec = evaluatorSpecFor(set);
   const real = holdOut(set);
   if (real.test.count < 4) throw new Error(`--data ${data}: ${set.count} images hold out ${real.test.count} test images; an evaluator needs at least 40 images`);
@@ -69,7 +71,7 @@ export function main(args: string[]): Promise<void> {
     const o = { epochs: v.epochs, batchSize: v['batch-size'], lr: v.lr, lrDecay: v['lr-decay'], seed: v.seed };
     const out = outputFile(v.out, '--out');
     if (v.data !== 'mnist' && out === CLASSIFIER_PATH) throw new Error('--out: an evaluator for other data than mnist needs a file of its own (the default is the committed MNIST classifier)');
-    const { spec, train, test, real } = await evaluatorData(v.data, v['image-size'], v.channels, (line) => console.log(`data     ${line}`));
+    const { spec, train, test, real } = await evaluatorData(v.data, v['image-size'], v.channels, (line) => console.log(`data     ${line}`), dataCache(v['data-cache']));
     if (train.count < o.batchSize) throw new Error(`--batch-size ${o.batchSize}: the training part holds only ${train.count} images`);
     const gpu = await requestGpu({ backend: v.backend });
     try {

@@ -21,7 +21,7 @@ import { folderWarnings } from './folder-report.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { Progress } from './progress.js';
 import { UsageError, runMain } from './args.js';
-import { backendFlag, dataFlag } from './common-flags.js';
+import { backendFlag, dataCache, dataCacheFlag, dataFlag } from './common-flags.js';
 import { HELP_FLAG, bool, choice, custom, flagHelp, int, parseFlags, text, type Flag, type FlagValues } from './flags.js';
 import { StopSignals } from './stop-signals.js';
 import { Profiler } from './profile.js';
@@ -46,6 +46,7 @@ export const TRAIN_FLAGS = {
   conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   data: dataFlag('Data'),
+  'data-cache': dataCacheFlag(),
   ...sectionFlags('Data', false),
   'strict-data': bool('refuse an image folder at its first unreadable image (default: name it, skip it, and count it)'),
   'max-steps': int('stop after N steps in all (a checkpoint and grid are written when it stops)', { section: 'Run length' }),
@@ -219,7 +220,7 @@ function claimRunDir(outDir: string, v: TrainValues): void {
 /** The run's images (their channels and classes written into `config`), checked against what the run asks of them. */
 async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, say: (line: string) => void) {
   const channels = given.has('channels') || v.resume ? config.channels : undefined;
-  const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say });
+  const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say, cache: dataCache(v['data-cache']) });
   config.channels = set.channels;
   if (config.conditional !== 'none') {
     const classes = set.classNames?.length ?? config.classes;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { classNamesOf } from './classes.js';
 import { IdxError, imageSetFromIdx, parseIdxHeader, type ImageSet } from './idx.js';
-import { FolderError, fitImageSet, isImageFolder, loadImageFolder, type FolderOptions, type FolderReport } from './folder.js';
+import { FolderError, fitImageSet, isImageFolder, loadImageFolder, type FolderReport, type NodeFolderOptions } from './folder.js';
 
 export type Split = 'train' | 'test';
 
@@ -114,12 +114,13 @@ export function loadImageSet(data = 'mnist', split: Split = 'train'): ImageSet {
  * they are (resized and given channels when the model differs from 28x28 grey), or an image
  * folder (its report says what it found and skipped); `channels` absent: the data's own.
  */
-export async function loadTrainingData(data: string, o: FolderOptions): Promise<{ set: ImageSet; report: FolderReport | null }> {
+export async function loadTrainingData(data: string, o: NodeFolderOptions): Promise<{ set: ImageSet; report: FolderReport | null }> {
   const dir = resolveDataDir(data);
   const idx = idxFile(dir, FILE_STEMS.train[0]);
   if (!idx && !isImageFolder(dir)) {
     throw new FolderError(`--data ${data}: neither MNIST-style IDX files (${FILE_STEMS.train[0]}[.gz]) nor PNG/JPEG images found in ${dir}`);
   }
   if (idx) return { set: fitImageSet(loadImageSet(data, 'train'), o.size, o.channels ?? 1), report: null };
+  o.cache?.checkWritable();
   return loadImageFolder(dir, o);
 }

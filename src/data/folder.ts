@@ -1,14 +1,15 @@
 /**
  * Image folders on disk (Node): every file below the folder (links followed, each directory
- * once), decoded with pngjs and jpeg-js after a header check, then assembled as the page does
- * it (image-folder.ts).
+ * once), decoded with pngjs and jpeg-js after a header check on worker threads (decode-pool.ts),
+ * then assembled as the page does it (image-folder.ts).
  */
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import type { ImageSet } from './idx.js';
-import { MAX_IMAGE_PIXELS, assembleImageSet, emptyReport, imageKind, readImage, type FolderOptions, type FolderReport } from './image-folder.js';
+import { assembleImageSet, emptyReport, imageKind, type FolderOptions, type FolderReport } from './image-folder.js';
+import { readImageBytes } from './decode.js';
+import { DecodePool } from './decode-pool.js';
+import type { DecodedCache } from './decoded-cache.js';
 
 export { FolderError, MAX_IMAGE_PIXELS, fitImageSet, imageHeader, type FolderOptions, type FolderReport } from './image-folder.js';
 
@@ -34,56 +35,72 @@ export function isImageFolder(dir: string): boolean {
   return walk(dir, 3);
 }
 
-/** Every file below `dir` (links followed, each directory once), sorted as os.walk + sorted() list them. */
-function listFiles(dir: string, report: FolderReport, seen: Set<string>): string[] {
+/**
+ * Every file below `dir` (links followed, each directory once), sorted as os.walk + sorted() list
+ * them, each with its stamp: path, size, inode, modification and change times (the cache's key).
+ */
+function listFiles(dir: string, report: FolderReport, seen: Set<string>): Array<{ path: string; stamp: string }> {
   const real = realpathSync(dir);
   if (seen.has(real)) {
     report.loops.push(dir);
     return [];
   }
   seen.add(real);
-  const files: string[] = [];
+  const files: Array<{ path: string; stamp: string }> = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     let st;
     try {
-      st = statSync(p);
+      st = statSync(p, { bigint: true });
     } catch (err) {
       report.bad.push({ file: p, reason: `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` });
       continue;
     }
     if (st.isDirectory()) files.push(...listFiles(p, report, seen));
-    else if (st.isFile()) files.push(p);
+    else if (st.isFile()) files.push({ path: p, stamp: `${p}\0${st.size}\0${st.ino}\0${st.mtimeNs}\0${st.ctimeNs}` });
   }
   return files;
 }
 
-/** Decodes to RGBA bytes. */
-function decode(bytes: Uint8Array, kind: 'png' | 'jpeg'): Uint8Array {
-  if (kind === 'png') return PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).data;
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6 + 1, maxMemoryUsageInMB: 2048 });
-  return img.data;
-}
+/** Node's load options: decoding threads (default one per core) and the decoded-set cache (null: none). */
+export type NodeFolderOptions = FolderOptions & { threads?: number; cache?: DecodedCache | null };
 
 /**
  * Loads the folder at `root` as an ImageSet of size x size images with `channels` channels
  * (default: 3 if any image has colour, else 1), labels from the class folders. A bad image is
- * named in the report and skipped (or, `strict`, refuses the folder).
+ * named in the report and skipped (or, `strict`, refuses the folder). With a cache, a folder
+ * loaded before with the same files and options is read back instead of decoded.
  */
-export async function loadImageFolder(root: string, o: FolderOptions): Promise<{ set: ImageSet; report: FolderReport }> {
+export async function loadImageFolder(root: string, o: NodeFolderOptions): Promise<{ set: ImageSet; report: FolderReport }> {
   const report = emptyReport(root);
-  const all = listFiles(root, report, new Set());
+  const listed = listFiles(root, report, new Set());
+  const all = listed.map((f) => f.path);
+  const key = o.cache?.key(root, listed.map((f) => f.stamp), o);
+  if (o.cache && key) {
+    const hit = o.cache.read(key);
+    if (hit) {
+      o.log?.(`cache    ${hit.set.count} images of ${root} decoded by an earlier run, read from ${join(o.cache.dir, key)}`);
+      return hit;
+    }
+  }
   const images = all.filter((f) => imageKind(f));
   report.ignored = all.length - images.length;
   const named = basename(realpathSync(root));
-  const files = images.map((file) => ({
-    name: file,
-    parts: relative(root, file).split(/[\\/]/),
-    read() {
+  const pool = new DecodePool(o.threads);
+  try {
+    const files = images.map((file) => {
       const kind = imageKind(file)!;
-      const bytes = new Uint8Array(readFileSync(file));
-      return readImage(bytes, kind, () => decode(bytes, kind));
-    },
-  }));
-  return assembleImageSet(report, files, o, named);
+      return {
+        name: file,
+        parts: relative(root, file).split(/[\\/]/),
+        read: () => readImageBytes(new Uint8Array(readFileSync(file)), kind),
+        prepare: (channels: number, size: number) => pool.prepare(file, kind, channels, size),
+      };
+    });
+    const loaded = await assembleImageSet(report, files, o, named);
+    if (o.cache && key) o.cache.write(key, o, loaded);
+    return loaded;
+  } finally {
+    await pool.close();
+  }
 }

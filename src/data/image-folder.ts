@@ -64,6 +64,8 @@ export interface ImageFile {
   /** Its path below the folder, as parts (["cats", "a.png"]). */
   parts: string[];
   read(): Promise<{ width: number; height: number; mode: string; rgba: Uint8Array }>;
+  /** Decoded and resized elsewhere (Node's decoding workers): prepareImage's result for these channels and size. */
+  prepare?(channels: number, size: number): Promise<PreparedImage>;
 }
 
 export function emptyReport(root: string): FolderReport {
@@ -128,6 +130,27 @@ export async function readImage(
   }
 }
 
+/** One image decoded, checked and resized to the model's size: what the folder's set keeps of it. */
+export interface PreparedImage {
+  width: number;
+  height: number;
+  mode: string;
+  /** Whether any pixel has colour (R, G, B differ). */
+  colour: boolean;
+  /** channels x size x size bytes. */
+  pixels: Uint8Array;
+}
+
+/** Decodes ahead of the one being assembled, at most this many (bounded memory, workers kept busy). */
+const PREPARE_AHEAD = 64;
+
+/** An image file decoded (file.read), checked and resized to `channels` x `size` x `size`. */
+export async function prepareImage(file: Pick<ImageFile, 'read'>, channels: number, size: number): Promise<PreparedImage> {
+  const { width, height, mode, rgba } = await file.read();
+  if (rgba.length !== width * height * 4) throw new Error(`corrupt image: decoded ${rgba.length} bytes for ${width}x${height}`);
+  return { width, height, mode, colour: hasColour(rgba, width * height), pixels: resizeCenterCrop(fromRgba(rgba, width * height, channels), width, height, channels, size) };
+}
+
 /**
  * The ImageSet of a folder's image files (in the order given: sorted as os.walk + sorted() list
  * them), size x size with `channels` channels (default: 3 if any image has colour, else 1),
@@ -156,11 +179,19 @@ export async function assembleImageSet(report: FolderReport, files: ImageFile[],
   const labels = new Uint8Array(members.length);
   let count = 0;
   let lastLog = performance.now();
+  // Decodes run ahead of the loop, a window at a time (the workers' queue), results taken in order.
+  const started: Array<Promise<PreparedImage>> = [];
+  const start = (i: number) => {
+    const f = members[i];
+    if (!f || started[i]) return;
+    started[i] = f.prepare ? f.prepare(decodeChannels, o.size) : prepareImage(f, decodeChannels, o.size);
+    started[i].catch(() => {}); // a bad image's error is taken when its turn comes, not as an unhandled rejection
+  };
   for (const [i, file] of members.entries()) {
+    for (let j = i; j < i + PREPARE_AHEAD; j++) start(j);
     try {
-      const { width, height, mode, rgba } = await file.read();
-      if (rgba.length !== width * height * 4) throw new Error(`corrupt image: decoded ${rgba.length} bytes for ${width}x${height}`);
-      report.colour ||= hasColour(rgba, width * height);
+      const { width, height, mode, colour, pixels: resized } = await started[i]!;
+      report.colour ||= colour;
       const key = `${width}x${height}`;
       report.sizes.set(key, (report.sizes.get(key) ?? 0) + 1);
       report.modes.set(mode, (report.modes.get(mode) ?? 0) + 1);
@@ -168,7 +199,7 @@ export async function assembleImageSet(report: FolderReport, files: ImageFile[],
         report.upscaled.count++;
         report.upscaled.first ??= file.name;
       }
-      pixels.set(resizeCenterCrop(fromRgba(rgba, width * height, decodeChannels), width, height, decodeChannels, o.size), count * per);
+      pixels.set(resized, count * per);
       labels[count] = single ? 0 : names.indexOf(classOf(file)!);
       count++;
     } catch (err) {
@@ -176,6 +207,7 @@ export async function assembleImageSet(report: FolderReport, files: ImageFile[],
       if (o.strict) throw new FolderError(`${file.name}: ${reason} (--strict-data refuses the folder at the first bad image)`);
       report.bad.push({ file: file.name, reason });
     }
+    delete started[i];
     if (o.log && performance.now() - lastLog > 2000) {
       o.log(`loading  ${i + 1}/${members.length} images from ${root}`);
       lastLog = performance.now();

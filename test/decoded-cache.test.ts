@@ -1,0 +1,91 @@
+/**
+ * Loading an image folder on decoding workers and from the decoded-set cache: the same set and
+ * report as one thread with no cache, every time; a changed or added file decoded again, never
+ * served stale; a corrupt entry and an unwritable cache directory refused with the path named.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeShapesFolder } from '../scripts/make-shapes.js';
+import { loadImageFolder } from '../src/data/folder.js';
+import { loadTrainingData } from '../src/data/files.js';
+import { DataCacheError, DecodedCache } from '../src/data/decoded-cache.js';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
+
+function folder(): string {
+  const dir = join(tmp('dcgan-cache-data-'), 'shapes');
+  makeShapesFolder(dir, { perClass: 3 });
+  return dir;
+}
+
+/** The reference: one thread, no cache. */
+const plain = (dir: string) => loadImageFolder(dir, { size: 16, threads: 1 });
+
+describe('decoding workers', () => {
+  it('give the set and report one thread gives', async () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'circle', 'cut.png'), readFileSync(join(dir, 'circle', 'circle_000.rgb.png')).subarray(0, 80));
+    const one = await plain(dir);
+    const two = await loadImageFolder(dir, { size: 16, threads: 2 });
+    expect(two.set).toEqual(one.set);
+    expect(two.report).toEqual(one.report);
+    expect(one.report.bad.map((b) => b.file)).toEqual([join(dir, 'circle', 'cut.png')]);
+  });
+});
+
+describe('the decoded-set cache', () => {
+  it('reads a folder back whole on the second load, and decodes it again when a file changes or is added', async () => {
+    const dir = folder();
+    const cache = new DecodedCache(tmp('dcgan-cache-'));
+    const said: string[] = [];
+    const load = () => loadImageFolder(dir, { size: 16, cache, log: (l) => said.push(l) });
+    const first = await load();
+    expect(said).toEqual([]);
+    const second = await load();
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(new RegExp(`^cache    ${first.set.count} images of .*shapes decoded by an earlier run, read from ${cache.dir}/[0-9a-f]{64}$`));
+    expect(second).toEqual(first);
+    expect(second).toEqual(await plain(dir));
+
+    // A file rewritten with other pixels: decoded again, the new pixels served.
+    const circle = join(dir, 'circle', 'circle_000.rgb.png');
+    writeFileSync(circle, readFileSync(join(dir, 'square', 'square_000.rgba.png')));
+    const changed = await load();
+    expect(said).toHaveLength(1);
+    expect(changed).toEqual(await plain(dir));
+    expect(changed.set.pixels).not.toEqual(first.set.pixels);
+    // A file added: one more image.
+    writeFileSync(join(dir, 'triangle', 'extra.png'), readFileSync(circle));
+    const added = await load();
+    expect(added.set.count).toBe(first.set.count + 1);
+    expect(added).toEqual(await plain(dir));
+    // Other options are other entries; a folder's older entry for the same options is dropped.
+    await loadImageFolder(dir, { size: 8, cache });
+    expect(readdirSync(cache.dir).filter((n) => !n.startsWith('.'))).toHaveLength(2);
+  });
+
+  it('refuses a corrupt entry, naming it and how to clear it', async () => {
+    const dir = folder();
+    const cache = new DecodedCache(tmp('dcgan-cache-'));
+    await loadImageFolder(dir, { size: 16, cache });
+    const [entry] = readdirSync(cache.dir);
+    const pixels = join(cache.dir, entry!, 'pixels.u8');
+    const bytes = readFileSync(pixels);
+    bytes[7] = bytes[7]! ^ 1;
+    writeFileSync(pixels, bytes);
+    const at = join(cache.dir, entry!);
+    await expect(loadImageFolder(dir, { size: 16, cache })).rejects.toThrow(new DataCacheError(`decoded-image cache entry ${at} is corrupt (pixels.u8 does not match its SHA-256); delete it (rm -r ${at}), or run with --data-cache off`));
+    writeFileSync(join(at, 'entry.json'), '{"format"');
+    await expect(loadImageFolder(dir, { size: 16, cache })).rejects.toThrow(/entry\.json: .*JSON/);
+  });
+
+  it('refuses a cache directory it cannot write before decoding anything', async () => {
+    const file = join(tmp('dcgan-cache-'), 'a-file');
+    writeFileSync(file, '');
+    await expect(loadTrainingData(folder(), { size: 16, cache: new DecodedCache(join(file, 'decoded')) })).rejects.toThrow(
+      `--data-cache ${join(file, 'decoded')}: cannot write there (ENOTDIR); pass another directory, or --data-cache off to decode every run`,
+    );
+  });
+});
