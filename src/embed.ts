@@ -4,7 +4,7 @@
  * Node's entry, src/index.ts, re-exports all of this and adds file-system helpers.
  *
  *   import { loadGenerator } from 'webgpu-dcgan';
- *   const g = await loadGenerator('generator.safetensors');   // URL, File/Blob or bytes
+ *   const g = await loadGenerator('generator.safetensors');   // URL, File/Blob or bytes; or a shipped one: 'mnist', 'mnist-conditional'
  *   const images = await g.sample({ n: 25, seed: 1 });       // Float32Array, n x 28 x 28 in [-1, 1]
  *   g.drawTo(document.querySelector('canvas'));               // the last sample as a 5x5 grid
  *   // a conditional checkpoint (train --conditional): g.classes names its classes
@@ -16,6 +16,7 @@ import { requestGpu, type Gpu, type GpuOptions } from './gpu/gpu.js';
 import type { Sequential } from './layers/sequential.js';
 import { BACKENDS } from './gpu/backend.js';
 import { checkChoice, checkInt } from './config/checks.js';
+import { SHIPPED_GENERATORS, isShippedName } from './model/shipped.js';
 
 export { requestGpu, Gpu, type GpuOptions } from './gpu/gpu.js';
 export { makeGrid, type Grid } from './image/images.js';
@@ -28,6 +29,7 @@ export { profileDispatches, profileTable, formatProfileTable, profileMethod, pro
 export { adapterCeilings } from './layers/adapter-ceilings.js';
 export { BACKENDS, type Backend } from './gpu/backend.js';
 export { checkInt, checkNumber, checkChoice, InvalidValueError } from './config/checks.js';
+export { SHIPPED_GENERATORS, type ShippedName } from './model/shipped.js';
 
 export type CheckpointSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 /** A class of a conditional generator: its label (0..K-1) or its name. */
@@ -165,7 +167,7 @@ export class LoadedGenerator {
 /** Loads a generator checkpoint (ours, or a reference PyTorch one converted to safetensors). */
 export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}, name?: string): Promise<LoadedGenerator> {
   if (options.backend !== undefined) checkChoice(options.backend, 'backend', BACKENDS);
-  const loaded = await bytesOf(source);
+  const loaded = await bytesOf(typeof source === 'string' && isShippedName(source) ? SHIPPED_GENERATORS[source] : source);
   const bytes = loaded.bytes;
   name ??= loaded.name;
   const gpu = options.gpu ?? (await requestGpu(options));

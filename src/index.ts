@@ -8,10 +8,8 @@
  *   writeFileSync('digits.png', encodePng(g.grid()));
  *   g.destroy();
  */
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { FILES } from './model/state-dict.js';
-import { checkpointDir } from './checkpoints/run-files.js';
+import { readFileSync } from 'node:fs';
+import { generatorPath } from './model/shipped-node.js';
 import { loadGenerator as loadFrom, type CheckpointSource, type LoadedGenerator } from './embed.js';
 import type { Gpu, GpuOptions } from './gpu/gpu.js';
 
@@ -20,11 +18,15 @@ export { checkpointDir, latestCheckpoint, loadRun, saveRun, readRunConfig } from
 export { loadImageSet, loadTrainingData } from './data/files.js';
 export { loadImageFolder } from './data/folder.js';
 export { encodePng, decodePng } from './image/png.js';
+export { generatorPath } from './model/shipped-node.js';
 
-/** As the browser's loadGenerator, and a string may also be a file path or a run directory. */
+/**
+ * As the browser's loadGenerator, and a string may also be a file path or a run directory; a
+ * shipped generator's name ('mnist', 'mnist-conditional') reads its file from the package.
+ */
 export async function loadGenerator(source: CheckpointSource, options: GpuOptions & { gpu?: Gpu } = {}): Promise<LoadedGenerator> {
   if (typeof source === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    const file = statSync(source, { throwIfNoEntry: false })?.isDirectory() ? join(checkpointDir(source), FILES.G) : source;
+    const file = generatorPath(source);
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(readFileSync(file));

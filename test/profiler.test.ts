@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { decodePng } from '../src/image/png.js';
 import type { Dispatch } from '../src/gpu/kernel.js';
 import { chromeTrace, formatProfileTable, gemmShare, profileTable, type Ceilings, type TimedDispatch } from '../src/gpu/profiler.js';
 import type { TuneRecord, TuneStore } from '../src/gpu/tune-store.js';
@@ -97,6 +98,10 @@ describe('train --profile', () => {
     expect(trace.traceEvents).toHaveLength(dispatches);
     expect(trace.traceEvents.every((e) => e.args.bytes! > 0 && e.args.bound)).toBe(true);
     expect(trace.metadata.gemm_roof_gflops).toBeGreaterThan(0);
+    // The roofline as a picture beside them.
+    expect(r.stdout).toContain(`roofline ${join(out, 'run', 'roofline.png')}`);
+    const png = decodePng(new Uint8Array(readFileSync(join(out, 'run', 'roofline.png'))));
+    expect([png.width, png.height]).toEqual([720, 440]);
     // The roofs are in the cache: a second profile would not time them again.
     expect(Object.keys(JSON.parse(readFileSync(cache, 'utf8')) as object).some((k) => k.includes('|ceilings '))).toBe(true);
   }, 300_000);

@@ -99,6 +99,8 @@ describe('web page', () => {
     // The roofline: every row is set against the adapter's roofs, measured in the page.
     expect(profile.every((r) => (r.bound === 'compute' || r.bound === 'memory') && r.ofRoofline! > 0)).toBe(true);
     expect(await page.locator('#profile-table thead th').allTextContents()).toContain('of its roofline');
+    // ... and as a picture beside it (src/image/roofline.ts, as train --profile's roofline.png).
+    expect(await page.evaluate(() => { const c = document.getElementById('roofline') as HTMLCanvasElement; return [c.hidden, c.width, c.height]; })).toEqual([false, 720, 440]);
     expect(await page.textContent('#step')).toBe(String(STEPS + 1));
     expect(await page.textContent('#profile-status')).toMatch(/Step 4 at batch 8: [\d.]+ ms in \d+ dispatches, [\d.]+% in GEMMs .*Roofs: GEMM [\d.]+ GFLOP\/s/);
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -4,6 +4,8 @@
  */
 import type { Gpu } from '../src/gpu/gpu.js';
 import { adapterCeilings } from '../src/layers/adapter-ceilings.js';
+import { rooflineChart } from '../src/image/roofline.js';
+import { drawGrid } from '../src/embed.js';
 import { formatCeilings, gemmShare, profileCells, profileColumns, profileMethod, profileTable, type Ceilings, type KernelProfile, type TimedDispatch } from '../src/gpu/profiler.js';
 import { $, button, showStep, state } from './page.js';
 import type { TrainingControls } from './training-controls.js';
@@ -48,6 +50,9 @@ async function profileOneStep(gpu: Gpu, controls: TrainingControls): Promise<voi
     state.profile = rows;
     note(summary(gpu, t.globalStep, plan.batch, timed, rows, ceilings));
     showTable(rows);
+    const chart = $<HTMLCanvasElement>('roofline');
+    drawGrid(chart, rooflineChart(rows, ceilings));
+    chart.hidden = false;
     showStep(t.globalStep);
   } catch (err) {
     note(`Profiling failed: ${(err as Error).message}`);

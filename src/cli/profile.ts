@@ -1,12 +1,14 @@
 /**
  * --profile: per-kernel GPU time of one training step (src/gpu/profiler.ts), each kernel set
  * against the adapter's roofline (src/layers/adapter-ceilings.ts), printed as a table, with a
- * Chrome trace (chrome://tracing, Perfetto) written beside the run.
+ * Chrome trace (chrome://tracing, Perfetto) and the roofline as a picture written beside the run.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GanTrainer } from '../train/trainer.js';
 import { adapterCeilings } from '../layers/adapter-ceilings.js';
+import { encodePng } from '../image/png.js';
+import { rooflineChart } from '../image/roofline.js';
 import { chromeTrace, formatCeilings, formatProfileTable, gemmShare, profileMethod, profileTable } from '../gpu/profiler.js';
 
 export class Profiler {
@@ -23,5 +25,8 @@ export class Profiler {
     const file = join(outDir, 'profile.json');
     writeFileSync(file, JSON.stringify(chromeTrace(timed, ceilings)));
     console.log(`trace    ${file} (open in chrome://tracing or https://ui.perfetto.dev)`);
+    const picture = join(outDir, 'roofline.png');
+    writeFileSync(picture, encodePng(rooflineChart(rows, ceilings)));
+    console.log(`roofline ${picture} (each kernel at its FLOPs per byte and GFLOP/s, under the adapter's roofs)`);
   }
 }

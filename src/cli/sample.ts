@@ -12,7 +12,7 @@ import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, outputFile, parseFlags, text } from './flags.js';
 
 export const SAMPLE_FLAGS = {
-  checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory holding ${FILES.G}`),
+  checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint), a checkpoint directory holding ${FILES.G}, or a shipped generator (mnist, mnist-conditional)`),
   ema: bool('use the weight average saved beside the checkpoint (train --ema)'),
   class: text("a conditional checkpoint's class to draw: a label 0..K-1 or a class name (e.g. 7, or Sneaker for Fashion-MNIST), or all: a grid of --n images per class, one row each (the default for a conditional checkpoint)", { arg: 'K|all' }),
   n: int('number of images (with --class all: per class)', { shownDefault: '25, or 10 per class' }),

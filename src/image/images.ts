@@ -74,12 +74,18 @@ const GLYPHS: Record<string, number[]> = {
   '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 2, 2], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
   '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], ' ': [0, 0, 0, 0, 0], D: [6, 5, 5, 5, 6], G: [7, 4, 5, 5, 7],
   s: [0, 7, 4, 1, 7], t: [2, 7, 2, 2, 3], e: [7, 5, 7, 4, 7], p: [7, 5, 7, 4, 4], l: [4, 4, 4, 4, 7], o: [0, 7, 5, 5, 7],
+  // Other letters, any case, as capitals.
+  A: [2, 5, 7, 5, 5], B: [6, 5, 6, 5, 6], C: [3, 4, 4, 4, 3], E: [7, 4, 6, 4, 7], F: [7, 4, 6, 4, 4], H: [5, 5, 7, 5, 5],
+  I: [7, 2, 2, 2, 7], J: [1, 1, 1, 5, 2], K: [5, 5, 6, 5, 5], L: [4, 4, 4, 4, 7], M: [5, 7, 7, 5, 5], N: [6, 5, 5, 5, 5],
+  O: [2, 5, 5, 5, 2], P: [6, 5, 6, 4, 4], Q: [2, 5, 5, 6, 3], R: [6, 5, 6, 5, 5], S: [3, 4, 2, 1, 6], T: [7, 2, 2, 2, 2],
+  U: [5, 5, 5, 5, 7], V: [5, 5, 5, 5, 2], W: [5, 5, 7, 7, 5], X: [5, 5, 2, 5, 5], Y: [5, 5, 2, 2, 2], Z: [7, 1, 2, 4, 7],
+  '(': [1, 2, 2, 2, 1], ')': [4, 2, 2, 2, 4], _: [0, 0, 0, 0, 7], '/': [1, 1, 2, 4, 4], '%': [5, 1, 2, 4, 5], ':': [0, 2, 0, 2, 0],
 };
 
 /** Writes `text` with the glyphs above, each pixel `scale` x `scale`. */
-function drawText(set: (x: number, y: number, c: readonly number[]) => void, text: string, x: number, y: number, color: readonly number[], scale = 2): void {
+export function drawText(set: (x: number, y: number, c: readonly number[]) => void, text: string, x: number, y: number, color: readonly number[], scale = 2): void {
   [...text].forEach((ch, i) => {
-    const rows = GLYPHS[ch] ?? GLYPHS[' ']!;
+    const rows = GLYPHS[ch] ?? GLYPHS[ch.toUpperCase()] ?? GLYPHS[' ']!;
     rows.forEach((bits, r) => {
       for (let c = 0; c < 3; c++) {
         if (!(bits & (4 >> c))) continue;
