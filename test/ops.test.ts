@@ -245,7 +245,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       for (let step = 0; step < h.steps!; step++) {
         g.write(arena.view('grad', 'w'), input(c, `grad${step}`));
         adam.nextStep();
-        g.run([adam.dispatch]);
+        g.run(adam.dispatches);
       }
       const read = async (role: 'param' | 'adam_m' | 'adam_v') => (await g.read(arena.view(role, 'w'))) as Float32Array;
       expect(compareClose(await read('param'), ref(c, 'param'), TOL.adam!), 'param').toBeNull();

@@ -1,6 +1,7 @@
 /**
  * An exponential moving average of a model's parameters, kept on the GPU in an arena with the
- * parameter arena's layout (same offsets), updated by one dispatch after each optimiser step.
+ * parameter arena's layout (same offsets), updated by one dispatch (per binding-sized span)
+ * after each optimiser step.
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
@@ -13,16 +14,19 @@ export class Ema {
     private readonly gpu: Gpu,
     readonly arena: Arena<'ema'>,
     readonly decay: number,
-    readonly dispatch: Dispatch,
+    /** One dispatch per span of the arena (one, unless it is over a binding). */
+    readonly dispatches: readonly Dispatch[],
   ) {}
 
   /** The average's arena, uninitialised: load() its starting values (the model's initial parameters, or a checkpoint's). */
   static async create(gpu: Gpu, model: Sequential, decay: number): Promise<Ema> {
     if (!(decay > 0 && decay < 1)) throw new Error(`EMA decay: expected a number in (0, 1), found ${decay}`);
     const arena = new Arena(gpu, `${model.label}.ema`, model.namedParamSpecs(), ['ema'] as const);
-    const n = arena.length;
-    const dispatch = await emaProgram().prepare(gpu, { n }, { param: model.params.all('param'), ema: arena.all('ema') }, { n, decay, one_minus_decay: 1 - decay });
-    return new Ema(gpu, arena, decay, dispatch);
+    // The same offsets in both arenas: a span of one is the same span of the other.
+    const dispatches = await Promise.all(
+      arena.spans(gpu.bindingLimit).map((s) => emaProgram().prepare(gpu, { n: s.length }, { param: model.params.slice('param', s), ema: arena.slice('ema', s) }, { n: s.length, decay, one_minus_decay: 1 - decay })),
+    );
+    return new Ema(gpu, arena, decay, dispatches);
   }
 
   /** Writes named parameter values (state_dict keys) into the average. */

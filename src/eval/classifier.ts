@@ -120,7 +120,7 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
   const { y } = saved;
   const loss = await softmaxCrossEntropy(plan, y, labels, 'classifier loss');
   await model.backward(plan, saved, loss.grad, { needDx: false, accumulate: false, paramGrads: true });
-  plan.add(adam.dispatch);
+  for (const d of adam.dispatches) plan.add(d);
 
   const batches = Math.floor(train.count / o.batchSize);
   const batchLabels = new Float32Array(o.batchSize);

@@ -56,6 +56,24 @@ export class Arena<Role extends string> {
     return new Tensor(this.buffers[role], [this.length]);
   }
 
+  /**
+   * The buffer cut into spans of at most `maxBytes` (whole alignment units), first to last: a
+   * kernel over every value binds one span at a time when the whole buffer is over the adapter's
+   * binding limit (a 256-pixel dcgan's 48 M parameters are 192 MB). Float offsets and lengths.
+   */
+  spans(maxBytes: number): Array<{ offset: number; length: number }> {
+    const unit = ARENA_ALIGN_BYTES / 4;
+    const most = Math.max(unit, Math.floor(maxBytes / ARENA_ALIGN_BYTES) * unit);
+    const out: Array<{ offset: number; length: number }> = [];
+    for (let offset = 0; offset < this.length; offset += most) out.push({ offset, length: Math.min(most, this.length - offset) });
+    return out;
+  }
+
+  /** A span of a role's buffer as one flat tensor. */
+  slice(role: Role, span: { offset: number; length: number }): Tensor {
+    return new Tensor(this.buffers[role], [span.length], 'f32', span.offset * 4);
+  }
+
   /** Encodes a clear of a role's buffer (e.g. gradients before a backward pass). */
   clear(encoder: GPUCommandEncoder, role: Role): void {
     encoder.clearBuffer(this.buffers[role]);

@@ -64,10 +64,10 @@ export interface StepModels {
   G: Sequential;
   D: Sequential;
   /** Adam dispatches, one per model, prepared over each model's arena. */
-  adamG: Dispatch;
-  adamD: Dispatch;
+  adamG: readonly Dispatch[];
+  adamD: readonly Dispatch[];
   /** G's weight average, updated after each Adam(G) step (--ema); absent: none. */
-  emaG?: Dispatch;
+  emaG?: readonly Dispatch[];
   /** u32 flag for the first step with a non-finite loss. */
   flag: GPUBuffer;
   latentDim: number;
@@ -158,15 +158,14 @@ export class StepPlan {
     }
     const g = await G.forward(plan, gInput, { training: true });
     const { real: lossReal, fake: lossFake } = await StepPlan.dUpdate(plan, m, (m.schedule ?? REFERENCE_SCHEDULE).dPasses, real, g.y, term, seen);
-    plan.add(m.adamD);
+    for (const d of m.adamD) plan.add(d);
     // Generator step, on the same fake batch, through the updated D (and back through the augmentation).
     const dG = await D.forward(plan, await seen(g.y, 2 * batch, 'G pass fake'), { training: true });
     const lossG = await m.loss.g(term(dG.y, 'G loss'));
     const dSeen = await D.backward(plan, dG, lossG.grad, { needDx: true, accumulate: false, paramGrads: false });
     const dFakeInput = draws ? await augmentBackward(plan, policy, dSeen!, draws, 2 * batch, label('G pass fake gradient (before augmentation)')) : dSeen!;
     await G.backward(plan, g, dFakeInput, { needDx: false, accumulate: false, paramGrads: true });
-    plan.add(m.adamG);
-    if (m.emaG) plan.add(m.emaG);
+    for (const d of [...m.adamG, ...(m.emaG ?? [])]) plan.add(d);
 
     const stepParams = FINITE.uniform(gpu, { step: 0 }, label('step params'));
     plan.add(await FINITE.prepare(gpu, {}, { flag: m.flag, v0: lossReal.stats, v1: lossFake.stats, v2: lossG.stats }, { uniform: stepParams }));
