@@ -23,6 +23,9 @@ import { launchChromium } from './helpers/browser.js';
 import { makeShapesFolder } from '../scripts/make-shapes.js';
 import { loadImageFolder } from '../src/data/folder.js';
 import { useGpu } from './helpers/gpu.js';
+import { loadGenerator } from '../src/index.js';
+import { loadEvaluator } from '../src/eval/classifier-file.js';
+import { classifyImageSet, predictedClass } from '../src/eval/classifier.js';
 
 const ARTIFACTS = 'test-artifacts';
 let server: PreviewServer;
@@ -55,7 +58,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=3&steps=${STEPS}&autostart=1&logEvery=1&refresh=1&tune=off`);
+    await page.goto(`${url}?batch=8&seed=3&steps=${STEPS}&autostart=1&logEvery=1&refresh=1&tune=off&shipped=0`);
     await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
     const state = await page.evaluate(() => (window as any).__dcgan);
     expect(state.error, state.error).toBeUndefined();
@@ -112,7 +115,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=3&autostart=1&logEvery=1&refresh=1&checkpointEvery=2&tune=off`);
+    await page.goto(`${url}?batch=8&seed=3&autostart=1&logEvery=1&refresh=1&checkpointEvery=2&tune=off&shipped=0`);
     await page.waitForFunction(() => ((window as any).__dcgan.savedStep ?? 0) >= 2, undefined, { timeout: 240_000 });
     await page.evaluate(() => (window as any).__dcganTest.loseDevice());
     await page.waitForFunction(() => (window as any).__dcgan.error, undefined, { timeout: 60_000 });
@@ -127,7 +130,7 @@ describe('web page', () => {
 
     // The checkpoint was also kept in IndexedDB: a reload (a new device) offers it and resumes it exactly.
     const saved = state.savedStep as number;
-    await page.goto(`${url}?batch=8&seed=3&logEvery=1&refresh=1&steps=${saved + 1}&tune=off`);
+    await page.goto(`${url}?batch=8&seed=3&logEvery=1&refresh=1&steps=${saved + 1}&tune=off&shipped=0`);
     await page.waitForFunction(() => (window as any).__dcgan.storedStep !== undefined, undefined, { timeout: 120_000 });
     expect(await page.evaluate(() => (window as any).__dcgan.storedStep)).toBe(saved);
     expect(await page.textContent('#stored-status')).toContain(`a run at step ${saved}`);
@@ -184,7 +187,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
+    await page.goto(`${url}?shipped=0`);
     await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#ckpt-load')!.disabled, undefined, { timeout: 120_000 });
     for (const [name, bytes, message] of files) {
       writeFileSync(join(dir, name), bytes);
@@ -210,7 +213,7 @@ describe('web page', () => {
     const node = await sampleImages(gpu(), trainer.G, 25, 7);
 
     const page = await browser.newPage();
-    await page.goto(url);
+    await page.goto(`${url}?shipped=0`);
     await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('#ckpt-load')!.disabled, undefined, { timeout: 120_000 });
     await page.fill('#sample-seed', '7');
     await page.setInputFiles('#ckpt-file', file);
@@ -228,7 +231,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=4&steps=2&autostart=1&refresh=1&tune=off&conditional=projection`);
+    await page.goto(`${url}?batch=8&seed=4&steps=2&autostart=1&refresh=1&tune=off&conditional=projection&shipped=0`);
     await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
     const state = await page.evaluate(() => (window as any).__dcgan);
     expect(state.error, state.error).toBeUndefined();
@@ -270,7 +273,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=4&seed=5&steps=2&logEvery=1&refresh=1&tune=off`);
+    await page.goto(`${url}?batch=4&seed=5&steps=2&logEvery=1&refresh=1&tune=off&shipped=0`);
     await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 120_000 });
     await page.setInputFiles('#folder', folder);
     await page.selectOption('#arch', 'reference-32');
@@ -302,11 +305,10 @@ describe('web page', () => {
     await page.close();
   }, TRAINING_TIMEOUT);
 
-  it("runs the README's embedding snippet as written (web/embed.html)", async () => {
-    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 6 });
-    await trainer.step();
-    writeFileSync(join('dist-web', 'generator.safetensors'), serialize(await modelStateDict(gpu(), trainer.G, trainer.globalStep), {}));
-    const expected = makeGrid(await sampleImages(gpu(), trainer.G, 25, 1), 25, [1, 28, 28]);
+  it("runs the README's embedding snippet as written (web/embed.html): sevens from the shipped generator, as Node draws them", async () => {
+    const shipped = await loadGenerator('mnist-conditional', { gpu: gpu() });
+    await shipped.sample({ n: 25, seed: 1, label: 7 });
+    const expected = shipped.grid();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -320,6 +322,29 @@ describe('web page', () => {
     let worst = 0;
     for (let i = 0; i < expected.width * expected.height; i++) worst = Math.max(worst, Math.abs(shown[4 * i]! - expected.rgb[3 * i]!));
     expect(worst).toBeLessThanOrEqual(2);
+    await page.close();
+  });
+
+  it('draws digits on opening, before and without training, from the shipped generator: a digit button draws that digit', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => (window as any).__dcgan.shippedAt, undefined, { timeout: 120_000 });
+    const opened = await page.evaluate(() => ({ at: (window as any).__dcgan.shippedAt as number, step: (window as any).__dcgan.step as number }));
+    console.log(`web      first digits ${(opened.at / 1000).toFixed(1)} s after opening (SwiftShader, headless Chromium)`);
+    expect(opened.step).toBe(0);
+    expect(await page.textContent('#ckpt-status')).toContain('Loaded the shipped conditional MNIST generator (latent 100, conditional on 10 classes)');
+    await page.click('#class-3');
+    await page.waitForFunction(() => (window as any).__dcgan.drawnLabel === 3, undefined, { timeout: 60_000 });
+    const samples = Float32Array.from(await page.evaluate(() => Array.from((window as any).__dcgan.samples as Float32Array)));
+    // The evaluator's classifier (models/mnist-classifier.safetensors) reads the page's 25 samples as digits.
+    const pixels = Uint8Array.from(samples, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255));
+    const evaluator = loadEvaluator(gpu());
+    const { probs, n } = await classifyImageSet(gpu(), evaluator.model, { count: 25, channels: 1, height: 28, width: 28, pixels, labels: new Uint8Array(25), source: 'the page' });
+    const threes = Array.from({ length: n }, (_, i) => predictedClass(probs, i, 10)).filter((c) => c === 3).length;
+    expect(threes).toBeGreaterThanOrEqual(20);
+    expect(errors).toEqual([]);
     await page.close();
   });
 

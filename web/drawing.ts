@@ -3,7 +3,7 @@
  * drawing samples (by class for a conditional one, a button per class) and a latent
  * interpolation.
  */
-import { loadGenerator, type LoadedGenerator } from '../src/embed.js';
+import { loadGenerator, type LoadedGenerator, type ShippedName } from '../src/embed.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { runMetadata } from '../src/checkpoints/run-state.js';
 import { classRows } from '../src/model/sample.js';
@@ -27,6 +27,12 @@ export class SampleDrawing {
     $('draw').addEventListener('click', () => void this.drawSamples());
     $('class-all').addEventListener('click', () => void this.drawSamples('all'));
     $('interpolate').addEventListener('click', () => void this.interpolate());
+  }
+
+  /** A shipped generator (SHIPPED_GENERATORS), drawn at once: what a visitor sees before any training. */
+  async loadShipped(name: ShippedName, caption: string): Promise<void> {
+    await this.loadFrom(name, caption);
+    state.shippedAt = performance.now();
   }
 
   private async loadFrom(source: File | string, label: string): Promise<void> {

@@ -11,7 +11,8 @@
  * CLI's files, same bytes) goes to IndexedDB (web/stored-runs.ts), the last one per run, so a
  * reload offers to resume it or download it; the download buttons give the current weights, or
  * after a lost GPU device the last checkpoint. Profiling: web/profiling.ts; sampling from a
- * checkpoint: web/drawing.ts.
+ * checkpoint: web/drawing.ts, which on opening draws digits from the shipped conditional
+ * generator (models/, half precision), before and without any training.
  */
 import { requestGpu, type Gpu } from '../src/gpu/gpu.js';
 import { DataPicker, loadMnist } from './data-picker.js';
@@ -20,7 +21,7 @@ import { $, button, state, status } from './page.js';
 import { listenProfile } from './profiling.js';
 import { StoredRuns } from './stored-runs.js';
 import { TrainingControls } from './training-controls.js';
-import { autostart, mnistBaseUrl, readSettings, type PageSettings } from './url-params.js';
+import { autostart, drawShipped, mnistBaseUrl, readSettings, type PageSettings } from './url-params.js';
 
 async function openGpu(): Promise<Gpu | null> {
   try {
@@ -61,6 +62,9 @@ async function main(): Promise<void> {
   });
   const settings = settingsOrNull();
   if (!settings) return;
+  // Digits at once, before MNIST loads and without training: the shipped conditional generator.
+  const drawing = new SampleDrawing(gpu);
+  const shipped = drawShipped() ? drawing.loadShipped('mnist-conditional', 'the shipped conditional MNIST generator') : null;
   const mnist = await loadMnist(mnistBaseUrl());
   const data = new DataPicker(mnist);
   status(`Adapter: ${state.adapter}. MNIST: ${mnist.count} images. Ready.`);
@@ -74,7 +78,8 @@ async function main(): Promise<void> {
   stored.listen();
   controls.listen();
   listenProfile(gpu, controls);
-  new SampleDrawing(gpu).listen(() => controls.trainer!);
+  drawing.listen(() => controls.trainer!);
+  await shipped;
 
   if (autostart()) $('start').click();
 }

@@ -21,6 +21,8 @@ export interface PageState {
   resumedStep?: number;
   /** The class the last samples were drawn for (a conditional generator): a label, all, or null (none asked). */
   drawnLabel?: number | 'all' | null;
+  /** performance.now() when the shipped generator's first samples were drawn (the page opened at 0). */
+  shippedAt?: number;
   /** The run's health warnings (src/train/health.ts), in order. */
   warnings?: Array<{ kind: string; step: number; message: string }>;
   /** Every status line shown, in order (tests read the plan-building progress). */

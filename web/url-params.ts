@@ -3,7 +3,8 @@
  * library's own checks like the CLI's flags: batch, seed, steps (stop after), refresh (grid every
  * N steps), logEvery, checkpointEvery, conditional (projection or acgan), the training settings
  * of PAGE_SETTINGS under their flags' names (`lr`, `lr-d`, `loss`, `real-label`, `tune`...,
- * src/train/settings.ts), and the switches data (base URL of the IDX files) and autostart=1.
+ * src/train/settings.ts), and the switches data (base URL of the IDX files), autostart=1 and
+ * shipped=0 (no shipped generator drawn on opening).
  */
 import { checkChoice, checkInt, numberFromText } from '../src/config/checks.js';
 import { HEADS } from '../src/shaders/conditional.js';
@@ -43,3 +44,6 @@ export function readSettings() {
 export const mnistBaseUrl = () => params.get('data') ?? './data/';
 
 export const autostart = () => params.get('autostart') === '1';
+
+/** The shipped conditional generator drawn on opening (shipped=0: not, e.g. for a page that only trains). */
+export const drawShipped = () => params.get('shipped') !== '0';

@@ -11,6 +11,10 @@ import { SHIPPED_GENERATORS, isShippedName } from './shipped.js';
  * that is no file or directory here, the shipped generator of that name ('mnist', 'mnist-conditional').
  */
 export function generatorPath(source: string): string {
-  if (!existsSync(source) && isShippedName(source)) return fileURLToPath(SHIPPED_GENERATORS[source]);
+  if (!existsSync(source) && isShippedName(source)) {
+    const file = fileURLToPath(SHIPPED_GENERATORS[source]);
+    if (!existsSync(file)) throw new Error(`${source}: the shipped generator's file ${file} is not here (the npm package carries mnist-conditional only, within its 3 MiB; the repository's models/ has both)`);
+    return file;
+  }
   return statSync(source, { throwIfNoEntry: false })?.isDirectory() ? join(checkpointDir(source), FILES.G) : source;
 }
