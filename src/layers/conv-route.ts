@@ -69,6 +69,20 @@ export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
   return path === 'auto' && !adapterKind(gpu).software ? 'explicit' : path;
 }
 
+/** Eval-mode batches up to this size on a CPU adapter sample on the kernels that compile fastest. */
+export const LIGHT_SAMPLING_BATCH = 64;
+
+/**
+ * How a sampler of `batch` images builds its plan. On a CPU adapter compiling, not running, is
+ * what a small batch costs (a page drawing 25 digits): explicit convolutions and scalar 4x4
+ * GEMMs compile in 1.6 s where the register-blocked kernels take 27 s on SwiftShader (the
+ * reference conditional G, under load; docs/benchmarks.md). Larger batches (eval's 10,000
+ * samples) and GPUs keep the fast route.
+ */
+export function samplingRoute(gpu: Gpu, batch: number): { conv: ConvPath; matmul?: string } {
+  return adapterKind(gpu).software && batch <= LIGHT_SAMPLING_BATCH ? { conv: 'explicit', matmul: 'scalar_4x4' } : { conv: convPathFor(gpu) };
+}
+
 /**
  * The path a layer runs for a plan's choice. `auto` keeps im2col/col2im for layers with a side
  * of fewer than 4 channels (the 1-channel image layers): their col buffer is smaller than their

@@ -12,6 +12,7 @@ import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.js';
 import { convPathFor } from '../layers/conv-base.js';
+import { samplingRoute } from '../layers/conv-route.js';
 import { checkBatch, largestBatch, samplingNeed } from './limits.js';
 import { ARCH_SIZES, generator, modelSpec, type ModelSpec } from './models.js';
 import { concatOneHotProgram } from '../shaders/conditional.js';
@@ -161,7 +162,7 @@ export class Sampler {
     const arena = new ActivationArena(gpu, `sampler activations (batch ${batch})`);
     const { dispatches, y } = await arena.build(
       async (alloc) => {
-        const plan = new PlanBuilder(gpu, { conv, alloc });
+        const plan = new PlanBuilder(gpu, { ...samplingRoute(gpu, batch), alloc });
         let input = z;
         if (labels) {
           input = alloc('sample G input (z, onehot(y))', [batch, latent + classes]);
