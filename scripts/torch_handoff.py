@@ -12,13 +12,14 @@ with torchrun and DistributedDataParallel), and a PyTorch run brought back. Run 
 
 The PyTorch side trains what the run trained: the reference pair or the dcgan family (its state
 dicts loaded strictly into scripts/fixtures' twins), Adam with the run's learning rates, betas and
-step counts, the run's loss (bce, bce_logits or hinge) and real label, on MNIST. Settings it does
-not carry (conditional models, EMA, DiffAugment, spectral normalisation, a decaying learning
-rate, image folders) are refused by name. Its batches are its own (a seeded DistributedSampler,
-torch.randn), so only the first step can be compared with webgpu-dcgan's: --check takes that
-step's real batch and z as scripts/handoff-next.ts writes them, and prints both runs' losses.
-Under torchrun each process takes batch_size / world_size images of each batch (gloo on CPUs,
-nccl on GPUs); gradients are averaged across processes, so the global batch stays the run's.
+step counts, the run's loss (bce, bce_logits or hinge) and real label, on MNIST at 1x28x28.
+Settings it does not carry (conditional models, EMA, DiffAugment, spectral normalisation, a
+decaying learning rate, image folders, other sizes) are refused by name. Its batches are its own
+(a seeded permutation and torch.randn per step), so only the first step can be compared with
+webgpu-dcgan's: --check takes that step's real batch and z as scripts/handoff-next.ts writes
+them, and prints both runs' losses. Under torchrun each process takes its share of each batch's
+images and z (gloo on CPUs, nccl on GPUs) and gradients are averaged across processes; BatchNorm's
+batch statistics are each process's own, as DistributedDataParallel computes them.
 """
 import argparse
 import json
@@ -75,8 +76,8 @@ def export(run_dir: str, out: str) -> None:
     refused = [k for k, off in UNSUPPORTED.items() if meta.get(k, off) not in (off, "[]")]
     if refused:
         sys.exit(f"error: {at}: {', '.join(f'{k} {meta[k]}' for k in refused)}: not carried to PyTorch by this script (it trains unconditional runs without EMA, DiffAugment, spectral norm or a decaying rate)")
-    if meta.get("data", "mnist") != "mnist":
-        sys.exit(f"error: {at}: data {meta['data']}: this script reads MNIST only")
+    if meta.get("data", "mnist") != "mnist" or (meta.get("channels", "1"), meta.get("image_size", "28")) != ("1", "28"):
+        sys.exit(f"error: {at}: data {meta.get('data', 'mnist')} at {meta.get('channels', '1')}x{meta.get('image_size', '28')} px: this script trains on MNIST at 1x28x28 only")
     g, d = models(meta)
     g.load_state_dict(safetensors_io.load(os.path.join(at, "generator.safetensors")), strict=True)
     d.load_state_dict(safetensors_io.load(os.path.join(at, "discriminator.safetensors")), strict=True)
@@ -159,7 +160,7 @@ def train(ckpt: str, steps: int, out: str, check: str | None) -> None:
     for s in range(steps):
         order = torch.randperm(images.shape[0], generator=gen)[:batch]
         real = images[order[rank * per : (rank + 1) * per]]
-        z = torch.randn(per, nz, generator=gen)
+        z = torch.randn(batch, nz, generator=gen)[rank * per : (rank + 1) * per]
         d_loss, g_loss = step(g, d, opt_g, opt_d, real, z, meta)
         done += 1
         if rank == 0 and (s % 50 == 0 or s == steps - 1):

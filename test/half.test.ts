@@ -86,6 +86,9 @@ describe('a generator stored in half precision', () => {
     expect(notG.code).toBe(1);
     expect(notG.err).toMatch(/discriminator\.safetensors: missing tensor "model\.0\.weight" .*not a generator checkpoint/);
     expect(existsSync('generator-half.safetensors')).toBe(false);
+    const twice = await cliInProcess('export', '--checkpoint', half, '--dtype', 'BF16', '--out', join(out, 'twice.safetensors'));
+    expect(twice.code).toBe(1);
+    expect(twice.err).toContain('g-half.safetensors: already stored in half precision (F16); export from the float32 checkpoint');
     const badDtype = await cliInProcess('export', '--checkpoint', out, '--dtype', 'F8');
     expect(badDtype.code).toBe(2);
     expect(badDtype.err).toMatch(/--dtype: expected one of F16, BF16, found "F8"/);

@@ -35,11 +35,13 @@ export function main(args: string[]): Promise<void> {
     const file = generatorFile(v.checkpoint, v.ema);
     const out = outputFile(v.out, '--out');
     const parsed = parseSafetensors(new Uint8Array(readFileSync(file)), file);
+    const half = [...parsed.tensors.values()].find((t) => t.dtype === 'F16' || t.dtype === 'BF16');
+    if (half) throw new Error(`${file}: already stored in half precision (${half.dtype}); export from the float32 checkpoint (rounding twice loses more than once)`);
     // A generator, whole: the same checks sample makes, before anything is written.
     const spec = generatorSpec(parsed.tensors, checkpointClassNames(parsed.metadata, file)?.length ?? 0, file);
     checkTensors(parsed, file, expectedModelTensors(generator(spec)));
-    const half = halfCheckpoint(parsed, v.dtype, file);
-    writeFileAtomic(out, serializeSafetensors(half.tensors, half.metadata));
+    const narrowed = halfCheckpoint(parsed, v.dtype, file);
+    writeFileAtomic(out, serializeSafetensors(narrowed.tensors, narrowed.metadata));
     const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;
     console.log(`export   ${file} (${mib(statSync(file).size)}) -> ${out} (${mib(statSync(out).size)}, ${v.dtype})`);
   });

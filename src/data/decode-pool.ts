@@ -26,6 +26,8 @@ export class DecodePool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (p: PreparedImage) => void; reject: (e: Error) => void }>();
   private next = 0;
+  /** Why the pool stopped (a worker died): every job after it fails with this, none waits forever. */
+  broken: Error | null = null;
 
   constructor(readonly threads = availableParallelism()) {
     if (threads < 2) return;
@@ -34,7 +36,8 @@ export class DecodePool {
         ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(WORKER.href)}); });`, { eval: true })
         : new Worker(WORKER);
       w.on('message', (r: Reply) => this.settle(r));
-      w.on('error', (err) => this.failAll(err));
+      w.on('error', (err) => this.fail(err));
+      w.on('exit', (code) => this.fail(new Error(`exited with code ${code}`)));
       this.workers.push(w);
     }
   }
@@ -42,6 +45,7 @@ export class DecodePool {
   /** The file decoded, checked and resized to channels x size x size; rejects with the reason it cannot be. */
   prepare(path: string, kind: 'png' | 'jpeg', channels: number, size: number): Promise<PreparedImage> {
     if (this.workers.length === 0) return prepareImage({ read: () => readImageBytes(new Uint8Array(readFileSync(path)), kind) }, channels, size);
+    if (this.broken) return Promise.reject(this.broken);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -50,7 +54,9 @@ export class DecodePool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const workers = this.workers.splice(0);
+    this.broken ??= new Error('the decoding pool is closed');
+    await Promise.all(workers.map((w) => w.terminate()));
   }
 
   private settle(r: Reply): void {
@@ -61,8 +67,11 @@ export class DecodePool {
     else p.resolve(r.prepared);
   }
 
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(new Error(`a decoding worker failed: ${err.message}`));
+  /** A worker died: the pool is done (its jobs, and every later one, fail with the reason). */
+  private fail(err: Error): void {
+    if (this.broken) return;
+    this.broken = new Error(`a decoding worker failed: ${err.message}`);
+    for (const p of this.pending.values()) p.reject(this.broken);
     this.pending.clear();
   }
 }

@@ -10,14 +10,16 @@
  * for the same options are removed when a new one is written.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageSet } from './idx.js';
 import type { FolderOptions, FolderReport } from './image-folder.js';
 
-/** Bumped whenever decoding, resizing or the entry layout changes what an entry holds. */
-const FORMAT = 'webgpu-dcgan-decoded-1';
+/** Bumped whenever resizing or the entry layout changes what an entry holds; the decoders' versions go with it. */
+const require = createRequire(import.meta.url);
+const FORMAT = ['webgpu-dcgan-decoded-1', ...['pngjs', 'jpeg-js'].map((p) => `${p} ${(require(`${p}/package.json`) as { version: string }).version}`)].join(', ');
 
 export const DATA_CACHE_ENV = 'WEBGPU_DCGAN_DATA_CACHE';
 
@@ -89,11 +91,23 @@ export class DecodedCache {
     return { set, report };
   }
 
-  /** Stores a loaded folder under `key`, whole or not at all, and drops this folder's older entries for the same options. */
-  write(key: string, o: FolderOptions, loaded: { set: ImageSet; report: FolderReport }): void {
+  /**
+   * Stores a loaded folder under `key`, whole or not at all, and drops this folder's older entries
+   * for the same options. A failure to store (another run writing the same entry, a full disk)
+   * is a warning: the load itself is done.
+   */
+  write(key: string, o: FolderOptions, loaded: { set: ImageSet; report: FolderReport }, warn: (line: string) => void = () => {}): void {
+    try {
+      this.store(key, o, loaded);
+    } catch (err) {
+      warn(`warning  the decoded images were not kept in ${this.dir} (${(err as Error).message}); the next run decodes them again`);
+    }
+  }
+
+  private store(key: string, o: FolderOptions, loaded: { set: ImageSet; report: FolderReport }): void {
     const { pixels, labels, ...set } = loaded.set;
     const { sizes, modes, ...rest } = loaded.report;
-    const entry: Entry = { format: FORMAT, root: loaded.report.root, options: optionsKey(o), set, report: { ...rest, sizes: [...sizes], modes: [...modes] }, sha256: { pixels: sha256(pixels), labels: sha256(labels) } };
+    const entry: Entry = { format: FORMAT, root: realpathSync(loaded.report.root), options: optionsKey(o), set, report: { ...rest, sizes: [...sizes], modes: [...modes] }, sha256: { pixels: sha256(pixels), labels: sha256(labels) } };
     for (const old of this.entriesOf(entry.root, entry.options)) rmSync(join(this.dir, old), { recursive: true, force: true });
     const tmp = join(this.dir, `.tmp-${key}-${process.pid}`);
     mkdirSync(tmp, { recursive: true });

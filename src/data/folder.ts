@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { ImageSet } from './idx.js';
-import { assembleImageSet, emptyReport, imageKind, type FolderOptions, type FolderReport } from './image-folder.js';
+import { FolderError, assembleImageSet, emptyReport, imageKind, type FolderOptions, type FolderReport } from './image-folder.js';
 import { readImageBytes } from './decode.js';
 import { DecodePool } from './decode-pool.js';
 import type { DecodedCache } from './decoded-cache.js';
@@ -75,7 +75,7 @@ export async function loadImageFolder(root: string, o: NodeFolderOptions): Promi
   const report = emptyReport(root);
   const listed = listFiles(root, report, new Set());
   const all = listed.map((f) => f.path);
-  const key = o.cache?.key(root, listed.map((f) => f.stamp), o);
+  const key = o.cache?.key(realpathSync(root), listed.map((f) => f.stamp), o);
   if (o.cache && key) {
     const hit = o.cache.read(key);
     if (hit) {
@@ -98,7 +98,9 @@ export async function loadImageFolder(root: string, o: NodeFolderOptions): Promi
       };
     });
     const loaded = await assembleImageSet(report, files, o, named);
-    if (o.cache && key) o.cache.write(key, o, loaded);
+    // Images a dead worker could not decode are not bad images: refuse the load rather than skip or cache them.
+    if (pool.broken) throw new FolderError(`${root}: ${pool.broken.message}`);
+    if (o.cache && key) o.cache.write(key, o, loaded, o.log);
     return loaded;
   } finally {
     await pool.close();

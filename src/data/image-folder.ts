@@ -141,7 +141,7 @@ export interface PreparedImage {
   pixels: Uint8Array;
 }
 
-/** Decodes ahead of the one being assembled, at most this many (bounded memory, workers kept busy). */
+/** With decoding workers, decodes run this far ahead of the one being assembled (workers kept busy, memory bounded); without, one at a time. */
 const PREPARE_AHEAD = 64;
 
 /** An image file decoded (file.read), checked and resized to `channels` x `size` x `size`. */
@@ -188,7 +188,7 @@ export async function assembleImageSet(report: FolderReport, files: ImageFile[],
     started[i].catch(() => {}); // a bad image's error is taken when its turn comes, not as an unhandled rejection
   };
   for (const [i, file] of members.entries()) {
-    for (let j = i; j < i + PREPARE_AHEAD; j++) start(j);
+    for (let j = i; j < i + (file.prepare ? PREPARE_AHEAD : 1); j++) start(j);
     try {
       const { width, height, mode, colour, pixels: resized } = await started[i]!;
       report.colour ||= colour;
