@@ -11,6 +11,8 @@ import { makeShapesFolder } from '../scripts/make-shapes.js';
 import { loadImageFolder } from '../src/data/folder.js';
 import { loadTrainingData } from '../src/data/files.js';
 import { DataCacheError, DecodedCache } from '../src/data/decoded-cache.js';
+import { DecodePool } from '../src/data/decode-pool.js';
+import type { Worker } from 'node:worker_threads';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -32,6 +34,23 @@ describe('decoding workers', () => {
     expect(two.set).toEqual(one.set);
     expect(two.report).toEqual(one.report);
     expect(one.report.bad.map((b) => b.file)).toEqual([join(dir, 'circle', 'cut.png')]);
+  });
+});
+
+describe('a decoding pool whose worker dies', () => {
+  it('fails the jobs in flight and every later one with the reason, never leaving one waiting', async () => {
+    const dir = folder();
+    const file = join(dir, 'circle', 'circle_000.rgb.png');
+    const pool = new DecodePool(2);
+    try {
+      expect((await pool.prepare(file, 'png', 3, 8)).pixels.length).toBe(3 * 8 * 8);
+      const pending = pool.prepare(file, 'png', 3, 8);
+      await (pool as unknown as { workers: Worker[] }).workers[1]!.terminate(); // job 1 went to worker 1
+      await expect(pending).rejects.toThrow(/^a decoding worker failed: exited with code 1$/);
+      await expect(pool.prepare(file, 'png', 3, 8)).rejects.toThrow('a decoding worker failed');
+    } finally {
+      await pool.close();
+    }
   });
 });
 
