@@ -155,6 +155,9 @@ export class Sampler {
     const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(G, conv)));
     const batch = n <= fits ? n : fits - (fits % 4);
     if (batch < 1) checkBatch(gpu, 1, samplingNeed(G, conv), 'sampling batch');
+    // A small batch takes the compile-light route, whose explicit convolutions' col buffers are larger.
+    const route = samplingRoute(gpu, batch);
+    checkBatch(gpu, batch, samplingNeed(G, route.conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
     const labels = classes ? gpu.tensor(`sample labels (${batch})`, [batch]) : null;
@@ -162,7 +165,7 @@ export class Sampler {
     const arena = new ActivationArena(gpu, `sampler activations (batch ${batch})`);
     const { dispatches, y } = await arena.build(
       async (alloc) => {
-        const plan = new PlanBuilder(gpu, { ...samplingRoute(gpu, batch), alloc });
+        const plan = new PlanBuilder(gpu, { ...route, alloc });
         let input = z;
         if (labels) {
           input = alloc('sample G input (z, onehot(y))', [batch, latent + classes]);
