@@ -51,12 +51,11 @@ const threads = availableParallelism();
 console.log(`cpu      ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores (${threads} decoding threads at most)`);
 const cacheDir = mkdtempSync(join(tmpdir(), 'bench-load-cache-'));
 
-/** The median of --runs loads with `o`; `before` runs ahead of each (not timed). */
-async function timed(label: string, o: { threads: number; cache: DecodedCache | null }, before: () => void = () => {}): Promise<number> {
+/** The median of --runs loads with `o`. */
+async function timed(label: string, o: { threads: number; cache: DecodedCache | null }): Promise<number> {
   const times: number[] = [];
   let n = 0;
   for (let r = 0; r < runs; r++) {
-    before();
     const t = performance.now();
     const { set } = await loadImageFolder(dir!, { size, channels: 3, ...o });
     times.push((performance.now() - t) / 1000);

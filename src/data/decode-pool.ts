@@ -1,13 +1,12 @@
 /**
  * Image files decoded and resized on worker threads, one per core by default: decoding is the
  * cost of loading a folder, and each file is independent. Results are exactly the main thread's
- * (the same prepareImage); with one thread no worker is started.
+ * (the same prepareImage); with one thread no worker is started (`parallel` false) and the
+ * caller decodes in its own thread.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { readImageBytes } from './decode.js';
-import { prepareImage, type PreparedImage } from './image-folder.js';
+import type { PreparedImage } from './image-folder.js';
 
 export interface DecodeJob {
   id: number;
@@ -42,10 +41,14 @@ export class DecodePool {
     }
   }
 
-  /** The file decoded, checked and resized to channels x size x size; rejects with the reason it cannot be. */
+  /** Whether workers decode (two threads or more). */
+  get parallel(): boolean {
+    return this.workers.length > 0;
+  }
+
+  /** The file decoded, checked and resized to channels x size x size on a worker; rejects with the reason it cannot be. */
   prepare(path: string, kind: 'png' | 'jpeg', channels: number, size: number): Promise<PreparedImage> {
-    if (this.workers.length === 0) return prepareImage({ read: () => readImageBytes(new Uint8Array(readFileSync(path)), kind) }, channels, size);
-    if (this.broken) return Promise.reject(this.broken);
+    if (this.broken || !this.parallel) return Promise.reject(this.broken ?? new Error('the decoding pool has no workers'));
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -1,4 +1,5 @@
 /** Decoding one image file's bytes to RGBA (Node: pngjs, jpeg-js), checked as readImage checks it. */
+import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { MAX_IMAGE_PIXELS, readImage } from './image-folder.js';
@@ -10,7 +11,8 @@ function decode(bytes: Uint8Array, kind: 'png' | 'jpeg'): Uint8Array {
   return img.data;
 }
 
-/** A file's bytes as an image: header checked before decoding, a decoder's failure named as a corrupt file. */
-export function readImageBytes(bytes: Uint8Array, kind: 'png' | 'jpeg'): ReturnType<typeof readImage> {
+/** An image file read and decoded: its header checked before decoding, a decoder's failure named as a corrupt file. */
+export function readImageFile(path: string, kind: 'png' | 'jpeg'): ReturnType<typeof readImage> {
+  const bytes = new Uint8Array(readFileSync(path));
   return readImage(bytes, kind, () => decode(bytes, kind));
 }

@@ -3,11 +3,11 @@
  * once), decoded with pngjs and jpeg-js after a header check on worker threads (decode-pool.ts),
  * then assembled as the page does it (image-folder.ts).
  */
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { ImageSet } from './idx.js';
 import { FolderError, assembleImageSet, emptyReport, imageKind, type FolderOptions, type FolderReport } from './image-folder.js';
-import { readImageBytes } from './decode.js';
+import { readImageFile } from './decode.js';
 import { DecodePool } from './decode-pool.js';
 import type { DecodedCache } from './decoded-cache.js';
 
@@ -90,12 +90,8 @@ export async function loadImageFolder(root: string, o: NodeFolderOptions): Promi
   try {
     const files = images.map((file) => {
       const kind = imageKind(file)!;
-      return {
-        name: file,
-        parts: relative(root, file).split(/[\\/]/),
-        read: () => readImageBytes(new Uint8Array(readFileSync(file)), kind),
-        prepare: (channels: number, size: number) => pool.prepare(file, kind, channels, size),
-      };
+      const image = { name: file, parts: relative(root, file).split(/[\\/]/), read: () => readImageFile(file, kind) };
+      return pool.parallel ? { ...image, prepare: (channels: number, size: number) => pool.prepare(file, kind, channels, size) } : image;
     });
     const loaded = await assembleImageSet(report, files, o, named);
     // Images a dead worker could not decode are not bad images: refuse the load rather than skip or cache them.
