@@ -1,6 +1,6 @@
 /** `eval`: sample quality of a generator checkpoint, measured with the evaluator's classifier. `--help` for the flags. */
 import { readFileSync } from 'node:fs';
-import { generatorFile } from './generator-file.js';
+import { checkpointFlag, generatorFile } from './generator-file.js';
 import { generatorFromCheckpoint, imageShapeOf } from '../model/sample.js';
 import { loadEvaluator } from '../eval/classifier-file.js';
 import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
@@ -12,7 +12,7 @@ import { backendFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, parseFlags, text } from './flags.js';
 
 export const EVAL_FLAGS = {
-  checkpoint: text('a generator .safetensors file, a run directory (its latest checkpoint), a checkpoint directory, or a shipped generator (mnist, mnist-conditional); a PyTorch generator converted with scripts/convert_checkpoint.py works too'),
+  checkpoint: checkpointFlag('; a PyTorch generator converted with scripts/convert_checkpoint.py works too'),
   ema: bool('score the weight average saved beside the checkpoint (train --ema)'),
   n: int('samples', { min: 2, default: 10000 }),
   seed: seedFlag('latent noise', 0),

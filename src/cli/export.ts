@@ -3,16 +3,14 @@ import { readFileSync, statSync } from 'node:fs';
 import { halfCheckpoint } from '../model/half-checkpoint.js';
 import { parseSafetensors, serializeSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../checkpoints/run-files.js';
-import { FILES, checkTensors, expectedModelTensors } from '../model/state-dict.js';
-import { generator } from '../model/models.js';
-import { generatorSpec, checkpointClassNames } from '../model/sample.js';
-import { generatorFile } from './generator-file.js';
+import { checkedGenerator } from '../model/sample.js';
+import { checkpointFlag, generatorFile } from './generator-file.js';
 import { runMain } from './args.js';
 import { outFileFlag } from './common-flags.js';
-import { HELP_FLAG, bool, choice, flagHelp, outputFile, parseFlags, text } from './flags.js';
+import { HELP_FLAG, bool, choice, flagHelp, outputFile, parseFlags } from './flags.js';
 
 export const EXPORT_FLAGS = {
-  checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint) or a checkpoint directory holding ${FILES.G}`),
+  checkpoint: checkpointFlag(),
   ema: bool('export the weight average saved beside the checkpoint (train --ema)'),
   dtype: choice(['F16', 'BF16'] as const, 'F16: IEEE half precision, as torch .half() rounds (refused for a value beyond 65504); BF16: bfloat16, float32\'s range with 8 bits of mantissa', { default: 'F16' }),
   out: outFileFlag('the generator file to write', 'generator-half.safetensors'),
@@ -38,8 +36,7 @@ export function main(args: string[]): Promise<void> {
     const half = [...parsed.tensors.values()].find((t) => t.dtype === 'F16' || t.dtype === 'BF16');
     if (half) throw new Error(`${file}: already stored in half precision (${half.dtype}); export from the float32 checkpoint (rounding twice loses more than once)`);
     // A generator, whole: the same checks sample makes, before anything is written.
-    const spec = generatorSpec(parsed.tensors, checkpointClassNames(parsed.metadata, file)?.length ?? 0, file);
-    checkTensors(parsed, file, expectedModelTensors(generator(spec)));
+    checkedGenerator(parsed, file);
     const narrowed = halfCheckpoint(parsed, v.dtype, file);
     writeFileAtomic(out, serializeSafetensors(narrowed.tensors, narrowed.metadata));
     const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MiB`;

@@ -1,8 +1,7 @@
 /** `sample`: images from a generator checkpoint. `--help` for the flags. */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FILES } from '../model/state-dict.js';
-import { generatorFile } from './generator-file.js';
+import { checkpointFlag, generatorFile } from './generator-file.js';
 import { imageRgb, makeGrid } from '../image/images.js';
 import { encodePng } from '../image/png.js';
 import { classLabel, classRows, generatorFromCheckpoint, imageShapeOf, sampleImages } from '../model/sample.js';
@@ -12,7 +11,7 @@ import { backendFlag, outFileFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, outputFile, parseFlags, text } from './flags.js';
 
 export const SAMPLE_FLAGS = {
-  checkpoint: text(`a generator .safetensors file, a run directory (its latest checkpoint), a checkpoint directory holding ${FILES.G}, or a shipped generator (mnist, mnist-conditional)`),
+  checkpoint: checkpointFlag(),
   ema: bool('use the weight average saved beside the checkpoint (train --ema)'),
   class: text("a conditional checkpoint's class to draw: a label 0..K-1 or a class name (e.g. 7, or Sneaker for Fashion-MNIST), or all: a grid of --n images per class, one row each (the default for a conditional checkpoint)", { arg: 'K|all' }),
   n: int('number of images (with --class all: per class)', { shownDefault: '25, or 10 per class' }),

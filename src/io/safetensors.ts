@@ -155,10 +155,9 @@ export function serializeSafetensors(tensors: Map<string, SafeTensor>, metadata:
 
 /** A tensor's values as a typed array (copied, so alignment never matters; half precision widened to float32). */
 export function tensorValues(t: SafeTensor): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array {
+  if (t.dtype === 'F16' || t.dtype === 'BF16') return widenHalf(t.bytes, t.dtype);
   const copy = t.bytes.slice();
   switch (t.dtype) {
-    case 'F16':
-    case 'BF16': return widenHalf(t.bytes, t.dtype);
     case 'F32': return new Float32Array(copy.buffer);
     case 'F64': return new Float64Array(copy.buffer);
     case 'I32': return new Int32Array(copy.buffer);
@@ -172,7 +171,7 @@ export function widenedToF32(file: SafeFile): SafeFile {
   const tensors = new Map<string, SafeTensor>();
   for (const [name, t] of file.tensors) {
     const half = t.dtype === 'F16' || t.dtype === 'BF16';
-    tensors.set(name, half ? { dtype: 'F32', shape: t.shape, bytes: new Uint8Array(widenHalf(t.bytes, t.dtype as 'F16' | 'BF16').buffer) } : t);
+    tensors.set(name, half ? { dtype: 'F32', shape: t.shape, bytes: new Uint8Array(tensorValues(t).buffer) } : t);
   }
   return { tensors, metadata: file.metadata };
 }

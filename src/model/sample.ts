@@ -5,7 +5,7 @@
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { parseSafetensors, SafetensorsError, widenedToF32 } from '../io/safetensors.js';
+import { parseSafetensors, SafetensorsError, widenedToF32, type SafeFile } from '../io/safetensors.js';
 import { ActivationArena } from '../layers/activation-arena.js';
 import { PlanBuilder } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
@@ -35,10 +35,16 @@ export interface LoadedCheckpoint {
  */
 export function generatorFromCheckpoint(gpu: Gpu, bytes: Uint8Array, file: string): LoadedCheckpoint {
   const parsed = widenedToF32(parseSafetensors(bytes, file));
+  const { G, classNames } = checkedGenerator(parsed, file);
+  loadStateDict(gpu, G.allocate(gpu), parsed.tensors);
+  return { G, classNames };
+}
+
+/** The generator (not yet allocated) a parsed checkpoint describes, every tensor checked against it. */
+export function checkedGenerator(parsed: SafeFile, file: string): { G: Sequential; classNames: string[] | null } {
   const classNames = checkpointClassNames(parsed.metadata, file);
-  const G = generator(generatorSpec(parsed.tensors, classNames?.length ?? 0, file)).allocate(gpu);
-  const checked = checkTensors(parsed, file, expectedModelTensors(G));
-  loadStateDict(gpu, G, checked.tensors);
+  const G = generator(generatorSpec(parsed.tensors, classNames?.length ?? 0, file));
+  checkTensors(parsed, file, expectedModelTensors(G));
   return { G, classNames };
 }
 
