@@ -2,13 +2,15 @@
  * An evaluator for a user's folder (the CLI's commands, in this worker on its shared gles device):
  * train-classifier --data DIR learns the folder's classes, or for a folder of one class the four
  * rotations; eval --evaluator FILE scores a generator trained on that folder with FD and KID,
- * each beside the floor real images score, and refuses a generator of other images.
+ * each beside the floor real images score (and a conditional one per class, in the shares of the
+ * classes it holds out), and refuses a generator of other images or other classes.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors } from '../src/io/safetensors.js';
+import { parseSafetensors, tensorValues } from '../src/io/safetensors.js';
+import { askedClasses } from '../src/eval/evaluate.js';
 import { makeShapesFolder } from '../scripts/make-shapes.js';
 import { cliInProcess as run } from './helpers/cli.js';
 
@@ -95,5 +97,67 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     expect(r.err).toContain(`--data ${small}: 9 images hold out 1 test images; an evaluator needs at least 40 images`);
     const m = await run('train-classifier', ...common, '--data', small);
     expect(m.err).toContain('--out: an evaluator for other data than mnist needs a file of its own');
+  });
+
+  it('scores a conditional generator per class, asking for each class in its share of the held-out images', async () => {
+    // Unbalanced classes: 16 circles beside 40 squares and 40 triangles.
+    const uneven = tmp();
+    cpSync(folder, uneven, { recursive: true });
+    for (const f of readdirSync(join(uneven, 'circle')).sort().slice(16)) rmSync(join(uneven, 'circle', f));
+    const dir = tmp();
+    const evaluator = join(dir, 'uneven.safetensors');
+    expect((await run('train-classifier', ...common, '--data', uneven, '--epochs', '1', '--batch-size', '16', '--out', evaluator)).code).toBe(0);
+    const file = parseSafetensors(new Uint8Array(readFileSync(evaluator)), evaluator);
+    const labels = tensorValues(file.tensors.get('reference.test_labels')!) as Uint8Array;
+    expect(labels.length).toBe(Number(file.metadata.test_images));
+    const counts = [0, 1, 2].map((k) => labels.filter((l) => l === k).length);
+    expect(counts.every((c) => c > 0) && counts[0]! < counts[1]!).toBe(true);
+
+    const runDir = join(dir, 'cond');
+    expect((await run('train', ...common, '--data', uneven, '--conditional', '--batch-size', '8', '--max-steps', '2', '--out', runDir)).code).toBe(0);
+    const e = await run('eval', '--backend', 'gles', '--evaluator', evaluator, '--checkpoint', runDir, '--n', '60', '--json');
+    expect(e.code, e.err).toBe(0);
+    const q = JSON.parse(e.out);
+    const asked = askedClasses(60, counts);
+    expect(q.per_class_samples).toEqual([0, 1, 2].map((k) => asked.filter((a) => a === k).length));
+    expect(q.per_class_fd).toHaveLength(3);
+    for (const fd of q.per_class_fd) expect(fd).toBeGreaterThan(0);
+    expect(q.per_class_accuracy.every((a: number) => a >= 0 && a <= 1)).toBe(true);
+    // In a run too, with the run's classes checked against the evaluator's before training.
+    const r = await run('train', ...common, '--data', uneven, '--conditional', '--batch-size', '8', '--max-steps', '2', '--eval-every', '2', '--eval-samples', '30', '--evaluator', evaluator, '--out', join(dir, 'scored'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^quality  step 2: FD .*conditional accuracy \d+\.\d%$/m);
+
+    // An evaluator of other classes, or of rotations, cannot score it per class.
+    const other = join(dir, 'other.safetensors');
+    expect((await run('train-classifier', ...common, '--data', folder, '--epochs', '1', '--batch-size', '16', '--out', other)).code).toBe(0);
+    const renamed = tmp();
+    cpSync(uneven, renamed, { recursive: true });
+    cpSync(join(renamed, 'circle'), join(renamed, 'disc'), { recursive: true });
+    rmSync(join(renamed, 'circle'), { recursive: true });
+    const discs = join(dir, 'discs');
+    expect((await run('train', ...common, '--data', renamed, '--conditional', '--batch-size', '8', '--max-steps', '1', '--out', discs)).code).toBe(0);
+    const wrong = await run('eval', '--backend', 'gles', '--evaluator', other, '--checkpoint', discs, '--n', '30');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.err).toContain(`${other}'s classes are circle, square, triangle; the conditional generator's are disc, square, triangle`);
+    const early = await run('train', ...common, '--data', renamed, '--conditional', '--max-steps', '1', '--eval-every', '1', '--evaluator', other, '--out', join(dir, 'early'));
+    expect(early.err).toContain(`--eval-every: ${other}'s classes are circle, square, triangle`);
+    const rotations = join(dir, 'rotations.safetensors');
+    expect((await run('train-classifier', ...common, '--data', join(folder, 'circle'), '--epochs', '1', '--batch-size', '16', '--out', rotations)).code).toBe(0);
+    const rot = await run('eval', '--backend', 'gles', '--evaluator', rotations, '--checkpoint', runDir, '--n', '30');
+    expect(rot.err).toContain('learned which of 4 rotations an image was turned by (its folder has no classes); per-class scores of a conditional generator need an evaluator trained on');
+  });
+});
+
+describe('askedClasses', () => {
+  it('asks for each class in turn when the shares are equal, and keeps every prefix near uneven shares', () => {
+    expect(askedClasses(7, [5, 5, 5])).toEqual([0, 1, 2, 0, 1, 2, 0]);
+    const asked = askedClasses(100, [1, 3, 6]);
+    expect([0, 1, 2].map((k) => asked.filter((a) => a === k).length)).toEqual([10, 30, 60]);
+    for (let i = 1; i <= 100; i++) {
+      const prefix = asked.slice(0, i);
+      [1, 3, 6].forEach((c, k) => expect(Math.abs(prefix.filter((a) => a === k).length - (i * c) / 10)).toBeLessThanOrEqual(1));
+    }
+    expect(askedClasses(4, [0, 2])).toEqual([1, 1, 1, 1]);
   });
 });

@@ -2,10 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { checkpointFlag, generatorFile } from './generator-file.js';
 import { generatorFromCheckpoint, imageShapeOf } from '../model/sample.js';
-import { loadEvaluator } from '../eval/classifier-file.js';
-import { classTestStats, evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
-import { CLASSES, MNIST_EVALUATOR } from '../eval/classifier.js';
-import { loadImageSet } from '../data/files.js';
+import { classReferenceFor, loadEvaluator } from '../eval/classifier-file.js';
+import { evaluateGenerator, type Quality, type Reference } from '../eval/evaluate.js';
 import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
 import { backendFlag, seedFlag } from './common-flags.js';
@@ -30,8 +28,11 @@ one (models/mnist-classifier.safetensors), or one train-classifier made for your
 images (lower is better), and with an evaluator for your data KID (unbiased, with its standard
 error), each beside the floor real training images score; for an evaluator of classes, the mean
 classifier confidence, the class histogram and the max/min class ratio. Classes under a third of
-their fair share are flagged (mode dropping). These numbers compare runs on the same data: they
-are not the published Inception FID or KID.
+their fair share (their share of the evaluator's test images) are flagged (mode dropping). A
+conditional generator is asked for each class in that share and also gets its conditional
+accuracy and per-class accuracy and FD; the evaluator must know the same classes (for your
+folder: train-classifier --data on the folder it was trained on). These numbers compare runs on
+the same data: they are not the published Inception FID or KID.
 
 ${flagHelp(EVAL_FLAGS)}`;
 
@@ -59,7 +60,7 @@ export function qualityTable(q: Quality, ref: Reference, classes = true): string
       ? [
           `conditional     accuracy ${(100 * q.conditional.accuracy).toFixed(2)}% (samples the classifier names as the class asked for)`,
           `per class acc   ${q.conditional.perClassAccuracy.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}`,
-          `per class FD    ${q.conditional.perClassFd.map((f, k) => `${k}:${f.toFixed(1)}`).join(' ')}`,
+          `per class FD    ${q.conditional.perClassFd.map((f, k) => `${k}:${Number.isNaN(f) ? 'n/a' : f.toFixed(1)}`).join(' ')}`,
         ]
       : []),
     q.rareClasses.length ? `warning         classes ${q.rareClasses.join(', ')} under a third of their fair share (mode dropping)` : '',
@@ -71,7 +72,7 @@ export function qualityTable(q: Quality, ref: Reference, classes = true): string
 /** A conditional generator's scores as --json and metrics.jsonl write them (nothing for an unconditional one). */
 export function conditionalJson(q: Quality): Record<string, unknown> {
   if (!q.conditional) return {};
-  return { conditional_accuracy: q.conditional.accuracy, per_class_accuracy: q.conditional.perClassAccuracy, per_class_fd: q.conditional.perClassFd };
+  return { conditional_accuracy: q.conditional.accuracy, per_class_samples: q.conditional.perClassSamples, per_class_accuracy: q.conditional.perClassAccuracy, per_class_fd: q.conditional.perClassFd };
 }
 
 export function main(args: string[]): Promise<void> {
@@ -84,15 +85,14 @@ export function main(args: string[]): Promise<void> {
     try {
       const start = performance.now();
       const { G, classNames } = generatorFromCheckpoint(gpu, new Uint8Array(readFileSync(file)), file);
-      const { model: classifier, reference: ref, metadata, spec } = loadEvaluator(gpu, v.evaluator);
+      const evaluator = loadEvaluator(gpu, v.evaluator);
+      const { model: classifier, reference: ref, metadata, spec } = evaluator;
       const evaluatorFile = v.evaluator ?? 'the MNIST classifier';
       const shape = imageShapeOf(G).join('x');
       const sees = `${spec.channels}x${spec.size}x${spec.size}`;
       if (shape !== sees) throw new Error(`${file}: a generator of ${shape} images (channels x height x width); ${evaluatorFile} scores ${sees} images (train-classifier --data DIR --image-size N --channels C makes an evaluator for other images)`);
-      if (classNames && spec !== MNIST_EVALUATOR) throw new Error(`${file}: per-class scores of a conditional generator need the MNIST evaluator; an evaluator for other data scores unconditional generators`);
-      if (classNames && classNames.length !== CLASSES) throw new Error(`${file}: a conditional generator of ${classNames.length} classes; the evaluator's classifier scores the ${CLASSES} MNIST digits only`);
       const accuracy = metadata.test_accuracy ?? '?';
-      const perClass = classNames ? await classTestStats(gpu, classifier, loadImageSet('mnist', 'test')) : null;
+      const perClass = classNames ? await classReferenceFor(gpu, evaluator, classNames, evaluatorFile) : null;
       const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed, perClass);
       const seconds = (performance.now() - start) / 1000;
       if (v.json) {

@@ -84,7 +84,9 @@ export function main(args: string[]): Promise<void> {
       const { probs, n } = await classifyImageSet(gpu, model, test);
       const acc = accuracy(probs, test.labels, n, classesOf(model));
       console.log(`test     accuracy ${(100 * acc).toFixed(2)}% on ${n} test images`);
-      const ref = await referenceStats(gpu, model, real.test, real.train, 10_000, spec !== MNIST_EVALUATOR);
+      const pooled = await referenceStats(gpu, model, real.test, real.train, 10_000, spec !== MNIST_EVALUATOR);
+      // An evaluator of a folder's classes keeps its test images' classes too: per-class scores of a conditional G.
+      const ref = spec !== MNIST_EVALUATOR && spec.task === 'classes' ? { ...pooled, testLabels: real.test.labels.slice(0, pooled.test.n) } : pooled;
       console.log(`floor    FD ${ref.floor.toFixed(2)}${ref.kidFloor ? `, KID ${ref.kidFloor.kid.toFixed(4)} ± ${ref.kidFloor.standardError.toFixed(4)}` : ''} of ${ref.floorImages} real training images against the ${ref.test.n} test images (eval's yardstick)`);
       const flags = `--data ${v.data}${spec === MNIST_EVALUATOR ? '' : ` --image-size ${spec.size} --channels ${spec.channels}`}`;
       const meta = {

@@ -7,16 +7,17 @@ import { archDefaults, isDcgan } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
-import { GeneratorEvaluator, classTestStats } from '../eval/evaluate.js';
+import { GeneratorEvaluator } from '../eval/evaluate.js';
 import { qualityScorer } from './quality-report.js';
-import { evaluatorSpecOf, loadEvaluator } from '../eval/classifier-file.js';
-import { MNIST_EVALUATOR } from '../eval/classifier.js';
+import { classReferenceFor, evaluatorSpecOf, loadEvaluator } from '../eval/classifier-file.js';
+import { classMismatch } from '../eval/classifier.js';
 import { GanTrainer, checkTrainConfig } from '../train/trainer.js';
 import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
 import { sectionFlags } from './setting-flags.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
-import { loadImageSet, loadTrainingData } from '../data/files.js';
+import { loadTrainingData } from '../data/files.js';
+import type { ImageSet } from '../data/idx.js';
 import { folderWarnings } from './folder-report.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { Progress } from './progress.js';
@@ -229,21 +230,23 @@ async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, 
     config.classes = classes;
   }
   if (v.evaluator !== undefined && v['eval-every'] === undefined) throw new UsageError('--evaluator: it scores with --eval-every N; add that');
-  if (v['eval-every'] !== undefined) checkEvaluator(v.evaluator, set.channels, config, report ? 'an image folder' : data);
+  if (v['eval-every'] !== undefined) checkEvaluator(v.evaluator, set, config, report ? 'an image folder' : data);
   return { set, report };
 }
 
-/** That --eval-every's evaluator sees this run's images (and, for a conditional run, is MNIST's): from its metadata, before any work. */
-function checkEvaluator(file: string | undefined, channels: number, config: TrainConfig, data: string): void {
-  const spec = evaluatorSpecOf(file);
+/** That --eval-every's evaluator sees this run's images (and, for a conditional run, knows its classes): from its metadata, before any work. */
+function checkEvaluator(file: string | undefined, set: ImageSet, config: TrainConfig, data: string): void {
+  const { spec, metadata } = evaluatorSpecOf(file);
+  const channels = set.channels;
   const sees = `${spec.channels}x${spec.size}x${spec.size}`;
   const run = `${channels}x${config.imageSize}x${config.imageSize}`;
   if (sees !== run) {
     const which = file ?? 'the MNIST classifier (the default --evaluator)';
     throw new UsageError(`--eval-every: ${which} scores ${sees} images; this run trains on ${data} at ${run} (train-classifier --data DIR --image-size ${config.imageSize} --channels ${channels} --out FILE makes an evaluator for it)`);
   }
-  if (config.conditional !== 'none' && spec !== MNIST_EVALUATOR) {
-    throw new UsageError(`--eval-every: a conditional run's per-class scores need the MNIST evaluator; ${file} scores unconditional runs`);
+  if (config.conditional !== 'none') {
+    const why = classMismatch(spec, metadata, set.classNames ?? [], file ?? 'the MNIST classifier (the default --evaluator)');
+    if (why) throw new UsageError(`--eval-every: ${why}`);
   }
 }
 
@@ -273,7 +276,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     const profiler = v.profile ? new Profiler() : null;
     const evalEvery = v['eval-every'] ?? null;
     const classifier = evalEvery ? loadEvaluator(gpu, v.evaluator) : null;
-    const perClass = classifier && config.conditional !== 'none' ? await classTestStats(gpu, classifier.model, loadImageSet('mnist', 'test')) : null;
+    const perClass = classifier && config.conditional !== 'none' ? await classReferenceFor(gpu, classifier, set.classNames ?? [], v.evaluator ?? 'the MNIST classifier') : null;
     const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');

@@ -212,7 +212,7 @@ export interface ClassifierFile {
   metadata: Record<string, string>;
 }
 
-const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov', features: 'reference.test_features' } as const;
+const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov', features: 'reference.test_features', labels: 'reference.test_labels' } as const;
 
 export function classifierTensors(ref: Reference): Map<string, SafeTensor> {
   const bytes = (v: Float32Array | Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -221,6 +221,7 @@ export function classifierTensors(ref: Reference): Map<string, SafeTensor> {
     [REFERENCE_KEYS.cov, { dtype: 'F64', shape: [ref.test.dim, ref.test.dim], bytes: bytes(ref.test.cov) }],
   ]);
   if (ref.testFeatures) out.set(REFERENCE_KEYS.features, { dtype: 'F32', shape: [ref.test.n, ref.test.dim], bytes: bytes(ref.testFeatures) });
+  if (ref.testLabels) out.set(REFERENCE_KEYS.labels, { dtype: 'U8', shape: [ref.test.n], bytes: ref.testLabels });
   return out;
 }
 
@@ -257,6 +258,9 @@ export function classifierFromBytes(gpu: Gpu, bytes: Uint8Array, file: string): 
   expected.set(REFERENCE_KEYS.cov, { shape: [FEATURES, FEATURES], dtype: 'F64' });
   const kid = m.kid_floor !== undefined;
   if (kid) expected.set(REFERENCE_KEYS.features, { shape: [num('test_images'), FEATURES], dtype: 'F32' });
+  // Evaluators of classes made before per-class scores lack the labels: they still score pooled.
+  const labelled = kid && spec.task === 'classes' && raw.tensors.has(REFERENCE_KEYS.labels);
+  if (labelled) expected.set(REFERENCE_KEYS.labels, { shape: [num('test_images')], dtype: 'U8' });
   const parsed = checkTensors(raw, file, expected);
   const reference: Reference = {
     test: {
@@ -270,12 +274,28 @@ export function classifierFromBytes(gpu: Gpu, bytes: Uint8Array, file: string): 
     ...(kid
       ? {
           testFeatures: tensorValues(parsed.tensors.get(REFERENCE_KEYS.features)!) as Float32Array,
+          ...(labelled ? { testLabels: tensorValues(parsed.tensors.get(REFERENCE_KEYS.labels)!) as Uint8Array } : {}),
           kidFloor: { kid: Number(m.kid_floor), standardError: num('kid_floor_se') },
         }
       : {}),
   };
+  const outside = reference.testLabels?.findIndex((l) => l >= spec.classes) ?? -1;
+  if (outside >= 0) throw new Error(`${file}: tensor "${REFERENCE_KEYS.labels}"[${outside}]: expected a class 0..${spec.classes - 1}, found ${reference.testLabels![outside]}`);
   if (kid && !Number.isFinite(reference.kidFloor!.kid)) throw new Error(`${file}: metadata "kid_floor": expected a number, found ${JSON.stringify(m.kid_floor)}`);
   const weights = new Map([...parsed.tensors].filter(([k]) => !k.startsWith('reference.')));
   loadStateDict(gpu, model, weights);
   return { model, spec, reference, metadata: m };
+}
+
+/**
+ * Why an evaluator cannot give a conditional generator of `classNames` per-class scores, or null:
+ * it must have learned classes (not rotations), as many, with the same names in the same order
+ * (where its metadata names them: the MNIST classifier's are the digits).
+ */
+export function classMismatch(spec: EvaluatorSpec, metadata: Record<string, string>, classNames: readonly string[], evaluator: string): string | null {
+  if (spec.task !== 'classes') return `${evaluator} learned which of 4 rotations an image was turned by (its folder has no classes); per-class scores of a conditional generator need an evaluator trained on the generator's class folders (train-classifier --data DIR)`;
+  if (spec.classes !== classNames.length) return `${evaluator} tells ${spec.classes} classes apart; the conditional generator draws ${classNames.length}`;
+  const names = metadata.class_names === undefined ? null : (JSON.parse(metadata.class_names) as string[]);
+  if (names && names.join('\n') !== classNames.join('\n')) return `${evaluator}'s classes are ${names.join(', ')}; the conditional generator's are ${classNames.join(', ')} (the same folders, in the same order, are needed)`;
+  return null;
 }

@@ -29,30 +29,75 @@ export interface Quality {
   confidence: number;
   /** Most common class count over the rarest (Infinity when a class is missing). */
   maxMinRatio: number;
-  /** Classes below a third of the fair share n / 10 (mode dropping). */
+  /** Classes below a third of their fair share (mode dropping): n / classes, or their share of the test images where the evaluator keeps their labels. */
   rareClasses: number[];
-  /** A conditional generator's scores (its samples class-balanced: sample i asked for class i mod 10). */
+  /** A conditional generator's scores (its samples asked for the classes in ClassReference.counts' proportions). */
   conditional?: ConditionalQuality;
 }
 
 export interface ConditionalQuality {
   /** The share of samples the classifier names as the class they were asked to be. */
   accuracy: number;
+  /** Samples asked for each class. */
+  perClassSamples: number[];
   /** That share per asked class. */
   perClassAccuracy: number[];
-  /** FD of each asked class's samples against the test images of that class. */
+  /** FD of each asked class's samples against the test images of that class (NaN where the class has under 2 test images). */
   perClassFd: number[];
 }
 
-/** Feature statistics of the test set's images of each class (per-class FD of a conditional generator). */
-export async function classTestStats(gpu: Gpu, classifier: Sequential, test: ImageSet): Promise<FeatureStats[]> {
-  const t = await classifyImageSet(gpu, classifier, test);
-  return Array.from({ length: classesOf(classifier) }, (_, k) => {
+/**
+ * What a conditional generator is measured against: each class's test-image feature statistics
+ * (null where the class has under two test images) and how many samples ask for each class,
+ * relatively: its share of the test images for an evaluator of a user's folder, equal shares for
+ * MNIST (its classes are nearly balanced; sample i asks for digit i mod 10).
+ */
+export interface ClassReference {
+  test: Array<FeatureStats | null>;
+  counts: number[];
+}
+
+/** `features` ([labels.length, FEATURES]) grouped by class: each class's statistics. */
+function statsByClass(features: Float32Array, labels: ArrayLike<number>, classes: number): Array<FeatureStats | null> {
+  return Array.from({ length: classes }, (_, k) => {
     const rows: number[] = [];
-    for (let i = 0; i < t.n; i++) if (test.labels[i] === k) rows.push(i);
+    for (let i = 0; i < labels.length; i++) if (labels[i] === k) rows.push(i);
+    if (rows.length < 2) return null;
     const f = new Float32Array(rows.length * FEATURES);
-    rows.forEach((r, j) => f.set(t.features.subarray(r * FEATURES, (r + 1) * FEATURES), j * FEATURES));
+    rows.forEach((r, j) => f.set(features.subarray(r * FEATURES, (r + 1) * FEATURES), j * FEATURES));
     return featureStats(f, rows.length, FEATURES);
+  });
+}
+
+/** MNIST's per-class yardstick: the test set's images of each digit, through the classifier; equal shares. */
+export async function classTestStats(gpu: Gpu, classifier: Sequential, test: ImageSet): Promise<ClassReference> {
+  const t = await classifyImageSet(gpu, classifier, test);
+  const classes = classesOf(classifier);
+  return { test: statsByClass(t.features, test.labels.subarray(0, t.n), classes), counts: new Array<number>(classes).fill(1) };
+}
+
+/** An evaluator file's per-class yardstick from the test features and labels it keeps; shares as its test images'. */
+export function classReferenceOf(ref: Reference, classes: number): ClassReference {
+  if (!ref.testFeatures || !ref.testLabels) throw new Error('the evaluator keeps no test labels (made by an older train-classifier): train it again for per-class scores');
+  const counts = new Array<number>(classes).fill(0);
+  for (const l of ref.testLabels) counts[l]!++;
+  return { test: statsByClass(ref.testFeatures, ref.testLabels, classes), counts };
+}
+
+/**
+ * The class each of n samples asks for: sample i asks for the class furthest behind its share
+ * (counts[k] / total) after i samples, ties to the lowest class, so every prefix is as close to
+ * the shares as whole samples allow; with equal counts, i mod classes.
+ */
+export function askedClasses(n: number, counts: readonly number[]): number[] {
+  const total = counts.reduce((a, b) => a + b, 0);
+  const given = new Array<number>(counts.length).fill(0);
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    // Integer deficits (counts[k] (i + 1) - given[k] total), so equal shares tie exactly.
+    for (let k = 1; k < counts.length; k++) if (counts[k]! * (i + 1) - given[k]! * total > counts[best]! * (i + 1) - given[best]! * total) best = k;
+    given[best]!++;
+    return best;
   });
 }
 
@@ -82,19 +127,24 @@ export class GeneratorEvaluator {
     private readonly sampler: Sampler,
     private readonly pass: ClassifierPass,
     readonly reference: Reference,
-    /** A conditional G's per-class test statistics (classTestStats); null: unconditional. */
-    private readonly perClassTest: FeatureStats[] | null,
+    /** A conditional G's per-class yardstick (classTestStats, classReferenceOf); null: unconditional. */
+    private readonly perClass: ClassReference | null,
     /** The classifier's classes. */
     private readonly classes: number,
   ) {}
 
-  /** `perClassTest`: G is conditional on the classifier's 10 classes (classTestStats of the test set). */
-  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClassTest: FeatureStats[] | null = null): Promise<GeneratorEvaluator> {
+  /** `perClass`: G is conditional on the classifier's classes (classTestStats, classReferenceOf). */
+  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClass: ClassReference | null = null): Promise<GeneratorEvaluator> {
     const classes = classesOf(classifier);
     if (reference.testFeatures && n < 4) throw new Error(`eval: KID needs at least 4 samples (two blocks of two), found ${n}`);
-    if (perClassTest && n < 2 * classes) throw new Error(`eval: a conditional generator needs at least ${2 * classes} samples (2 per class), found ${n}`);
-    const sampler = await Sampler.create(gpu, G, n, undefined, perClassTest ? classes : 0);
-    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClassTest, classes);
+    if (perClass) {
+      const asked = askedClasses(n, perClass.counts);
+      // A class with no test images (too few in its folder to hold one out) is not asked for.
+      const fewest = Math.min(...perClass.counts.flatMap((c, k) => (c > 0 ? [asked.filter((a) => a === k).length] : [])));
+      if (fewest < 2) throw new Error(`eval: ${n} samples give a class ${fewest} sample${fewest === 1 ? '' : 's'} (its share of the test images); a conditional generator needs at least 2 per class: more samples`);
+    }
+    const sampler = await Sampler.create(gpu, G, n, undefined, perClass ? classes : 0);
+    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClass, classes);
   }
 
   /** G's current weights, scored. */
@@ -105,7 +155,7 @@ export class GeneratorEvaluator {
     const features = new Float32Array(n * FEATURES);
     const histogram = new Array<number>(classes).fill(0);
     let confidence = 0;
-    const asked = this.perClassTest ? Array.from({ length: n }, (_, i) => i % classes) : undefined;
+    const asked = this.perClass ? askedClasses(n, this.perClass.counts) : undefined;
     const hits = new Array<number>(classes).fill(0);
     await this.sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
       features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
@@ -117,16 +167,15 @@ export class GeneratorEvaluator {
         if (asked && asked[first + i] === best) hits[best]!++;
       }
     }, asked);
-    const fair = n / classes;
+    // A class's fair share: its share of the test images where the evaluator keeps their labels (a folder's classes need not be balanced).
+    const labels = this.reference.testLabels;
+    const fair = (k: number) => (labels ? (n * labels.filter((l) => l === k).length) / labels.length : n / classes);
     let conditional: ConditionalQuality | undefined;
     if (asked) {
       const perClass = Array.from({ length: classes }, (_, k) => asked.filter((a) => a === k).length);
-      const perClassFd = perClass.map((count, k) => {
-        const f = new Float32Array(count * FEATURES);
-        for (let i = k, j = 0; i < n; i += classes, j++) f.set(features.subarray(i * FEATURES, (i + 1) * FEATURES), j * FEATURES);
-        return frechetDistance(featureStats(f, count, FEATURES), this.perClassTest![k]!);
-      });
-      conditional = { accuracy: hits.reduce((a, b) => a + b, 0) / n, perClassAccuracy: hits.map((h, k) => h / perClass[k]!), perClassFd };
+      const sampleStats = statsByClass(features, asked, classes);
+      const perClassFd = this.perClass!.test.map((test, k) => (test ? frechetDistance(sampleStats[k]!, test) : NaN));
+      conditional = { accuracy: hits.reduce((a, b) => a + b, 0) / n, perClassSamples: perClass, perClassAccuracy: hits.map((h, k) => h / perClass[k]!), perClassFd };
     }
     const stats = featureStats(features, n, FEATURES);
     const test = this.reference.test;
@@ -139,12 +188,12 @@ export class GeneratorEvaluator {
       histogram,
       confidence: confidence / n,
       maxMinRatio: Math.max(...histogram) / Math.min(...histogram),
-      rareClasses: histogram.flatMap((c, k) => (c < fair / 3 ? [k] : [])),
+      rareClasses: histogram.flatMap((c, k) => (c < fair(k) / 3 ? [k] : [])),
     };
   }
 }
 
-/** Scores n samples of G once (`perClassTest`: G is conditional, see GeneratorEvaluator.create). */
-export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number, perClassTest: FeatureStats[] | null = null): Promise<Quality> {
-  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n, perClassTest)).evaluate(seed);
+/** Scores n samples of G once (`perClass`: G is conditional, see GeneratorEvaluator.create). */
+export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number, perClass: ClassReference | null = null): Promise<Quality> {
+  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n, perClass)).evaluate(seed);
 }

@@ -137,6 +137,8 @@ export interface Reference {
   floorImages: number;
   /** The test images' feature rows [test.n, dim] (what KID compares with), where the evaluator file keeps them. */
   testFeatures?: Float32Array;
+  /** The test images' classes, beside testFeatures in an evaluator of a user's classes (per-class scores). */
+  testLabels?: Uint8Array;
   /** KID of the same real training images against the test set, and its standard error. */
   kidFloor?: { kid: number; standardError: number };
 }

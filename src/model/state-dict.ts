@@ -68,7 +68,7 @@ export function serialize(tensors: Map<string, SafeTensor>, metadata: Metadata):
 
 export interface ExpectedTensor {
   shape: number[];
-  dtype: 'F32' | 'F64' | 'I64';
+  dtype: 'F32' | 'F64' | 'I64' | 'U8';
 }
 
 /** What a model's checkpoint must hold, key by key. */
