@@ -374,7 +374,7 @@ describe('train', { timeout: 300_000 }, () => {
     }
   });
 
-  it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep', async () => {
+  it('saves every --checkpoint-every steps into its own step directory and keeps the newest --keep, as a resumed run does', async () => {
     const out = tmp();
     const r = await run('train', ...SMALL, '--max-steps', '7', '--checkpoint-every', '2', '--keep', '2', '--out', out);
     expect(r.code, r.err).toBe(0);
@@ -389,6 +389,13 @@ describe('train', { timeout: 300_000 }, () => {
     expect(read(out, 'optimizer.safetensors').metadata.step).toBe('8');
     const steps = metricsRows(out).map((r) => r.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // The resumed run kept the run's own --keep 2 and --checkpoint-every 2 (not the defaults, 3 and 10m).
+    expect(read(out, 'generator.safetensors').metadata).toMatchObject({ keep: '2', checkpoint_every: '2' });
+    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['latest', 'step-00000007', 'step-00000008']);
+    const more = await run('train', '--backend', 'gles', '--resume', out, '--max-steps', '9', '--keep', '4', '--checkpoint-every', '5m');
+    expect(more.code, more.err).toBe(0);
+    expect(read(out, 'generator.safetensors').metadata).toMatchObject({ keep: '4', checkpoint_every: '300s' });
+    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['latest', 'step-00000007', 'step-00000008', 'step-00000009']);
   });
 
   it('trains with --loss hinge and resumes it: the loss in the checkpoint, the run bit-identical to one without a stop', async () => {

@@ -56,7 +56,7 @@ export const TRAIN_FLAGS = {
   resume: text('continue the run saved in DIR (a run directory: its latest checkpoint; or one DIR/checkpoints/step-N), exactly; flags that contradict it are an error', { arg: 'DIR' }),
   overwrite: bool('train into an --out directory that already holds another run: its files are moved aside into DIR/replaced-<time>/ (nothing is deleted). Without it such a directory is refused'),
   'checkpoint-every': custom('N|Nm|Ns', 'save a checkpoint every N steps, or every N minutes/seconds of training, besides each epoch\'s end and the run\'s end (a kill -9 loses at most that much)', parseCheckpointEvery, { default: { seconds: 600 } as CheckpointEvery, shownDefault: '10m' }),
-  keep: int('checkpoints kept in DIR/checkpoints (the newest K)', { arg: 'K', default: 3 }),
+  keep: int('checkpoints kept in DIR/checkpoints (the newest K); a resumed run keeps its own --keep and --checkpoint-every unless given', { arg: 'K', default: 3 }),
   'eval-every': int('every N steps, score G\'s samples with the evaluator (as `eval` does): rows with "kind":"quality" in metrics.jsonl, quality_curve.png, and a warning when a class falls under a third of its fair share (mode dropping)'),
   'eval-samples': int('samples per in-run evaluation', { min: 2, default: 10000 }),
   evaluator: text("--eval-every's classifier file: train-classifier --data DIR --out FILE makes one for this run's images (FD and KID rows)", { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
@@ -128,6 +128,22 @@ function givenSettings(v: TrainValues, given: Set<string>, env = false): Map<Set
     out.set(f.setting, { flag, value });
   }
   return out;
+}
+
+/** `--checkpoint-every`'s value as the flag takes it (a checkpoint's metadata keeps it so). */
+const formatCheckpointEvery = (e: CheckpointEvery) => ('steps' in e ? String(e.steps) : `${e.seconds}s`);
+
+/**
+ * --keep and --checkpoint-every: as given, else a resumed run's own (each checkpoint keeps them),
+ * else the defaults; so resuming a run started with --keep 100 does not prune it to 3.
+ */
+function retention(v: TrainValues, given: Set<string>): { keep: number; checkpointEvery: CheckpointEvery } {
+  const meta: Record<string, string> = v.resume ? readRunConfig(v.resume).meta : {};
+  const where = `${v.resume}: checkpoint metadata`;
+  const keep = given.has('keep') || meta.keep === undefined ? v.keep : Number(meta.keep);
+  if (!Number.isInteger(keep) || keep < 1) throw new UsageError(`${where} "keep": expected a positive integer, found ${JSON.stringify(meta.keep)}`);
+  const every = given.has('checkpoint-every') || meta.checkpoint_every === undefined ? v['checkpoint-every'] : parseCheckpointEvery(meta.checkpoint_every, `${where} "checkpoint_every"`);
+  return { keep, checkpointEvery: every };
 }
 
 /** A resumed run's saved configuration and data, refusing given settings that contradict it. */
@@ -282,7 +298,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
     const maxSteps = v['max-steps'] ?? null;
-    const checkpointEvery = v['checkpoint-every'];
+    const { keep, checkpointEvery } = retention(v, given);
     let progress: Progress | null = null;
     const run = new TrainingRun(
       trainer,
@@ -299,11 +315,10 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
           appendFileSync(metricsFile, `${JSON.stringify({ kind: 'warning', warning: w.kind, step: w.step, message: w.message })}\n`);
         },
         onGrid: (grid, name) => writeFileAtomic(join(outDir, 'images', name), encodePng(grid)),
-        save: async () => void (await saveRun(outDir, trainer, { data }, v.keep, { replaceLater: v.resume !== undefined })),
+        save: async () => void (await saveRun(outDir, trainer, { data, keep: String(keep), checkpoint_every: formatCheckpointEvery(checkpointEvery) }, keep, { replaceLater: v.resume !== undefined })),
         evaluate: evaluator ? qualityScorer(evaluator, metricsFile, join(outDir, 'quality_curve.png'), (line) => progress!.print(line), classifier!.spec.task === 'classes') : undefined,
       },
     );
-    const { keep } = v;
     const every = 'steps' in checkpointEvery ? `${checkpointEvery.steps} steps` : `${checkpointEvery.seconds / 60} min`;
     say(`run      ${config.epochs} epochs x ${trainer.batchesPerEpoch} batches of ${config.batchSize}${maxSteps ? `, stopping at step ${maxSteps}` : ''}; output in ${outDir} (checkpoint every ${every}, keeping ${keep})`);
     progress = new Progress(run.totalSteps, trainer.globalStep, !!v.quiet);
