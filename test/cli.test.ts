@@ -57,6 +57,17 @@ describe('webgpu-dcgan (the bin)', () => {
     expect(bad.stderr).toContain('error: unknown command "fly"');
   });
 
+  it('bench times each --variants row (train flags from the settings table) in one command, and refuses a bad one', () => {
+    const r = bin('bench', '--backend', 'gles', '--batch-size', '4', '--steps', '1', '--no-torch', '--tune', 'off', '--json', '--variants', ';--loss hinge --real-label 1');
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { adapters: Array<{ adapter: string; ms_per_step: number }> };
+    expect(out.adapters.map((a) => a.adapter.replace(/^gles \(.*?\) /, ''))).toEqual(['[reference]', '[--loss hinge --real-label 1]']);
+    for (const a of out.adapters) expect(a.ms_per_step).toBeGreaterThan(0);
+    const bad = bin('bench', '--variants', '--loss hinj');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('error: --variants: "--loss hinj": --loss: expected one of bce, bce_logits, hinge, found "hinj"');
+  });
+
   // Dawn prints two "artificially reduced" warnings from C++ whenever a GLES adapter opens, and
   // a Vulkan start without drivers complains too; users must not see them before our output.
   for (const backend of ['gles', 'swiftshader', 'auto']) {

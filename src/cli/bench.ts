@@ -13,8 +13,8 @@ import { requestGpu } from '../gpu/gpu.js';
 import { median } from '../gpu/timer.js';
 import { loadImageSet } from '../data/files.js';
 import { runMain } from './args.js';
-import { HELP_FLAG, bool, choice, flagHelp, int, list, parseFlags, text, type FlagValues } from './flags.js';
-import { settingFlag, settingListFlag } from './setting-flags.js';
+import { HELP_FLAG, bool, choice, custom, flagHelp, int, list, parseFlags, text, type FlagValues } from './flags.js';
+import { settingFlag, settingListFlag, variantOf, type Variant } from './setting-flags.js';
 import { SETTINGS } from '../train/settings.js';
 import { archDefaults, isDcgan, type ModelSpec } from '../model/models.js';
 import { DIGITS } from '../data/classes.js';
@@ -45,6 +45,7 @@ export const BENCH_FLAGS = {
   'd-passes': settingListFlag('dPasses', "comma-separated: D's real and fake passes as one pass over both halves or as two (auto: merged where it fits), each a row"),
   conditional: settingListFlag('conditional', 'comma-separated: the unconditional pair (none) or a conditional one with that head, as train --conditional --head, each a row'),
   'shard-mib': settingListFlag('shardBytes', 'comma-separated: the data set all on the GPU (all) or streamed in shards of X MiB as train --shard-mib, each a row (time shards small enough that the timed steps cross several)'),
+  variants: custom('FLAGS', "semicolon-separated sets of train's model and optimiser flags, each a row, e.g. ';--loss hinge;--diffaug color,translation,cutout' (an empty set is the reference's settings)", (value, source): Variant[] => value.split(';').map((t) => variantOf(t, source)), { default: [{ text: '', settings: {} }] as Variant[], shownDefault: 'the reference' }),
   'steps-per-submit': list(int(''), 'comma-separated: steps per command buffer, each a row', { shownDefault: '1 on CPU adapters, 8 on GPUs' }),
   'no-torch': bool('skip the PyTorch reference'),
   json: bool('print one JSON object instead of the table'),
@@ -54,10 +55,10 @@ export const BENCH_FLAGS = {
 const HELP = `Usage: webgpu-dcgan bench [options]      (in a clone: npm run bench -- [options])
 
 Times a training step (after 3 warm-up steps) on each adapter, then the reference step in PyTorch
-in the same command, and prints the ratio. Several configurations of one adapter (--tune, --conv,
---d-passes lists) are built first and then stepped in alternation, so a shared machine's load
-hits them alike; each row is the median step. Figures name the CPU: compare ratios, not
-absolutes.
+in the same command, and prints the ratio. Several configurations of one adapter (--variants,
+--tune, --conv, --d-passes lists) are built first and then stepped in alternation, so a shared
+machine's load hits them alike; each row is the median step. Figures name the CPU: compare
+ratios, not absolutes.
 
 ${flagHelp(BENCH_FLAGS)}`;
 
@@ -109,7 +110,8 @@ export function main(args: string[]): Promise<void> {
     const set = spec.arch === 'reference' && spec.channels === 1 && spec.size === 28 ? loadImageSet('mnist', 'train') : randomImages(spec.channels, spec.size, 8 * batch);
     say(`model    ${spec.arch} ${spec.channels}x${spec.size}x${spec.size}${isDcgan(spec.arch) ? `, nz ${spec.latentDim}, ngf ${spec.ngf}, ndf ${spec.ndf}` : ''}; data ${set.source}`);
     const rows: Row[] = [];
-    const configs = tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.flatMap((conditional) => shards.map((shard) => ({ tune, conv, dPasses, conditional, shard }))))));
+    const { variants } = v;
+    const configs = variants.flatMap((variant) => tunes.flatMap((tune) => convs.flatMap((conv) => passes.flatMap((dPasses) => conds.flatMap((conditional) => shards.map((shard) => ({ variant, tune, conv, dPasses, conditional, shard })))))));
     for (const name of v.backend) {
       const gpu = await requestGpu({ backend: name });
       try {
@@ -117,13 +119,13 @@ export function main(args: string[]): Promise<void> {
         // Every configuration of this adapter is built and warmed up first, then their steps
         // alternate round by round: load from elsewhere on a shared machine hits all alike.
         const runs = [];
-        for (const { tune, conv, dPasses, conditional, shard, per } of configs.flatMap((c) => pers.map((per) => ({ ...c, per })))) {
+        for (const { variant, tune, conv, dPasses, conditional, shard, per } of configs.flatMap((c) => pers.map((per) => ({ ...c, per })))) {
           const before = gpu.allocatedBytes;
-          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, batchSize: batch, tune, conv, dPasses, conditional, shardBytes: shard });
+          const trainer = await GanTrainer.create(gpu, set, { ...REFERENCE_CONFIG, ...model, ...variant.settings, batchSize: batch, tune, conv, dPasses, conditional, shardBytes: shard });
           const plan = await trainer.plan(batch);
           for (let i = 0; i < 3; i++) await trainer.step();
           await gpu.sync('warm-up');
-          const label = `${gpu.describe()}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${+(shard / 2 ** 20).toFixed(3)} MiB shards`) : ''}${per > 1 || pers.length > 1 ? `, ${per} steps/submit` : ''}`;
+          const label = `${gpu.describe()}${variants.length > 1 ? ` [${variant.text || 'reference'}]` : ''}${tunes.length > 1 ? ` tune ${tune}` : ''}${convs.length > 1 ? ` conv ${conv}` : ''}${passes.length > 1 ? ` D ${dPasses}` : ''}${conds.length > 1 ? ` ${conditional === 'none' ? 'unconditional' : `conditional ${conditional}`}` : ''}${shards.length > 1 ? (shard === null ? ' data on the GPU' : ` streamed in ${+(shard / 2 ** 20).toFixed(3)} MiB shards`) : ''}${per > 1 || pers.length > 1 ? `, ${per} steps/submit` : ''}`;
           runs.push({ trainer, label, per, done: 0, flops: plan.step.reduce((a, d) => a + (d.flops ?? 0), 0), bytes: gpu.allocatedBytes - before, times: [] as number[] });
         }
         while (runs.some((r) => r.done < steps)) {

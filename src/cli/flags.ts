@@ -104,7 +104,8 @@ export function parseFlags<T extends FlagTable>(table: T, args: string[]): { val
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const name = a.startsWith('--') ? a.slice(2) : null;
-    if (name !== null && !name.includes('=') && table[name]?.arg !== undefined && NEGATIVE.test(args[i + 1] ?? '')) {
+    // A value that starts with a dash: a negative number, or other flags (a FLAGS value, bench's --variants).
+    if (name !== null && !name.includes('=') && table[name]?.arg !== undefined && (NEGATIVE.test(args[i + 1] ?? '') || (table[name]!.arg === 'FLAGS' && i + 1 < args.length))) {
       joined.push(`${a}=${args[++i]}`);
     } else {
       joined.push(a);

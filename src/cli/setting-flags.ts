@@ -3,7 +3,8 @@
  * with the row's parse, help and shown default, so --help, parsing and docs/cli.md follow the table.
  */
 import { SETTINGS, formatSetting, type Setting, type SettingKey, type TrainConfig } from '../train/settings.js';
-import { list, type Flag } from './flags.js';
+import { list, parseFlags, type Flag } from './flags.js';
+import { UsageError } from './args.js';
 
 /** A flag that sets a setting. */
 export type SettingFlag<K extends SettingKey> = Flag<TrainConfig[K]> & { setting: K };
@@ -44,4 +45,25 @@ export function sectionFlags(section: Setting<unknown>['section'], headed = true
     if (s.alias) out[s.alias.flag] = { ...flag, help: s.alias.help, section: undefined };
   }
   return out;
+}
+
+/** One row of bench's --variants: the text as given and the settings it sets. */
+export interface Variant {
+  text: string;
+  settings: Partial<TrainConfig>;
+}
+
+/**
+ * Train's model-and-optimiser flags (`--loss hinge --spectral-norm`) as the settings they set,
+ * parsed by the same table as train's; the empty text sets none (the reference).
+ */
+export function variantOf(text: string, source: string): Variant {
+  const table = sectionFlags('Model and optimiser', false);
+  let parsed: ReturnType<typeof parseFlags<typeof table>>;
+  try {
+    parsed = parseFlags(table, text.trim().split(/\s+/).filter(Boolean));
+  } catch (err) {
+    throw new UsageError(`${source}: "${text.trim()}": ${(err as Error).message} (a variant is train's model and optimiser flags)`);
+  }
+  return { text: text.trim(), settings: Object.fromEntries([...parsed.given].map((flag) => [table[flag]!.setting, parsed.values[flag]])) as Partial<TrainConfig> };
 }
