@@ -8,8 +8,8 @@
 #                         RGBA, grey+alpha, 8 and 16 bits)
 #   fashion               --data fashion: Debian's dataset-fashion-mnist, installed here
 set -euo pipefail
+OUT=$(realpath -m "${1:?usage: bash scripts/real-data.sh OUT_DIR}")
 cd "$(dirname "$0")/.."
-OUT=${1:?usage: bash scripts/real-data.sh OUT_DIR}
 
 PACKAGES=(oxygen-icon-theme dataset-fashion-mnist)
 missing=()

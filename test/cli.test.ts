@@ -66,6 +66,7 @@ describe('webgpu-dcgan (the bin)', () => {
     const bad = bin('bench', '--variants', '--loss hinj');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('error: --variants: "--loss hinj": --loss: expected one of bce, bce_logits, hinge, found "hinj"');
+    expect(bin('bench', '--variants', ';--batch-size 8').stderr).toContain('error: --variants: "--batch-size 8": --batch-size sets the model or batch every row shares; give it to bench itself');
   });
 
   // Dawn prints two "artificially reduced" warnings from C++ whenever a GLES adapter opens, and

@@ -146,6 +146,11 @@ describe('an evaluator for an image folder (gles)', { timeout: 600_000 }, () => 
     expect((await run('train-classifier', ...common, '--data', join(folder, 'circle'), '--epochs', '1', '--batch-size', '16', '--out', rotations)).code).toBe(0);
     const rot = await run('eval', '--backend', 'gles', '--evaluator', rotations, '--checkpoint', runDir, '--n', '30');
     expect(rot.err).toContain('learned which of 4 rotations an image was turned by (its folder has no classes); per-class scores of a conditional generator need an evaluator trained on');
+    // The MNIST classifier's classes are the digits: a Fashion-MNIST generator's are not.
+    const fashion = join(dir, 'fashion');
+    expect((await run('train', '--backend', 'gles', '--data', 'fashion', '--conditional', '--batch-size', '8', '--max-steps', '1', '--out', fashion)).code).toBe(0);
+    const digits = await run('eval', '--backend', 'gles', '--checkpoint', fashion, '--n', '30');
+    expect(digits.err).toContain("the MNIST classifier's classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9; the conditional generator's are T-shirt/top, Trouser");
   });
 });
 

@@ -236,11 +236,11 @@ function pointLatest(dir: string, name: string): void {
 }
 
 /** The run configuration a checkpoint was written with, validated like user input. */
-export function readRunConfig(path: string): { config: Partial<TrainConfig>; meta: Metadata } {
+export function readRunConfig(path: string): { config: Partial<TrainConfig>; meta: Metadata; file: string } {
   const file = join(checkpointDir(path), FILES.optimizer);
   if (!existsSync(file)) throw new Error(`${file} not found (a checkpoint directory holds ${Object.values(FILES).join(', ')})`);
   const meta = parseSafetensors(new Uint8Array(readFileSync(file)), file).metadata;
-  return { meta, config: runConfigFromMetadata(meta, file) };
+  return { meta, file, config: runConfigFromMetadata(meta, file) };
 }
 
 /**

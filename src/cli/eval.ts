@@ -28,11 +28,12 @@ one (models/mnist-classifier.safetensors), or one train-classifier made for your
 images (lower is better), and with an evaluator for your data KID (unbiased, with its standard
 error), each beside the floor real training images score; for an evaluator of classes, the mean
 classifier confidence, the class histogram and the max/min class ratio. Classes under a third of
-their fair share (their share of the evaluator's test images) are flagged (mode dropping). A
-conditional generator is asked for each class in that share and also gets its conditional
-accuracy and per-class accuracy and FD; the evaluator must know the same classes (for your
-folder: train-classifier --data on the folder it was trained on). These numbers compare runs on
-the same data: they are not the published Inception FID or KID.
+their fair share (equal shares, or for an evaluator of your folder's classes their share of its
+test images) are flagged (mode dropping). A conditional generator is asked for each class in
+that share and also gets its conditional accuracy and per-class accuracy and FD; the evaluator
+must know the same classes (for your folder: train-classifier --data on the folder it was
+trained on). These numbers compare runs on the same data: they are not the published Inception
+FID or KID.
 
 ${flagHelp(EVAL_FLAGS)}`;
 
@@ -59,7 +60,7 @@ export function qualityTable(q: Quality, ref: Reference, classes = true): string
  ...(q.conditional
       ? [
           `conditional     accuracy ${(100 * q.conditional.accuracy).toFixed(2)}% (samples the classifier names as the class asked for)`,
-          `per class acc   ${q.conditional.perClassAccuracy.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}`,
+          `per class acc   ${q.conditional.perClassAccuracy.map((a, k) => `${k}:${Number.isNaN(a) ? 'n/a' : `${(100 * a).toFixed(1)}%`}`).join(' ')}`,
           `per class FD    ${q.conditional.perClassFd.map((f, k) => `${k}:${Number.isNaN(f) ? 'n/a' : f.toFixed(1)}`).join(' ')}`,
         ]
       : []),

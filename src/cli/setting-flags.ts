@@ -47,6 +47,9 @@ export function sectionFlags(section: Setting<unknown>['section'], headed = true
   return out;
 }
 
+/** Settings bench sets for every row from its own flags (the model's shape, its data, the batch). */
+const BENCH_OWN: readonly SettingKey[] = ['batchSize', 'arch', 'imageSize', 'channels', 'latentDim', 'ngf', 'ndf'];
+
 /** One row of bench's --variants: the text as given and the settings it sets. */
 export interface Variant {
   text: string;
@@ -65,5 +68,7 @@ export function variantOf(text: string, source: string): Variant {
   } catch (err) {
     throw new UsageError(`${source}: "${text.trim()}": ${(err as Error).message} (a variant is train's model and optimiser flags)`);
   }
+  const shaping = [...parsed.given].find((flag) => BENCH_OWN.includes(table[flag]!.setting));
+  if (shaping) throw new UsageError(`${source}: "${text.trim()}": --${shaping} sets the model or batch every row shares; give it to bench itself`);
   return { text: text.trim(), settings: Object.fromEntries([...parsed.given].map((flag) => [table[flag]!.setting, parsed.values[flag]])) as Partial<TrainConfig> };
 }

@@ -9,7 +9,7 @@ import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAsi
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
 import { GeneratorEvaluator } from '../eval/evaluate.js';
 import { qualityScorer } from './quality-report.js';
-import { classReferenceFor, evaluatorSpecOf, loadEvaluator } from '../eval/classifier-file.js';
+import { classReferenceFor, evaluatorInfoOf, loadEvaluator } from '../eval/classifier-file.js';
 import { classMismatch } from '../eval/classifier.js';
 import { GanTrainer, checkTrainConfig } from '../train/trainer.js';
 import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
@@ -56,7 +56,7 @@ export const TRAIN_FLAGS = {
   resume: text('continue the run saved in DIR (a run directory: its latest checkpoint; or one DIR/checkpoints/step-N), exactly; flags that contradict it are an error', { arg: 'DIR' }),
   overwrite: bool('train into an --out directory that already holds another run: its files are moved aside into DIR/replaced-<time>/ (nothing is deleted). Without it such a directory is refused'),
   'checkpoint-every': custom('N|Nm|Ns', 'save a checkpoint every N steps, or every N minutes/seconds of training, besides each epoch\'s end and the run\'s end (a kill -9 loses at most that much)', parseCheckpointEvery, { default: { seconds: 600 } as CheckpointEvery, shownDefault: '10m' }),
-  keep: int('checkpoints kept in DIR/checkpoints (the newest K); a resumed run keeps its own --keep and --checkpoint-every unless given', { arg: 'K', default: 3 }),
+  keep: int('checkpoints kept in DIR/checkpoints (the newest K); a resumed run keeps its own --keep and --checkpoint-every unless given (a run saved without them, by older versions: the defaults)', { arg: 'K', default: 3 }),
   'eval-every': int('every N steps, score G\'s samples with the evaluator (as `eval` does): rows with "kind":"quality" in metrics.jsonl, quality_curve.png, and a warning when a class falls under a third of its fair share (mode dropping)'),
   'eval-samples': int('samples per in-run evaluation', { min: 2, default: 10000 }),
   evaluator: text("--eval-every's classifier file: train-classifier --data DIR --out FILE makes one for this run's images (FD and KID rows)", { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
@@ -133,23 +133,29 @@ function givenSettings(v: TrainValues, given: Set<string>, env = false): Map<Set
 /** `--checkpoint-every`'s value as the flag takes it (a checkpoint's metadata keeps it so). */
 const formatCheckpointEvery = (e: CheckpointEvery) => ('steps' in e ? String(e.steps) : `${e.seconds}s`);
 
+/** How often a run saves and how many checkpoints it keeps. */
+interface Retention {
+  keep: number;
+  checkpointEvery: CheckpointEvery;
+}
+
 /**
- * --keep and --checkpoint-every: as given, else a resumed run's own (each checkpoint keeps them),
- * else the defaults; so resuming a run started with --keep 100 does not prune it to 3.
+ * --keep and --checkpoint-every: as given, else a resumed run's own (`saved`: its checkpoint's
+ * metadata and file), else the defaults; so resuming a run started with --keep 100 does not
+ * prune it to 3.
  */
-function retention(v: TrainValues, given: Set<string>): { keep: number; checkpointEvery: CheckpointEvery } {
-  const meta: Record<string, string> = v.resume ? readRunConfig(v.resume).meta : {};
-  const where = `${v.resume}: checkpoint metadata`;
+function retention(v: TrainValues, given: Set<string>, saved: { meta: Record<string, string>; file: string } | null): Retention {
+  const meta = saved?.meta ?? {};
   const keep = given.has('keep') || meta.keep === undefined ? v.keep : Number(meta.keep);
-  if (!Number.isInteger(keep) || keep < 1) throw new UsageError(`${where} "keep": expected a positive integer, found ${JSON.stringify(meta.keep)}`);
-  const every = given.has('checkpoint-every') || meta.checkpoint_every === undefined ? v['checkpoint-every'] : parseCheckpointEvery(meta.checkpoint_every, `${where} "checkpoint_every"`);
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`${saved!.file}: metadata "keep": expected a positive integer, found ${JSON.stringify(meta.keep)}`);
+  const every = given.has('checkpoint-every') || meta.checkpoint_every === undefined ? v['checkpoint-every'] : parseCheckpointEvery(meta.checkpoint_every, `${saved!.file}: metadata "checkpoint_every"`);
   return { keep, checkpointEvery: every };
 }
 
 /** A resumed run's saved configuration and data, refusing given settings that contradict it. */
-function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: Map<SettingKey, { flag: string; value: unknown }>, base: TrainConfig): { base: TrainConfig; data: string } {
+function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: Map<SettingKey, { flag: string; value: unknown }>, base: TrainConfig): { base: TrainConfig; data: string; saved: { meta: Record<string, string>; file: string } } {
   if (!existsSync(dir)) throw new UsageError(`--resume: ${dir} not found`);
-  const { config, meta } = readRunConfig(dir);
+  const { config, meta, file } = readRunConfig(dir);
   const saved = { ...base, ...config };
   const savedData = meta.data ?? 'mnist';
   if (given.has('data') && v.data !== savedData) throw new UsageError(`--data ${v.data} contradicts the checkpoint in ${dir}, which has ${savedData}`);
@@ -158,14 +164,14 @@ function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: 
     const why = resumeConflict(key, saved, value, at);
     if (why !== null) throw new UsageError(`--${flag} ${formatSetting(key, value as never)} contradicts the checkpoint in ${dir}${why}`);
   }
-  return { base: saved, data: savedData };
+  return { base: saved, data: savedData, saved: { meta, file } };
 }
 
 /**
  * The run's configuration: flags over the checkpoint (when resuming) over the recipe over the
  * reference. A resumed run refuses flags that contradict what its checkpoint saved.
  */
-export function trainConfig(v: TrainValues, given: Set<string>): { config: TrainConfig; data: string } {
+export function trainConfig(v: TrainValues, given: Set<string>): { config: TrainConfig; data: string; retention: Retention } {
   if (v.resume && given.has('recipe')) throw new UsageError('--recipe: a resumed run keeps the configuration saved in its checkpoint');
   const settings = givenSettings(v, given);
   const recipe = { ...REFERENCE_CONFIG, ...RECIPES[v.recipe] };
@@ -193,7 +199,7 @@ export function trainConfig(v: TrainValues, given: Set<string>): { config: Train
   for (const [key, { value }] of givenSettings(v, given, true)) (config as Record<string, unknown>)[key] = value;
   // Before any data loads: the data may still set channels and classes, checked again then.
   checkTrainConfig(config);
-  return { config, data: resumed?.data ?? v.data };
+  return { config, data: resumed?.data ?? v.data, retention: retention(v, given, resumed?.saved ?? null) };
 }
 
 /** Runs the command with its flags (argv after the command name); sets the exit code. */
@@ -201,7 +207,7 @@ export function main(args: string[]): Promise<void> {
   return runMain(async () => {
     const { values: v, given } = parseFlags(TRAIN_FLAGS, args);
     if (v.help) return console.log(HELP);
-    const { config, data } = trainConfig(v, given);
+    const { config, data, retention: kept } = trainConfig(v, given);
     const outDir = v.out ?? (v.resume ? runDirOf(v.resume) : 'out');
     ensureOutputDir(outDir);
     const unlock = lockRunDir(outDir);
@@ -209,7 +215,7 @@ export function main(args: string[]): Promise<void> {
       claimRunDir(outDir, v);
       removeTemporaries(outDir);
       mkdirSync(join(outDir, 'images'), { recursive: true });
-      await train(v, given, config, data, outDir);
+      await train(v, given, config, data, outDir, kept);
     } finally {
       unlock();
     }
@@ -250,24 +256,27 @@ async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, 
   return { set, report };
 }
 
+/** --evaluator's file, or what the default is, for messages. */
+const evaluatorName = (file: string | undefined) => file ?? 'the MNIST classifier (the default --evaluator)';
+
 /** That --eval-every's evaluator sees this run's images (and, for a conditional run, knows its classes): from its metadata, before any work. */
 function checkEvaluator(file: string | undefined, set: ImageSet, config: TrainConfig, data: string): void {
-  const { spec, metadata } = evaluatorSpecOf(file);
+  const info = evaluatorInfoOf(file);
+  const { spec } = info;
   const channels = set.channels;
   const sees = `${spec.channels}x${spec.size}x${spec.size}`;
   const run = `${channels}x${config.imageSize}x${config.imageSize}`;
   if (sees !== run) {
-    const which = file ?? 'the MNIST classifier (the default --evaluator)';
-    throw new UsageError(`--eval-every: ${which} scores ${sees} images; this run trains on ${data} at ${run} (train-classifier --data DIR --image-size ${config.imageSize} --channels ${channels} --out FILE makes an evaluator for it)`);
+    throw new UsageError(`--eval-every: ${evaluatorName(file)} scores ${sees} images; this run trains on ${data} at ${run} (train-classifier --data DIR --image-size ${config.imageSize} --channels ${channels} --out FILE makes an evaluator for it)`);
   }
   if (config.conditional !== 'none') {
-    const why = classMismatch(spec, metadata, set.classNames ?? [], file ?? 'the MNIST classifier (the default --evaluator)');
+    const why = classMismatch(info, set.classNames ?? [], evaluatorName(file));
     if (why) throw new UsageError(`--eval-every: ${why}`);
   }
 }
 
 /** The run itself, in a locked output directory. */
-async function train(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, outDir: string): Promise<void> {
+async function train(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, outDir: string, { keep, checkpointEvery }: Retention): Promise<void> {
   // --quiet: our own lines go nowhere; errors still reach stderr through runMain.
   const say = v.quiet ? () => {} : (line: string) => console.log(line);
   const { set, report } = await runData(v, given, config, data, say);
@@ -292,13 +301,12 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     const profiler = v.profile ? new Profiler() : null;
     const evalEvery = v['eval-every'] ?? null;
     const classifier = evalEvery ? loadEvaluator(gpu, v.evaluator) : null;
-    const perClass = classifier && config.conditional !== 'none' ? await classReferenceFor(gpu, classifier, set.classNames ?? [], v.evaluator ?? 'the MNIST classifier') : null;
+    const perClass = classifier && config.conditional !== 'none' ? await classReferenceFor(gpu, classifier, set.classNames ?? [], evaluatorName(v.evaluator)) : null;
     const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();
     const maxSteps = v['max-steps'] ?? null;
-    const { keep, checkpointEvery } = retention(v, given);
     let progress: Progress | null = null;
     const run = new TrainingRun(
       trainer,

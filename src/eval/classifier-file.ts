@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from '../gpu/gpu.js';
-import { MNIST_EVALUATOR, classMismatch, classifierFromBytes, specOf, type ClassifierFile, type EvaluatorSpec } from './classifier.js';
+import { MNIST_EVALUATOR, TEST_LABELS, classMismatch, classifierFromBytes, specOf, type ClassifierFile, type EvaluatorInfo } from './classifier.js';
 import { classReferenceOf, classTestStats, type ClassReference } from './evaluate.js';
 import { loadImageSet } from '../data/files.js';
 import { parseSafetensors } from '../io/safetensors.js';
@@ -16,11 +16,11 @@ export function loadEvaluator(gpu: Gpu, file = CLASSIFIER_PATH): ClassifierFile 
   return classifierFromBytes(gpu, new Uint8Array(readFileSync(file)), file);
 }
 
-/** What an evaluator file sees, and its metadata, from the metadata alone (checked before a run starts). */
-export function evaluatorSpecOf(file = CLASSIFIER_PATH): { spec: EvaluatorSpec; metadata: Record<string, string> } {
+/** What an evaluator file says about itself, from its header alone (checked before a run starts). */
+export function evaluatorInfoOf(file = CLASSIFIER_PATH): EvaluatorInfo {
   if (!existsSync(file)) throw new Error(`${file} not found: an evaluator's classifier file (train-classifier writes one)`);
-  const { metadata } = parseSafetensors(new Uint8Array(readFileSync(file)), file);
-  return { spec: specOf(metadata, file), metadata };
+  const { metadata, tensors } = parseSafetensors(new Uint8Array(readFileSync(file)), file);
+  return { spec: specOf(metadata, file), metadata, testLabels: tensors.has(TEST_LABELS) };
 }
 
 /**
@@ -29,9 +29,8 @@ export function evaluatorSpecOf(file = CLASSIFIER_PATH): { spec: EvaluatorSpec; 
  * shares). `evaluator` names the file in errors.
  */
 export async function classReferenceFor(gpu: Gpu, file: ClassifierFile, classNames: readonly string[], evaluator: string): Promise<ClassReference> {
-  const why = classMismatch(file.spec, file.metadata, classNames, evaluator);
+  const why = classMismatch({ ...file, testLabels: file.reference.testLabels !== undefined }, classNames, evaluator);
   if (why) throw new Error(why);
   if (file.spec === MNIST_EVALUATOR) return classTestStats(gpu, file.model, loadImageSet('mnist', 'test'));
-  if (!file.reference.testLabels) throw new Error(`${evaluator} keeps no test labels (an older train-classifier made it): train it again for per-class scores`);
-  return classReferenceOf(file.reference, file.spec.classes);
+  return classReferenceOf({ testFeatures: file.reference.testFeatures!, testLabels: file.reference.testLabels! }, file.spec.classes);
 }

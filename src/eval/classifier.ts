@@ -10,6 +10,7 @@
  * most 8x8 (EvaluatorSpec). Its 64 penultimate activations (after the hidden Linear's LeakyReLU)
  * are the features FD and KID compare; its softmax gives class histograms and confidence.
  */
+import { DIGITS } from '../data/classes.js';
 import { Adam } from '../backprop/adam.js';
 import { softmaxCrossEntropy } from '../backprop/loss.js';
 import type { Gpu } from '../gpu/gpu.js';
@@ -212,7 +213,9 @@ export interface ClassifierFile {
   metadata: Record<string, string>;
 }
 
-const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov', features: 'reference.test_features', labels: 'reference.test_labels' } as const;
+/** The tensor of an evaluator's test images' classes (per-class scores of a conditional generator). */
+export const TEST_LABELS = 'reference.test_labels';
+const REFERENCE_KEYS = { mean: 'reference.test_mean', cov: 'reference.test_cov', features: 'reference.test_features', labels: TEST_LABELS } as const;
 
 export function classifierTensors(ref: Reference): Map<string, SafeTensor> {
   const bytes = (v: Float32Array | Float64Array) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -287,15 +290,39 @@ export function classifierFromBytes(gpu: Gpu, bytes: Uint8Array, file: string): 
   return { model, spec, reference, metadata: m };
 }
 
+/** What an evaluator file says about itself, from its header alone: enough to check it before a run starts. */
+export interface EvaluatorInfo {
+  spec: EvaluatorSpec;
+  metadata: Record<string, string>;
+  /** Whether it keeps its test images' classes (per-class scores; files from before those were kept lack them). */
+  testLabels: boolean;
+}
+
+/** An evaluator's class names: its metadata's, the digits for the MNIST classifier, else null. */
+function evaluatorClassNames({ spec, metadata }: EvaluatorInfo, evaluator: string): string[] | null {
+  if (metadata.class_names === undefined) return spec === MNIST_EVALUATOR ? [...DIGITS] : null;
+  let names: unknown;
+  try {
+    names = JSON.parse(metadata.class_names);
+  } catch {
+    names = null;
+  }
+  if (!Array.isArray(names) || names.length !== spec.classes || names.some((n) => typeof n !== 'string')) {
+    throw new Error(`${evaluator}: metadata "class_names": expected a JSON list of ${spec.classes} names, found ${JSON.stringify(metadata.class_names)}`);
+  }
+  return names as string[];
+}
+
 /**
  * Why an evaluator cannot give a conditional generator of `classNames` per-class scores, or null:
- * it must have learned classes (not rotations), as many, with the same names in the same order
- * (where its metadata names them: the MNIST classifier's are the digits).
+ * it must have learned classes (not rotations), the same names in the same order (the MNIST
+ * classifier's are the digits), and keep its test images' classes.
  */
-export function classMismatch(spec: EvaluatorSpec, metadata: Record<string, string>, classNames: readonly string[], evaluator: string): string | null {
-  if (spec.task !== 'classes') return `${evaluator} learned which of 4 rotations an image was turned by (its folder has no classes); per-class scores of a conditional generator need an evaluator trained on the generator's class folders (train-classifier --data DIR)`;
-  if (spec.classes !== classNames.length) return `${evaluator} tells ${spec.classes} classes apart; the conditional generator draws ${classNames.length}`;
-  const names = metadata.class_names === undefined ? null : (JSON.parse(metadata.class_names) as string[]);
-  if (names && names.join('\n') !== classNames.join('\n')) return `${evaluator}'s classes are ${names.join(', ')}; the conditional generator's are ${classNames.join(', ')} (the same folders, in the same order, are needed)`;
+export function classMismatch(info: EvaluatorInfo, classNames: readonly string[], evaluator: string): string | null {
+  if (info.spec.task !== 'classes') return `${evaluator} learned which of 4 rotations an image was turned by (its folder has no classes); per-class scores of a conditional generator need an evaluator trained on the generator's class folders (train-classifier --data DIR)`;
+  if (info.spec.classes !== classNames.length) return `${evaluator} tells ${info.spec.classes} classes apart; the conditional generator draws ${classNames.length}`;
+  const names = evaluatorClassNames(info, evaluator);
+  if (names && names.join('\n') !== classNames.join('\n')) return `${evaluator}'s classes are ${names.join(', ')}; the conditional generator's are ${classNames.join(', ')} (the same classes, in the same order, are needed)`;
+  if (info.spec !== MNIST_EVALUATOR && !info.testLabels) return `${evaluator} keeps no test labels (a train-classifier from before per-class scores made it): train it again for per-class scores`;
   return null;
 }

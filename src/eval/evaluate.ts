@@ -42,7 +42,7 @@ export interface ConditionalQuality {
   perClassSamples: number[];
   /** That share per asked class. */
   perClassAccuracy: number[];
-  /** FD of each asked class's samples against the test images of that class (NaN where the class has under 2 test images). */
+  /** FD of each asked class's samples against the test images of that class (NaN, null in JSON, where the class has under 2 test images). */
   perClassFd: number[];
 }
 
@@ -77,11 +77,21 @@ export async function classTestStats(gpu: Gpu, classifier: Sequential, test: Ima
 }
 
 /** An evaluator file's per-class yardstick from the test features and labels it keeps; shares as its test images'. */
-export function classReferenceOf(ref: Reference, classes: number): ClassReference {
-  if (!ref.testFeatures || !ref.testLabels) throw new Error('the evaluator keeps no test labels (made by an older train-classifier): train it again for per-class scores');
+export function classReferenceOf(ref: Required<Pick<Reference, 'testFeatures' | 'testLabels'>>, classes: number): ClassReference {
+  return { test: statsByClass(ref.testFeatures, ref.testLabels, classes), counts: countsOf(ref.testLabels, classes) };
+}
+
+/** How many of `labels` are each class. */
+function countsOf(labels: ArrayLike<number>, classes: number): number[] {
   const counts = new Array<number>(classes).fill(0);
-  for (const l of ref.testLabels) counts[l]!++;
-  return { test: statsByClass(ref.testFeatures, ref.testLabels, classes), counts };
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]!++;
+  return counts;
+}
+
+/** The fewest samples `asked` gives a class that has test images (one without is never asked for). */
+function fewestAsked(asked: readonly number[], counts: readonly number[]): number {
+  const given = countsOf(asked, counts.length);
+  return Math.min(...counts.flatMap((c, k) => (c > 0 ? [given[k]!] : [])));
 }
 
 /**
@@ -129,33 +139,37 @@ export class GeneratorEvaluator {
     readonly reference: Reference,
     /** A conditional G's per-class yardstick (classTestStats, classReferenceOf); null: unconditional. */
     private readonly perClass: ClassReference | null,
-    /** The classifier's classes. */
-    private readonly classes: number,
+    /** The class each sample asks for (askedClasses of perClass.counts); null: unconditional. */
+    private readonly asked: number[] | null,
+    /** Each class's fair share of the samples, as a fraction: its share of the test images where the evaluator keeps their labels, else equal. */
+    private readonly shares: number[],
   ) {}
 
   /** `perClass`: G is conditional on the classifier's classes (classTestStats, classReferenceOf). */
   static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClass: ClassReference | null = null): Promise<GeneratorEvaluator> {
     const classes = classesOf(classifier);
     if (reference.testFeatures && n < 4) throw new Error(`eval: KID needs at least 4 samples (two blocks of two), found ${n}`);
-    if (perClass) {
-      const asked = askedClasses(n, perClass.counts);
-      // A class with no test images (too few in its folder to hold one out) is not asked for.
-      const fewest = Math.min(...perClass.counts.flatMap((c, k) => (c > 0 ? [asked.filter((a) => a === k).length] : [])));
-      if (fewest < 2) throw new Error(`eval: ${n} samples give a class ${fewest} sample${fewest === 1 ? '' : 's'} (its share of the test images); a conditional generator needs at least 2 per class: more samples`);
+    const asked = perClass ? askedClasses(n, perClass.counts) : null;
+    if (perClass && fewestAsked(asked!, perClass.counts) < 2) {
+      let needed = n;
+      while (fewestAsked(askedClasses(needed, perClass.counts), perClass.counts) < 2) needed++;
+      throw new Error(`eval: a conditional generator needs at least 2 samples of each class; with these classes' shares that takes ${needed} samples, found ${n}`);
     }
+    const counts = reference.testLabels ? countsOf(reference.testLabels, classes) : new Array<number>(classes).fill(1);
+    const total = counts.reduce((a, b) => a + b, 0);
     const sampler = await Sampler.create(gpu, G, n, undefined, perClass ? classes : 0);
-    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClass, classes);
+    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClass, asked, counts.map((c) => c / total));
   }
 
   /** G's current weights, scored. */
   async evaluate(seed: number): Promise<Quality> {
     const { gpu, pass } = this;
     const n = this.sampler.n;
-    const classes = this.classes;
+    const classes = this.shares.length;
     const features = new Float32Array(n * FEATURES);
     const histogram = new Array<number>(classes).fill(0);
     let confidence = 0;
-    const asked = this.perClass ? askedClasses(n, this.perClass.counts) : undefined;
+    const asked = this.asked ?? undefined;
     const hits = new Array<number>(classes).fill(0);
     await this.sampler.eachBatch(seed, pass.dispatches, async (first, count) => {
       features.set(((await gpu.read(pass.features)) as Float32Array).subarray(0, count * FEATURES), first * FEATURES);
@@ -167,12 +181,9 @@ export class GeneratorEvaluator {
         if (asked && asked[first + i] === best) hits[best]!++;
       }
     }, asked);
-    // A class's fair share: its share of the test images where the evaluator keeps their labels (a folder's classes need not be balanced).
-    const labels = this.reference.testLabels;
-    const fair = (k: number) => (labels ? (n * labels.filter((l) => l === k).length) / labels.length : n / classes);
     let conditional: ConditionalQuality | undefined;
     if (asked) {
-      const perClass = Array.from({ length: classes }, (_, k) => asked.filter((a) => a === k).length);
+      const perClass = countsOf(asked, classes);
       const sampleStats = statsByClass(features, asked, classes);
       const perClassFd = this.perClass!.test.map((test, k) => (test ? frechetDistance(sampleStats[k]!, test) : NaN));
       conditional = { accuracy: hits.reduce((a, b) => a + b, 0) / n, perClassSamples: perClass, perClassAccuracy: hits.map((h, k) => h / perClass[k]!), perClassFd };
@@ -188,7 +199,8 @@ export class GeneratorEvaluator {
       histogram,
       confidence: confidence / n,
       maxMinRatio: Math.max(...histogram) / Math.min(...histogram),
-      rareClasses: histogram.flatMap((c, k) => (c < fair(k) / 3 ? [k] : [])),
+      // A folder's classes need not be balanced: a class's fair share is its share of the test images.
+      rareClasses: histogram.flatMap((c, k) => (c < (n * this.shares[k]!) / 3 ? [k] : [])),
     };
   }
 }
