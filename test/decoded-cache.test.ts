@@ -13,6 +13,8 @@ import { loadTrainingData } from '../src/data/files.js';
 import { DataCacheError, DecodedCache } from '../src/data/decoded-cache.js';
 import { DecodePool } from '../src/data/decode-pool.js';
 import type { Worker } from 'node:worker_threads';
+import { parseSafetensors } from '../src/io/safetensors.js';
+import { cliInProcess } from './helpers/cli.js';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -96,6 +98,8 @@ describe('the decoded-set cache', () => {
     writeFileSync(pixels, bytes);
     const at = join(cache.dir, entry!);
     await expect(loadImageFolder(dir, { size: 16, cache })).rejects.toThrow(new DataCacheError(`decoded-image cache entry ${at} is corrupt (pixels.u8 does not match its SHA-256); delete it (rm -r ${at}), or run with --data-cache off`));
+    // Left on disk, the file is checked the same way, in chunks, before any image is read.
+    await expect(loadImageFolder(dir, { size: 16, cache, pixelsOnDisk: true })).rejects.toThrow(`decoded-image cache entry ${at} is corrupt (pixels.u8 does not match its SHA-256)`);
     writeFileSync(join(at, 'entry.json'), '{"format"');
     await expect(loadImageFolder(dir, { size: 16, cache })).rejects.toThrow(/entry\.json: .*JSON/);
   });
@@ -106,5 +110,34 @@ describe('the decoded-set cache', () => {
     await expect(loadTrainingData(folder(), { size: 16, cache: new DecodedCache(join(file, 'decoded')) })).rejects.toThrow(
       `--data-cache ${join(file, 'decoded')}: cannot write there (ENOTDIR); pass another directory, or --data-cache off to decode every run`,
     );
+  });
+
+  it('leaves a cached set on disk for a streamed run: the host holds no pixels, and the run is the in-memory run bit for bit', async () => {
+    const dir = folder();
+    const cacheDir = tmp('dcgan-cache-');
+    const cache = new DecodedCache(cacheDir);
+    const memory = await loadImageFolder(dir, { size: 32, cache });
+    const disk = await loadImageFolder(dir, { size: 32, cache, pixelsOnDisk: true });
+    expect(disk.set.pixels.length).toBe(0);
+    const per = 3 * 32 * 32;
+    const image = new Uint8Array(2 * per);
+    for (let k = 0; k < memory.set.count; k++) {
+      disk.set.onDisk!.read(k, image, per);
+      expect(Buffer.from(image.subarray(per)).equals(Buffer.from(memory.set.pixels.subarray(k * per, (k + 1) * per))), `image ${k}`).toBe(true);
+    }
+    // A streamed run from the entry on disk against one from memory (no cache): the same checkpoints.
+    const args = ['--backend', 'gles', '--data', dir, '--image-size', '32', '--batch-size', '3', '--max-steps', '6', '--shard-mib', '0.01'];
+    const [fromDisk, fromMemory] = [tmp('dcgan-disk-'), tmp('dcgan-memory-')];
+    const d = await cliInProcess('train', ...args, '--data-cache', cacheDir, '--out', fromDisk);
+    expect(d.code, d.err).toBe(0);
+    expect(d.out).toContain('left on disk (read shard by shard)');
+    expect(d.out).toMatch(/^stream   \d+ shards per epoch of 3 images .*; packed from .*pixels\.u8, so the host holds two shards, not the set$/m);
+    const m = await cliInProcess('train', ...args, '--data-cache', 'off', '--out', fromMemory);
+    expect(m.code, m.err).toBe(0);
+    for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) {
+      const read = (run: string) => parseSafetensors(new Uint8Array(readFileSync(join(run, 'checkpoints', 'latest', f))), f);
+      const [a, b] = [read(fromDisk), read(fromMemory)];
+      for (const [key, t] of a.tensors) expect(Buffer.from(t.bytes).equals(Buffer.from(b.tensors.get(key)!.bytes)), `${f} ${key}`).toBe(true);
+    }
   });
 });

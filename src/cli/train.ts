@@ -43,7 +43,7 @@ export function parseCheckpointEvery(value: string, source = '--checkpoint-every
  */
 export const TRAIN_FLAGS = {
   ...sectionFlags('Model and optimiser'),
-  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, which lowers FD (docs/quality.md). Flags win, so with it --lr sets G's rate alone`, { default: 'reference' }),
+  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, chosen on MNIST, where it lowers FD by half; on other data it is not yet measured to beat the reference (docs/quality.md, "Recipes for other data"). Flags win, so with it --lr sets G's rate alone`, { default: 'reference' }),
   conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   data: dataFlag('Data'),
@@ -243,7 +243,7 @@ function claimRunDir(outDir: string, v: TrainValues): void {
 /** The run's images (their channels and classes written into `config`), checked against what the run asks of them. */
 async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, data: string, say: (line: string) => void) {
   const channels = given.has('channels') || v.resume ? config.channels : undefined;
-  const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say, cache: dataCache(v['data-cache']) });
+  const { set, report } = await loadTrainingData(data, { size: config.imageSize, ...(channels ? { channels } : {}), strict: v['strict-data'], log: say, cache: dataCache(v['data-cache']), pixelsOnDisk: config.shardBytes !== null });
   config.channels = set.channels;
   if (config.conditional !== 'none') {
     const classes = set.classNames?.length ?? config.classes;
@@ -293,7 +293,7 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     const trainer = await GanTrainer.create(gpu, set, config);
     trainer.batchLimit = v['limit-batches'] ?? null;
     const shards = trainer.dataset?.streamed;
-    if (shards) say(`stream   ${trainer.dataset!.shardsPerEpoch} shards per epoch of ${shards.images} images (${((shards.images * set.pixels.length) / set.count / 2 ** 20).toFixed(1)} MiB), two on the GPU; the next is uploaded while one trains`);
+    if (shards) say(`stream   ${trainer.dataset!.shardsPerEpoch} shards per epoch of ${shards.images} images (${((shards.images * set.channels * set.height * set.width) / 2 ** 20).toFixed(1)} MiB), two on the GPU; the next is uploaded while one trains${set.onDisk ? `; packed from ${set.onDisk.file}, so the host holds two shards, not the set` : ''}`);
     if (v.resume) {
       loadRun(v.resume, trainer);
       say(`resumed  ${v.resume} at epoch ${trainer.epoch}, batch ${trainer.batchIndex}, step ${trainer.globalStep}`);

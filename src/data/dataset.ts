@@ -8,7 +8,8 @@
  * uploaded into one of two GPU buffers, the next shard while the current one trains. A batch
  * then gathers the same images in the same order as from the whole set, so a streamed run is
  * bit-identical to an in-memory one, and resumes exactly. Host memory: the set at model size
- * plus two packed shards.
+ * plus two packed shards, or only the two shards when the set's pixels stay on disk
+ * (ImageSet.onDisk: a decoded-cache entry, read image by image as each shard is packed).
  */
 import type { Gpu } from '../gpu/gpu.js';
 import type { Dispatch } from '../gpu/kernel.js';
@@ -80,7 +81,8 @@ export class GpuDataset {
     const owned = [order, table.buffer, params, batch.buffer];
     let streamed: Streamed | null = null;
     let gather: Dispatch;
-    if (set.pixels.byteLength <= shardBytes) {
+    // A set whose pixels stay on disk is always streamed: the host holds two packed shards of it.
+    if (!set.onDisk && set.pixels.byteLength <= shardBytes) {
       // Bytes, 4 per u32 word (the tail word zero-padded).
       const padded = new Uint8Array(Math.ceil(set.pixels.byteLength / 4) * 4);
       padded.set(set.pixels);
@@ -214,9 +216,11 @@ export class GpuDataset {
     const first = shard * s.images;
     const n = Math.min(s.images, this.set.count - first);
     const packed = new Uint8Array(Math.ceil((n * per) / 4) * 4);
+    const { pixels, onDisk } = this.set;
     for (let i = 0; i < n; i++) {
       const k = order[first + i]!;
-      packed.set(this.set.pixels.subarray(k * per, (k + 1) * per), i * per);
+      if (onDisk) onDisk.read(k, packed, i * per);
+      else packed.set(pixels.subarray(k * per, (k + 1) * per), i * per);
     }
     this.gpu.device.queue.writeBuffer(s.buffers[key % 2]!, 0, packed);
     s.holds[key % 2] = key;

@@ -16,6 +16,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageSet } from './idx.js';
 import type { FolderOptions, FolderReport } from './image-folder.js';
+import { openPixelFile } from './pixel-file.js';
 
 /** Bumped whenever resizing or the entry layout changes what an entry holds; the decoders' versions go with it. */
 const require = createRequire(import.meta.url);
@@ -66,8 +67,11 @@ export class DecodedCache {
     return sha256([FORMAT, root, optionsKey(o), ...stamps].join('\n'));
   }
 
-  /** The set and report stored under `key`, checked whole; null when there is none. */
-  read(key: string): { set: ImageSet; report: FolderReport } | null {
+  /**
+   * The set and report stored under `key`, checked whole; null when there is none. `onDisk`: the
+   * pixels stay in the entry's file (checked in chunks, then read image by image: ImageSet.onDisk).
+   */
+  read(key: string, onDisk = false): { set: ImageSet; report: FolderReport } | null {
     const at = join(this.dir, key);
     if (!existsSync(at)) return null;
     const corrupt = (why: string) => new DataCacheError(`decoded-image cache entry ${at} is corrupt (${why}); delete it (rm -r ${at}), or run with --data-cache off`);
@@ -85,8 +89,12 @@ export class DecodedCache {
       if (!bytes || sha256(bytes) !== entry.sha256[name]) throw corrupt(`${name}.u8 ${bytes ? 'does not match its SHA-256' : 'missing'}`);
       return bytes;
     };
-    const set: ImageSet = { ...entry.set, pixels: load('pixels'), labels: load('labels') };
-    if (set.pixels.length !== set.count * set.channels * set.height * set.width || set.labels.length !== set.count) throw corrupt('sizes do not match its count');
+    const perImage = entry.set.channels * entry.set.height * entry.set.width;
+    const pixels = onDisk
+      ? { pixels: new Uint8Array(0), onDisk: openPixelFile(join(at, 'pixels.u8'), entry.set.count, perImage, entry.sha256.pixels, corrupt) }
+      : { pixels: load('pixels') };
+    const set: ImageSet = { ...entry.set, ...pixels, labels: load('labels') };
+    if ((!onDisk && set.pixels.length !== set.count * perImage) || set.labels.length !== set.count) throw corrupt('sizes do not match its count');
     const report: FolderReport = { ...entry.report, sizes: new Map(entry.report.sizes), modes: new Map(entry.report.modes) };
     return { set, report };
   }

@@ -62,8 +62,11 @@ function listFiles(dir: string, report: FolderReport, seen: Set<string>): Array<
   return files;
 }
 
-/** Node's load options: decoding threads (default one per core) and the decoded-set cache (null: none). */
-export type NodeFolderOptions = FolderOptions & { threads?: number; cache?: DecodedCache | null };
+/**
+ * Node's load options: decoding threads (default one per core), the decoded-set cache (null:
+ * none) and whether a cached set's pixels may stay on disk (ImageSet.onDisk; a streamed run).
+ */
+export type NodeFolderOptions = FolderOptions & { threads?: number; cache?: DecodedCache | null; pixelsOnDisk?: boolean };
 
 /**
  * Loads the folder at `root` as an ImageSet of size x size images with `channels` channels
@@ -77,9 +80,9 @@ export async function loadImageFolder(root: string, o: NodeFolderOptions): Promi
   const all = listed.map((f) => f.path);
   const key = o.cache?.key(realpathSync(root), listed.map((f) => f.stamp), o);
   if (o.cache && key) {
-    const hit = o.cache.read(key);
+    const hit = o.cache.read(key, o.pixelsOnDisk);
     if (hit) {
-      o.log?.(`cache    ${hit.set.count} images of ${root} decoded by an earlier run, read from ${join(o.cache.dir, key)}`);
+      o.log?.(`cache    ${hit.set.count} images of ${root} decoded by an earlier run, ${hit.set.onDisk ? 'left on disk (read shard by shard)' : 'read'} from ${join(o.cache.dir, key)}`);
       return hit;
     }
   }

@@ -80,6 +80,20 @@ export interface ImageSet {
   source: string;
   /** What label k means (conditional models); absent: the digits. */
   classNames?: readonly string[];
+  /**
+   * Where the pixels stay when they are not in `pixels` (then empty): a decoded-cache file read
+   * image by image (train --shard-mib on a cached folder). Only GpuDataset's streamed mode reads
+   * such a set.
+   */
+  onDisk?: PixelSource;
+}
+
+/** Pixels read image by image from elsewhere than memory (src/data/pixel-file.ts). */
+export interface PixelSource {
+  /** For messages. */
+  file: string;
+  /** Copies image `index` (channels * height * width bytes) into `into` at byte `at`. */
+  read(index: number, into: Uint8Array, at: number): void;
 }
 
 /** Checks that an image file and a label file belong together. */

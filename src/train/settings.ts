@@ -116,7 +116,7 @@ export const SETTINGS = {
   ndf: setting({ codec: intCodec(1), default: 64, flag: 'ndf', section: 'Model and optimiser', help: "dcgan: D's base width (1, 2 ... size/8 times it: 1, 2, 4, 8 at 64)", meta: { key: 'ndf', when: (c) => isDcgan(c.arch as Arch) }, resume: 'kept' }),
   shardBytes: setting({
     codec: orNone(mibCodec(), null, 'all'), default: null, flag: 'shard-mib', section: 'Data', shownDefault: 'all on the GPU where they fit one buffer binding, else the largest shards that do',
-    help: 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once',
+    help: 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once. An image folder read from the decoded cache then stays on disk, read shard by shard: the host holds two shards, not the set',
     resume: 'free',
   }),
   matmul: setting({ codec: choiceCodec(['auto', ...MATMUL_VARIANTS] as const), default: 'auto', flag: 'matmul', section: 'GPU', help: 'matmul variant: auto picks the fastest that fits each shape', resume: 'free' }),
