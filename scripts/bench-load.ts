@@ -1,9 +1,9 @@
 /**
  * Loading speed of an image folder as `train --data DIR` loads it (src/data/folder.ts): the first
  * load (decoding + resizing) on one thread and on one per core, then a second load from the
- * decoded-set cache; each the median of --runs. Without --dir it first writes --count PNGs (or
- * JPEGs: --format jpeg) of --side x --side pixels (70 distinct coloured shapes, not timed) into a
- * temporary folder.
+ * decoded-set cache, read into memory and left on disk (as a streamed run loads it); each the
+ * median of --runs. Without --dir it first writes --count PNGs (or JPEGs: --format jpeg) of
+ * --side x --side pixels (70 distinct coloured shapes, not timed) into a temporary folder.
  *
  *   npm run bench:load -- [--dir DIR] [--count 20000] [--side 64] [--size 64] [--runs 3] [--format png]
  */
@@ -52,7 +52,7 @@ console.log(`cpu      ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().leng
 const cacheDir = mkdtempSync(join(tmpdir(), 'bench-load-cache-'));
 
 /** The median of --runs loads with `o`. */
-async function timed(label: string, o: { threads: number; cache: DecodedCache | null }): Promise<number> {
+async function timed(label: string, o: { threads: number; cache: DecodedCache | null; pixelsOnDisk?: boolean }): Promise<number> {
   const times: number[] = [];
   let n = 0;
   for (let r = 0; r < runs; r++) {
@@ -71,6 +71,8 @@ const all = await timed(`first load, ${threads} threads`, { threads, cache: null
 const cache = new DecodedCache(cacheDir);
 await loadImageFolder(dir, { size, channels: 3, threads, cache }); // fills the cache
 const cached = await timed('second load (cache)', { threads, cache });
-console.log(`ratios   ${threads} threads ${(one / all).toFixed(2)}x one thread; the cached load ${(all / cached).toFixed(1)}x faster than the first (${threads} threads)`);
+// As a streamed run (--shard-mib) loads it: checked, then left on disk for its shards.
+const onDisk = await timed('second load (cache, on disk)', { threads, cache, pixelsOnDisk: true });
+console.log(`ratios   ${threads} threads ${(one / all).toFixed(2)}x one thread; the cached load ${(all / cached).toFixed(1)}x faster than the first (${threads} threads), left on disk ${(all / onDisk).toFixed(1)}x`);
 rmSync(cacheDir, { recursive: true, force: true });
 if (made) rmSync(made, { recursive: true, force: true });
