@@ -11,6 +11,7 @@
  * are the features FD and KID compare; its softmax gives class histograms and confidence.
  */
 import { DIGITS } from '../data/classes.js';
+import { metadataClassNames } from '../model/sample.js';
 import { Adam } from '../backprop/adam.js';
 import { softmaxCrossEntropy } from '../backprop/loss.js';
 import type { Gpu } from '../gpu/gpu.js';
@@ -301,16 +302,7 @@ export interface EvaluatorInfo {
 /** An evaluator's class names: its metadata's, the digits for the MNIST classifier, else null. */
 function evaluatorClassNames({ spec, metadata }: EvaluatorInfo, evaluator: string): string[] | null {
   if (metadata.class_names === undefined) return spec === MNIST_EVALUATOR ? [...DIGITS] : null;
-  let names: unknown;
-  try {
-    names = JSON.parse(metadata.class_names);
-  } catch {
-    names = null;
-  }
-  if (!Array.isArray(names) || names.length !== spec.classes || names.some((n) => typeof n !== 'string')) {
-    throw new Error(`${evaluator}: metadata "class_names": expected a JSON list of ${spec.classes} names, found ${JSON.stringify(metadata.class_names)}`);
-  }
-  return names as string[];
+  return metadataClassNames(metadata, spec.classes, evaluator);
 }
 
 /**

@@ -90,13 +90,18 @@ export function generatorSpec(tensors: ReadonlyMap<string, { shape: number[] }>,
 export function checkpointClassNames(meta: Record<string, string>, file: string): string[] | null {
   if (meta.conditional === undefined || meta.conditional === 'none') return null;
   const classes = Number(meta.classes);
+  if (!Number.isSafeInteger(classes) || classes < 2) throw new SafetensorsError(file, `metadata "classes": expected an integer >= 2 for a conditional model, found ${JSON.stringify(meta.classes ?? null)}`);
+  return metadataClassNames(meta, classes, file);
+}
+
+/** A file's metadata "class_names": a JSON list of `classes` names, or the error naming the file and what it found. */
+export function metadataClassNames(meta: Record<string, string>, classes: number, file: string): string[] {
   let names: unknown;
   try {
     names = JSON.parse(meta.class_names ?? 'null');
   } catch {
     names = null;
   }
-  if (!Number.isSafeInteger(classes) || classes < 2) throw new SafetensorsError(file, `metadata "classes": expected an integer >= 2 for a conditional model, found ${JSON.stringify(meta.classes ?? null)}`);
   if (!Array.isArray(names) || names.length !== classes || names.some((n) => typeof n !== 'string')) {
     throw new SafetensorsError(file, `metadata "class_names": expected a JSON list of ${classes} names, found ${JSON.stringify(meta.class_names ?? null)}`);
   }
