@@ -61,6 +61,11 @@ describe('the settings table', () => {
     expect(recipeValues('improved')).toEqual({ lr: 4e-4, lrD: 1e-4, init: 'dcgan', realLabel: 0.9 });
     expect(recipeAsFlags('improved')).toBe('--lr 0.0004 --lr-d 0.0001 --init dcgan --real-label 0.9');
     expect(config(['--recipe', 'improved', '--lr', '0.001'])).toMatchObject({ lr: 1e-3, lrD: 1e-4, init: 'dcgan', realLabel: 0.9 });
+    // A row without a flag of its own shows as the flags that set it.
+    expect(recipeValues('classes')).toEqual({ conditional: 'projection' });
+    expect(recipeAsFlags('classes')).toBe('--conditional');
+    expect(config(['--recipe', 'classes'])).toEqual({ ...REFERENCE_CONFIG, conditional: 'projection' });
+    expect(config(['--recipe', 'classes', '--head', 'acgan'])).toMatchObject({ conditional: 'acgan', lr: 2e-4 });
   });
 
   it("applies each row's resume rule", () => {

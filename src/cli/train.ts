@@ -43,7 +43,7 @@ export function parseCheckpointEvery(value: string, source = '--checkpoint-every
  */
 export const TRAIN_FLAGS = {
   ...sectionFlags('Model and optimiser'),
-  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, chosen on MNIST, where it lowers FD by half; on other data it is not yet measured to beat the reference (docs/quality.md, "Recipes for other data"). Flags win, so with it --lr sets G's rate alone`, { default: 'reference' }),
+  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, for MNIST-like data (small grey images, centred), where it halves FD, and chosen there alone: on an icon folder it is not measured to beat the reference; classes: ${recipeAsFlags('classes')} on the reference's settings, for data with classes (class subfolders, or MNIST's labels), below the reference on every set measured (docs/quality.md, "Recipes for other data"). Flags win, so with improved --lr sets G's rate alone`, { default: 'reference' }),
   conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   data: dataFlag('Data'),
@@ -248,7 +248,8 @@ async function runData(v: TrainValues, given: Set<string>, config: TrainConfig, 
   if (config.conditional !== 'none') {
     const classes = set.classNames?.length ?? config.classes;
     if (v.resume && classes !== config.classes) throw new Error(`${set.source}: ${classes} classes; the checkpoint in ${v.resume} was trained on ${config.classes}`);
-    if (classes < 2) throw new Error(`${set.source}: --conditional needs at least 2 classes (class subfolders); found ${classes}`);
+    const asker = given.has('conditional') || given.has('head') || v.resume ? '--conditional' : `--recipe ${v.recipe} (a conditional model)`;
+    if (classes < 2) throw new Error(`${set.source}: ${asker} needs at least 2 classes (class subfolders); found ${classes}`);
     config.classes = classes;
   }
   if (v.evaluator !== undefined && v['eval-every'] === undefined) throw new UsageError('--evaluator: it scores with --eval-every N; add that');

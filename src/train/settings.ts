@@ -13,7 +13,7 @@ import { boolCodec, choiceCodec, subsetCodec, intChoiceCodec, intCodec, mibCodec
 import { ARCHS, INIT_SCHEMES, isDcgan, type Arch } from '../model/models.js';
 import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
-import { HEADS } from '../shaders/conditional.js';
+import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
 import { AUGMENTS, type Augment } from '../shaders/augment.js';
 import { MATMUL_VARIANTS } from '../shaders/matmul.js';
 import { CONV_PATHS } from '../layers/plan.js';
@@ -21,7 +21,7 @@ import { TUNE_MODES } from '../layers/matmul-tuner.js';
 import { baseRates } from './lr-schedule.js';
 
 /** The recipes' names (`train --recipe`); `reference` is the table's defaults, the notebook bit for bit. */
-export const RECIPE_NAMES = ['reference', 'improved'] as const;
+export const RECIPE_NAMES = ['reference', 'improved', 'classes'] as const;
 export type Recipe = (typeof RECIPE_NAMES)[number];
 
 /** Where a resumed run stands, for settings whose change is allowed only before they take effect. */
@@ -61,6 +61,8 @@ export interface Setting<T> {
   readonly resume: ResumeRule<NoInfer<T>>;
   /** The recipes' values, where a recipe differs from the reference. */
   readonly recipes?: Partial<Record<Recipe, NoInfer<T>>>;
+  /** A value as the flags that set it, for a row without a flag of its own (see `conditional`). */
+  readonly asFlags?: (value: NoInfer<T>) => string;
 }
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
@@ -106,7 +108,8 @@ export const SETTINGS = {
     resume: lrDecayRule,
   }),
   // Set by --conditional and --head (src/cli/train.ts), the page's model menu: no flag of its own.
-  conditional: setting({ codec: choiceCodec(['none', ...HEADS] as const), default: 'none', section: 'Model and optimiser', help: "class-conditional G and D with this head for D (src/shaders/conditional.ts), or none: the reference's unconditional pair", meta: { key: 'conditional', when: conditionalOnly }, resume: 'kept' }),
+  conditional: setting({ codec: choiceCodec(['none', ...HEADS] as const), default: 'none', section: 'Model and optimiser', help: "class-conditional G and D with this head for D (src/shaders/conditional.ts), or none: the reference's unconditional pair", meta: { key: 'conditional', when: conditionalOnly }, resume: 'kept', recipes: { classes: 'projection' },
+    asFlags: (head) => (head === 'none' ? '' : head === DEFAULT_HEAD ? '--conditional' : `--conditional --head ${head}`) }),
   // The data's class count (the data's labels are 0 .. classes - 1): no flag.
   classes: setting({ codec: intCodec(2), default: 10, section: 'Model and optimiser', help: 'classes of a conditional model', meta: { key: 'classes', when: conditionalOnly }, resume: 'kept' }),
   arch: setting({ codec: choiceCodec(ARCHS), default: 'reference', flag: 'arch', section: 'Model and optimiser', help: "the model: reference, the notebook's pair (28x28, or 32x32 with --image-size 32); dcgan, pytorch/examples' dcgan (at 64x64 its model exactly: five transposed convolutions; widths --ngf, --ndf; its weights_init, i.e. --init dcgan), at 32, 64, 128 or 256 pixels (--image-size), one stride-2 block per doubling; dcgan64: dcgan at 64", meta: { key: 'arch', when: shapeNamed }, resume: 'kept' }),
@@ -158,7 +161,8 @@ export function recipeValues(recipe: Recipe): Partial<TrainConfig> {
 
 /** A recipe as the flags it amounts to (for --help): `--init dcgan --lr 0.0004 ...`. */
 export function recipeAsFlags(recipe: Recipe): string {
-  return ROWS.flatMap(([k, s]) => (s.recipes && recipe in s.recipes ? [`--${s.flag ?? k} ${s.codec.format(s.recipes[recipe])}`] : [])).join(' ');
+  const asFlags = (k: SettingKey, s: Setting<unknown>, v: unknown) => (s.asFlags ? s.asFlags(v) : `--${s.flag ?? k} ${s.codec.format(v)}`);
+  return ROWS.flatMap(([k, s]) => (s.recipes && recipe in s.recipes ? [asFlags(k, s, s.recipes[recipe])] : [])).join(' ');
 }
 
 /** Rejects a config with a field out of its range (NaN and Infinity included), naming the field. */
