@@ -22,12 +22,13 @@ import { FILES } from '../src/model/state-dict.js';
 import { latestCheckpoint } from '../src/checkpoints/run-files.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { seeded } from './helpers/seeded.js';
+import { ENV as CLI_ENV } from './helpers/cli.js';
 
 const KILLS = 20;
 // 3 epochs x 5 batches of 8 = 15 steps, a checkpoint after every step: saves are a large share of the time.
 const RUN = ['--backend', 'gles', '--batch-size', '8', '--limit-batches', '5', '--epochs', '3', '--log-every', '1', '--checkpoint-every', '1', '--keep', '2', '--seed', '3'];
 const WORKER = 'dist/cli/main.js';
-const env = { ...process.env, WEBGPU_DCGAN_TUNE: 'off' };
+const env = { ...process.env, ...CLI_ENV };
 const tmp = () => mkdtempSync(join(tmpdir(), 'dcgan-kill-'));
 
 function metricsSteps(dir: string): number[] {

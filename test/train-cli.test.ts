@@ -14,7 +14,7 @@ import { parseSafetensors, serializeSafetensors, tensorValues } from '../src/io/
 import { INIT_STREAMS, generator, initialValues } from '../src/model/models.js';
 import { loadImageSet } from '../src/data/files.js';
 import { loadFixture } from './helpers/fixtures.js';
-import { cliInProcess } from './helpers/cli.js';
+import { ENV as CLI_ENV, cliInProcess } from './helpers/cli.js';
 
 const SMALL = ['--backend', 'gles', '--batch-size', '8', '--log-every', '1'];
 
@@ -201,7 +201,7 @@ describe('train', { timeout: 300_000 }, () => {
   async function startLongRun(entry: 'bin' | 'worker', ...extra: string[]) {
     const out = tmp();
     const script = entry === 'bin' ? 'bin/webgpu-dcgan.js' : 'dist/cli/main.js';
-    const child = spawn(process.execPath, [script, 'train', ...SMALL, '--max-steps', '100000', '--out', out, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
+    const child = spawn(process.execPath, [script, 'train', ...SMALL, '--max-steps', '100000', '--out', out, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...CLI_ENV } });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
@@ -300,7 +300,7 @@ describe('train', { timeout: 300_000 }, () => {
 
   it('refuses a second trainer on a run directory in use, and takes over a lock a killed run left', async () => {
     const out = tmp();
-    const first = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: 'ignore', env: { ...process.env, WEBGPU_DCGAN_TUNE: 'off' } });
+    const first = spawn(process.execPath, ['bin/webgpu-dcgan.js', 'train', ...SMALL, '--max-steps', '100000', '--out', out], { stdio: 'ignore', env: { ...process.env, ...CLI_ENV } });
     const deadline = Date.now() + 120_000;
     while (!existsSync(join(out, 'metrics.jsonl')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const second = await run('train', ...SMALL, '--max-steps', '1', '--out', out);

@@ -17,7 +17,7 @@ import { makeGrid } from '../src/image/images.js';
 import { sampleImages } from '../src/model/sample.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { GanTrainer } from '../src/train/trainer.js';
-import { TEST_CONFIG } from './helpers/config.js';
+import { QUICK_ROUTE, QUICK_ROUTE_URL, TEST_CONFIG } from './helpers/config.js';
 import { loadImageSet } from '../src/data/files.js';
 import { launchChromium } from './helpers/browser.js';
 import { makeShapesFolder } from '../scripts/make-shapes.js';
@@ -44,6 +44,9 @@ afterAll(async () => {
   await new Promise<void>((r) => server?.httpServer.close(() => r()));
 });
 
+// The first training page runs the default route, as a visitor's page does; the others test the
+// page's controls, stores and data on the quick-compiling route (QUICK_ROUTE: seconds of
+// compilation instead of about two minutes per page on SwiftShader), Node's side with them.
 // Tests that train in the page wait up to 240 s for it (SwiftShader compiles every kernel of
 // two plans, in the page and in Node, on a shared 2-core machine): their own limit must allow it
 // (the first of them took 274 s and then over 300 s on a 2-core EPYC, the Node side compiling after the page).
@@ -115,7 +118,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=3&autostart=1&logEvery=1&refresh=1&checkpointEvery=2&tune=off&shipped=0`);
+    await page.goto(`${url}?batch=8&seed=3&autostart=1&logEvery=1&refresh=1&checkpointEvery=2&tune=off&shipped=0&${QUICK_ROUTE_URL}`);
     await page.waitForFunction(() => ((window as any).__dcgan.savedStep ?? 0) >= 2, undefined, { timeout: 240_000 });
     await page.evaluate(() => (window as any).__dcganTest.loseDevice());
     await page.waitForFunction(() => (window as any).__dcgan.error, undefined, { timeout: 60_000 });
@@ -130,7 +133,7 @@ describe('web page', () => {
 
     // The checkpoint was also kept in IndexedDB: a reload (a new device) offers it and resumes it exactly.
     const saved = state.savedStep as number;
-    await page.goto(`${url}?batch=8&seed=3&logEvery=1&refresh=1&steps=${saved + 1}&tune=off&shipped=0`);
+    await page.goto(`${url}?batch=8&seed=3&logEvery=1&refresh=1&steps=${saved + 1}&tune=off&shipped=0&${QUICK_ROUTE_URL}`);
     await page.waitForFunction(() => (window as any).__dcgan.storedStep !== undefined, undefined, { timeout: 120_000 });
     expect(await page.evaluate(() => (window as any).__dcgan.storedStep)).toBe(saved);
     expect(await page.textContent('#stored-status')).toContain(`a run at step ${saved}`);
@@ -142,7 +145,7 @@ describe('web page', () => {
     expect(resumed.resumedStep).toBe(saved);
     expect(resumed.step).toBe(saved + 1);
     // The resumed step's losses are the uninterrupted run's (the Node trainer, same seed and batch).
-    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 3 });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, ...QUICK_ROUTE, batchSize: 8, seed: 3 });
     let node = null;
     for (let s = 0; s <= saved; s++) node = await trainer.stats(await trainer.step());
     const web = resumed.losses.find((p: { step: number }) => p.step === saved + 1);
@@ -231,7 +234,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=8&seed=4&steps=2&autostart=1&refresh=1&tune=off&conditional=projection&shipped=0`);
+    await page.goto(`${url}?batch=8&seed=4&steps=2&autostart=1&refresh=1&tune=off&conditional=projection&shipped=0&${QUICK_ROUTE_URL}`);
     await page.waitForFunction(() => (window as any).__dcgan.done || (window as any).__dcgan.error, undefined, { timeout: 240_000 });
     const state = await page.evaluate(() => (window as any).__dcgan);
     expect(state.error, state.error).toBeUndefined();
@@ -249,7 +252,7 @@ describe('web page', () => {
     await page.click('#class-7');
     await page.waitForFunction(() => (window as any).__dcgan.drawnLabel === 7, undefined, { timeout: 120_000 });
     const web = await page.evaluate(() => Array.from((window as any).__dcgan.samples as Float32Array));
-    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, batchSize: 8, seed: 4, conditional: 'projection' });
+    const trainer = await GanTrainer.create(gpu(), set, { ...TEST_CONFIG, ...QUICK_ROUTE, batchSize: 8, seed: 4, conditional: 'projection' });
     await trainer.step();
     await trainer.step();
     const node = await sampleImages(gpu(), trainer.G, 25, 0, { classes: 10, labels: new Array(25).fill(7) });
@@ -273,7 +276,7 @@ describe('web page', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${url}?batch=4&seed=5&steps=2&logEvery=1&refresh=1&tune=off&shipped=0`);
+    await page.goto(`${url}?batch=4&seed=5&steps=2&logEvery=1&refresh=1&tune=off&shipped=0&${QUICK_ROUTE_URL}`);
     await page.waitForFunction(() => !(document.getElementById('start') as HTMLButtonElement).disabled, undefined, { timeout: 120_000 });
     await page.setInputFiles('#folder', folder);
     await page.selectOption('#arch', 'reference-32');
@@ -295,7 +298,7 @@ describe('web page', () => {
       return { width: c.width, colour };
     });
     expect(grid).toEqual({ width: 4 * 34 + 2, colour: true });
-    const trainer = await GanTrainer.create(gpu(), { ...node.set, source: 'shapes' }, { ...TEST_CONFIG, batchSize: 4, seed: 5, imageSize: 32, channels: 3 });
+    const trainer = await GanTrainer.create(gpu(), { ...node.set, source: 'shapes' }, { ...TEST_CONFIG, ...QUICK_ROUTE, batchSize: 4, seed: 5, imageSize: 32, channels: 3 });
     for (let s = 0; s < 2; s++) {
       const ours = await trainer.stats(await trainer.step());
       const web = state.losses[s];

@@ -65,11 +65,11 @@ export class PlanProgress {
 }
 
 /** A trainer holding a stored run's state (its plan not built yet). */
-export async function trainerFromStored(gpu: Gpu, data: DataPicker, from: SavedRun, tune: Tune): Promise<GanTrainer> {
+export async function trainerFromStored(gpu: Gpu, data: DataPicker, from: SavedRun, tune: Tune, route: Pick<TrainConfig, 'matmul' | 'conv'>): Promise<GanTrainer> {
   const files = new Map(from.files.map(([name, bytes]) => [name, { file: `stored ${name}`, bytes }]));
   const opt = files.get(FILES.optimizer);
   if (!opt) throw new Error(`the stored run lacks ${FILES.optimizer}`);
-  const config = { ...REFERENCE_CONFIG, ...runConfigFromMetadata(parseSafetensors(opt.bytes, opt.file).metadata, opt.file), tune };
+  const config = { ...REFERENCE_CONFIG, ...runConfigFromMetadata(parseSafetensors(opt.bytes, opt.file).metadata, opt.file), tune, ...route };
   const trainer = await GanTrainer.create(gpu, await data.dataFor(config.imageSize, config.channels), config);
   loadRunState(files, trainer, 'the stored checkpoint');
   return trainer;

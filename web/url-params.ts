@@ -2,7 +2,7 @@
  * The page's URL parameters (used by the tests, handy for demos), each checked with the
  * library's own checks like the CLI's flags: batch, seed, steps (stop after), refresh (grid every
  * N steps), logEvery, checkpointEvery, conditional (projection or acgan), the training settings
- * of PAGE_SETTINGS under their flags' names (`lr`, `lr-d`, `loss`, `real-label`, `tune`...,
+ * of PAGE_SETTINGS under their flags' names (`lr`, `lr-d`, `loss`, `real-label`, `tune`, `conv`...,
  * src/train/settings.ts), and the switches data (base URL of the IDX files), autostart=1 and
  * shipped=0 (no shipped generator drawn on opening).
  */
@@ -11,7 +11,7 @@ import { HEADS } from '../src/shaders/conditional.js';
 import { REFERENCE_CONFIG, settingsFromParams, type SettingKey } from '../src/train/settings.js';
 
 /** The training settings a URL may set (the form sets the model, its size and width, batch and seed). */
-export const PAGE_SETTINGS: readonly SettingKey[] = ['lr', 'lrD', 'beta1', 'beta2', 'init', 'loss', 'realLabel', 'ema', 'lrDecayFrom', 'epochs', 'tune'];
+export const PAGE_SETTINGS: readonly SettingKey[] = ['lr', 'lrD', 'beta1', 'beta2', 'init', 'loss', 'realLabel', 'ema', 'lrDecayFrom', 'epochs', 'tune', 'matmul', 'conv'];
 
 const params = new URLSearchParams(location.search);
 
@@ -28,6 +28,8 @@ export function readSettings() {
   const training = settingsFromParams(params, PAGE_SETTINGS);
   return {
     tune: training.tune ?? REFERENCE_CONFIG.tune,
+    /** The kernels' route, which a stored run resumed in this page takes too (it is not saved with a run). */
+    route: { matmul: training.matmul ?? REFERENCE_CONFIG.matmul, conv: training.conv ?? REFERENCE_CONFIG.conv },
     batch: intParam('batch', 64),
     seed: intParam('seed', 0, 0),
     maxSteps: params.has('steps') ? intParam('steps', 0) : null,

@@ -122,14 +122,14 @@ export const SETTINGS = {
     help: 'stream the images to the GPU in shards of at most X MiB (fractions too), two resident at a time, the next uploaded while the current one trains: the same results as all at once. An image folder read from the decoded cache then stays on disk, read shard by shard: the host holds two shards, not the set',
     resume: 'free',
   }),
-  matmul: setting({ codec: choiceCodec(['auto', ...MATMUL_VARIANTS] as const), default: 'auto', flag: 'matmul', section: 'GPU', help: 'matmul variant: auto picks the fastest that fits each shape', resume: 'free' }),
+  matmul: setting({ codec: choiceCodec(['auto', ...MATMUL_VARIANTS] as const), default: 'auto', flag: 'matmul', section: 'GPU', env: 'WEBGPU_DCGAN_MATMUL', shownDefault: '$WEBGPU_DCGAN_MATMUL or auto', help: 'matmul variant: auto picks the fastest that fits each shape', resume: 'free' }),
   tune: setting({
     codec: choiceCodec(TUNE_MODES, 'MODE'), default: 'quick', flag: 'tune', section: 'GPU', env: 'WEBGPU_DCGAN_TUNE', shownDefault: '$WEBGPU_DCGAN_TUNE or quick',
     help: 'how auto picks a matmul variant (and an implicit conv GEMM\'s register block) per shape: timed once per adapter and shape and cached (quick: a short list; full: every variant), or a fixed table (off). The cache is $WEBGPU_DCGAN_TUNE_CACHE or ~/.cache/webgpu-dcgan/matmul-tune.json',
     resume: 'free',
   }),
   conv: setting({
-    codec: choiceCodec(CONV_PATHS, 'PATH'), default: 'auto', flag: 'conv', section: 'GPU', resume: 'free',
+    codec: choiceCodec(CONV_PATHS, 'PATH'), default: 'auto', flag: 'conv', section: 'GPU', env: 'WEBGPU_DCGAN_CONV', shownDefault: '$WEBGPU_DCGAN_CONV or auto', resume: 'free',
     help: "convolutions as implicit GEMMs that read and write NCHW tensors, or as im2col/col2im + matmul (4x the memory per image); auto: implicit except the 1-channel layers, where explicit is faster and costs no extra memory, and on CPU adapters the weight gradients through im2col where its buffer fits a binding (faster there; on llvmpipe that col also carries Conv2d's forward and ConvTranspose2d's dx as GEMMs), except at batches that are multiples of 4, where the weight gradients (and on llvmpipe all three products) read batch-innermost copies of the input and dy instead (vec4 loads along the batch, no col)",
   }),
   diffaug: setting({

@@ -8,6 +8,7 @@
 import { lendGpus } from '../../src/gpu/gpu.js';
 import type { Backend } from '../../src/gpu/backend.js';
 import { sharedGpu } from './gpu.js';
+import { QUICK_ROUTE_ENV } from './config.js';
 
 export interface CliResult {
   code: number | null;
@@ -15,8 +16,12 @@ export interface CliResult {
   err: string;
 }
 
-/** Matmul variants from the fixed table, as the tests' subprocesses run: bit-for-bit comparisons between runs must not depend on timing races. */
-const ENV = { WEBGPU_DCGAN_TUNE: 'off' };
+/**
+ * As the tests' subprocesses run: no timed tuning (bit-for-bit comparisons between runs must not
+ * depend on timing races), and the quick-compiling route (QUICK_ROUTE; a test of the default
+ * route passes --conv auto --matmul auto).
+ */
+export const ENV = { WEBGPU_DCGAN_TUNE: 'off', ...QUICK_ROUTE_ENV };
 
 const COMMANDS: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   train: () => import('../../src/cli/train.js'),
