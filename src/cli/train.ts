@@ -43,7 +43,7 @@ export function parseCheckpointEvery(value: string, source = '--checkpoint-every
  */
 export const TRAIN_FLAGS = {
   ...sectionFlags('Model and optimiser'),
-  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, for MNIST-like data (small grey images, centred), where it halves FD, and chosen there alone: on an icon folder it is not measured to beat the reference; classes: ${recipeAsFlags('classes')} on the reference's settings, for data with classes (class subfolders, or MNIST's labels), below the reference on every set measured (docs/quality.md, "Recipes for other data"). Flags win, so with improved --lr sets G's rate alone`, { default: 'reference' }),
+  recipe: choice(RECIPE_NAMES, `a set of defaults: reference, the notebook bit for bit; improved: ${recipeAsFlags('improved')}, for MNIST-like data (small grey images, centred), where it halves FD (chosen there alone, not measured elsewhere); classes: ${recipeAsFlags('classes')} on the reference's settings, for data with classes (class subfolders, or MNIST's labels), below the reference on every set measured (docs/quality.md, "Recipes for other data"). Flags win, so with improved --lr sets G's rate alone`, { default: 'reference' }),
   conditional: bool("train a class-conditional pair on the data's labels: G draws the class it is given, D judges image and class (sample --class K draws one class; each grid shows one class per row)"),
   head: choice(HEADS, "D's conditioning with --conditional: projection (logit = psi(phi(x)) + <embed(y), phi(x)>, Miyato & Koyama 2018) or acgan (an auxiliary classifier head with a cross-entropy term, Odena et al. 2017)", { shownDefault: DEFAULT_HEAD }),
   data: dataFlag('Data'),
