@@ -4,7 +4,7 @@
  * the CLI's flags and --help, the recipes, the page's URL parameters) rather than re-spelling it.
  */
 import { describe, expect, it } from 'vitest';
-import { REFERENCE_CONFIG, SETTINGS, checkSettings, recipeAsFlags, recipeValues, resumeConflict, settingsFromMetadata, settingsFromParams, settingsToMetadata, type SettingKey, type TrainConfig } from '../src/train/settings.js';
+import { REFERENCE_CONFIG, SETTINGS, checkSettings, recipeAsFlags, recipeValues, resumeConflict, resumeRefusal, settingsFromMetadata, settingsFromParams, settingsToMetadata, type SettingKey, type TrainConfig } from '../src/train/settings.js';
 import { TRAIN_FLAGS, trainConfig } from '../src/cli/train.js';
 import { parseFlags } from '../src/cli/flags.js';
 
@@ -78,6 +78,14 @@ describe('the settings table', () => {
     expect(resumeConflict('lrD', saved, 1e-4, at)).toBe(', which has 0.0002');
     expect(resumeConflict('lrDecayFrom', saved, 3, at)).toBe(" (1), which is at epoch 1 batch 3: past the decay's start");
     expect(resumeConflict('lrDecayFrom', saved, 3, { epoch: 0, batchIndex: 5 })).toBeNull();
+  });
+
+  it('finds the first given setting a resumed run refuses, for the CLI and the page to name', () => {
+    const saved: TrainConfig = { ...REFERENCE_CONFIG, lrDecayFrom: 1 };
+    const at = { epoch: 1, batchIndex: 3 };
+    expect(resumeRefusal(saved, { epochs: 40, tune: 'off', conv: 'explicit', lr: 2e-4 }, at)).toBeNull();
+    expect(resumeRefusal(saved, { epochs: 40, lr: 4e-4, seed: 1 }, at)).toEqual({ key: 'lr', text: '0.0004', why: ', which has 0.0002' });
+    expect(resumeRefusal(saved, { lrDecayFrom: 3 }, at)?.why).toBe(" (1), which is at epoch 1 batch 3: past the decay's start");
   });
 
   it('parses the URL parameters the page offers with the same checks', () => {

@@ -62,7 +62,7 @@ export class TrainingControls {
 
   /** The stored run's trainer, this run taking its id and the form showing its settings. */
   private async resume(from: SavedRun): Promise<GanTrainer> {
-    const trainer = await trainerFromStored(this.gpu, this.data, from, this.settings.tune, this.settings.route);
+    const trainer = await trainerFromStored(this.gpu, this.data, from, this.settings.training);
     this.runId = from.id;
     state.resumedStep = trainer.globalStep;
     $<HTMLInputElement>('batch').value = String(trainer.config.batchSize);

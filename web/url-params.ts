@@ -28,8 +28,6 @@ export function readSettings() {
   const training = settingsFromParams(params, PAGE_SETTINGS);
   return {
     tune: training.tune ?? REFERENCE_CONFIG.tune,
-    /** The kernels' route, which a stored run resumed in this page takes too (it is not saved with a run). */
-    route: { matmul: training.matmul ?? REFERENCE_CONFIG.matmul, conv: training.conv ?? REFERENCE_CONFIG.conv },
     batch: intParam('batch', 64),
     seed: intParam('seed', 0, 0),
     maxSteps: params.has('steps') ? intParam('steps', 0) : null,
@@ -37,7 +35,7 @@ export function readSettings() {
     logEvery: intParam('logEvery', 5),
     checkpointEvery: intParam('checkpointEvery', 100),
     conditional: params.has('conditional') ? checkChoice(params.get('conditional')!, 'conditional', HEADS) : null,
-    /** The URL's training settings, over the reference's (or a stored run's) configuration. */
+    /** The URL's training settings, over the reference's configuration or a stored run's (as --resume takes flags). */
     training,
   };
 }

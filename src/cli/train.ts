@@ -12,7 +12,7 @@ import { qualityScorer } from './quality-report.js';
 import { classReferenceFor, evaluatorInfoOf, loadEvaluator } from '../eval/classifier-file.js';
 import { classMismatch } from '../eval/classifier.js';
 import { GanTrainer, checkTrainConfig } from '../train/trainer.js';
-import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeConflict, type SettingKey, type TrainConfig } from '../train/settings.js';
+import { REFERENCE_CONFIG, formatSetting, recipeAsFlags, resumeRefusal, type SettingKey, type TrainConfig } from '../train/settings.js';
 import { sectionFlags } from './setting-flags.js';
 import { RECIPE_NAMES, RECIPES } from '../train/recipes.js';
 import { requestGpu } from '../gpu/gpu.js';
@@ -160,10 +160,8 @@ function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: 
   const savedData = meta.data ?? 'mnist';
   if (given.has('data') && v.data !== savedData) throw new UsageError(`--data ${v.data} contradicts the checkpoint in ${dir}, which has ${savedData}`);
   const at = { epoch: Number(meta.epoch), batchIndex: Number(meta.batch_index) };
-  for (const [key, { flag, value }] of settings) {
-    const why = resumeConflict(key, saved, value, at);
-    if (why !== null) throw new UsageError(`--${flag} ${formatSetting(key, value as never)} contradicts the checkpoint in ${dir}${why}`);
-  }
+  const refused = resumeRefusal(saved, Object.fromEntries([...settings].map(([key, { value }]) => [key, value])), at);
+  if (refused) throw new UsageError(`--${settings.get(refused.key)!.flag} ${refused.text} contradicts the checkpoint in ${dir}${refused.why}`);
   return { base: saved, data: savedData, saved: { meta, file } };
 }
 

@@ -201,6 +201,19 @@ export function resumeConflict(key: SettingKey, saved: TrainConfig, wanted: unkn
   return s.resume(saved, wanted, at);
 }
 
+/**
+ * The first of the `given` settings that --resume refuses against the `saved` config (resumeConflict),
+ * with its value as text and why, for the caller to name it (the CLI by its flag, the page by its
+ * URL parameter); null when the run may resume with all of them over its saved config.
+ */
+export function resumeRefusal(saved: TrainConfig, given: Partial<TrainConfig>, at: RunPosition): { key: SettingKey; text: string; why: string } | null {
+  for (const [key, value] of Object.entries(given) as [SettingKey, unknown][]) {
+    const why = value === undefined ? null : resumeConflict(key, saved, value, at);
+    if (why !== null) return { key, text: formatSetting(key, value as never), why };
+  }
+  return null;
+}
+
 /** The setting's value as text (a flag's or a URL parameter's form). */
 export function formatSetting<K extends SettingKey>(key: K, value: TrainConfig[K]): string {
   return (SETTINGS[key].codec as Codec<TrainConfig[K]>).format(value);
