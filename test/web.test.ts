@@ -151,7 +151,8 @@ describe('web page', () => {
     };
     const refused = await resumeFrom('lr=0.0004');
     expect(refused.error).toBe('Could not build the training plan: URL parameter lr=0.0004 contradicts the stored run, which has 0.0002');
-    // ... one a resumed run may change applies (the epochs, saved in its next checkpoint), and it resumes exactly.
+    // ... one a resumed run may change applies (the epochs, in the trainer's config that its
+    // download carries), and it resumes exactly.
     const resumed = await resumeFrom('epochs=7&checkpointEvery=1');
     expect(resumed.error, resumed.error).toBeUndefined();
     expect(resumed.resumedStep).toBe(saved);

@@ -4,14 +4,14 @@
  * on a CPU adapter, so the status line says which kernel or shape a build is at.
  */
 import { checkChoice, checkInt, numberFromText } from '../src/config/checks.js';
-import { loadRunState, runConfigFromMetadata } from '../src/checkpoints/run-state.js';
+import { loadRunState, runConfigFromMetadata, runPosition } from '../src/checkpoints/run-state.js';
 import type { Gpu } from '../src/gpu/gpu.js';
 import { parseSafetensors } from '../src/io/safetensors.js';
 import { ARCHS, archDefaults, type Arch } from '../src/model/models.js';
 import { FILES } from '../src/model/state-dict.js';
 import { HEADS } from '../src/shaders/conditional.js';
 import { GanTrainer, REFERENCE_CONFIG, type TrainConfig } from '../src/train/trainer.js';
-import { SETTINGS, resumeRefusal } from '../src/train/settings.js';
+import { paramName, resumeRefusal } from '../src/train/settings.js';
 import type { SavedRun } from './checkpoint-store.js';
 import type { DataPicker } from './data-picker.js';
 import { $, state, status } from './page.js';
@@ -67,8 +67,9 @@ export class PlanProgress {
 
 /**
  * A trainer holding a stored run's state (its plan not built yet), with the URL's `training`
- * settings over the saved ones as `--resume` takes flags: those a resumed run may change (epochs,
- * tune, the kernels' route) apply, one that contradicts the run is an error naming both values.
+ * settings (PAGE_SETTINGS) over the saved ones as `--resume` takes flags: those --resume allows
+ * (e.g. epochs, tune, the kernels' route) apply, one that contradicts the run is an error naming
+ * both values. The form's batch and seed are the stored run's.
  */
 export async function trainerFromStored(gpu: Gpu, data: DataPicker, from: SavedRun, training: Partial<TrainConfig>): Promise<GanTrainer> {
   const files = new Map(from.files.map(([name, bytes]) => [name, { file: `stored ${name}`, bytes }]));
@@ -76,8 +77,8 @@ export async function trainerFromStored(gpu: Gpu, data: DataPicker, from: SavedR
   if (!opt) throw new Error(`the stored run lacks ${FILES.optimizer}`);
   const meta = parseSafetensors(opt.bytes, opt.file).metadata;
   const saved = { ...REFERENCE_CONFIG, ...runConfigFromMetadata(meta, opt.file) };
-  const refused = resumeRefusal(saved, training, { epoch: Number(meta.epoch), batchIndex: Number(meta.batch_index) });
-  if (refused) throw new Error(`URL parameter ${SETTINGS[refused.key].flag ?? refused.key}=${refused.text} contradicts the stored run${refused.why}`);
+  const refused = resumeRefusal(saved, training, runPosition(meta));
+  if (refused) throw new Error(`URL parameter ${paramName(refused.key)}=${refused.text} contradicts the stored run${refused.why}`);
   const config = { ...saved, ...training };
   const trainer = await GanTrainer.create(gpu, await data.dataFor(config.imageSize, config.channels), config);
   loadRunState(files, trainer, 'the stored checkpoint');

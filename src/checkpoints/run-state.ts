@@ -22,7 +22,7 @@ import {
 } from '../model/state-dict.js';
 import { tensorValues } from '../io/safetensors.js';
 import type { GanTrainer } from '../train/trainer.js';
-import { settingsFromMetadata, settingsToMetadata, type TrainConfig } from '../train/settings.js';
+import { settingsFromMetadata, settingsToMetadata, type RunPosition, type TrainConfig } from '../train/settings.js';
 import { D_PASSES_PER_STEP, G_PASSES_PER_STEP } from '../train/step.js';
 
 /**
@@ -38,6 +38,11 @@ export function runMetadata(t: GanTrainer, extra: Metadata = {}): Metadata {
     step: String(t.globalStep),
     ...extra,
   };
+}
+
+/** Where a checkpoint's run stands (runMetadata's epoch and batch_index), for the rules of --resume. */
+export function runPosition(meta: Metadata): RunPosition {
+  return { epoch: Number(meta.epoch), batchIndex: Number(meta.batch_index) };
 }
 
 /**

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { archDefaults, isDcgan } from '../model/models.js';
 import { encodePng } from '../image/png.js';
 import { CHECKPOINTS, ensureOutputDir, holdsRun, loadRun, lockRunDir, moveRunAside, readRunConfig, removeTemporaries, removeUncommitted, runDirOf, saveRun, writeFileAtomic } from '../checkpoints/run-files.js';
+import { runPosition } from '../checkpoints/run-state.js';
 import { TrainingRun, type CheckpointEvery } from '../train/run-loop.js';
 import { GeneratorEvaluator } from '../eval/evaluate.js';
 import { qualityScorer } from './quality-report.js';
@@ -159,8 +160,7 @@ function resumedBase(dir: string, v: TrainValues, given: Set<string>, settings: 
   const saved = { ...base, ...config };
   const savedData = meta.data ?? 'mnist';
   if (given.has('data') && v.data !== savedData) throw new UsageError(`--data ${v.data} contradicts the checkpoint in ${dir}, which has ${savedData}`);
-  const at = { epoch: Number(meta.epoch), batchIndex: Number(meta.batch_index) };
-  const refused = resumeRefusal(saved, Object.fromEntries([...settings].map(([key, { value }]) => [key, value])), at);
+  const refused = resumeRefusal(saved, Object.fromEntries([...settings].map(([key, { value }]) => [key, value])), runPosition(meta));
   if (refused) throw new UsageError(`--${settings.get(refused.key)!.flag} ${refused.text} contradicts the checkpoint in ${dir}${refused.why}`);
   return { base: saved, data: savedData, saved: { meta, file } };
 }

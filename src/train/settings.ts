@@ -208,7 +208,7 @@ export function resumeConflict(key: SettingKey, saved: TrainConfig, wanted: unkn
  */
 export function resumeRefusal(saved: TrainConfig, given: Partial<TrainConfig>, at: RunPosition): { key: SettingKey; text: string; why: string } | null {
   for (const [key, value] of Object.entries(given) as [SettingKey, unknown][]) {
-    const why = value === undefined ? null : resumeConflict(key, saved, value, at);
+    const why = resumeConflict(key, saved, value, at);
     if (why !== null) return { key, text: formatSetting(key, value as never), why };
   }
   return null;
@@ -226,9 +226,13 @@ export function formatSetting<K extends SettingKey>(key: K, value: TrainConfig[K
 export function settingsFromParams(params: { get(name: string): string | null }, keys: readonly SettingKey[]): Partial<TrainConfig> {
   const out: Record<string, unknown> = {};
   for (const k of keys) {
-    const s = SETTINGS[k] as Setting<unknown>;
-    const text = params.get(s.flag ?? k);
-    if (text !== null) out[k] = s.codec.parse(text, s.flag ?? k);
+    const text = params.get(paramName(k));
+    if (text !== null) out[k] = (SETTINGS[k] as Setting<unknown>).codec.parse(text, paramName(k));
   }
   return out as Partial<TrainConfig>;
+}
+
+/** A setting's name as a URL parameter: its flag's. */
+export function paramName(key: SettingKey): string {
+  return SETTINGS[key].flag ?? key;
 }
