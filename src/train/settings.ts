@@ -226,8 +226,9 @@ export function formatSetting<K extends SettingKey>(key: K, value: TrainConfig[K
 export function settingsFromParams(params: { get(name: string): string | null }, keys: readonly SettingKey[]): Partial<TrainConfig> {
   const out: Record<string, unknown> = {};
   for (const k of keys) {
-    const text = params.get(paramName(k));
-    if (text !== null) out[k] = (SETTINGS[k] as Setting<unknown>).codec.parse(text, paramName(k));
+    const name = paramName(k);
+    const text = params.get(name);
+    if (text !== null) out[k] = (SETTINGS[k] as Setting<unknown>).codec.parse(text, name);
   }
   return out as Partial<TrainConfig>;
 }
