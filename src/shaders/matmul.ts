@@ -452,7 +452,11 @@ function dotWorkgroup(o: MatmulOptions): MatmulCode {
   }
   part[t] = acc;
   workgroupBarrier();
-  for (var s = WG_X / 2u; s > 0u; s >>= 1u) {
+  // Lanes at and past K hold +0: the halvings that would only add those start below K (K is
+  // uniform, so every invocation skips the same barriers; SwiftShader pays per barrier).
+  var first = WG_X / 2u;
+  while (first >= params.K && first > 0u) { first >>= 1u; }
+  for (var s = first; s > 0u; s >>= 1u) {
     if (t < s) { part[t] += part[t + s]; }
     workgroupBarrier();
   }
