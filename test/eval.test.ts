@@ -2,16 +2,19 @@
  * The evaluator: the committed classifier (models/mnist-classifier.safetensors) classifies the
  * MNIST test set at >= 99% with our kernels and its stored reference statistics are the ones it
  * computes; training learns; `eval` scores a checkpoint; `train --eval-every` writes quality rows.
+ * The first test runs the classifier on the default route, as `eval` does; the others, whose
+ * subject is not the kernels, on the quick-compiling one (QUICK_ROUTE, as the CLI's environment).
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLASSIFIER_PATH, loadEvaluator } from '../src/eval/classifier-file.js';
-import { CLASSES, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
+import { CLASSES, ClassifierPass, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
 import { featureStats, frechetDistance } from '../src/eval/frechet.js';
 import { loadImageSet } from '../src/data/files.js';
 import { useGpu } from './helpers/gpu.js';
+import { QUICK_ROUTE } from './helpers/config.js';
 import { cliInProcess } from './helpers/cli.js';
 
 const test = loadImageSet('mnist', 'test');
@@ -46,7 +49,7 @@ describe('evaluator (gles)', () => {
   it('classifies every image of a set, the short last batch too, as a batch holding them all does', async () => {
     const { model } = loadEvaluator(gpu());
     const seven = { ...test, count: 7, pixels: test.pixels.subarray(0, 7 * 784), labels: test.labels.subarray(0, 7) };
-    const [split, whole] = [await classifyImageSet(gpu(), model, seven, 5), await classifyImageSet(gpu(), model, seven, 7)];
+    const [split, whole] = [await classifyImageSet(gpu(), model, seven, { maxBatch: 5, route: QUICK_ROUTE }), await classifyImageSet(gpu(), model, seven, { maxBatch: 7, route: QUICK_ROUTE })];
     expect([split.n, split.features.length]).toEqual([7, 7 * FEATURES]);
     // Other batch sizes may take other matmul variants (other summation orders): float32 rounding apart.
     const scale = Math.max(...whole.features.map(Math.abs));
@@ -57,12 +60,22 @@ describe('evaluator (gles)', () => {
     const count = 2560;
     const subset = { ...train, count, pixels: train.pixels.subarray(0, count * 784), labels: train.labels.subarray(0, count) };
     const lines: string[] = [];
-    const model = await trainClassifier(gpu(), subset, { epochs: 2, batchSize: 64, lr: 1e-3, lrDecay: 0.5, seed: 1 }, (l) => lines.push(l));
+    const model = await trainClassifier(gpu(), subset, { epochs: 2, batchSize: 64, lr: 1e-3, lrDecay: 0.5, seed: 1 }, (l) => lines.push(l), undefined, QUICK_ROUTE);
     expect(lines).toHaveLength(2);
     const held = { ...test, count: 1000, pixels: test.pixels.subarray(0, 1000 * 784), labels: test.labels.subarray(0, 1000) };
-    const r = await classifyImageSet(gpu(), model, held);
+    const r = await classifyImageSet(gpu(), model, held, { route: QUICK_ROUTE });
     expect(r.probs.length).toBe(1000 * CLASSES);
     expect(accuracy(r.probs, held.labels, r.n)).toBeGreaterThan(0.8);
+  });
+
+  it('runs the kernels a route names (eval --conv, --matmul), and the adapter\'s by default', async () => {
+    const { model } = loadEvaluator(gpu());
+    const input = gpu().tensor('route input', [8, 1, 28, 28]);
+    const kernels = async (route?: typeof QUICK_ROUTE) => (await ClassifierPass.create(gpu(), model, input, route)).dispatches.map((d) => d.kernel.split(' ')[0]!);
+    const quick = await kernels(QUICK_ROUTE);
+    expect(quick.filter((k) => k.startsWith('matmul.')).every((k) => k.startsWith('matmul.vec4_8x8'))).toBe(true);
+    expect(quick.some((k) => k.startsWith('conv_gemm.'))).toBe(false);
+    expect((await kernels()).some((k) => k.startsWith('conv_gemm.'))).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@ import { requestGpu } from '../gpu/gpu.js';
 import { runMain } from './args.js';
 import { backendFlag, seedFlag } from './common-flags.js';
 import { HELP_FLAG, bool, flagHelp, int, parseFlags, text } from './flags.js';
+import { settingFlag } from './setting-flags.js';
 
 export const EVAL_FLAGS = {
   checkpoint: checkpointFlag('; a PyTorch generator converted with scripts/convert_checkpoint.py works too'),
@@ -17,6 +18,8 @@ export const EVAL_FLAGS = {
   evaluator: text("the evaluator's classifier file: train-classifier --data DIR --out FILE makes one for your data", { arg: 'FILE', shownDefault: 'models/mnist-classifier.safetensors' }),
   json: bool('print one JSON object instead of the table (max_min_ratio is null when a class is missing)'),
   backend: backendFlag(),
+  conv: settingFlag('conv'),
+  matmul: settingFlag('matmul'),
   ...HELP_FLAG,
 };
 
@@ -93,8 +96,9 @@ export function main(args: string[]): Promise<void> {
       const sees = `${spec.channels}x${spec.size}x${spec.size}`;
       if (shape !== sees) throw new Error(`${file}: a generator of ${shape} images (channels x height x width); ${evaluatorFile} scores ${sees} images (train-classifier --data DIR --image-size N --channels C makes an evaluator for other images)`);
       const accuracy = metadata.test_accuracy ?? '?';
-      const perClass = classNames ? await classReferenceFor(gpu, evaluator, classNames, evaluatorFile) : null;
-      const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed, perClass);
+      const route = { conv: v.conv, matmul: v.matmul };
+      const perClass = classNames ? await classReferenceFor(gpu, evaluator, classNames, evaluatorFile, route) : null;
+      const q = await evaluateGenerator(gpu, G, classifier, ref, n, seed, perClass, route);
       const seconds = (performance.now() - start) / 1000;
       if (v.json) {
         const kid = q.kid && ref.kidFloor ? { kid: q.kid.kid, kid_se: q.kid.standardError, kid_floor: ref.kidFloor.kid, kid_floor_se: ref.kidFloor.standardError } : {};

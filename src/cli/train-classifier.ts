@@ -34,6 +34,8 @@ export const TRAIN_CLASSIFIER_FLAGS = {
   seed: seedFlag('initialisation and shuffle', C.seed),
   out: outFileFlag('where to write the weights', CLASSIFIER_PATH, 'models/mnist-classifier.safetensors in this package (with --data mnist)'),
   backend: backendFlag(),
+  conv: settingFlag('conv'),
+  matmul: settingFlag('matmul'),
   ...HELP_FLAG,
 };
 
@@ -79,12 +81,13 @@ export function main(args: string[]): Promise<void> {
       console.log(`data     ${train.count} training and ${test.count} test images of ${spec.channels}x${spec.size}x${spec.size} from ${v.data}; task: ${spec.task === 'classes' ? `${spec.classes} classes` : 'which of 4 rotations'}`);
       console.log(`train    ${o.epochs} epochs of ${Math.floor(train.count / o.batchSize)} batches of ${o.batchSize}, Adam lr ${o.lr} x ${o.lrDecay} per epoch, seed ${o.seed}`);
       const start = performance.now();
-      const model = await trainClassifier(gpu, train, o, (line) => console.log(`         ${line}`), spec);
+      const route = { conv: v.conv, matmul: v.matmul };
+      const model = await trainClassifier(gpu, train, o, (line) => console.log(`         ${line}`), spec, route);
       const steps = o.epochs * Math.floor(train.count / o.batchSize);
-      const { probs, n } = await classifyImageSet(gpu, model, test);
+      const { probs, n } = await classifyImageSet(gpu, model, test, { route });
       const acc = accuracy(probs, test.labels, n, classesOf(model));
       console.log(`test     accuracy ${(100 * acc).toFixed(2)}% on ${n} test images`);
-      const pooled = await referenceStats(gpu, model, real.test, real.train, 10_000, spec !== MNIST_EVALUATOR);
+      const pooled = await referenceStats(gpu, model, real.test, real.train, { kid: spec !== MNIST_EVALUATOR, route });
       // An evaluator of a folder's classes keeps its test images' classes too: per-class scores of a conditional G.
       const ref = spec !== MNIST_EVALUATOR && spec.task === 'classes' ? { ...pooled, testLabels: real.test.labels.slice(0, pooled.test.n) } : pooled;
       console.log(`floor    FD ${ref.floor.toFixed(2)}${ref.kidFloor ? `, KID ${ref.kidFloor.kid.toFixed(4)} ± ${ref.kidFloor.standardError.toFixed(4)}` : ''} of ${ref.floorImages} real training images against the ${ref.test.n} test images (eval's yardstick)`);

@@ -300,8 +300,9 @@ async function train(v: TrainValues, given: Set<string>, config: TrainConfig, da
     const profiler = v.profile ? new Profiler() : null;
     const evalEvery = v['eval-every'] ?? null;
     const classifier = evalEvery ? loadEvaluator(gpu, v.evaluator) : null;
-    const perClass = classifier && config.conditional !== 'none' ? await classReferenceFor(gpu, classifier, set.classNames ?? [], evaluatorName(v.evaluator)) : null;
-    const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass) : null;
+    const route = { conv: config.conv, matmul: config.matmul };
+    const perClass = classifier && config.conditional !== 'none' ? await classReferenceFor(gpu, classifier, set.classNames ?? [], evaluatorName(v.evaluator), route) : null;
+    const evaluator = classifier ? await GeneratorEvaluator.create(gpu, trainer.G, classifier.model, classifier.reference, v['eval-samples'], perClass, route) : null;
     const metricsFile = join(outDir, 'metrics.jsonl');
     writeFileSync(metricsFile, v.resume ? metricsUpTo(metricsFile, trainer.globalStep) : '');
     const start = performance.now();

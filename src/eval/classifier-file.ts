@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from '../gpu/gpu.js';
+import type { KernelRoute } from '../layers/plan.js';
 import { MNIST_EVALUATOR, TEST_LABELS, classMismatch, classifierFromBytes, specOf, type ClassifierFile, type EvaluatorInfo } from './classifier.js';
 import { classReferenceOf, classTestStats, type ClassReference } from './evaluate.js';
 import { loadImageSet } from '../data/files.js';
@@ -26,11 +27,11 @@ export function evaluatorInfoOf(file = CLASSIFIER_PATH): EvaluatorInfo {
 /**
  * A conditional generator's per-class yardstick: MNIST's test digits through the MNIST classifier
  * (equal shares), or the test features and labels an evaluator of a folder's classes keeps (their
- * shares). `evaluator` names the file in errors.
+ * shares). `evaluator` names the file in errors; `route`: the kernels MNIST's digits run through.
  */
-export async function classReferenceFor(gpu: Gpu, file: ClassifierFile, classNames: readonly string[], evaluator: string): Promise<ClassReference> {
+export async function classReferenceFor(gpu: Gpu, file: ClassifierFile, classNames: readonly string[], evaluator: string, route: KernelRoute = {}): Promise<ClassReference> {
   const why = classMismatch({ ...file, testLabels: file.reference.testLabels !== undefined }, classNames, evaluator);
   if (why) throw new Error(why);
-  if (file.spec === MNIST_EVALUATOR) return classTestStats(gpu, file.model, loadImageSet('mnist', 'test'));
+  if (file.spec === MNIST_EVALUATOR) return classTestStats(gpu, file.model, loadImageSet('mnist', 'test'), route);
   return classReferenceOf({ testFeatures: file.reference.testFeatures!, testLabels: file.reference.testLabels! }, file.spec.classes);
 }

@@ -19,9 +19,9 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { LeakyReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/batchnorm.js';
-import { convPathFor } from '../layers/conv-base.js';
+import { planRoute } from '../layers/conv-route.js';
 import { Conv2d } from '../layers/conv2d.js';
-import { PlanBuilder } from '../layers/plan.js';
+import { PlanBuilder, type KernelRoute } from '../layers/plan.js';
 import { Linear } from '../layers/linear.js';
 import { Flatten } from '../layers/reshape.js';
 import { Sequential } from '../layers/sequential.js';
@@ -86,8 +86,8 @@ export class ClassifierPass {
     readonly logits: Tensor,
   ) {}
 
-  static async create(gpu: Gpu, model: Sequential, input: Tensor): Promise<ClassifierPass> {
-    const plan = new PlanBuilder(gpu, { conv: convPathFor(gpu) });
+  static async create(gpu: Gpu, model: Sequential, input: Tensor, route: KernelRoute = {}): Promise<ClassifierPass> {
+    const plan = new PlanBuilder(gpu, planRoute(gpu, route));
     const saved = await model.forward(plan, input, { training: false });
     const { y } = saved;
     // The features: the output of the LeakyReLU before the last Linear.
@@ -110,13 +110,13 @@ export const CLASSIFIER_TRAINING: ClassifierTraining = { epochs: 5, batchSize: 6
  * Trains a fresh classifier on `train` (seeded shuffle each epoch, full batches only), reporting
  * the mean loss and accuracy of each epoch through `log`. Returns the model on the GPU.
  */
-export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTraining, log: (line: string) => void = () => {}, spec: EvaluatorSpec = MNIST_EVALUATOR): Promise<Sequential> {
+export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTraining, log: (line: string) => void = () => {}, spec: EvaluatorSpec = MNIST_EVALUATOR, route: KernelRoute = {}): Promise<Sequential> {
   const model = classifier(spec).allocate(gpu);
   loadValues(gpu, model, initialValues(model, o.seed, 'pytorch', INIT_STREAMS.discriminator));
   const adam = await Adam.create(gpu, model.params, { lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const data = await GpuDataset.create(gpu, train, { batchSize: o.batchSize, seed: o.seed });
   const labels = gpu.tensor('classifier labels', [o.batchSize]);
-  const plan = new PlanBuilder(gpu, { conv: convPathFor(gpu) });
+  const plan = new PlanBuilder(gpu, planRoute(gpu, route));
   plan.add(data.gather);
   const saved = await model.forward(plan, data.batch, { training: true });
   const { y } = saved;
@@ -152,19 +152,19 @@ export async function trainClassifier(gpu: Gpu, train: ImageSet, o: ClassifierTr
 }
 
 /** Features [n, FEATURES] and class probabilities [n, classes] of a whole image set (n = its count), in eval mode. */
-export async function classifyImageSet(gpu: Gpu, model: Sequential, set: ImageSet, maxBatch = 500): Promise<{ features: Float32Array; probs: Float32Array; n: number }> {
+export async function classifyImageSet(gpu: Gpu, model: Sequential, set: ImageSet, { maxBatch = 500, route = {} }: { maxBatch?: number; route?: KernelRoute } = {}): Promise<{ features: Float32Array; probs: Float32Array; n: number }> {
   const batch = Math.min(maxBatch, set.count);
   const classes = classesOf(model);
   const data = await GpuDataset.create(gpu, set, { batchSize: batch, seed: 0 });
   data.setOrder(Uint32Array.from({ length: set.count }, (_, i) => i));
   // A pass per batch size: the full one, and the short last batch's rows (eval mode: rows are independent).
-  const passes = new Map<number, ClassifierPass>([[batch, await ClassifierPass.create(gpu, model, data.batch)]]);
+  const passes = new Map<number, ClassifierPass>([[batch, await ClassifierPass.create(gpu, model, data.batch, route)]]);
   const n = set.count;
   const out = { features: new Float32Array(n * FEATURES), probs: new Float32Array(n * classes), n };
   for (let b = 0; b * batch < n; b++) {
     const size = data.setBatch(b);
     let pass = passes.get(size);
-    if (!pass) passes.set(size, (pass = await ClassifierPass.create(gpu, model, data.batch.rows(size))));
+    if (!pass) passes.set(size, (pass = await ClassifierPass.create(gpu, model, data.batch.rows(size), route)));
     gpu.run([data.gather, ...pass.dispatches], 'classify');
     out.features.set((await gpu.read(pass.features)) as Float32Array, b * batch * FEATURES);
     out.probs.set(softmax((await gpu.read(pass.logits)) as Float32Array, classes), b * batch * classes);

@@ -5,6 +5,7 @@
  * features against its test images, beside the floor that real training images score.
  */
 import type { Gpu } from '../gpu/gpu.js';
+import type { KernelRoute } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
 import type { ImageSet } from '../data/idx.js';
 import { Sampler } from '../model/sample.js';
@@ -70,8 +71,8 @@ function statsByClass(features: Float32Array, labels: ArrayLike<number>, classes
 }
 
 /** MNIST's per-class yardstick: the test set's images of each digit, through the classifier; equal shares. */
-export async function classTestStats(gpu: Gpu, classifier: Sequential, test: ImageSet): Promise<ClassReference> {
-  const t = await classifyImageSet(gpu, classifier, test);
+export async function classTestStats(gpu: Gpu, classifier: Sequential, test: ImageSet, route: KernelRoute = {}): Promise<ClassReference> {
+  const t = await classifyImageSet(gpu, classifier, test, { route });
   const classes = classesOf(classifier);
   return { test: statsByClass(t.features, test.labels.subarray(0, t.n), classes), counts: new Array<number>(classes).fill(1) };
 }
@@ -113,13 +114,16 @@ export function askedClasses(n: number, counts: readonly number[]): number[] {
 
 /** The yardstick the samples are measured against: test-set feature statistics, and real data's own score. */
 
-/** `kid`: also keep the test features and score the floor's KID (evaluators for other data than MNIST). */
-export async function referenceStats(gpu: Gpu, classifier: Sequential, test: ImageSet, train: ImageSet, floorImages = 10_000, kid = false): Promise<Reference> {
-  const t = await classifyImageSet(gpu, classifier, test);
+/**
+ * `floorImages`: training images scored for the floor; `kid`: also keep the test features and
+ * score the floor's KID (evaluators for other data than MNIST); `route`: the kernels (KernelRoute).
+ */
+export async function referenceStats(gpu: Gpu, classifier: Sequential, test: ImageSet, train: ImageSet, { floorImages = 10_000, kid = false, route = {} }: { floorImages?: number; kid?: boolean; route?: KernelRoute } = {}): Promise<Reference> {
+  const t = await classifyImageSet(gpu, classifier, test, { route });
   const count = Math.min(floorImages, train.count);
   const px = train.channels * train.height * train.width;
   const subset: ImageSet = { ...train, count, pixels: train.pixels.subarray(0, count * px), labels: train.labels.subarray(0, count) };
-  const r = await classifyImageSet(gpu, classifier, subset);
+  const r = await classifyImageSet(gpu, classifier, subset, { route });
   const testStats = featureStats(t.features, t.n, FEATURES);
   const floor = frechetDistance(featureStats(r.features, r.n, FEATURES), testStats);
   if (!kid) return { test: testStats, floor, floorImages: r.n };
@@ -145,8 +149,8 @@ export class GeneratorEvaluator {
     private readonly shares: number[],
   ) {}
 
-  /** `perClass`: G is conditional on the classifier's classes (classTestStats, classReferenceOf). */
-  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClass: ClassReference | null = null): Promise<GeneratorEvaluator> {
+  /** `perClass`: G is conditional on the classifier's classes (classTestStats, classReferenceOf); `route`: the kernels of both (KernelRoute). */
+  static async create(gpu: Gpu, G: Sequential, classifier: Sequential, reference: Reference, n: number, perClass: ClassReference | null = null, route: KernelRoute = {}): Promise<GeneratorEvaluator> {
     const classes = classesOf(classifier);
     if (reference.testFeatures && n < 4) throw new Error(`eval: KID needs at least 4 samples (two blocks of two), found ${n}`);
     const asked = perClass ? askedClasses(n, perClass.counts) : null;
@@ -157,8 +161,8 @@ export class GeneratorEvaluator {
     }
     const counts = reference.testLabels ? countsOf(reference.testLabels, classes) : new Array<number>(classes).fill(1);
     const total = counts.reduce((a, b) => a + b, 0);
-    const sampler = await Sampler.create(gpu, G, n, undefined, perClass ? classes : 0);
-    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out), reference, perClass, asked, counts.map((c) => c / total));
+    const sampler = await Sampler.create(gpu, G, n, undefined, perClass ? classes : 0, route);
+    return new GeneratorEvaluator(gpu, sampler, await ClassifierPass.create(gpu, classifier, sampler.out, route), reference, perClass, asked, counts.map((c) => c / total));
   }
 
   /** G's current weights, scored. */
@@ -206,6 +210,6 @@ export class GeneratorEvaluator {
 }
 
 /** Scores n samples of G once (`perClass`: G is conditional, see GeneratorEvaluator.create). */
-export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number, perClass: ClassReference | null = null): Promise<Quality> {
-  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n, perClass)).evaluate(seed);
+export async function evaluateGenerator(gpu: Gpu, G: Sequential, classifier: Sequential, ref: Reference, n: number, seed: number, perClass: ClassReference | null = null, route: KernelRoute = {}): Promise<Quality> {
+  return (await GeneratorEvaluator.create(gpu, G, classifier, ref, n, perClass, route)).evaluate(seed);
 }

@@ -12,7 +12,7 @@ import { convGemmShape, type ConvGemmMode, type ConvGemmOp } from '../shaders/co
 import type { ConvGeometry } from '../shaders/conv.js';
 import { prefersDotProducts } from '../shaders/matmul.js';
 import type { ChannelForm } from '../shaders/reduce.js';
-import type { ConvPath, PlanBuilder } from './plan.js';
+import type { ConvPath, KernelRoute, PlanBuilder } from './plan.js';
 
 /**
  * How one product of a convolution runs:
@@ -69,6 +69,16 @@ export function convPathFor(gpu: Gpu, path: ConvPath = 'auto'): ConvPath {
   return path === 'auto' && !adapterKind(gpu).software ? 'explicit' : path;
 }
 
+/** A plan's choices for the user's route: their matmul, and the convolution path `auto` means on `gpu`. */
+export function planRoute(gpu: Gpu, route: KernelRoute = {}): KernelRoute & { conv: ConvPath } {
+  return { ...route, conv: convPathFor(gpu, route.conv) };
+}
+
+/** Whether the user named kernels (`--conv` or `--matmul` other than auto), which then win over the adapter's rules. */
+export function routeChosen(route: KernelRoute): boolean {
+  return (route.conv ?? 'auto') !== 'auto' || (route.matmul ?? 'auto') !== 'auto';
+}
+
 /** Eval-mode batches up to this size on a CPU adapter sample on the kernels that compile fastest. */
 export const LIGHT_SAMPLING_BATCH = 64;
 
@@ -77,9 +87,10 @@ export const LIGHT_SAMPLING_BATCH = 64;
  * what a small batch costs (a page drawing 25 digits): explicit convolutions and scalar 4x4
  * GEMMs compile in 1.6 s where the register-blocked kernels take 27 s on SwiftShader (the
  * reference conditional G, under load; docs/benchmarks.md). Larger batches (eval's 10,000
- * samples) and GPUs keep the fast route.
+ * samples) and GPUs keep the fast route. A route the user named wins.
  */
-export function samplingRoute(gpu: Gpu, batch: number): { conv: ConvPath; matmul?: string } {
+export function samplingRoute(gpu: Gpu, batch: number, chosen: KernelRoute = {}): KernelRoute & { conv: ConvPath } {
+  if (routeChosen(chosen)) return planRoute(gpu, chosen);
   return adapterKind(gpu).software && batch <= LIGHT_SAMPLING_BATCH ? { conv: 'explicit', matmul: 'scalar_4x4' } : { conv: convPathFor(gpu) };
 }
 

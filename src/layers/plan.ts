@@ -38,6 +38,12 @@ export interface PlanChoices {
   alloc?: TensorAllocator;
 }
 
+/**
+ * The user's choice of kernels for a plan (`--conv`, `--matmul`), passed to whatever builds one:
+ * the trainer, the evaluator's classifier and the sampler it scores. `auto` or absent: the adapter's rule.
+ */
+export type KernelRoute = Pick<PlanChoices, 'conv' | 'matmul'>;
+
 /** The choices are the builder's own fields (declaration merging: each is declared once, above). */
 export interface PlanBuilder extends PlanChoices {}
 

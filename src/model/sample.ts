@@ -7,7 +7,7 @@ import type { Dispatch } from '../gpu/kernel.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { parseSafetensors, SafetensorsError, widenedToF32, type SafeFile } from '../io/safetensors.js';
 import { ActivationArena } from '../layers/activation-arena.js';
-import { PlanBuilder } from '../layers/plan.js';
+import { PlanBuilder, type KernelRoute } from '../layers/plan.js';
 import type { Sequential } from '../layers/sequential.js';
 import { NormalNoise } from '../random/noise.js';
 import { checkTensors, expectedModelTensors, loadStateDict } from './state-dict.js';
@@ -158,16 +158,17 @@ export class Sampler {
   /**
    * `maxBatch`: images per dispatch at most (tests; the adapter's limit applies anyway).
    * `classes`: G is conditional on that many classes, and every call says which class each image is.
+   * `chosen`: the kernels the user named (eval --conv, --matmul); by default the adapter's sampling rule.
    */
-  static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK, classes = 0): Promise<Sampler> {
+  static async create(gpu: Gpu, G: Sequential, n: number, maxBatch = SAMPLE_CHUNK, classes = 0, chosen: KernelRoute = {}): Promise<Sampler> {
     const latent = latentDim(G) - classes;
     // A multiple of 4 below n, so every batch starts on a whole Philox block of the noise stream.
-    const conv = convPathFor(gpu);
+    const conv = convPathFor(gpu, chosen.conv);
     const fits = Math.min(maxBatch, largestBatch(gpu, samplingNeed(G, conv)));
     const batch = n <= fits ? n : fits - (fits % 4);
     if (batch < 1) checkBatch(gpu, 1, samplingNeed(G, conv), 'sampling batch');
     // A small batch takes the compile-light route, whose explicit convolutions' col buffers are larger.
-    const route = samplingRoute(gpu, batch);
+    const route = samplingRoute(gpu, batch, chosen);
     checkBatch(gpu, batch, samplingNeed(G, route.conv), 'sampling batch');
     const z = gpu.tensor(`sample z (${batch})`, [batch, latent]);
     const noise = await NormalNoise.create(gpu, z, 0);
