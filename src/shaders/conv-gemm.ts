@@ -411,18 +411,28 @@ function kBlock(spec: ConvGemmSpec, maps: IndexMaps, inner: BatchInnerMaps | nul
   return lines.join('\n    ');
 }
 
-/** The block's stores: rows and columns past the edge skipped, bias and activation applied. */
+/**
+ * The block's stores, bias and activation applied, with as few tests as are needed: a column
+ * past N reads column N - 1's operands (the loads clamp n), so it holds that column's value and
+ * an assignment may store it there again; only an accumulating store (`+=`) tests the column, and
+ * a transposed phase's pixel outside the image is skipped, a test per column around its rows.
+ * Rows are tested only where M is not a multiple of the block's. A test per output cost about
+ * 40% of a 32x32 block's compile (docs/benchmarks.md, "The test suite").
+ */
 function blockStores(spec: ConvGemmSpec): string[] {
-  const stores: string[] = [];
-  for (const i of range(spec.tm)) {
-    stores.push(`if (row0 + ${i}u < M) {`);
-    if (spec.bias) stores.push(`  let bias${i} = bias[row0 + ${i}u];`);
-    for (const j of range(spec.tn)) {
-      const valid = [`col0 + ${j}u < N`, spec.mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
+  const { M, N } = convGemmShape(spec);
+  const rowsWhole = M % spec.tm === 0;
+  // The weight form's N is baked in; the others' comes with the batch.
+  const columnTested = spec.accumulate && !(spec.mode === 'weight' && N % spec.tn === 0);
+  const stores = spec.bias ? range(spec.tm).map((i) => `let bias${i} = bias[min(row0 + ${i}u, M - 1u)];`) : [];
+  for (const j of range(spec.tn)) {
+    const valid = [columnTested ? `col0 + ${j}u < N` : '', spec.mode === 'transposed' ? `cv${j}` : ''].filter(Boolean).join(' && ');
+    const rows = range(spec.tm).map((i) => {
       const v = fusedApply(spec.activation, `acc${i}_${Math.floor(j / 4)}[${j % 4}]${spec.bias ? ` + bias${i}` : ''}`);
-      stores.push(`  if (${valid}) { out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v}; }`);
-    }
-    stores.push('}');
+      const store = `out[ro${i} + co${j}] ${spec.accumulate ? '+=' : '='} ${v};`;
+      return rowsWhole ? store : `if (row0 + ${i}u < M) { ${store} }`;
+    });
+    stores.push(valid ? `if (${valid}) {\n    ${rows.join('\n    ')}\n  }` : rows.join('\n  '));
   }
   return stores;
 }
