@@ -13,6 +13,7 @@ import { CLASSIFIER_PATH, loadEvaluator } from '../src/eval/classifier-file.js';
 import { CLASSES, ClassifierPass, FEATURES, accuracy, classifyImageSet, trainClassifier } from '../src/eval/classifier.js';
 import { featureStats, frechetDistance } from '../src/eval/frechet.js';
 import { loadImageSet } from '../src/data/files.js';
+import type { KernelRoute } from '../src/layers/plan.js';
 import { useGpu } from './helpers/gpu.js';
 import { QUICK_ROUTE } from './helpers/config.js';
 import { cliInProcess } from './helpers/cli.js';
@@ -71,8 +72,9 @@ describe('evaluator (gles)', () => {
   it('runs the kernels a route names (eval --conv, --matmul), and the adapter\'s by default', async () => {
     const { model } = loadEvaluator(gpu());
     const input = gpu().tensor('route input', [8, 1, 28, 28]);
-    const kernels = async (route?: typeof QUICK_ROUTE) => (await ClassifierPass.create(gpu(), model, input, route)).dispatches.map((d) => d.kernel.split(' ')[0]!);
+    const kernels = async (route?: KernelRoute) => (await ClassifierPass.create(gpu(), model, input, route)).dispatches.map((d) => d.kernel.split(' ')[0]!);
     const quick = await kernels(QUICK_ROUTE);
+    expect(quick.some((k) => k.startsWith('matmul.vec4_8x8'))).toBe(true);
     expect(quick.filter((k) => k.startsWith('matmul.')).every((k) => k.startsWith('matmul.vec4_8x8'))).toBe(true);
     expect(quick.some((k) => k.startsWith('conv_gemm.'))).toBe(false);
     expect((await kernels()).some((k) => k.startsWith('conv_gemm.'))).toBe(true);

@@ -75,7 +75,7 @@ export function planRoute(gpu: Gpu, route: KernelRoute = {}): KernelRoute & { co
 }
 
 /** Whether the user named kernels (`--conv` or `--matmul` other than auto), which then win over the adapter's rules. */
-export function routeChosen(route: KernelRoute): boolean {
+function routeChosen(route: KernelRoute): boolean {
   return (route.conv ?? 'auto') !== 'auto' || (route.matmul ?? 'auto') !== 'auto';
 }
 
