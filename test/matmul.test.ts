@@ -59,19 +59,22 @@ const DEGENERATE: Array<MatmulShape & { variants: readonly MatmulVariant[] }> = 
   { M: 36, N: 1, K: 100, variants: ['naive', 'dot_wg64', 'rowdot_vec4'] }, // its forward (A B^T): three workgroups of 16 rows, the last partial
 ];
 
+/**
+ * The variants that are a bigger size of a generator checked in full at a smaller one: the
+ * register blocks (block_8x8, block_16x8 and block_8x16, so TM < TN and TM > TN), their dot form
+ * (blockdot_8x8) and the shared-memory tiles (tiled_4x4) run every layout, epilogue and NCHW
+ * operand; these differ from them only in unroll counts (the same loops generate them: no branch
+ * depends on TM or TN), so they run A B at every shape, which checks each compiler on the long
+ * unrolls. Each layout costs a pipeline compile of 10-100 s for these on a CPU adapter.
+ */
+const UNROLLED_ONLY = new Set<MatmulVariant>(['block_16x16', 'block_32x16', 'block_16x32', 'block_32x32', 'blockdot_16x16', 'blockdot_32x16', 'tiled_8x8']);
+
 describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
   const gpu = useGpu(backend);
 
   const LAYOUTS: MatmulOptions[] = [{}, { transA: true }, { transB: true }, { transA: true, transB: true }, { accumulate: true }];
-  // The register-block generator is one function: its indexing, clamps and layouts are checked
-  // in full on blocks up to 32x16 (the fixed table's); the biggest blocks differ only in unroll
-  // counts and cost up to ~100 s per layout to compile on a cold llvmpipe, so they run at A B.
-  const BIG_BLOCKS = new Set(['block_16x32', 'block_32x32']);
-  // The dot-product form is the same generator again: in full on blockdot_8x8, the bigger ones
-  // in the layouts whose k-vectors it builds differently (A, A^T).
-  const DOT_SIZES = new Set(['blockdot_16x16', 'blockdot_32x16']);
   for (const variant of MATMUL_VARIANTS) {
-    for (const o of BIG_BLOCKS.has(variant) ? [{}] : DOT_SIZES.has(variant) ? [{}, { transA: true }] : LAYOUTS) {
+    for (const o of UNROLLED_ONLY.has(variant) ? [{}] : LAYOUTS) {
     const shapes = [...SHAPES, ...DEGENERATE.filter((s) => s.variants.includes(variant)).map(({ M, N, K }) => ({ M, N, K }))];
     for (const shape of shapes.filter((s) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       const tag = `${o.transA ? 'A^T' : 'A'}${o.transB ? 'B^T' : 'B'}${o.accumulate ? ' accumulate' : ''}`;
@@ -102,7 +105,7 @@ describe.each(TEST_BACKENDS)('matmul variants on %s', (backend) => {
     [{ M: 12, N: 20, K: 1 }, { bias: 'row', nchwHW: 5, activation: { op: 'leaky_relu', slope: 0.2 } }],
     [{ M: 1, N: 36, K: 8 }, { bias: 'col', transA: true, activation: { op: 'sigmoid', slope: 0.01 } }],
   ];
-  for (const variant of MATMUL_VARIANTS.filter((v) => !BIG_BLOCKS.has(v))) {
+  for (const variant of MATMUL_VARIANTS.filter((v) => !UNROLLED_ONLY.has(v))) {
     for (const [shape, o] of EPILOGUES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       it(`${variant} epilogue ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} adds the bias, applies the activation and stores the layout asked`, async () => {
         const { M, N, K } = shape;
@@ -158,10 +161,7 @@ describe.each(TEST_BACKENDS)('matmul NCHW operands on %s', (backend) => {
     [{ M: 5, N: 9, K: 7 }, { bNchwHW: 3, transA: true }],
     [{ M: 12, N: 24, K: 16 }, { bNchwHW: 4 }],
   ];
-  // The register blocks are one generator: its NCHW loads are checked on block_8x8 and
-  // block_16x8 (and vec4_8x8, splitk_8x8), not on every unroll size.
-  const SAME_GENERATOR = new Set(['block_8x16', 'block_16x16', 'block_32x16', 'block_16x32', 'block_32x32', 'blockdot_16x16', 'blockdot_32x16']);
-  for (const variant of MATMUL_VARIANTS.filter((v) => !SAME_GENERATOR.has(v))) {
+  for (const variant of MATMUL_VARIANTS.filter((v) => !UNROLLED_ONLY.has(v))) {
     for (const [shape, o] of CASES.filter(([s, o]) => matmulSupports(variant, s, o, backend !== 'gpu'))) {
       it(`${variant} ${JSON.stringify(o)} ${shape.M}x${shape.N}x${shape.K} reads the NCHW tensor as the operand`, async () => {
         const { M, N, K } = shape;
