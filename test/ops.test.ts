@@ -145,15 +145,16 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
   // fixed choice is the `auto` run), at the DCGAN's shapes (the odd shapes' ragged edges are the
   // fixed blocks' above, from the same generator) on gles; not on SwiftShader, whose compiler
   // takes seconds per block and geometry for the same WGSL.
-  const gpuBlocks = (c: Case) => backend !== 'swiftshader' && c.name.includes('dcgan');
+  const dcganSized = (c: Case) => c.name.includes('dcgan');
+  const gpuBlocks = (c: Case) => backend !== 'swiftshader' && dcganSized(c);
   // The matmul structures on SwiftShader run on the small, odd cases only: gles runs the same
   // WGSL on the DCGAN-sized ones, where SwiftShader spends minutes on dot_wg64's 64-invocation
   // workgroups and the tiles' barriers for no route it takes by itself (its `auto` runs below).
-  const structures = (c: Case) => (backend === 'swiftshader' && c.name.includes('dcgan') ? [] : STRUCTURES);
+  const structures = (c: Case) => backend !== 'swiftshader' || !dcganSized(c);
   const runsFor = (c: Case): Run[] => {
     if (isConv(c)) {
       return [
-        ...structures(c).map((matmul): Run => ({ matmul, conv: 'explicit' })),
+        ...(structures(c) ? STRUCTURES : []).map((matmul): Run => ({ matmul, conv: 'explicit' })),
         { matmul: 'auto', conv: 'implicit' },
         // On the CPU adapters `auto` runs the weight gradient through im2col where K allows (conv-route.ts, weightViaCol).
         { matmul: 'auto', conv: 'auto' },
@@ -164,8 +165,7 @@ describe.each(TEST_BACKENDS)('ops against PyTorch on %s', (backend) => {
       ];
     }
     if (c.op === 'batchnorm') return [{ matmul: 'auto', conv: 'auto' }, ...CHANNEL_STRATEGIES.map((channels): Run => ({ matmul: 'auto', conv: 'auto', channels }))];
-    const linear = structures(c);
-    return (c.op === 'linear' && linear.length ? linear : ['auto']).map((matmul): Run => ({ matmul, conv: 'auto' }));
+    return (c.op === 'linear' && structures(c) ? STRUCTURES : ['auto']).map((matmul): Run => ({ matmul, conv: 'auto' }));
   };
   const title = (c: Case, r: Run) =>
     `${isConv(c) ? (r.conv === 'implicit' ? `implicit GEMM${r.convBlock ? ` ${r.convBlock}` : ''}` : r.conv === 'auto' ? 'conv auto' : `explicit, matmul ${r.matmul}`) : `matmul ${r.matmul}`}${r.channels ? `, channels by ${r.channels}` : ''}${r.inference ? ', inference forward' : ''}`;
