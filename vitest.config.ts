@@ -7,7 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * would start them by file size): two workers then finish together instead of one waiting on a
  * long file started last. Measured on a 2-core machine with a cold shader cache (docs/benchmarks.md, CI).
  */
-const LONGEST_FIRST = ['ops', 'web', 'matmul', 'crash', 'train-cli', 'conditional-step', 'dcgan64-step', 'folder-train', 'health-run', 'package', 'd-passes', 'programs', 'eval', 'folder-eval', 'step', 'fusion'].map((n) => `test/${n}.test.ts`);
+const LONGEST_FIRST = ['ops', 'web', 'matmul', 'train-cli', 'crash', 'dcgan64-step', 'conditional-step', 'fusion', 'package', 'health-run', 'd-passes', 'eval', 'conditional', 'folder-train', 'folder-eval', 'cli', 'programs', 'step'].map((n) => `test/${n}.test.ts`);
 
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
