@@ -103,12 +103,12 @@ describe('image folders on gles', { timeout: 300_000 }, () => {
     expect(s.out).toContain('class 2 (triangle)');
   });
 
-  it('--recipe classes trains the conditional pair on the reference settings; a folder without classes is refused, naming what asked', async () => {
+  it('--recipe classes trains the conditional pair on the improved settings; a folder without classes is refused, naming what asked', async () => {
     const out = tmp();
     const r = await run('train', ...common, '--image-size', '28', '--channels', '1', '--recipe', 'classes', '--max-steps', '1', '--out', out);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`model    conditional on 3 classes (projection head): ${SHAPES.join(', ')}`);
-    expect(meta(out)).toMatchObject({ conditional: 'projection', lr: '0.0002', lr_d: 'same', init: 'pytorch', real_label: '1' });
+    expect(meta(out)).toMatchObject({ conditional: 'projection', lr: '0.0004', lr_d: '0.0001', init: 'dcgan', real_label: '0.9' });
     // One class folder alone: its images, and no classes beneath.
     const flat = join(folder, SHAPES[0]);
     for (const [args, asker] of [[['--recipe', 'classes'], '--recipe classes (a conditional model)'], [['--conditional'], '--conditional']] as const) {

@@ -62,10 +62,10 @@ describe('the settings table', () => {
     expect(recipeAsFlags('improved')).toBe('--lr 0.0004 --lr-d 0.0001 --init dcgan --real-label 0.9');
     expect(config(['--recipe', 'improved', '--lr', '0.001'])).toMatchObject({ lr: 1e-3, lrD: 1e-4, init: 'dcgan', realLabel: 0.9 });
     // A row without a flag of its own shows as the flags that set it.
-    expect(recipeValues('classes')).toEqual({ conditional: 'projection' });
-    expect(recipeAsFlags('classes')).toBe('--conditional');
-    expect(config(['--recipe', 'classes'])).toEqual({ ...REFERENCE_CONFIG, conditional: 'projection' });
-    expect(config(['--recipe', 'classes', '--head', 'acgan'])).toMatchObject({ conditional: 'acgan', lr: 2e-4 });
+    expect(recipeValues('classes')).toEqual({ ...recipeValues('improved'), conditional: 'projection' });
+    expect(recipeAsFlags('classes')).toBe('--lr 0.0004 --lr-d 0.0001 --init dcgan --real-label 0.9 --conditional');
+    expect(config(['--recipe', 'classes'])).toEqual({ ...REFERENCE_CONFIG, lr: 4e-4, lrD: 1e-4, init: 'dcgan', realLabel: 0.9, conditional: 'projection' });
+    expect(config(['--recipe', 'classes', '--head', 'acgan', '--lr-d', 'same'])).toMatchObject({ conditional: 'acgan', lr: 4e-4, lrD: null });
   });
 
   it("applies each row's resume rule", () => {

@@ -285,7 +285,7 @@ describe('train', { timeout: 300_000 }, () => {
     ['beta1 of 1', ['--beta1', '1'], /--beta1: expected a number in \(0, 1\), found "1"/],
     ['an unknown loss', ['--loss', 'mse'], /--loss: expected one of bce, bce_logits, hinge, found "mse"/],
     ['an augmentation out of order', ['--diffaug', 'cutout,color'], /--diffaug: expected none or a comma-separated list of color, translation, cutout \(each once, in that order\), found "cutout,color"/],
-    ['the hinge loss with a smoothed label', ['--loss', 'hinge', '--recipe', 'improved'], /real label 0\.9 \(--real-label, or --recipe improved's 0\.9\): the hinge loss has no target to smooth/],
+    ['the hinge loss with a smoothed label', ['--loss', 'hinge', '--recipe', 'improved'], /real label 0\.9 \(--real-label, or the 0\.9 of --recipe improved and classes\): the hinge loss has no target to smooth/],
     ['a missing data directory', ['--data', '/nonexistent'], /--data: expected mnist, fashion or a directory/],
     ['a missing checkpoint', ['--resume', '/nonexistent'], /--resume: \/nonexistent not found/],
   ];

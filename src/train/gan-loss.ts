@@ -81,7 +81,7 @@ export function targetLoss(loss: ElementLoss) {
  * logit. It has no target to smooth, so a real label other than 1 is refused.
  */
 export function hingeLoss({ realLabel, conditional }: LossSettings): GanLoss {
-  if (realLabel !== 1) throw new Error(`real label ${realLabel} (--real-label, or --recipe improved's 0.9): the hinge loss has no target to smooth (D's real term is relu(1 - D(x))); leave it at 1`);
+  if (realLabel !== 1) throw new Error(`real label ${realLabel} (--real-label, or the 0.9 of --recipe improved and classes): the hinge loss has no target to smooth (D's real term is relu(1 - D(x))); leave it at 1`);
   return termsLoss({ dReal: { loss: HINGE_D, target: 1 }, dFake: { loss: HINGE_D, target: -1 }, g: { loss: HINGE_G, target: 0 } }, conditional);
 }
 

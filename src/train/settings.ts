@@ -82,7 +82,7 @@ export const SETTINGS = {
   latentDim: setting({ codec: intCodec(1), default: 100, flag: 'latent-dim', alias: { flag: 'nz', help: "the same as --latent-dim, under pytorch/examples' name" }, section: 'Model and optimiser', help: "latent size (pytorch/examples' --nz)", meta: { key: 'latent_dim' }, resume: 'kept' }),
   batchSize: setting({ codec: intCodec(1), default: 64, flag: 'batch-size', section: 'Model and optimiser', help: 'images per batch (the last batch of an epoch is kept, shorter)', meta: { key: 'batch_size' }, resume: 'kept' }),
   epochs: setting({ codec: intCodec(1), default: 20, flag: 'epochs', section: 'Model and optimiser', help: 'epochs', meta: { key: 'epochs' }, resume: 'free' }),
-  lr: setting({ codec: numCodec({ gt: 0 }), default: 2e-4, flag: 'lr', section: 'Model and optimiser', help: "Adam learning rate, G's and D's unless --lr-d", meta: { key: 'lr' }, resume: 'kept', recipes: { improved: 4e-4 } }),
+  lr: setting({ codec: numCodec({ gt: 0 }), default: 2e-4, flag: 'lr', section: 'Model and optimiser', help: "Adam learning rate, G's and D's unless --lr-d", meta: { key: 'lr' }, resume: 'kept', recipes: { improved: 4e-4, classes: 4e-4 } }),
   lrD: setting({
     codec: orNone(numCodec({ gt: 0 }), null, 'same'), default: null, flag: 'lr-d', section: 'Model and optimiser', shownDefault: '--lr',
     help: "D's learning rate, when it should differ from G's (two time scales); same: G's",
@@ -92,14 +92,14 @@ export const SETTINGS = {
       const was = baseRates(saved as { lr: number; lrD: number | null }).d;
       return baseRates({ lr: saved.lr as number, lrD: wanted }).d === was ? null : `, which has ${was}`;
     },
-    recipes: { improved: 1e-4 },
+    recipes: { improved: 1e-4, classes: 1e-4 },
   }),
   beta1: setting({ codec: numCodec({ gt: 0, lt: 1 }), default: 0.5, flag: 'beta1', section: 'Model and optimiser', help: 'Adam beta1', meta: { key: 'beta1' }, resume: 'kept' }),
   beta2: setting({ codec: numCodec({ gt: 0, lt: 1 }), default: 0.999, flag: 'beta2', section: 'Model and optimiser', help: 'Adam beta2', meta: { key: 'beta2' }, resume: 'kept' }),
   seed: setting({ codec: intCodec(0), default: 0, flag: 'seed', section: 'Model and optimiser', help: "seed for init, shuffling and noise. It makes our runs repeatable on the same adapter; it does not reproduce PyTorch's random numbers", meta: { key: 'seed' }, resume: 'kept' }),
-  init: setting({ codec: choiceCodec(INIT_SCHEMES), default: 'pytorch', flag: 'init', section: 'Model and optimiser', shownDefault: 'pytorch; dcgan with --arch dcgan', help: "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", meta: { key: 'init' }, resume: 'kept', recipes: { improved: 'dcgan' } }),
+  init: setting({ codec: choiceCodec(INIT_SCHEMES), default: 'pytorch', flag: 'init', section: 'Model and optimiser', shownDefault: 'pytorch; dcgan with --arch dcgan', help: "PyTorch's default init, or the DCGAN paper's N(0, 0.02)", meta: { key: 'init' }, resume: 'kept', recipes: { improved: 'dcgan', classes: 'dcgan' } }),
   loss: setting({ codec: choiceCodec(LOSS_NAMES), default: 'bce', flag: 'loss', section: 'Model and optimiser', help: "the GAN loss (src/train/gan-loss.ts): BCELoss after D's Sigmoid as the reference, fused BCE-with-logits on D's logit, or hinge on D's logit (D: relu(1 - D(x)) + relu(1 + D(G(z))), G: -D(G(z)); SNGAN's)", meta: { key: 'loss' }, resume: 'kept' }),
-  realLabel: setting({ codec: numCodec({ gt: 0, le: 1 }), default: 1, flag: 'real-label', section: 'Model and optimiser', help: "D's target for real images (0.9 is one-sided label smoothing)", meta: { key: 'real_label' }, resume: 'kept', recipes: { improved: 0.9 } }),
+  realLabel: setting({ codec: numCodec({ gt: 0, le: 1 }), default: 1, flag: 'real-label', section: 'Model and optimiser', help: "D's target for real images (0.9 is one-sided label smoothing)", meta: { key: 'real_label' }, resume: 'kept', recipes: { improved: 0.9, classes: 0.9 } }),
   ema: setting({ codec: orNone(numCodec({ gt: 0, lt: 1 }, 'DECAY'), 0, '0'), default: 0, flag: 'ema', section: 'Model and optimiser', shownDefault: 'none', help: "also keep an exponential moving average of G's weights (e.g. 0.999), saved as generator_ema.safetensors beside each checkpoint (sample/eval --ema use it)", meta: { key: 'ema' }, resume: 'kept' }),
   lrDecayFrom: setting({
     codec: orNone(intCodec(0, 'E'), null, 'none'), default: null, flag: 'lr-decay-from', section: 'Model and optimiser', shownDefault: 'none',
