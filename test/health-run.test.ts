@@ -30,7 +30,7 @@ describe('a failing run says so', () => {
     expect(r.code, r.err).toBe(0);
     const said = r.out.split('\n').filter((l) => l.startsWith('warning'));
     expect(said).toHaveLength(1);
-    expect(said[0]).toMatch(/^warning  step 2[01]0: D is winning: Loss_D under 0\.1 for the last 20\d steps while Loss_G rose from [\d.]+ to [\d.]+, so G learns little; try --diffaug/);
+    expect(said[0]).toMatch(/^warning  step 2[01]0: D is winning: Loss_D under 0\.1 for the last 20\d steps while Loss_G rose from [\d.]+ to [\d.]+, so G learns little; try a lower --lr-d/);
     const metrics = rows(join(out, 'metrics.jsonl'));
     const warning = metrics.find((m) => m.kind === 'warning');
     expect(warning).toMatchObject({ warning: 'd-wins', message: expect.stringContaining('D is winning') });

@@ -21,7 +21,7 @@ describe('D wins', () => {
     expect(failing).toHaveLength(1);
     expect(failing[0]!.step).toBe(1020 + D_WINS.steps);
     expect(failing[0]!.kind).toBe('d-wins');
-    expect(failing[0]!.message).toBe('D is winning: Loss_D under 0.1 for the last 200 steps while Loss_G rose from 4.00 to 6.00, so G learns little; try --diffaug color,translation,cutout, a lower --lr-d than --lr, or --loss hinge --spectral-norm');
+    expect(failing[0]!.message).toBe('D is winning: Loss_D under 0.1 for the last 200 steps while Loss_G rose from 4.00 to 6.00, so G learns little; try a lower --lr-d than --lr (--recipe improved), --recipe classes where the data has classes, or --diffaug color,translation,cutout on a long run over few images');
   });
 
   it('needs the stretch unbroken, long enough in steps and in rows, and G climbing', () => {
