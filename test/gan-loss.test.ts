@@ -57,7 +57,7 @@ describe.each(TEST_BACKENDS)('GAN losses on %s', (backend) => {
   it('a loss with its own statements per term (hinge) is one termsLoss, and refuses a smoothed label', async () => {
     const hinge = GAN_LOSSES.hinge({ realLabel: 1 });
     expect(hinge.dOutput).toBe('logit');
-    expect(() => GAN_LOSSES.hinge({ realLabel: 0.9 })).toThrow("real label 0.9 (--real-label, or --recipe improved's 0.9): the hinge loss has no target to smooth");
+    expect(() => GAN_LOSSES.hinge({ realLabel: 0.9 })).toThrow("real label 0.9 (--real-label, or the 0.9 of --recipe improved and classes): the hinge loss has no target to smooth");
     const got = await runTerms(gpu(), hinge, LOGITS);
     const x = [...LOGITS];
     const n = x.length;
