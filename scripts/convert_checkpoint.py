@@ -56,18 +56,22 @@ def build(kind: str, state: dict, n_classes: int, head: str):
         else:
             w = state["main.0.weight"]
             nz, ndf, nc, ngf = 100, w.shape[0], w.shape[1], 64
-            model = dcgan64_model.Discriminator(ndf, nc, n_classes, head, image_size=size)
+            batchnorm = "main.3.weight" in state  # the first block's BatchNorm2d, or --d-norm none's Identity
+            model = dcgan64_model.Discriminator(ndf, nc, n_classes, head, image_size=size, batchnorm=batchnorm)
         arch = "dcgan64" if size == 64 else "dcgan"
-        return model, {"latent_dim": str(nz), "arch": arch, "channels": str(nc), "image_size": str(size), "ngf": str(ngf), "ndf": str(ndf)}
+        norm = {} if kind == "generator" or batchnorm else {"d_norm": "none"}
+        return model, {"latent_dim": str(nz), "arch": arch, "channels": str(nc), "image_size": str(size), "ngf": str(ngf), "ndf": str(ndf), **norm}
     if kind == "generator":
         w = state["model.0.weight"]
         nz, nc, side = w.shape[1] - n_classes, state["model.7.weight"].shape[1], round((w.shape[0] / 128) ** 0.5)
         model = Generator(nz, n_classes, nc, 4 * side)
     else:
         nz, nc, side = 100, state["model.0.weight"].shape[1], round((state["model.6.weight"].shape[1] / 128) ** 0.5)
-        model = Discriminator(n_classes, head, nc, 4 * side)
+        batchnorm = "model.3.weight" in state  # BatchNorm2d(128), or --d-norm none's Identity
+        model = Discriminator(n_classes, head, nc, 4 * side, batchnorm=batchnorm)
     shape = {} if (nc, 4 * side) == (1, 28) else {"arch": "reference", "channels": str(nc), "image_size": str(4 * side)}
-    return model, {"latent_dim": str(nz), **shape}
+    norm = {} if kind == "generator" or batchnorm else {"d_norm": "none"}
+    return model, {"latent_dim": str(nz), **shape, **norm}
 
 
 def guess_model(path: str) -> str:

@@ -45,14 +45,14 @@ UNSUPPORTED = {"conditional": "none", "ema": "0", "diffaug": "", "spectral_norm"
 
 def models(meta: dict):
     nz, nc, size = int(meta.get("latent_dim", 100)), int(meta.get("channels", 1)), int(meta.get("image_size", 28))
-    sigmoid = meta.get("loss", "bce") == "bce"
+    sigmoid, batchnorm = meta.get("loss", "bce") == "bce", meta.get("d_norm", "batch") == "batch"
     if meta.get("arch", "reference") in ("dcgan", "dcgan64"):
         ngf, ndf = int(meta.get("ngf", 64)), int(meta.get("ndf", 64))
-        g, d = dcgan64_model.Generator(nz, ngf, nc, image_size=size), dcgan64_model.Discriminator(ndf, nc, image_size=size)
+        g, d = dcgan64_model.Generator(nz, ngf, nc, image_size=size), dcgan64_model.Discriminator(ndf, nc, image_size=size, batchnorm=batchnorm)
         if not sigmoid:
             d.main = torch.nn.Sequential(*list(d.main)[:-1])
         return g, d
-    g, d = Generator(nz, 0, nc, size), Discriminator(0, "projection", nc, size)
+    g, d = Generator(nz, 0, nc, size), Discriminator(0, "projection", nc, size, batchnorm=batchnorm)
     if not sigmoid:
         d.model = torch.nn.Sequential(*list(d.model)[:-1])
     return g, d

@@ -27,7 +27,7 @@ describe('the dcgan family', () => {
         const spec = modelSpec({ arch: 'dcgan', size, channels: 3, latentDim: 100, ngf: 4, ndf: 6, classes });
         const want = family[`${size}/${classes}`]!;
         expect(stateShapes(generator(spec))).toEqual(want.g);
-        expect(stateShapes(discriminator(spec, false))).toEqual(want.d);
+        expect(stateShapes(discriminator(spec, { sigmoid: false }))).toEqual(want.d);
         // A checkpoint's shapes give the spec back (sample, eval, the page).
         const back = generatorSpec(new Map(Object.entries(want.g).map(([k, shape]) => [k, { shape }])), classes, 'g.safetensors');
         expect(back).toMatchObject({ size, channels: 3, latentDim: 100, ngf: 4, classes });

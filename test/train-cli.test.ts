@@ -421,13 +421,20 @@ describe('train', { timeout: 300_000 }, () => {
     expect(changed.err).toMatch(/--diffaug color contradicts the checkpoint/);
   });
 
-  it('trains with --spectral-norm: D keeps weight_orig, weight_u and weight_v as PyTorch\'s spectral_norm does, and resumes bit-identically', async () => {
+  it('trains SNGAN\'s D (--spectral-norm --d-norm none): weight_orig, weight_u and weight_v as PyTorch\'s spectral_norm keeps them, no BatchNorm, and resumes bit-identically', async () => {
     const [straight, split] = [tmp(), tmp()];
-    expect((await run('train', ...SMALL, '--spectral-norm', '--loss', 'hinge', '--max-steps', '3', '--out', straight)).code).toBe(0);
+    const sngan = ['--spectral-norm', '--loss', 'hinge', '--d-norm', 'none'];
+    expect((await run('train', ...SMALL, ...sngan, '--max-steps', '3', '--out', straight)).code).toBe(0);
     const d = read(straight, 'discriminator.safetensors');
-    expect(d.metadata.spectral_norm).toBe('true');
+    expect(d.metadata).toMatchObject({ spectral_norm: 'true', d_norm: 'none' });
     expect([...d.tensors.keys()].filter((k) => k.startsWith('model.0.')).sort()).toEqual(['model.0.bias', 'model.0.weight_orig', 'model.0.weight_u', 'model.0.weight_v']);
-    expect((await run('train', ...SMALL, '--spectral-norm', '--loss', 'hinge', '--max-steps', '2', '--out', split)).code).toBe(0);
+    // The Identity in BatchNorm2d's place (model.3) holds nothing; the Linear keeps its index.
+    expect([...d.tensors.keys()].filter((k) => k.startsWith('model.3.'))).toEqual([]);
+    expect(d.tensors.has('model.6.weight_orig')).toBe(true);
+    expect((await run('train', ...SMALL, ...sngan, '--max-steps', '2', '--out', split)).code).toBe(0);
+    const contradiction = await run('train', '--backend', 'gles', '--resume', split, '--d-norm', 'batch', '--max-steps', '3');
+    expect(contradiction.code).not.toBe(0);
+    expect(contradiction.err).toContain(`--d-norm batch contradicts the checkpoint in ${split}, which has none`);
     expect((await run('train', '--backend', 'gles', '--resume', split, '--max-steps', '3')).code).toBe(0);
     for (const f of ['generator.safetensors', 'discriminator.safetensors', 'optimizer.safetensors']) expect(readFileSync(join(latest(split), f)).equals(readFileSync(join(latest(straight), f))), f).toBe(true);
   });

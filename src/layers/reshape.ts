@@ -1,4 +1,4 @@
-/** Flatten and Unflatten: views of the same memory, no dispatch (NCHW is already row-major). */
+/** Flatten, Unflatten and Identity: views of the same memory, no dispatch (NCHW is already row-major). */
 import { numel, type Tensor } from '../gpu/tensor.js';
 import { Layer, type BackwardOptions, type Saved } from './layer.js';
 import type { PlanBuilder } from './plan.js';
@@ -41,5 +41,13 @@ export class Unflatten extends Reshape {
       throw new Error(`${this.prefix}Unflatten: cannot unflatten [${input.join(', ')}] to [N, ${this.shape.join(', ')}]`);
     }
     return [input[0]!, ...this.shape];
+  }
+}
+
+/** nn.Identity: a numbered place with no parameters, where an optional layer is left out (D's BatchNorm under --d-norm none), so the layers after it keep PyTorch's indices. */
+export class Identity extends Reshape {
+  readonly kind = 'Identity';
+  outputShape(input: readonly number[]): number[] {
+    return [...input];
   }
 }

@@ -13,7 +13,7 @@ import { BatchNorm1d, BatchNorm2d } from '../layers/batchnorm.js';
 import { ConvTranspose2d } from '../layers/conv-transpose2d.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Linear } from '../layers/linear.js';
-import { Flatten, Unflatten } from '../layers/reshape.js';
+import { Flatten, Identity, Unflatten } from '../layers/reshape.js';
 import { Sequential } from '../layers/sequential.js';
 import { SpectralNorm } from '../layers/spectral-norm.js';
 import { numel } from '../gpu/tensor.js';
@@ -21,6 +21,10 @@ import { DOMAIN, PhiloxStream, seedKey } from '../random/philox.js';
 import type { InitScheme } from '../layers/layer.js';
 
 export const LATENT_DIM = 100;
+
+/** D's normalisation after each inner convolution (train --d-norm). */
+export const D_NORMS = ['batch', 'none'] as const;
+export type DNorm = (typeof D_NORMS)[number];
 
 /**
  * The model families: `reference`, the notebook's pair (28x28, or 32x32 where the 7x7 start
@@ -113,15 +117,21 @@ export function generator(s: Partial<ModelSpec> = {}): Sequential {
   ], 'model.', [nz]);
 }
 
-/**
- * `sigmoid` false leaves D's last layer off, for a loss on D's logit (and every conditional head).
- * `spectralNorm`: each Conv2d and Linear wrapped in SpectralNorm (its weight `weight_orig`, with
- * `weight_u` and `weight_v`), as torch.nn.utils.spectral_norm wraps them.
- */
-export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true, spectralNorm = false): Sequential {
+/** How D is built beyond its shape (train's --loss, --spectral-norm, --d-norm). */
+export interface DiscriminatorOptions {
+  /** false leaves D's last layer off, for a loss on D's logit (and every conditional head). */
+  sigmoid?: boolean;
+  /** Each Conv2d and Linear wrapped in SpectralNorm (its weight `weight_orig`, with `weight_u` and `weight_v`), as torch.nn.utils.spectral_norm wraps them. */
+  spectralNorm?: boolean;
+  /** none: an Identity in each BatchNorm2d's place (SNGAN's D), keeping the other layers' indices. */
+  norm?: DNorm;
+}
+
+export function discriminator(s: Partial<ModelSpec> = {}, { sigmoid = true, spectralNorm = false, norm = 'batch' }: DiscriminatorOptions = {}): Sequential {
   const { arch, channels: nc, size, ndf, classes } = modelSpec(s);
   const keepSigmoid = sigmoid && classes === 0;
   const sn = (l: Conv2d | Linear) => (spectralNorm ? new SpectralNorm(l) : l);
+  const bn = (c: number) => (norm === 'batch' ? new BatchNorm2d(c) : new Identity());
   const conv = (i: number, o: number, k: number, st: number, p: number, bias = true) => sn(new Conv2d(i, o, k, st, p, bias));
   const linear = (i: number, o: number) => sn(new Linear(i, o));
   if (isDcgan(arch)) {
@@ -129,7 +139,7 @@ export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true, spectr
     const blocks = Array.from({ length: dcganBlocks(size) }, (_, i) => ndf * 2 ** i);
     return new Sequential('discriminator', [
       conv(nc, ndf, 4, 2, 1, false), LeakyReLU(0.2), // size / 2
-      ...blocks.flatMap((w) => [conv(w, w * 2, 4, 2, 1, false), new BatchNorm2d(w * 2), LeakyReLU(0.2)]), // each halves H and W
+      ...blocks.flatMap((w) => [conv(w, w * 2, 4, 2, 1, false), bn(w * 2), LeakyReLU(0.2)]), // each halves H and W
       conv((ndf * size) / 8, 1 + classes, 4, 1, 0, false), // 1x1
       ...(keepSigmoid ? [Sigmoid()] : []),
       // A conditional head reads [N, 1 + classes], as the twin's forward views main's output (unnumbered).
@@ -141,7 +151,7 @@ export function discriminator(s: Partial<ModelSpec> = {}, sigmoid = true, spectr
     conv(nc, 64, 4, 2, 1), // 0
     LeakyReLU(0.2), // 1
     conv(64, 128, 4, 2, 1), // 2
-    new BatchNorm2d(128), // 3
+    bn(128), // 3
     LeakyReLU(0.2), // 4
     new Flatten(), // 5
     linear(128 * s4 * s4, 1 + classes), // 6

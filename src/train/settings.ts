@@ -10,7 +10,7 @@
  * and --help's order within each section.
  */
 import { boolCodec, choiceCodec, subsetCodec, intChoiceCodec, intCodec, mibCodec, numCodec, orNone, type Codec } from '../config/codec.js';
-import { ARCHS, INIT_SCHEMES, isDcgan, type Arch } from '../model/models.js';
+import { ARCHS, D_NORMS, INIT_SCHEMES, isDcgan, type Arch } from '../model/models.js';
 import { D_PASSES } from '../model/limits.js';
 import { LOSS_NAMES } from './gan-loss.js';
 import { DEFAULT_HEAD, HEADS } from '../shaders/conditional.js';
@@ -139,6 +139,10 @@ export const SETTINGS = {
   spectralNorm: setting({
     codec: boolCodec(), default: false, flag: 'spectral-norm', section: 'Model and optimiser', meta: { key: 'spectral_norm', when: (c) => c.spectralNorm === true }, resume: 'kept',
     help: "spectral normalisation of D's convolution and linear weights (Miyato et al. 2018), as torch.nn.utils.spectral_norm: one power iteration per training forward of D, so D's real and fake passes run separately; checkpoints hold weight_orig, weight_u and weight_v",
+  }),
+  dNorm: setting({
+    codec: choiceCodec(D_NORMS), default: 'batch', flag: 'd-norm', section: 'Model and optimiser', meta: { key: 'd_norm', when: (c) => c.dNorm !== 'batch' }, resume: 'kept',
+    help: "D's normalisation after each inner convolution: batch, BatchNorm2d as the reference and DCGAN; or none, SNGAN's D (with --spectral-norm), an nn.Identity in BatchNorm's place so the other layers keep their state_dict keys",
   }),
   // bench --d-passes lists it; train always takes auto.
   dPasses: setting({ codec: choiceCodec(['auto', ...D_PASSES] as const), default: 'auto', section: 'GPU', help: "D's real and fake passes as one pass over both halves (merged) or as two (separate); auto: merged unless only separate passes fit the adapter's binding limit", resume: 'free' }),

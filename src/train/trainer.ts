@@ -127,7 +127,7 @@ export class GanTrainer {
     const cond = conditioningOf(config);
     const G = generator(spec).allocate(gpu);
     // A loss on D's probability keeps its final Sigmoid; on logits, the same model without it (no parameters).
-    const D = discriminator(spec, lossOf(config).dOutput === 'probability', config.spectralNorm).allocate(gpu);
+    const D = discriminator(spec, { sigmoid: lossOf(config).dOutput === 'probability', spectralNorm: config.spectralNorm, norm: config.dNorm }).allocate(gpu);
     const initialG = initialValues(G, config.seed, config.init, INIT_STREAMS.generator);
     loadValues(gpu, G, initialG);
     loadValues(gpu, D, initialValues(D, config.seed, config.init, INIT_STREAMS.discriminator));
