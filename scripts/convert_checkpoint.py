@@ -45,6 +45,9 @@ def build(kind: str, state: dict, n_classes: int, head: str):
         plain = {k.replace(".weight_orig", ".weight"): v for k, v in state.items() if not k.endswith((".weight_u", ".weight_v"))}
         model, meta = build(kind, plain, n_classes, head)
         return spectral_normalised(model), {**meta, "spectral_norm": "true"}
+    # D's BatchNorm2d layers, or --d-norm none's nn.Identity in their places (no keys).
+    batchnorm = kind == "generator" or any(k.endswith(".running_mean") for k in state)
+    norm = {} if batchnorm else {"d_norm": "none"}
     if "main.0.weight" in state:
         # The dcgan family: its last layer is main.{3 (blocks + 1)} (main.12 at 64 px, 3 more per doubling).
         last = max(int(k.split(".")[1]) for k, v in state.items() if k.startswith("main.") and k.endswith(".weight") and v.dim() == 4)
@@ -56,10 +59,8 @@ def build(kind: str, state: dict, n_classes: int, head: str):
         else:
             w = state["main.0.weight"]
             nz, ndf, nc, ngf = 100, w.shape[0], w.shape[1], 64
-            batchnorm = "main.3.weight" in state  # the first block's BatchNorm2d, or --d-norm none's Identity
             model = dcgan64_model.Discriminator(ndf, nc, n_classes, head, image_size=size, batchnorm=batchnorm)
         arch = "dcgan64" if size == 64 else "dcgan"
-        norm = {} if kind == "generator" or batchnorm else {"d_norm": "none"}
         return model, {"latent_dim": str(nz), "arch": arch, "channels": str(nc), "image_size": str(size), "ngf": str(ngf), "ndf": str(ndf), **norm}
     if kind == "generator":
         w = state["model.0.weight"]
@@ -67,10 +68,8 @@ def build(kind: str, state: dict, n_classes: int, head: str):
         model = Generator(nz, n_classes, nc, 4 * side)
     else:
         nz, nc, side = 100, state["model.0.weight"].shape[1], round((state["model.6.weight"].shape[1] / 128) ** 0.5)
-        batchnorm = "model.3.weight" in state  # BatchNorm2d(128), or --d-norm none's Identity
         model = Discriminator(n_classes, head, nc, 4 * side, batchnorm=batchnorm)
     shape = {} if (nc, 4 * side) == (1, 28) else {"arch": "reference", "channels": str(nc), "image_size": str(4 * side)}
-    norm = {} if kind == "generator" or batchnorm else {"d_norm": "none"}
     return model, {"latent_dim": str(nz), **shape, **norm}
 
 
