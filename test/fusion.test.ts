@@ -45,6 +45,7 @@ describe.each(TEST_BACKENDS)('activation fusion on %s', (backend) => {
     ['generator, implicit convolutions (ConvTranspose2d+Tanh in the GEMM)', () => generator(), [8, 100], 2 * 2 + 1 + 2, 'implicit'],
     ['discriminator (Conv2d+LeakyReLU in the explicit GEMM, BN2d+LeakyReLU, Linear+Sigmoid)', () => discriminator(), [8, 1, 28, 28], 1 + 2 + 1 + 1 + inner, 'auto'],
     ['discriminator, implicit convolutions (Conv2d+LeakyReLU in the implicit GEMM)', () => discriminator(), [8, 1, 28, 28], 1 + 2 + 1 + 1, 'implicit'],
+    ["SNGAN's discriminator, implicit convolutions (--d-norm none: Conv2d+LeakyReLU fuse across the Identity in BatchNorm's place)", () => discriminator({}, { norm: 'none' }), [8, 1, 28, 28], 1 + 1 + 1, 'implicit'],
   ];
   // The implicit kernels' epilogue is the same WGSL function as the explicit ones'; their
   // pipelines cost SwiftShader ~45 s to compile here, so they run on gles only.

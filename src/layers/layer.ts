@@ -125,6 +125,9 @@ export abstract class Layer<S extends Saved = Saved> {
   /** Where this layer runs an activation after it (see ActivationFusion): none by default. */
   readonly fusesActivation: ActivationFusion = 'none';
 
+  /** A view with no dispatch and its input's shape (Identity): a layer and the activation after it fuse across it. */
+  readonly passesThrough: boolean = false;
+
   /** Whether its backward also does what the layer before takes from it (DyFeed, grants): none by default. */
   readonly feedsLayerBefore: boolean = false;
 

@@ -47,6 +47,7 @@ export class Unflatten extends Reshape {
 /** nn.Identity: a numbered place with no parameters, where an optional layer is left out (D's BatchNorm under --d-norm none), so the layers after it keep PyTorch's indices. */
 export class Identity extends Reshape {
   readonly kind = 'Identity';
+  override readonly passesThrough = true;
   outputShape(input: readonly number[]): number[] {
     return [...input];
   }

@@ -88,15 +88,18 @@ export class Sequential extends Layer<SequentialSaved> {
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const l = this.layers[i]!;
-      const next = plan.fuse !== false ? this.layers[i + 1]?.asActivation : undefined;
+      let a = i + 1; // the activation's index, past views such as Identity (SNGAN's D: Conv2d, Identity, LeakyReLU)
+      while (this.layers[a]?.passesThrough) a++;
+      const next = plan.fuse !== false ? this.layers[a]?.asActivation : undefined;
       const act = next && (l.fusesActivation === 'epilogue' || (l.fusesActivation === 'training' && o.training)) ? next : undefined;
       const s = await l.forward(plan, h, { training: o.training, ...(o.groups ? { groups: o.groups } : {}), ...(act ? { act } : {}) });
       tape.push(s);
       h = s.y;
       if (!act) continue;
-      // The activation's own entry: skipped by backward where its backward ran in this layer's.
+      // The views' entries (their backward passes dy on), then the activation's: skipped by backward where its backward ran in this layer's.
+      for (let v = i + 1; v < a; v++) tape.push({ x: s.y, y: s.y });
       tape.push(l.fusesActivation === 'training' ? { x: s.y, y: s.y, fusedInto: s.y } : { x: s.y, y: s.y });
-      i++;
+      i = a;
     }
     return { x, y: h, tape };
   }
